@@ -1,0 +1,1 @@
+"""The `clearlane` command line: a thin shell over ``clearlane.services``."""

@@ -1,0 +1,73 @@
+"""Entry point of the ``clearlane`` command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from clearlane import __version__
+from clearlane.cli.common import err_console
+from clearlane.errors import (
+    ClearlaneError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+
+app = typer.Typer(
+    name="clearlane",
+    help=(
+        "Clearlane turns customs declaration data into risk decisions, offline.\n\n"
+        "Ingest declarations from any layout, check their quality, assess the risk of each one, "
+        "select them for red/yellow/blue/green lanes under inspection capacity, and learn from "
+        "inspection outcomes.\n\nStart with `clearlane init`, then `clearlane synth` or "
+        "`clearlane ingest FILE --profile P`."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"clearlane {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Clearlane: customs risk management, offline."""
+
+
+def _register() -> None:
+    # Command groups register themselves on `app`; one module per group.
+    from clearlane.cli import commands_data  # noqa: F401
+
+    # -- command groups added by capabilities (one line each) --
+
+
+_register()
+
+EXIT_CODES: dict[type[ClearlaneError], int] = {
+    ValidationError: 2,
+    NotFoundError: 3,
+    ConflictError: 4,
+    PermissionDeniedError: 5,
+}
+
+
+def run() -> None:
+    """Console-script entry: run the app and map Clearlane errors to exit codes."""
+    try:
+        app()
+    except ClearlaneError as exc:
+        code = next((c for t, c in EXIT_CODES.items() if isinstance(exc, t)), 1)
+        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        sys.exit(code)

@@ -1,0 +1,77 @@
+"""One exception tree for Clearlane.
+
+Only ``cli/`` maps these to exit codes and only ``api/`` to HTTP statuses. Messages name the
+thing, the value received and what is valid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ClearlaneError(Exception):
+    """Base class of every error Clearlane raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem with one value of one input row.
+
+    ``row`` is the 1-based line number in the source file (header = line 1) where known.
+    """
+
+    field: str
+    value: str | None
+    reason: str
+    row: int | None = None
+    source: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.source:
+            where.append(self.source)
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        prefix = (", ".join(where) + ": ") if where else ""
+        return f"{prefix}field {self.field!r} value {self.value!r}: {self.reason}"
+
+
+class ValidationError(ClearlaneError):
+    """Input that does not satisfy a contract; carries the row/field problems."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        self.problems = list(problems or [])
+        details = "".join(f"\n  - {p}" for p in self.problems[:20])
+        more = len(self.problems) - 20
+        if more > 0:
+            details += f"\n  … and {more} more"
+        super().__init__(message + details)
+
+
+class ProfileError(ValidationError):
+    """A column-mapping profile that cannot be used."""
+
+
+class NotFoundError(ClearlaneError):
+    """A named thing (workspace, model, profile, file) does not exist."""
+
+
+class ConflictError(ClearlaneError):
+    """A write that would overwrite different existing content."""
+
+
+class PermissionDeniedError(ClearlaneError):
+    """The caller may not do this."""
+
+
+class UntrustedArtifactError(PermissionDeniedError):
+    """A model artifact from outside the workspace was loaded without the trust flag."""
+
+
+class MissingExtraError(ClearlaneError, ImportError):
+    """An optional capability whose extra is not installed."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        super().__init__(
+            f"{module!r} is not installed; install the extra with: pip install 'clearlane[{extra}]'"
+        )

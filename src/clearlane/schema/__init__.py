@@ -1,0 +1,1 @@
+"""Canonical declaration model, value types and risk-result types."""

@@ -1,0 +1,27 @@
+"""Settings, declared once (name, default, help). Built at the edges, never at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_WORKSPACE = Path("clearlane-workspace")
+
+
+class Settings(BaseSettings):
+    """Clearlane settings; each can be set with an environment variable ``CLEARLANE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CLEARLANE_", extra="ignore")
+
+    workspace: Path = Field(
+        DEFAULT_WORKSPACE, description="Folder holding the workspace database and model artifacts."
+    )
+    batch_rows: int = Field(
+        250_000, ge=1_000, description="Rows read per batch while ingesting large files."
+    )
+    max_future_days: int = Field(
+        1, ge=0, description="Declaration dates more than this many days in the future are rejected."
+    )
+    seed: int = Field(42, description="Default random seed for synthetic data and models.")

@@ -1,0 +1,92 @@
+"""Versioned schema migrations for the workspace database.
+
+Each migration is applied once, in order, inside a transaction, and recorded in
+``schema_migrations``. Never edit a released migration: add a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clearlane.schema.fields import DECLARATION_FIELDS, EXTRA_COLUMN, sql_type
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+def _declarations_table() -> str:
+    columns = [f"{f.name} {sql_type(f.kind)}" for f in DECLARATION_FIELDS]
+    columns += [
+        f"{EXTRA_COLUMN} VARCHAR",
+        "batch_id VARCHAR NOT NULL",
+        "source_row BIGINT",
+        "content_hash VARCHAR NOT NULL",
+        "PRIMARY KEY (declaration_id, item_no)",
+    ]
+    return "CREATE TABLE declarations (\n  " + ",\n  ".join(columns) + "\n)"
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "declarations, ingest batches, quarantine, issues, conflicts, normalisations",
+        (
+            _declarations_table(),
+            """CREATE TABLE ingest_batches (
+                batch_id VARCHAR PRIMARY KEY,
+                source_file VARCHAR NOT NULL,
+                file_sha256 VARCHAR NOT NULL,
+                file_bytes BIGINT,
+                profile_name VARCHAR,
+                profile_fingerprint VARCHAR,
+                started_at TIMESTAMP,
+                finished_at TIMESTAMP,
+                rows_read BIGINT,
+                rows_accepted BIGINT,
+                rows_rejected BIGINT,
+                rows_duplicate BIGINT,
+                rows_conflict BIGINT,
+                rows_warned BIGINT
+            )""",
+            """CREATE TABLE quarantine (
+                batch_id VARCHAR NOT NULL,
+                source_file VARCHAR NOT NULL,
+                source_row BIGINT,
+                raw VARCHAR,
+                reasons VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE ingest_issues (
+                batch_id VARCHAR NOT NULL,
+                source_file VARCHAR NOT NULL,
+                source_row BIGINT,
+                field VARCHAR,
+                value VARCHAR,
+                reason VARCHAR NOT NULL,
+                severity VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE conflicts (
+                batch_id VARCHAR NOT NULL,
+                source_file VARCHAR NOT NULL,
+                source_row BIGINT,
+                declaration_id VARCHAR,
+                item_no BIGINT,
+                existing_batch_id VARCHAR,
+                existing_hash VARCHAR,
+                new_hash VARCHAR
+            )""",
+            """CREATE TABLE normalisations (
+                batch_id VARCHAR NOT NULL,
+                field VARCHAR NOT NULL,
+                original VARCHAR,
+                normalised VARCHAR,
+                rows BIGINT NOT NULL
+            )""",
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,189 @@
+"""The workspace: a folder with an embedded DuckDB database (``clearlane.duckdb``) and artifacts.
+
+Every write goes through a transaction; a crash mid-write leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from clearlane.errors import ClearlaneError, NotFoundError
+from clearlane.store.migrations import LATEST_VERSION, MIGRATIONS
+
+DATABASE_FILE = "clearlane.duckdb"
+
+
+class SchemaVersionError(ClearlaneError):
+    """The database was written by a newer Clearlane than this one."""
+
+
+@dataclass(frozen=True)
+class WorkspaceSummary:
+    path: Path
+    schema_version: int
+    declarations: int
+    batches: int
+    quarantined: int
+    conflicts: int
+    first_date: Any
+    last_date: Any
+    labelled: int
+    frauds: int
+
+
+class Workspace:
+    """A Clearlane workspace folder. Use :meth:`create` or :meth:`open`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def database(self) -> Path:
+        return self.path / DATABASE_FILE
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """Folder for model artifacts and other files owned by the workspace."""
+        return self.path / "artifacts"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.path / "reports"
+
+    @classmethod
+    def create(cls, path: Path | str) -> Workspace:
+        """Create (or upgrade) a workspace at ``path``; safe to call on an existing one."""
+        workspace = cls(Path(path))
+        workspace.path.mkdir(parents=True, exist_ok=True)
+        workspace.artifacts_dir.mkdir(exist_ok=True)
+        workspace.reports_dir.mkdir(exist_ok=True)
+        workspace.migrate()
+        return workspace
+
+    @classmethod
+    def open(cls, path: Path | str) -> Workspace:
+        """Open an existing workspace, applying pending migrations."""
+        workspace = cls(Path(path))
+        if not workspace.database.exists():
+            raise NotFoundError(
+                f"no workspace at {str(workspace.path)!r}; create one with `clearlane init`"
+            )
+        workspace.migrate()
+        return workspace
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the workspace database, closed on exit."""
+        con = duckdb.connect(str(self.database), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection inside one transaction: committed on success, rolled back on error."""
+        with self.connect() as con:
+            con.begin()
+            try:
+                yield con
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
+
+    # -- schema ----------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        with self.connect() as con:
+            return _schema_version(con)
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations in order; returns the versions applied."""
+        applied: list[int] = []
+        with self.connect() as con:
+            current = _schema_version(con)
+            if current > LATEST_VERSION:
+                raise SchemaVersionError(
+                    f"workspace schema version {current} is newer than this Clearlane supports "
+                    f"({LATEST_VERSION}); upgrade Clearlane"
+                )
+            for migration in MIGRATIONS:
+                if migration.version <= current:
+                    continue
+                con.begin()
+                try:
+                    if migration.version == 1:
+                        con.execute(
+                            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                            "version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)"
+                        )
+                    for statement in migration.statements:
+                        con.execute(statement)
+                    con.execute(
+                        "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                        [migration.version, migration.description, datetime.now(UTC)],
+                    )
+                except BaseException:
+                    con.rollback()
+                    raise
+                con.commit()
+                applied.append(migration.version)
+        return applied
+
+    # -- reading ---------------------------------------------------------------------------
+    def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+        """Run a read query and return a polars DataFrame."""
+        with self.connect() as con:
+            return con.execute(sql, params or []).pl()
+
+    def declarations(self, columns: list[str] | None = None, where: str | None = None) -> pl.DataFrame:
+        """Canonical declarations ordered by date then id (``where`` is a SQL condition)."""
+        cols = ", ".join(columns) if columns else "*"
+        sql = f"SELECT {cols} FROM declarations"
+        if where:
+            sql += f" WHERE {where}"
+        sql += " ORDER BY declared_at, declaration_id, item_no"
+        return self.query(sql)
+
+    def summary(self) -> WorkspaceSummary:
+        with self.connect() as con:
+            row = con.execute(
+                """SELECT count(*), min(declared_at), max(declared_at),
+                          count(*) FILTER (WHERE inspected), count(*) FILTER (WHERE fraud)
+                   FROM declarations"""
+            ).fetchone()
+            assert row is not None
+            batches = con.execute("SELECT count(*) FROM ingest_batches").fetchone()
+            quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()
+            conflicts = con.execute("SELECT count(*) FROM conflicts").fetchone()
+            return WorkspaceSummary(
+                path=self.path,
+                schema_version=_schema_version(con),
+                declarations=int(row[0]),
+                batches=int(batches[0]) if batches else 0,
+                quarantined=int(quarantined[0]) if quarantined else 0,
+                conflicts=int(conflicts[0]) if conflicts else 0,
+                first_date=row[1],
+                last_date=row[2],
+                labelled=int(row[3]),
+                frauds=int(row[4]),
+            )
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    return int(row[0]) if row else 0
