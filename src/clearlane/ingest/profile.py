@@ -86,6 +86,9 @@ class Profile(BaseModel):
     )
     columns: dict[str, ColumnMapping] = Field(default_factory=dict)
     constants: dict[str, Any] = Field(default_factory=dict)
+    missing_columns: Literal["error", "ignore"] = Field(
+        "error", description="What to do when a mapped optional column is absent from the file."
+    )
     extras: list[str] | Literal["unmapped"] = Field(
         default_factory=list, description="Source columns kept as extras, or 'unmapped' for all."
     )
@@ -189,5 +192,6 @@ def canonical_profile() -> Profile:
         name="canonical",
         description="Source columns already use canonical field names.",
         columns={name: ColumnMapping(column=name) for name in FIELDS_BY_NAME},
+        missing_columns="ignore",
         extras="unmapped",
     )

@@ -64,6 +64,18 @@ def normalise_country(value: str) -> str | None:
     return _lookup_table().get(_key(value.strip()))
 
 
+USER_ASSIGNED = frozenset(
+    {"AA", "ZZ", *(f"Q{c}" for c in "MNOPQRSTUVWXYZ"), *(f"X{c}" for c in "ABCDEFGHIJLMNOPQRSTUVWYZ")}
+)
+"""ISO 3166-1 user-assigned alpha-2 codes (XK = Kosovo excluded); trade data uses them, ZZ and
+QU above all, for 'unknown' or 'not specified'."""
+
+
+def is_user_assigned(value: str) -> bool:
+    """True for an ISO 3166-1 user-assigned alpha-2 code such as ZZ (unknown)."""
+    return value.strip().upper() in USER_ASSIGNED
+
+
 def country_name(alpha2: str) -> str:
     """Common English name of an alpha-2 country code (the code itself if unknown)."""
     country = pycountry.countries.get(alpha_2=alpha2)

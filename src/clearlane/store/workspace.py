@@ -142,8 +142,8 @@ class Workspace:
     # -- reading ---------------------------------------------------------------------------
     def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
         """Run a read query and return a polars DataFrame."""
-        with self.connect() as con:
-            return con.execute(sql, params or []).pl()
+        with self.connect(read_only=False) as con:
+            return con.sql(sql, params=params or None).pl()
 
     def declarations(self, columns: list[str] | None = None, where: str | None = None) -> pl.DataFrame:
         """Canonical declarations ordered by date then id (``where`` is a SQL condition)."""

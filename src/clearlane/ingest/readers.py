@@ -1,0 +1,212 @@
+"""Readers: stream any supported source file as batches of raw (mostly text) columns.
+
+CSV, Parquet and JSON Lines are scanned by an in-memory DuckDB connection and streamed as Arrow
+record batches, so a multi-million-row file is never held in memory whole. Excel files are read
+with fastexcel (sheets are bounded in size by Excel itself).
+
+Each batch carries a ``__row__`` column: the 1-based line number in the source file (header =
+line 1) for delimited text, the record number (1-based) for other formats.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from clearlane.errors import Problem, ValidationError
+
+ROW_COLUMN = "__row__"
+SUPPORTED = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
+             ".xlsx": "xlsx", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+
+
+def detect_format(path: Path, declared: str | None = None) -> str:
+    """The source format from the profile, else from the file extension."""
+    if declared:
+        return declared
+    fmt = SUPPORTED.get(path.suffix.lower())
+    if fmt is None:
+        raise ValidationError(
+            f"{path.name}: cannot tell the format from extension {path.suffix!r}; supported: "
+            f"{', '.join(sorted(SUPPORTED))} (or set `format:` in the profile)"
+        )
+    return fmt
+
+
+def detect_encoding(path: Path, sample_bytes: int = 4 << 20) -> str:
+    """'utf-16' with a UTF-16 BOM, 'utf-8' when a sample decodes as UTF-8, else 'latin-1'."""
+    with path.open("rb") as handle:
+        sample = handle.read(sample_bytes)
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the end of the sample is still UTF-8.
+        if exc.start < len(sample) - 4:
+            return "latin-1"
+    return "utf-8"
+
+
+@dataclass
+class SourceScan:
+    """An open source file: its columns, a batch iterator and the malformed lines it met.
+
+    ``malformed`` fills while batches are consumed; read it after the iterator is exhausted.
+    """
+
+    path: Path
+    format: str
+    columns: list[str]
+    encoding: str | None = None
+    malformed: list[Problem] = field(default_factory=list)
+    _batches: Iterator[pl.DataFrame] | None = None
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        assert self._batches is not None
+        return self._batches
+
+
+def open_source(
+    path: Path,
+    fmt: str | None = None,
+    *,
+    batch_rows: int = 250_000,
+    delimiter: str | None = None,
+    encoding: str = "auto",
+    sheet: str | None = None,
+) -> SourceScan:
+    """Open ``path`` for streaming. Raises ValidationError for empty or unreadable files."""
+    if not path.exists():
+        raise ValidationError(f"{path}: file does not exist")
+    if path.stat().st_size == 0:
+        raise ValidationError(f"{path.name}: file is empty (0 bytes); nothing to ingest")
+    kind = detect_format(path, fmt)
+    if kind == "xlsx":
+        return _open_excel(path, sheet, batch_rows)
+    return _open_duckdb(path, kind, batch_rows, delimiter, encoding)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _open_duckdb(
+    path: Path, kind: str, batch_rows: int, delimiter: str | None, encoding: str
+) -> SourceScan:
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = true")
+    used_encoding: str | None = None
+    if kind == "csv":
+        used_encoding = detect_encoding(path) if encoding == "auto" else encoding
+        options = [
+            "header = true",
+            "all_varchar = true",
+            "store_rejects = true",
+            f"encoding = {_quote(used_encoding)}",
+            "sample_size = 20480",
+        ]
+        if delimiter:
+            options.append(f"delim = {_quote(delimiter)}")
+        source = f"read_csv({_quote(str(path))}, {', '.join(options)})"
+    elif kind == "parquet":
+        source = f"read_parquet({_quote(str(path))})"
+    elif kind == "jsonl":
+        source = f"read_json({_quote(str(path))}, format = 'newline_delimited', sample_size = 20480)"
+    else:  # pragma: no cover - detect_format guards this
+        raise ValidationError(f"{path.name}: unsupported format {kind!r}")
+    try:
+        relation = con.sql(f"SELECT * FROM {source}")
+        columns = list(relation.columns)
+    except duckdb.Error as exc:
+        con.close()
+        raise ValidationError(f"{path.name}: cannot read as {kind}: {exc}") from exc
+    scan = SourceScan(path=path, format=kind, columns=columns, encoding=used_encoding)
+    scan._batches = _duckdb_batches(con, relation, scan, batch_rows)
+    return scan
+
+
+def _duckdb_batches(
+    con: duckdb.DuckDBPyConnection,
+    relation: duckdb.DuckDBPyRelation,
+    scan: SourceScan,
+    batch_rows: int,
+) -> Iterator[pl.DataFrame]:
+    """Stream record batches; number rows as source lines (CSV) or records (other formats)."""
+    seen = 0
+    try:
+        try:
+            reader = relation.fetch_record_batch(batch_rows)
+            for record_batch in reader:
+                frame = pl.from_arrow(record_batch)
+                assert isinstance(frame, pl.DataFrame)
+                frame = frame.with_columns(
+                    pl.int_range(seen + 1, seen + 1 + frame.height, dtype=pl.Int64).alias(ROW_COLUMN)
+                )
+                seen += frame.height
+                yield frame
+        except duckdb.Error as exc:
+            raise ValidationError(f"{scan.path.name}: cannot read as {scan.format}: {exc}") from exc
+        if scan.format == "csv":
+            scan.malformed.extend(_csv_rejects(con, scan.path.name))
+    finally:
+        con.close()
+
+
+def _csv_rejects(con: duckdb.DuckDBPyConnection, source: str) -> list[Problem]:
+    rows = con.execute(
+        "SELECT line, column_name, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
+    ).fetchall()
+    return [
+        Problem(
+            field=str(column) if column else "<line>",
+            value=(csv_line or "")[:200],
+            reason=f"malformed CSV line ({str(error_type).lower()}): {message}",
+            row=int(line),
+            source=source,
+        )
+        for line, column, error_type, csv_line, message in rows
+    ]
+
+
+def csv_line_numbers(records: pl.Series, malformed_lines: list[int]) -> pl.Series:
+    """Map 1-based record numbers of accepted CSV rows to 1-based file line numbers.
+
+    The header is line 1. Every malformed line before a record shifts it down by one.
+    ``malformed_lines`` must be sorted ascending.
+    """
+    if not malformed_lines:
+        return records + 1
+    # Record r sits after malformed line j (0-based) iff r > L_j - 2 - j.
+    thresholds = pl.Series([line - 2 - j for j, line in enumerate(malformed_lines)], dtype=pl.Int64)
+    shifts = thresholds.search_sorted(records, side="left")
+    return records + 1 + shifts.cast(pl.Int64)
+
+
+def _open_excel(path: Path, sheet: str | None, batch_rows: int) -> SourceScan:
+    try:
+        frame = pl.read_excel(
+            path,
+            sheet_name=sheet,
+            engine="calamine",
+            infer_schema_length=0,
+        )
+    except Exception as exc:  # fastexcel raises its own exception types
+        raise ValidationError(f"{path.name}: cannot read as xlsx: {exc}") from exc
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.with_columns(
+        pl.int_range(2, 2 + frame.height, dtype=pl.Int64).alias(ROW_COLUMN)
+    )
+    scan = SourceScan(path=path, format="xlsx", columns=[c for c in frame.columns if c != ROW_COLUMN])
+
+    def batches() -> Iterator[pl.DataFrame]:
+        for start in range(0, frame.height, batch_rows):
+            yield frame.slice(start, batch_rows)
+
+    scan._batches = batches()
+    return scan
