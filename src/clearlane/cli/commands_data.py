@@ -1,0 +1,187 @@
+"""Data commands: init, info, fields, ingest, quarantine, and the `profile` group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspace_path
+from clearlane.cli.main import app
+from clearlane.ingest.profile import load_profile, shipped_profiles
+from clearlane.ingest.readers import ROW_COLUMN, open_source
+from clearlane.ingest.suggest import suggest_profile
+from clearlane.schema.fields import DECLARATION_FIELDS
+from clearlane.services.ingest import IngestReport, ingest_file
+from clearlane.services.workspace import (
+    conflicting_rows,
+    describe_workspace,
+    init_workspace,
+    quarantined_rows,
+)
+from clearlane.store.workspace import Workspace
+
+profile_app = typer.Typer(help="Column-mapping profiles: list, show and suggest.", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
+
+
+@app.command("init")
+def init(workspace: WorkspaceOption = None) -> None:
+    """Create a workspace folder with an embedded database (safe to run again)."""
+    path = workspace_path(workspace)
+    ws, created = init_workspace(path)
+    verb = "Created" if created else "Workspace already exists, schema up to date:"
+    console.print(f"{verb} [bold]{ws.path}[/] (schema version {ws.schema_version()})")
+
+
+@app.command("info")
+def info(workspace: WorkspaceOption = None) -> None:
+    """Show what the workspace holds: declarations, labels, ingest batches."""
+    ws = Workspace.open(workspace_path(workspace))
+    summary, batches = describe_workspace(ws)
+    console.print(f"[bold]Workspace[/] {summary.path}  (schema version {summary.schema_version})")
+    console.print(
+        f"Declaration items: [bold]{summary.declarations:,}[/]"
+        + (f" from {summary.first_date} to {summary.last_date}" if summary.declarations else "")
+    )
+    console.print(
+        f"Inspected: {summary.labelled:,}  frauds found: {summary.frauds:,}  "
+        f"quarantined rows: {summary.quarantined:,}  conflicts: {summary.conflicts:,}"
+    )
+    if batches.height:
+        table = Table(title="Ingest batches", show_lines=False)
+        for column in ("batch_id", "source_file", "profile_name", "rows_read", "rows_accepted",
+                       "rows_rejected", "rows_duplicate", "rows_conflict", "rows_warned"):
+            table.add_column(column.replace("rows_", ""), justify="right" if column.startswith("rows") else "left")
+        for row in batches.iter_rows(named=True):
+            table.add_row(*[f"{row[c]:,}" if isinstance(row[c], int) else str(row[c]) for c in (
+                "batch_id", "source_file", "profile_name", "rows_read", "rows_accepted",
+                "rows_rejected", "rows_duplicate", "rows_conflict", "rows_warned")])
+        console.print(table)
+
+
+@app.command("fields")
+def fields() -> None:
+    """List the canonical declaration fields (WCO Data Model ids) that profiles map onto."""
+    table = Table(title="Canonical declaration fields")
+    for column in ("field", "kind", "required", "WCO id", "description"):
+        table.add_column(column)
+    for f in DECLARATION_FIELDS:
+        table.add_row(f.name, f.kind, "yes" if f.required else ("outcome" if f.outcome else ""),
+                      f.wco_id or "", f.description)
+    console.print(table)
+
+
+def print_ingest_report(report: IngestReport) -> None:
+    """Terminal summary of one ingest."""
+    if report.already_ingested:
+        console.print(
+            f"[yellow]{report.source_file}[/] was already ingested with profile "
+            f"{report.profile!r} (batch {report.batch_id}); nothing added."
+        )
+        return
+    c = report.counts
+    console.print(
+        f"[bold green]Ingested[/] {report.source_file} with profile {report.profile!r} "
+        f"in {report.seconds:.1f} s (batch {report.batch_id})"
+    )
+    table = Table(show_header=False, box=None)
+    table.add_column(justify="left")
+    table.add_column(justify="right")
+    for label, value in (("rows read", c.rows_read), ("accepted (new)", c.rows_accepted),
+                         ("rejected → quarantine", c.rows_rejected),
+                         ("duplicates skipped", c.rows_duplicate),
+                         ("conflicts (kept existing)", c.rows_conflict),
+                         ("accepted with warnings", c.rows_warned)):
+        table.add_row(label, f"{value:,}")
+    console.print(table)
+    if c.rows_rejected or c.rows_conflict:
+        console.print("See [bold]clearlane quarantine[/] for the rejected rows and their reasons.")
+
+
+@app.command("ingest")
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="CSV, Parquet, Excel (.xlsx) or JSON Lines files.")],
+    profile: Annotated[
+        str, typer.Option("--profile", "-p", help="Shipped profile name or a YAML file path.")
+    ] = "canonical",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Validate files and add their declarations to the workspace (all or nothing per file).
+
+    Rejected rows go to the quarantine with their row, field and reason; the same file twice
+    adds nothing; a declaration seen again with different content is a conflict, never
+    overwritten.
+    """
+    ws = Workspace.open(workspace_path(workspace))
+    mapping = load_profile(profile)
+    for path in files:
+        with progress_bar(f"Ingesting {path.name}") as advance:
+            report = ingest_file(ws, path, mapping, progress=lambda d, t: advance(d, t))
+        print_ingest_report(report)
+
+
+@app.command("quarantine")
+def quarantine(
+    batch: Annotated[str | None, typer.Option(help="Only this ingest batch.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 30,
+    export: Annotated[Path | None, typer.Option(help="Write all quarantined rows to this CSV/Parquet file.")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Show rejected rows with the file, row and reason; optionally export them for correction."""
+    ws = Workspace.open(workspace_path(workspace))
+    if export is not None:
+        rows = quarantined_rows(ws, batch, limit=None)
+        (rows.write_parquet if export.suffix == ".parquet" else rows.write_csv)(export)
+        console.print(f"Wrote {rows.height:,} quarantined rows to {export}")
+        return
+    rows = quarantined_rows(ws, batch, limit)
+    table = Table(title=f"Quarantined rows (first {limit})")
+    for column in ("source_file", "source_row", "reasons"):
+        table.add_column(column)
+    for row in rows.iter_rows(named=True):
+        table.add_row(row["source_file"], str(row["source_row"]), row["reasons"])
+    console.print(table)
+    conflicts = conflicting_rows(ws, limit)
+    if conflicts.height:
+        console.print(f"[yellow]{conflicts.height} conflicting rows[/] (same key, different content; existing kept)")
+
+
+@profile_app.command("list")
+def profile_list() -> None:
+    """List the profiles shipped with Clearlane."""
+    for name in shipped_profiles():
+        console.print(f"{name}: {load_profile(name).description}")
+
+
+@profile_app.command("show")
+def profile_show(name: Annotated[str, typer.Argument(help="Shipped profile name or YAML path.")]) -> None:
+    """Print a profile as YAML (after validation)."""
+    console.print(load_profile(name).to_yaml(), highlight=False, markup=False)
+
+
+@profile_app.command("suggest")
+def profile_suggest(
+    file: Annotated[Path, typer.Argument(help="A sample of the unknown layout.")],
+    out: Annotated[Path | None, typer.Option(help="Write the proposed YAML here.")] = None,
+    rows: Annotated[int, typer.Option(help="Rows sampled to look at contents.")] = 5000,
+) -> None:
+    """Propose a profile for an unknown layout from column names and contents, to edit."""
+    scan = open_source(file, batch_rows=rows)
+    sample = next(iter(scan.batches()), pl.DataFrame()).drop(ROW_COLUMN, strict=False)
+    profile, suggestions = suggest_profile(sample, file.stem)
+    table = Table(title=f"Suggested mapping for {file.name}")
+    for column in ("source column", "canonical field", "score", "why"):
+        table.add_column(column)
+    for s in suggestions:
+        table.add_row(s.column, s.field or "[dim](extra)[/]", f"{s.score:.2f}", s.why)
+    console.print(table)
+    text = profile.to_yaml()
+    if out:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"Wrote {out}; review it, then: clearlane ingest {file} --profile {out}")
+    else:
+        console.print(text, highlight=False, markup=False)

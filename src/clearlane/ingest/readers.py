@@ -141,7 +141,7 @@ def _duckdb_batches(
     seen = 0
     try:
         try:
-            reader = relation.fetch_record_batch(batch_rows)
+            reader = relation.to_arrow_reader(batch_rows)
             for record_batch in reader:
                 frame = pl.from_arrow(record_batch)
                 assert isinstance(frame, pl.DataFrame)
@@ -162,16 +162,19 @@ def _csv_rejects(con: duckdb.DuckDBPyConnection, source: str) -> list[Problem]:
     rows = con.execute(
         "SELECT line, column_name, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
     ).fetchall()
-    return [
-        Problem(
+    problems: dict[int, Problem] = {}
+    for line, column, error_type, csv_line, message in rows:
+        # DuckDB may report one line several times (once per missing column): keep the first.
+        if int(line) in problems:
+            continue
+        problems[int(line)] = Problem(
             field=str(column) if column else "<line>",
-            value=(csv_line or "")[:200],
+            value=(csv_line or "")[:2000],
             reason=f"malformed CSV line ({str(error_type).lower()}): {message}",
             row=int(line),
             source=source,
         )
-        for line, column, error_type, csv_line, message in rows
-    ]
+    return list(problems.values())
 
 
 def csv_line_numbers(records: pl.Series, malformed_lines: list[int]) -> pl.Series:

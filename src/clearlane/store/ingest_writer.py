@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
-from clearlane.schema.fields import DECLARATION_FIELDS, EXTRA_COLUMN, KEY_FIELDS
+from clearlane.schema.fields import DECLARATION_FIELDS, EXTRA_COLUMN, KEY_FIELDS, sql_type
 
 _CANONICAL = [f.name for f in DECLARATION_FIELDS] + [EXTRA_COLUMN]
 _HASHED = [f.name for f in DECLARATION_FIELDS if f.name not in KEY_FIELDS] + [EXTRA_COLUMN]
@@ -45,11 +45,11 @@ class IngestWriter:
         self.batch_id = batch_id
         self.source_file = source_file
         self.rows_read = 0
+        columns = ", ".join(f"{f.name} {sql_type(f.kind)}" for f in DECLARATION_FIELDS)
         con.execute(
-            "CREATE TEMP TABLE stage_decl AS SELECT * EXCLUDE (batch_id, content_hash) "
-            "FROM declarations WHERE false"
+            f"CREATE TEMP TABLE stage_decl ({columns}, {EXTRA_COLUMN} VARCHAR, "
+            "source_row BIGINT, content_hash VARCHAR)"
         )
-        con.execute("ALTER TABLE stage_decl ADD COLUMN content_hash VARCHAR")
         con.execute(
             "CREATE TEMP TABLE stage_issues AS SELECT source_row, field, value, reason, severity "
             "FROM ingest_issues WHERE false"
@@ -70,17 +70,25 @@ class IngestWriter:
         """Stage one validated batch (``accepted`` carries ``__row__`` as the source row)."""
         self.rows_read += rows_read
         columns = ", ".join(_CANONICAL)
-        frame = accepted.rename({"__row__": "source_row"})  # noqa: F841 - read by DuckDB by name
-        self.con.execute(
+        self._insert(
             f"INSERT INTO stage_decl ({columns}, source_row, content_hash) "
-            f"SELECT {columns}, source_row, {content_hash_sql()} FROM frame"
+            f"SELECT {columns}, source_row, {content_hash_sql()} FROM batch_input",
+            accepted.rename({"__row__": "source_row"}),
         )
         if issues.height:
-            self.con.execute("INSERT INTO stage_issues SELECT * FROM issues")
+            self._insert("INSERT INTO stage_issues SELECT * FROM batch_input", issues)
         if rejected.height:
-            self.con.execute("INSERT INTO stage_rejected SELECT source_row, raw, reasons FROM rejected")
+            self._insert("INSERT INTO stage_rejected SELECT source_row, raw, reasons FROM batch_input", rejected)
         if normalisations.height:
-            self.con.execute("INSERT INTO stage_norm SELECT * FROM normalisations")
+            self._insert("INSERT INTO stage_norm SELECT * FROM batch_input", normalisations)
+
+    def _insert(self, sql: str, frame: pl.DataFrame, params: list[object] | None = None) -> None:
+        """Run ``sql`` reading ``frame`` as the view ``batch_input`` (explicit, no name lookup)."""
+        self.con.register("batch_input", frame.to_arrow())
+        try:
+            self.con.execute(sql, params or [])
+        finally:
+            self.con.unregister("batch_input")
 
     def renumber_csv_lines(self, malformed_lines: list[int]) -> None:
         """Turn record numbers into file line numbers (header = line 1), skipping malformed lines."""
@@ -100,16 +108,18 @@ class IngestWriter:
     def add_issues(self, issues: pl.DataFrame) -> None:
         """Issues found outside row validation (e.g. malformed lines), already line-numbered."""
         if issues.height:
-            self.con.execute(
+            self._insert(
                 "INSERT INTO ingest_issues SELECT ?, ?, source_row, field, value, reason, severity "
-                "FROM issues",
+                "FROM batch_input",
+                issues,
                 [self.batch_id, self.source_file],
             )
 
     def add_quarantine(self, rejected: pl.DataFrame) -> None:
         if rejected.height:
-            self.con.execute(
-                "INSERT INTO quarantine SELECT ?, ?, source_row, raw, reasons FROM rejected",
+            self._insert(
+                "INSERT INTO quarantine SELECT ?, ?, source_row, raw, reasons FROM batch_input",
+                rejected,
                 [self.batch_id, self.source_file],
             )
 
@@ -183,6 +193,13 @@ class IngestWriter:
             "SELECT count(DISTINCT source_row) FROM ingest_issues WHERE batch_id = ? AND severity = 'warning'",
             [batch],
         )
+        staged = _count(con, "SELECT count(*) FROM stage_decl")
+        if staged != accepted + dup_in_file + existing:
+            # Never lose a row: every staged row is either stored, a duplicate or a conflict.
+            raise RuntimeError(
+                f"ingest accounting mismatch: {staged} staged rows, {accepted} stored, "
+                f"{dup_in_file} repeated in file, {existing} already present; rolled back"
+            )
         counts = BatchCounts(
             rows_read=self.rows_read + malformed_rows,
             rows_accepted=accepted,

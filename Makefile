@@ -1,0 +1,43 @@
+# Clearlane: the two commands a new user needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+WORKSPACE ?= clearlane-workspace
+DEMO_ITEMS ?= 200000
+
+.PHONY: demo test install lint typecheck check bench clean docs-cli
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: install, create a workspace, generate and ingest synthetic data, show quality and next steps
+demo: $(STAMP)
+	$(BIN)/clearlane demo --workspace $(WORKSPACE) --items $(DEMO_ITEMS)
+
+## test: install what the tests need and run the whole suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+## bench: run every benchmark and rewrite docs/benchmarks.md sections
+bench: $(STAMP)
+	for script in benchmarks/[a-z]*.py; do $(BIN)/python $$script || exit 1; done
+
+docs-cli: $(STAMP)
+	$(BIN)/python scripts/gen_cli_reference.py
+
+clean:
+	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from clearlane.errors import ValidationError
+from clearlane.ingest.readers import csv_line_numbers, detect_encoding, open_source
+
+
+def read_all(path: Path) -> tuple[pl.DataFrame, list]:  # type: ignore[type-arg]
+    scan = open_source(path)
+    frames = list(scan.batches())
+    return pl.concat(frames), scan.malformed
+
+
+def test_utf8_bom_header_is_clean(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeffid,name\n1,Éclair\n".encode())
+    df, _ = read_all(path)
+    assert df.columns[0] == "id"
+    assert df.item(0, "name") == "Éclair"
+
+
+def test_latin1_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("id,desc\n1,Café crème\n".encode("latin-1"))
+    assert detect_encoding(path) == "latin-1"
+    df, _ = read_all(path)
+    assert df.item(0, "desc") == "Café crème"
+
+
+def test_empty_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(ValidationError, match="empty"):
+        open_source(path)
+
+
+def test_unknown_extension(tmp_path: Path) -> None:
+    path = tmp_path / "data.xml"
+    path.write_text("<x/>")
+    with pytest.raises(ValidationError, match="supported"):
+        open_source(path)
+
+
+def test_malformed_lines_are_reported_with_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b,c\n1,x,2\n2,y\n3,z,4,5\n4,w,6\n")
+    df, malformed = read_all(path)
+    assert df.get_column("a").to_list() == ["1", "4"]
+    assert [p.row for p in malformed] == [3, 4]
+    assert "malformed CSV line" in malformed[0].reason
+    lines = csv_line_numbers(df.get_column("__row__"), [p.row for p in malformed])
+    assert lines.to_list() == [2, 5]
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "jsonl", "xlsx"])
+def test_other_formats(tmp_path: Path, suffix: str) -> None:
+    df = pl.DataFrame({"id": ["a", "b"], "v": [1.5, 2.0]})
+    path = tmp_path / f"x.{suffix}"
+    if suffix == "parquet":
+        df.write_parquet(path)
+    elif suffix == "jsonl":
+        df.write_ndjson(path)
+    else:
+        df.write_excel(path)
+    out, _ = read_all(path)
+    assert out.height == 2
+    assert set(out.columns) >= {"id", "v"}

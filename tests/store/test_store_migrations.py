@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from clearlane.errors import NotFoundError
+from clearlane.store.migrations import LATEST_VERSION, MIGRATIONS
+from clearlane.store.workspace import SchemaVersionError, Workspace
+
+
+def test_create_applies_every_migration_once(tmp_path: Path) -> None:
+    ws = Workspace.create(tmp_path / "ws")
+    assert ws.schema_version() == LATEST_VERSION
+    assert ws.migrate() == []  # nothing pending the second time
+    versions = ws.query("SELECT version FROM schema_migrations ORDER BY version").get_column("version")
+    assert versions.to_list() == [m.version for m in MIGRATIONS]
+
+
+def test_versions_are_increasing_and_unique() -> None:
+    versions = [m.version for m in MIGRATIONS]
+    assert versions == sorted(set(versions))
+
+
+def test_old_workspace_is_upgraded(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "old")
+    ws.path.mkdir()
+    con = duckdb.connect(str(ws.database))
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)")
+    for statement in MIGRATIONS[0].statements:
+        con.execute(statement)
+    con.execute("INSERT INTO schema_migrations VALUES (1, 'v1', now())")
+    con.close()
+    assert Workspace.open(ws.path).schema_version() == LATEST_VERSION
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    ws = Workspace.create(tmp_path / "ws")
+    with ws.connect() as con:
+        con.execute("INSERT INTO schema_migrations VALUES (9999, 'future', now())")
+    with pytest.raises(SchemaVersionError, match="newer"):
+        Workspace.open(ws.path)
+
+
+def test_open_missing_workspace(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="clearlane init"):
+        Workspace.open(tmp_path / "nothing")
