@@ -22,6 +22,12 @@ class Settings(BaseSettings):
         250_000, ge=1_000, description="Rows read per batch while ingesting large files."
     )
     max_future_days: int = Field(
-        1, ge=0, description="Declaration dates more than this many days in the future are rejected."
+        1,
+        ge=0,
+        description="Declaration dates more than this many days in the future are rejected.",
+    )
+    ingest_memory_limit: str = Field(
+        "1GB",
+        description="Memory the database may use while ingesting; beyond it, it spills to disk.",
     )
     seed: int = Field(42, description="Default random seed for synthetic data and models.")

@@ -16,9 +16,14 @@ from clearlane.ingest.validate import ValidationContext, check_columns, validate
 
 CONTEXT = ValidationContext(today=date(2024, 6, 30))
 GOOD = {
-    "declaration_id": "D1", "declared_at": "2024-01-05", "hs_code": "8517.13",
-    "origin_country": "China", "net_mass_kg": "12.5", "customs_value": "1000",
-    "currency": "usd", "fraud": "0",
+    "declaration_id": "D1",
+    "declared_at": "2024-01-05",
+    "hs_code": "8517.13",
+    "origin_country": "China",
+    "net_mass_kg": "12.5",
+    "customs_value": "1000",
+    "currency": "usd",
+    "fraud": "0",
 }
 
 
@@ -43,7 +48,9 @@ def test_good_row_is_normalised_and_recorded() -> None:
     assert row["currency"] == "USD"
     assert row["item_no"] == 1
     assert row["fraud"] is False
-    changes = {(r["field"], r["original"], r["normalised"]) for r in result.normalisations.to_dicts()}
+    changes = {
+        (r["field"], r["original"], r["normalised"]) for r in result.normalisations.to_dicts()
+    }
     assert ("origin_country", "China", "CN") in changes
     assert ("hs_code", "8517.13", "851713") in changes
     assert ("currency", "usd", "USD") in changes
@@ -65,7 +72,9 @@ def test_good_row_is_normalised_and_recorded() -> None:
         ("fraud", "maybe", "yes/no"),
     ],
 )
-def test_bad_value_is_rejected_with_row_field_reason(field: str, value: str | None, reason: str) -> None:
+def test_bad_value_is_rejected_with_row_field_reason(
+    field: str, value: str | None, reason: str
+) -> None:
     bad = {**GOOD, "declaration_id": "D2", field: value}
     result = validate(GOOD, bad)
     assert result.accepted.height == 1
@@ -110,15 +119,26 @@ def test_units_and_scale_are_recorded() -> None:
     row = result.accepted.row(0, named=True)
     assert row["net_mass_kg"] == pytest.approx(2.5)
     assert row["customs_value"] == pytest.approx(1500)
-    assert set(result.normalisations.get_column("field")) == {"net_mass_kg", "customs_value", "hs_code"} - {"hs_code"}
+    assert set(result.normalisations.get_column("field")) == {
+        "net_mass_kg",
+        "customs_value",
+        "hs_code",
+    } - {"hs_code"}
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from([GOOD, {**GOOD, "net_mass_kg": "-1"}, {**GOOD, "origin_country": "??"}]),
-                min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.sampled_from([GOOD, {**GOOD, "net_mass_kg": "-1"}, {**GOOD, "origin_country": "??"}]),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_every_row_is_accounted_for(rows: list[dict[str, str]]) -> None:
     numbered = [{**r, "declaration_id": f"D{i}"} for i, r in enumerate(rows)]
     result = validate(*numbered)
     assert result.accepted.height + result.rejected.height == len(rows)
-    kept = set(result.accepted.get_column(ROW_COLUMN)) | set(result.rejected.get_column("source_row"))
+    kept = set(result.accepted.get_column(ROW_COLUMN)) | set(
+        result.rejected.get_column("source_row")
+    )
     assert kept == set(range(2, 2 + len(rows)))

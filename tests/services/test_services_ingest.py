@@ -22,13 +22,22 @@ def write(path: Path, *lines: str) -> Path:
 
 def table_snapshot(ws: Workspace) -> dict[str, list[tuple[object, ...]]]:
     out = {}
-    for table in ("declarations", "quarantine", "ingest_batches", "ingest_issues", "conflicts", "normalisations"):
+    for table in (
+        "declarations",
+        "quarantine",
+        "ingest_batches",
+        "ingest_issues",
+        "conflicts",
+        "normalisations",
+    ):
         out[table] = sorted(ws.query(f"SELECT * FROM {table}").rows(), key=repr)
     return out
 
 
 def test_ingest_then_same_file_again_adds_nothing(workspace: Workspace, tmp_path: Path) -> None:
-    path = write(tmp_path / "a.csv", "D1,1,2024-01-02,851713,CN,10,100", "D1,2,2024-01-02,851713,KR,5,50")
+    path = write(
+        tmp_path / "a.csv", "D1,1,2024-01-02,851713,CN,10,100", "D1,2,2024-01-02,851713,KR,5,50"
+    )
     first = ingest_file(workspace, path, "canonical", today=date(2024, 6, 1))
     assert first.counts.rows_accepted == 2
     before = table_snapshot(workspace)
@@ -38,30 +47,51 @@ def test_ingest_then_same_file_again_adds_nothing(workspace: Workspace, tmp_path
 
 
 def test_same_rows_in_another_file_are_duplicates(workspace: Workspace, tmp_path: Path) -> None:
-    ingest_file(workspace, write(tmp_path / "a.csv", "D1,1,2024-01-02,851713,CN,10,100"), today=date(2024, 6, 1))
-    report = ingest_file(
+    ingest_file(
         workspace,
-        write(tmp_path / "b.csv", "D1,1,2024-01-02,851713,CN,10,100", "D2,1,2024-01-03,851713,CN,1,9"),
+        write(tmp_path / "a.csv", "D1,1,2024-01-02,851713,CN,10,100"),
         today=date(2024, 6, 1),
     )
-    assert (report.counts.rows_accepted, report.counts.rows_duplicate, report.counts.rows_conflict) == (1, 1, 0)
-
-
-def test_changed_content_is_a_conflict_never_an_overwrite(workspace: Workspace, tmp_path: Path) -> None:
-    ingest_file(workspace, write(tmp_path / "a.csv", "D1,1,2024-01-02,851713,CN,10,100"), today=date(2024, 6, 1))
     report = ingest_file(
-        workspace, write(tmp_path / "b.csv", "D1,1,2024-01-02,851713,CN,10,999"), today=date(2024, 6, 1)
+        workspace,
+        write(
+            tmp_path / "b.csv", "D1,1,2024-01-02,851713,CN,10,100", "D2,1,2024-01-03,851713,CN,1,9"
+        ),
+        today=date(2024, 6, 1),
+    )
+    assert (
+        report.counts.rows_accepted,
+        report.counts.rows_duplicate,
+        report.counts.rows_conflict,
+    ) == (1, 1, 0)
+
+
+def test_changed_content_is_a_conflict_never_an_overwrite(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    ingest_file(
+        workspace,
+        write(tmp_path / "a.csv", "D1,1,2024-01-02,851713,CN,10,100"),
+        today=date(2024, 6, 1),
+    )
+    report = ingest_file(
+        workspace,
+        write(tmp_path / "b.csv", "D1,1,2024-01-02,851713,CN,10,999"),
+        today=date(2024, 6, 1),
     )
     assert report.counts.rows_conflict == 1
     assert workspace.query("SELECT customs_value FROM declarations").item() == 100
     conflict = workspace.query("SELECT * FROM conflicts").row(0, named=True)
     assert conflict["declaration_id"] == "D1" and conflict["source_row"] == 2
+    assert conflict["differing_fields"] == "customs_value"
 
 
 def test_conflict_inside_one_file(workspace: Workspace, tmp_path: Path) -> None:
     report = ingest_file(
         workspace,
-        write(tmp_path / "a.csv", "D1,1,2024-01-02,851713,CN,10,100", "D1,1,2024-01-02,851713,CN,10,7"),
+        write(
+            tmp_path / "a.csv", "D1,1,2024-01-02,851713,CN,10,100", "D1,1,2024-01-02,851713,CN,10,7"
+        ),
         today=date(2024, 6, 1),
     )
     assert (report.counts.rows_accepted, report.counts.rows_conflict) == (1, 1)
@@ -71,9 +101,9 @@ def test_bad_rows_go_to_quarantine_with_line_numbers(workspace: Workspace, tmp_p
     path = write(
         tmp_path / "bad.csv",
         "D1,1,2024-01-02,851713,CN,10,100",
-        "D2,1,2024-01-02,851713,CN,-4,100",   # line 3: negative mass
-        "D3,1,2024-01-02,851713",             # line 4: malformed (too few columns)
-        "D4,1,2099-01-02,851713,CN,1,1",      # line 5: future date
+        "D2,1,2024-01-02,851713,CN,-4,100",  # line 3: negative mass
+        "D3,1,2024-01-02,851713",  # line 4: malformed (too few columns)
+        "D4,1,2099-01-02,851713,CN,1,1",  # line 5: future date
         "D5,1,2024-01-02,851713,Atlantis,1,1",  # line 6: unknown country
         "D6,1,2024-01-03,851713,FR,1,1",
     )
@@ -93,7 +123,11 @@ def test_bad_rows_go_to_quarantine_with_line_numbers(workspace: Workspace, tmp_p
 
 
 def test_missing_required_column_changes_nothing(workspace: Workspace, tmp_path: Path) -> None:
-    ingest_file(workspace, write(tmp_path / "a.csv", "D1,1,2024-01-02,851713,CN,10,100"), today=date(2024, 6, 1))
+    ingest_file(
+        workspace,
+        write(tmp_path / "a.csv", "D1,1,2024-01-02,851713,CN,10,100"),
+        today=date(2024, 6, 1),
+    )
     before = table_snapshot(workspace)
     path = tmp_path / "nohs.csv"
     path.write_text("declaration_id,declared_at\nD9,2024-01-01\n")
@@ -102,8 +136,14 @@ def test_missing_required_column_changes_nothing(workspace: Workspace, tmp_path:
     assert table_snapshot(workspace) == before
 
 
-def test_failure_mid_ingest_rolls_back(workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ingest_file(workspace, write(tmp_path / "a.csv", "D1,1,2024-01-02,851713,CN,10,100"), today=date(2024, 6, 1))
+def test_failure_mid_ingest_rolls_back(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest_file(
+        workspace,
+        write(tmp_path / "a.csv", "D1,1,2024-01-02,851713,CN,10,100"),
+        today=date(2024, 6, 1),
+    )
     before = table_snapshot(workspace)
     from clearlane.store import ingest_writer
 
@@ -112,7 +152,11 @@ def test_failure_mid_ingest_rolls_back(workspace: Workspace, tmp_path: Path, mon
 
     monkeypatch.setattr(ingest_writer.IngestWriter, "finish", boom)
     with pytest.raises(RuntimeError):
-        ingest_file(workspace, write(tmp_path / "b.csv", "D2,1,2024-01-02,851713,CN,10,100"), today=date(2024, 6, 1))
+        ingest_file(
+            workspace,
+            write(tmp_path / "b.csv", "D2,1,2024-01-02,851713,CN,10,100"),
+            today=date(2024, 6, 1),
+        )
     assert table_snapshot(workspace) == before
 
 

@@ -14,7 +14,9 @@ def test_create_applies_every_migration_once(tmp_path: Path) -> None:
     ws = Workspace.create(tmp_path / "ws")
     assert ws.schema_version() == LATEST_VERSION
     assert ws.migrate() == []  # nothing pending the second time
-    versions = ws.query("SELECT version FROM schema_migrations ORDER BY version").get_column("version")
+    versions = ws.query("SELECT version FROM schema_migrations ORDER BY version").get_column(
+        "version"
+    )
     assert versions.to_list() == [m.version for m in MIGRATIONS]
 
 
@@ -27,7 +29,9 @@ def test_old_workspace_is_upgraded(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "old")
     ws.path.mkdir()
     con = duckdb.connect(str(ws.database))
-    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)")
+    con.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)"
+    )
     for statement in MIGRATIONS[0].statements:
         con.execute(statement)
     con.execute("INSERT INTO schema_migrations VALUES (1, 'v1', now())")

@@ -24,7 +24,9 @@ from clearlane.services.workspace import (
 )
 from clearlane.store.workspace import Workspace
 
-profile_app = typer.Typer(help="Column-mapping profiles: list, show and suggest.", no_args_is_help=True)
+profile_app = typer.Typer(
+    help="Column-mapping profiles: list, show and suggest.", no_args_is_help=True
+)
 app.add_typer(profile_app, name="profile")
 
 
@@ -53,13 +55,38 @@ def info(workspace: WorkspaceOption = None) -> None:
     )
     if batches.height:
         table = Table(title="Ingest batches", show_lines=False)
-        for column in ("batch_id", "source_file", "profile_name", "rows_read", "rows_accepted",
-                       "rows_rejected", "rows_duplicate", "rows_conflict", "rows_warned"):
-            table.add_column(column.replace("rows_", ""), justify="right" if column.startswith("rows") else "left")
+        for column in (
+            "batch_id",
+            "source_file",
+            "profile_name",
+            "rows_read",
+            "rows_accepted",
+            "rows_rejected",
+            "rows_duplicate",
+            "rows_conflict",
+            "rows_warned",
+        ):
+            table.add_column(
+                column.replace("rows_", ""),
+                justify="right" if column.startswith("rows") else "left",
+            )
         for row in batches.iter_rows(named=True):
-            table.add_row(*[f"{row[c]:,}" if isinstance(row[c], int) else str(row[c]) for c in (
-                "batch_id", "source_file", "profile_name", "rows_read", "rows_accepted",
-                "rows_rejected", "rows_duplicate", "rows_conflict", "rows_warned")])
+            table.add_row(
+                *[
+                    f"{row[c]:,}" if isinstance(row[c], int) else str(row[c])
+                    for c in (
+                        "batch_id",
+                        "source_file",
+                        "profile_name",
+                        "rows_read",
+                        "rows_accepted",
+                        "rows_rejected",
+                        "rows_duplicate",
+                        "rows_conflict",
+                        "rows_warned",
+                    )
+                ]
+            )
         console.print(table)
 
 
@@ -70,8 +97,13 @@ def fields() -> None:
     for column in ("field", "kind", "required", "WCO id", "description"):
         table.add_column(column)
     for f in DECLARATION_FIELDS:
-        table.add_row(f.name, f.kind, "yes" if f.required else ("outcome" if f.outcome else ""),
-                      f.wco_id or "", f.description)
+        table.add_row(
+            f.name,
+            f.kind,
+            "yes" if f.required else ("outcome" if f.outcome else ""),
+            f.wco_id or "",
+            f.description,
+        )
     console.print(table)
 
 
@@ -91,11 +123,14 @@ def print_ingest_report(report: IngestReport) -> None:
     table = Table(show_header=False, box=None)
     table.add_column(justify="left")
     table.add_column(justify="right")
-    for label, value in (("rows read", c.rows_read), ("accepted (new)", c.rows_accepted),
-                         ("rejected → quarantine", c.rows_rejected),
-                         ("duplicates skipped", c.rows_duplicate),
-                         ("conflicts (kept existing)", c.rows_conflict),
-                         ("accepted with warnings", c.rows_warned)):
+    for label, value in (
+        ("rows read", c.rows_read),
+        ("accepted (new)", c.rows_accepted),
+        ("rejected → quarantine", c.rows_rejected),
+        ("duplicates skipped", c.rows_duplicate),
+        ("conflicts (kept existing)", c.rows_conflict),
+        ("accepted with warnings", c.rows_warned),
+    ):
         table.add_row(label, f"{value:,}")
     console.print(table)
     if c.rows_rejected or c.rows_conflict:
@@ -104,7 +139,9 @@ def print_ingest_report(report: IngestReport) -> None:
 
 @app.command("ingest")
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="CSV, Parquet, Excel (.xlsx) or JSON Lines files.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="CSV, Parquet, Excel (.xlsx) or JSON Lines files.")
+    ],
     profile: Annotated[
         str, typer.Option("--profile", "-p", help="Shipped profile name or a YAML file path.")
     ] = "canonical",
@@ -128,7 +165,9 @@ def ingest(
 def quarantine(
     batch: Annotated[str | None, typer.Option(help="Only this ingest batch.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 30,
-    export: Annotated[Path | None, typer.Option(help="Write all quarantined rows to this CSV/Parquet file.")] = None,
+    export: Annotated[
+        Path | None, typer.Option(help="Write all quarantined rows to this CSV/Parquet file.")
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Show rejected rows with the file, row and reason; optionally export them for correction."""
@@ -147,7 +186,9 @@ def quarantine(
     console.print(table)
     conflicts = conflicting_rows(ws, limit)
     if conflicts.height:
-        console.print(f"[yellow]{conflicts.height} conflicting rows[/] (same key, different content; existing kept)")
+        console.print(
+            f"[yellow]{conflicts.height} conflicting rows[/] (same key, different content; existing kept)"
+        )
 
 
 @profile_app.command("list")
@@ -158,7 +199,9 @@ def profile_list() -> None:
 
 
 @profile_app.command("show")
-def profile_show(name: Annotated[str, typer.Argument(help="Shipped profile name or YAML path.")]) -> None:
+def profile_show(
+    name: Annotated[str, typer.Argument(help="Shipped profile name or YAML path.")],
+) -> None:
     """Print a profile as YAML (after validation)."""
     console.print(load_profile(name).to_yaml(), highlight=False, markup=False)
 

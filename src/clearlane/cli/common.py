@@ -56,7 +56,9 @@ def progress_bar(description: str, total: float | None = None) -> Iterator[Progr
     with progress:
         task = progress.add_task(description, total=total)
 
-        def advance(done: float, total: float | None = None, description: str | None = None) -> None:
+        def advance(
+            done: float, total: float | None = None, description: str | None = None
+        ) -> None:
             progress.update(task, completed=done, total=total, description=description)
 
         yield advance

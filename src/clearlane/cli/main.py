@@ -50,7 +50,11 @@ def _register() -> None:
     # Command groups register themselves on `app`; one module per group.
     from clearlane.cli import commands_data  # noqa: F401
 
+    from clearlane.cli import demo as _demo; app.command("demo")(_demo.demo)  # noqa: E702
     # -- command groups added by capabilities (one line each) --
+    from clearlane.cli import quality as _quality; app.command("quality")(_quality.quality)  # noqa: E702
+    from clearlane.cli import synth as _synth; app.command("synth")(_synth.synth)  # noqa: E702
+    from clearlane.cli import valuation as _valuation; app.add_typer(_valuation.app, name="valuation")  # noqa: E702
 
 
 _register()

@@ -48,7 +48,9 @@ class ColumnMapping(BaseModel):
         None, description="strftime format(s) for dates; tried in order."
     )
     unit: str | None = Field(None, description="Mass unit of the source column (kg, g, t, lb).")
-    scale: float = Field(1.0, description="Multiplier applied to numeric values (e.g. 1000 for kUSD).")
+    scale: float = Field(
+        1.0, description="Multiplier applied to numeric values (e.g. 1000 for kUSD)."
+    )
     true_values: list[str] = Field(default_factory=lambda: ["1", "true", "yes", "y", "t"])
     false_values: list[str] = Field(default_factory=lambda: ["0", "false", "no", "n", "f"])
 
@@ -106,7 +108,9 @@ class Profile(BaseModel):
         for name in [*self.columns, *self.constants]:
             if name not in FIELDS_BY_NAME:
                 problems.append(
-                    Problem(name, None, "not a canonical field; see `clearlane fields` for the list")
+                    Problem(
+                        name, None, "not a canonical field; see `clearlane fields` for the list"
+                    )
                 )
         for name in set(self.columns) & set(self.constants):
             problems.append(Problem(name, None, "mapped from a column and given a constant"))
@@ -115,7 +119,9 @@ class Profile(BaseModel):
             if mapping.unit and not name.endswith("_mass_kg"):
                 problems.append(Problem(name, mapping.unit, "a unit applies only to mass fields"))
             if mapping.format and kind not in ("date", "datetime"):
-                problems.append(Problem(name, str(mapping.format), "a format applies only to dates"))
+                problems.append(
+                    Problem(name, str(mapping.format), "a format applies only to dates")
+                )
         if problems:
             raise ProfileError(f"profile {self.name!r} is not valid", problems)
         return self
@@ -146,7 +152,9 @@ class Profile(BaseModel):
 def shipped_profiles() -> list[str]:
     """Names of the profiles shipped with Clearlane."""
     folder = resources.files("clearlane") / "profiles"
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def parse_profile(text: str, origin: str = "<text>") -> Profile:

@@ -21,8 +21,17 @@ import polars as pl
 from clearlane.errors import Problem, ValidationError
 
 ROW_COLUMN = "__row__"
-SUPPORTED = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
-             ".xlsx": "xlsx", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+SUPPORTED = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "xlsx",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
 
 
 def detect_format(path: Path, declared: str | None = None) -> str:
@@ -117,7 +126,9 @@ def _open_duckdb(
     elif kind == "parquet":
         source = f"read_parquet({_quote(str(path))})"
     elif kind == "jsonl":
-        source = f"read_json({_quote(str(path))}, format = 'newline_delimited', sample_size = 20480)"
+        source = (
+            f"read_json({_quote(str(path))}, format = 'newline_delimited', sample_size = 20480)"
+        )
     else:  # pragma: no cover - detect_format guards this
         raise ValidationError(f"{path.name}: unsupported format {kind!r}")
     try:
@@ -137,8 +148,9 @@ def _duckdb_batches(
     scan: SourceScan,
     batch_rows: int,
 ) -> Iterator[pl.DataFrame]:
-    """Stream record batches; number rows as source lines (CSV) or records (other formats)."""
-    seen = 0
+    """Stream record batches; number rows as source lines (CSV: the header is line 1 and the
+    numbers assume no malformed line; the ingest shifts them afterwards) or records (others)."""
+    seen = 1 if scan.format == "csv" else 0
     try:
         try:
             reader = relation.to_arrow_reader(batch_rows)
@@ -146,7 +158,9 @@ def _duckdb_batches(
                 frame = pl.from_arrow(record_batch)
                 assert isinstance(frame, pl.DataFrame)
                 frame = frame.with_columns(
-                    pl.int_range(seen + 1, seen + 1 + frame.height, dtype=pl.Int64).alias(ROW_COLUMN)
+                    pl.int_range(seen + 1, seen + 1 + frame.height, dtype=pl.Int64).alias(
+                        ROW_COLUMN
+                    )
                 )
                 seen += frame.height
                 yield frame
@@ -177,18 +191,16 @@ def _csv_rejects(con: duckdb.DuckDBPyConnection, source: str) -> list[Problem]:
     return list(problems.values())
 
 
-def csv_line_numbers(records: pl.Series, malformed_lines: list[int]) -> pl.Series:
-    """Map 1-based record numbers of accepted CSV rows to 1-based file line numbers.
+def csv_line_numbers(rows: pl.Series, malformed_lines: list[int]) -> pl.Series:
+    """True file line numbers of accepted CSV rows numbered as if no line were malformed.
 
-    The header is line 1. Every malformed line before a record shifts it down by one.
-    ``malformed_lines`` must be sorted ascending.
+    Every malformed line before a row shifts it down by one; ``malformed_lines`` ascending.
+    (The same rule as ``IngestWriter.renumber_csv_lines``, for in-memory use.)
     """
     if not malformed_lines:
-        return records + 1
-    # Record r sits after malformed line j (0-based) iff r > L_j - 2 - j.
-    thresholds = pl.Series([line - 2 - j for j, line in enumerate(malformed_lines)], dtype=pl.Int64)
-    shifts = thresholds.search_sorted(records, side="left")
-    return records + 1 + shifts.cast(pl.Int64)
+        return rows
+    thresholds = pl.Series([line - 1 - j for j, line in enumerate(malformed_lines)], dtype=pl.Int64)
+    return rows + thresholds.search_sorted(rows, side="left").cast(pl.Int64)
 
 
 def _open_excel(path: Path, sheet: str | None, batch_rows: int) -> SourceScan:
@@ -202,10 +214,10 @@ def _open_excel(path: Path, sheet: str | None, batch_rows: int) -> SourceScan:
     except Exception as exc:  # fastexcel raises its own exception types
         raise ValidationError(f"{path.name}: cannot read as xlsx: {exc}") from exc
     assert isinstance(frame, pl.DataFrame)
-    frame = frame.with_columns(
-        pl.int_range(2, 2 + frame.height, dtype=pl.Int64).alias(ROW_COLUMN)
+    frame = frame.with_columns(pl.int_range(2, 2 + frame.height, dtype=pl.Int64).alias(ROW_COLUMN))
+    scan = SourceScan(
+        path=path, format="xlsx", columns=[c for c in frame.columns if c != ROW_COLUMN]
     )
-    scan = SourceScan(path=path, format="xlsx", columns=[c for c in frame.columns if c != ROW_COLUMN])
 
     def batches() -> Iterator[pl.DataFrame]:
         for start in range(0, frame.height, batch_rows):

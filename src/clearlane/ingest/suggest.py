@@ -21,29 +21,98 @@ from clearlane.reference.currencies import normalise_currency
 from clearlane.schema.fields import DECLARATION_FIELDS, FIELDS_BY_NAME
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "declaration_id": ("declaration id", "declaration number", "decl no", "ucr", "reference",
-                       "numero declaration", "sad number", "entry number", "declaration"),
-    "item_no": ("item", "item number", "item no", "line", "line number", "article", "numero article"),
-    "declared_at": ("date", "declaration date", "acceptance date", "registration date",
-                    "date declaration", "date enregistrement"),
+    "declaration_id": (
+        "declaration id",
+        "declaration number",
+        "decl no",
+        "ucr",
+        "reference",
+        "numero declaration",
+        "sad number",
+        "entry number",
+        "declaration",
+    ),
+    "item_no": (
+        "item",
+        "item number",
+        "item no",
+        "line",
+        "line number",
+        "article",
+        "numero article",
+    ),
+    "declared_at": (
+        "date",
+        "declaration date",
+        "acceptance date",
+        "registration date",
+        "date declaration",
+        "date enregistrement",
+    ),
     "office_id": ("office", "office id", "customs office", "bureau", "port", "station"),
-    "declarant_id": ("declarant", "declarant id", "broker", "agent", "customs broker", "commissionnaire"),
+    "declarant_id": (
+        "declarant",
+        "declarant id",
+        "broker",
+        "agent",
+        "customs broker",
+        "commissionnaire",
+    ),
     "importer_id": ("importer", "importer id", "consignee", "importateur", "tin", "importer tin"),
-    "exporter_id": ("exporter", "seller", "seller id", "supplier", "consignor", "exportateur", "vendeur"),
-    "hs_code": ("hs", "hs code", "hs6", "hs6 code", "commodity code", "tariff code", "tariff line",
-                "code sh", "nomenclature", "hscode"),
-    "goods_description": ("description", "goods description", "commercial description",
-                          "designation", "designation des marchandises", "item description"),
+    "exporter_id": (
+        "exporter",
+        "seller",
+        "seller id",
+        "supplier",
+        "consignor",
+        "exportateur",
+        "vendeur",
+    ),
+    "hs_code": (
+        "hs",
+        "hs code",
+        "hs6",
+        "hs6 code",
+        "commodity code",
+        "tariff code",
+        "tariff line",
+        "code sh",
+        "nomenclature",
+        "hscode",
+    ),
+    "goods_description": (
+        "description",
+        "goods description",
+        "commercial description",
+        "designation",
+        "designation des marchandises",
+        "item description",
+    ),
     "origin_country": ("origin", "country of origin", "origin country", "pays origine", "coo"),
-    "departure_country": ("departure", "country of departure", "export country", "country of export",
-                          "provenance", "pays provenance", "consignment country"),
+    "departure_country": (
+        "departure",
+        "country of departure",
+        "export country",
+        "country of export",
+        "provenance",
+        "pays provenance",
+        "consignment country",
+    ),
     "transport_mode": ("mode of transport", "transport mode", "transport", "mode transport"),
     "quantity": ("quantity", "qty", "supplementary quantity", "quantite", "units"),
     "quantity_unit": ("unit", "quantity unit", "uom", "unite"),
     "net_mass_kg": ("net mass", "net weight", "net mass kg", "poids net", "weight", "mass"),
     "gross_mass_kg": ("gross mass", "gross weight", "poids brut"),
-    "customs_value": ("customs value", "cif value", "value", "item price", "statistical value",
-                      "valeur en douane", "valeur", "cif"),
+    "customs_value": (
+        "customs value",
+        "cif value",
+        "value",
+        "item price",
+        "statistical value",
+        "valeur en douane",
+        "valeur",
+        "cif",
+    ),
     "fob_value": ("fob", "fob value", "valeur fob", "invoice value"),
     "currency": ("currency", "invoice currency", "devise", "monnaie"),
     "tax_rate": ("tax rate", "duty rate", "rate", "taux", "taux droit"),
@@ -87,6 +156,10 @@ def name_score(column: str, field: str) -> float:
     return best
 
 
+def _mean(value: object) -> float:
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
 def _content_scores(values: pl.Series) -> dict[str, float]:
     """How well a sample of text values fits each field kind (share of values that fit)."""
     text = values.cast(pl.String).str.strip_chars().drop_nulls()
@@ -95,20 +168,32 @@ def _content_scores(values: pl.Series) -> dict[str, float]:
         return {}
     sample = text.head(500)
     numeric = sample.str.replace_all(r"[\s,_]", "").cast(pl.Float64, strict=False)
-    share_numeric = float(numeric.is_not_null().mean() or 0.0)
-    dates = pl.DataFrame({"t": sample}).select(
-        pl.coalesce([pl.col("t").str.to_date(f, strict=False)
-                     for f in ("%Y-%m-%d", "%d/%m/%Y", "%Y%m%d", "%m/%d/%Y")])
-    ).to_series()
-    share_date = float(dates.is_not_null().mean() or 0.0)
+    share_numeric = _mean(numeric.is_not_null().mean())
+    dates = (
+        pl.DataFrame({"t": sample})
+        .select(
+            pl.coalesce(
+                [
+                    pl.col("t").str.to_date(f, strict=False)
+                    for f in ("%Y-%m-%d", "%d/%m/%Y", "%Y%m%d", "%m/%d/%Y")
+                ]
+            )
+        )
+        .to_series()
+    )
+    share_date = _mean(dates.is_not_null().mean())
     uniques = sample.unique().to_list()
-    share_country = sum(1 for u in uniques if len(u) <= 3 and normalise_country(u)) / max(len(uniques), 1)
+    share_country = sum(1 for u in uniques if len(u) <= 3 and normalise_country(u)) / max(
+        len(uniques), 1
+    )
     share_currency = sum(1 for u in uniques if normalise_currency(u)) / max(len(uniques), 1)
     digits = sample.str.replace_all(r"[.\s]", "")
-    share_hs = float(digits.str.contains(r"^\d{6,10}$").mean() or 0.0)
+    share_hs = _mean(digits.str.contains(r"^\d{6,10}$").mean())
     lowered = set(u.lower() for u in uniques)
-    share_flag = 1.0 if lowered and lowered <= {"0", "1", "true", "false", "yes", "no", "y", "n"} else 0.0
-    mean_len = float(sample.str.len_chars().mean() or 0.0)
+    share_flag = (
+        1.0 if lowered and lowered <= {"0", "1", "true", "false", "yes", "no", "y", "n"} else 0.0
+    )
+    mean_len = _mean(sample.str.len_chars().mean())
     return {
         "numeric": share_numeric,
         "date": share_date,
@@ -163,8 +248,10 @@ def suggest_columns(sample: pl.DataFrame) -> list[ColumnSuggestion]:
             continue
         chosen[column] = ColumnSuggestion(column, field, round(score, 3), why)
         taken.add(field)
-    return [chosen.get(c, ColumnSuggestion(c, None, 0.0, "no good match: kept as extra"))
-            for c in sample.columns]
+    return [
+        chosen.get(c, ColumnSuggestion(c, None, 0.0, "no good match: kept as extra"))
+        for c in sample.columns
+    ]
 
 
 def suggest_profile(sample: pl.DataFrame, name: str) -> tuple[Profile, list[ColumnSuggestion]]:

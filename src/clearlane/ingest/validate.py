@@ -97,7 +97,9 @@ def check_columns(profile: Profile, columns: list[str], source: str) -> list[str
     if isinstance(profile.extras, list):
         for column in profile.extras:
             if column not in available:
-                problems.append(Problem("extra", column, "extra column not found in the file", source=source))
+                problems.append(
+                    Problem("extra", column, "extra column not found in the file", source=source)
+                )
     if problems:
         shown = ", ".join(repr(c) for c in columns[:40])
         raise ValidationError(
@@ -149,7 +151,9 @@ def validate_batch(
     work = raw.with_columns(list(text_exprs.values()))
 
     values: dict[str, pl.Series] = {}
-    problems: dict[str, list[tuple[pl.Series, str]]] = {}  # field -> [(mask, reason)], severity error
+    problems: dict[
+        str, list[tuple[pl.Series, str]]
+    ] = {}  # field -> [(mask, reason)], severity error
     warnings: dict[str, list[tuple[pl.Series, str | pl.Series]]] = {}
     normalisations: list[pl.DataFrame] = []
     n = work.height
@@ -161,8 +165,9 @@ def validate_batch(
     for field in DECLARATION_FIELDS:
         name = field.name
         if name not in text_exprs:
-            values[name] = pl.Series(name, [1] * n if name == "item_no" else [None] * n,
-                                     dtype=schema[name])  # type: ignore[arg-type]
+            values[name] = pl.Series(
+                name, [1] * n if name == "item_no" else [None] * n, dtype=schema[name]
+            )
             continue
         text = work.get_column(f"t:{name}")
         if field.required:
@@ -175,21 +180,34 @@ def validate_batch(
             number = text.str.replace_all(r"[\s_]", "").cast(pl.Float64, strict=False)
             add_problem(name, present & number.is_null(), "not a number")
             if field.kind == "int":
-                add_problem(name, number.is_not_null() & (number != number.round(0)),
-                            "not a whole number")
+                add_problem(
+                    name, number.is_not_null() & (number != number.round(0)), "not a whole number"
+                )
             if field.minimum is not None:
-                add_problem(name, number < field.minimum,
-                            f"must be ≥ {field.minimum:g}" + (" (negative mass)" if "mass" in name else ""))
+                add_problem(
+                    name,
+                    number < field.minimum,
+                    f"must be ≥ {field.minimum:g}" + (" (negative mass)" if "mass" in name else ""),
+                )
             factor = 1.0
             if mapping is not None:
                 factor = mapping.scale * (MASS_UNITS_TO_KG[mapping.unit] if mapping.unit else 1.0)
             if factor != 1.0:
                 converted = int((number.is_not_null()).sum())
-                normalisations.append(pl.DataFrame(
-                    {"field": [name], "original": [f"source column {mapping.column!r}" if mapping else ""],
-                     "normalised": [f"multiplied by {factor:g}"
-                                    + (f" ({mapping.unit} → kg)" if mapping and mapping.unit else "")],
-                     "rows": [converted]}, schema=NORMALISATION_SCHEMA))
+                normalisations.append(
+                    pl.DataFrame(
+                        {
+                            "field": [name],
+                            "original": [f"source column {mapping.column!r}" if mapping else ""],
+                            "normalised": [
+                                f"multiplied by {factor:g}"
+                                + (f" ({mapping.unit} → kg)" if mapping and mapping.unit else "")
+                            ],
+                            "rows": [converted],
+                        },
+                        schema=NORMALISATION_SCHEMA,
+                    )
+                )
                 number = number * factor
             if field.kind == "int":
                 values[name] = number.round(0).cast(pl.Int64, strict=False).alias(name)
@@ -198,34 +216,57 @@ def validate_batch(
             if name == "item_no":
                 values[name] = values[name].fill_null(1)
         elif field.kind == "bool":
-            true_values = {v.lower() for v in (mapping.true_values if mapping else ["1", "true", "yes", "y", "t"])}
-            false_values = {v.lower() for v in (mapping.false_values if mapping else ["0", "false", "no", "n", "f"])}
+            true_values = {
+                v.lower()
+                for v in (mapping.true_values if mapping else ["1", "true", "yes", "y", "t"])
+            }
+            false_values = {
+                v.lower()
+                for v in (mapping.false_values if mapping else ["0", "false", "no", "n", "f"])
+            }
             lowered = text.str.to_lowercase()
             is_true = lowered.is_in(list(true_values))
             is_false = lowered.is_in(list(false_values))
-            add_problem(name, present & ~is_true & ~is_false,
-                        f"not a yes/no value; expected one of {sorted(true_values | false_values)}")
+            add_problem(
+                name,
+                present & ~is_true & ~is_false,
+                f"not a yes/no value; expected one of {sorted(true_values | false_values)}",
+            )
             values[name] = _bool_series(name, is_true, is_false)
         elif field.kind in ("date", "datetime"):
             formats = profile.date_formats(name)
             parsed = _parse_dates(work, f"t:{name}", formats, field.kind)
-            add_problem(name, present & parsed.is_null(),
-                        f"not a date in the expected format ({' or '.join(formats)})")
+            add_problem(
+                name,
+                present & parsed.is_null(),
+                f"not a date in the expected format ({' or '.join(formats)})",
+            )
             as_date = parsed if field.kind == "date" else parsed.dt.date()
-            add_problem(name, as_date > context.latest_date,
-                        f"date is in the future (after {context.latest_date.isoformat()})")
-            add_problem(name, as_date < EARLIEST_DATE,
-                        f"date is out of range (before {EARLIEST_DATE.isoformat()})")
+            add_problem(
+                name,
+                as_date > context.latest_date,
+                f"date is in the future (after {context.latest_date.isoformat()})",
+            )
+            add_problem(
+                name,
+                as_date < EARLIEST_DATE,
+                f"date is out of range (before {EARLIEST_DATE.isoformat()})",
+            )
             values[name] = parsed.alias(name)
         elif field.kind == "hs":
             letters = text.str.contains(r"[A-Za-z]")
             digits = text.str.replace_all(r"[^0-9]", "")
             add_problem(name, letters.fill_null(False), "HS code contains letters")
             length = digits.str.len_chars()
-            add_problem(name, present & ~letters.fill_null(False) & ((length < 6) | (length > 10)),
-                        "HS code must have 6 to 10 digits (a lost leading zero?)")
+            add_problem(
+                name,
+                present & ~letters.fill_null(False) & ((length < 6) | (length > 10)),
+                "HS code must have 6 to 10 digits (a lost leading zero?)",
+            )
             check_frame = pl.DataFrame({"d": digits})
-            hs_reason, _ = _map_unique(check_frame, "d", lambda d: check_hs_code(d) if 6 <= len(d) <= 10 else None)
+            hs_reason, _ = _map_unique(
+                check_frame, "d", lambda d: check_hs_code(d) if 6 <= len(d) <= 10 else None
+            )
             unknown = hs_reason.is_not_null() & present
             if unknown.any():
                 warnings.setdefault(name, []).append((unknown, hs_reason))
@@ -235,15 +276,32 @@ def validate_batch(
             fn = normalise_country if field.kind == "country" else normalise_currency
             tmp = pl.DataFrame({"t": text})
             normalised, _ = _map_unique(tmp, "t", fn)
-            what = ("unknown country; expected an ISO 3166-1 code (alpha-2, alpha-3, numeric) "
-                    "or an English name") if field.kind == "country" else "unknown ISO 4217 currency code"
+            what = (
+                (
+                    "unknown country; expected an ISO 3166-1 code (alpha-2, alpha-3, numeric) "
+                    "or an English name"
+                )
+                if field.kind == "country"
+                else "unknown ISO 4217 currency code"
+            )
             if field.kind == "country":
                 assigned = text.str.to_uppercase().is_in(list(USER_ASSIGNED)) & normalised.is_null()
-                add_problem(name, assigned, "user-assigned ISO code: country unknown or not specified",
-                            WARNING)
-                normalised = pl.DataFrame({"n": normalised, "a": assigned, "t": text}).select(
-                    pl.when(pl.col("a")).then(pl.col("t").str.to_uppercase()).otherwise(pl.col("n"))
-                ).to_series().alias(name)
+                add_problem(
+                    name,
+                    assigned,
+                    "user-assigned ISO code: country unknown or not specified",
+                    WARNING,
+                )
+                normalised = (
+                    pl.DataFrame({"n": normalised, "a": assigned, "t": text})
+                    .select(
+                        pl.when(pl.col("a"))
+                        .then(pl.col("t").str.to_uppercase())
+                        .otherwise(pl.col("n"))
+                    )
+                    .to_series()
+                    .alias(name)
+                )
             add_problem(name, present & normalised.is_null(), what)
             normalisations.append(_changes(name, text, normalised))
             values[name] = normalised.alias(name)
@@ -252,13 +310,18 @@ def validate_batch(
     mapped_columns = {m.column for m in profile.columns.values()}
     extra_columns = (
         [c for c in source_columns if c not in mapped_columns]
-        if profile.extras == "unmapped" else list(profile.extras)
+        if profile.extras == "unmapped"
+        else list(profile.extras)
     )
     extra_columns = [c for c in extra_columns if c in source_columns and c != EXTRA_COLUMN]
     if extra_columns:
-        extra = raw.select(
-            pl.struct([pl.col(c).cast(pl.String) for c in extra_columns]).struct.json_encode()
-        ).to_series().alias(EXTRA_COLUMN)
+        extra = (
+            raw.select(
+                pl.struct([pl.col(c).cast(pl.String) for c in extra_columns]).struct.json_encode()
+            )
+            .to_series()
+            .alias(EXTRA_COLUMN)
+        )
     elif EXTRA_COLUMN in source_columns and profile.extras == "unmapped":
         extra = raw.get_column(EXTRA_COLUMN).cast(pl.String)
     else:
@@ -267,44 +330,64 @@ def validate_batch(
     canonical = pl.DataFrame([values[f.name] for f in DECLARATION_FIELDS]).with_columns(
         extra, raw.get_column(ROW_COLUMN)
     )
-    canonical = canonical.cast({k: v for k, v in schema.items()})  # type: ignore[arg-type]
+    canonical = canonical.cast(pl.Schema(schema))
 
     # 3. Problems → issues, rejected rows.
     issue_frames: list[pl.DataFrame] = []
     reject_mask = pl.Series([False] * n)
     for severity, table in ((ERROR, problems), (WARNING, warnings)):
         for name, entries in table.items():
-            text = work.get_column(f"t:{name}") if f"t:{name}" in work.columns else pl.Series([None] * n, dtype=pl.String)
+            text = (
+                work.get_column(f"t:{name}")
+                if f"t:{name}" in work.columns
+                else pl.Series([None] * n, dtype=pl.String)
+            )
             for mask, reason in entries:
                 if not mask.any():
                     continue
                 if severity == ERROR:
                     reject_mask = reject_mask | mask
-                reasons = reason.filter(mask) if isinstance(reason, pl.Series) else pl.Series([reason] * int(mask.sum()))
-                issue_frames.append(pl.DataFrame({
-                    "source_row": raw.get_column(ROW_COLUMN).filter(mask),
-                    "field": [name] * int(mask.sum()),
-                    "value": text.filter(mask),
-                    "reason": reasons,
-                    "severity": [severity] * int(mask.sum()),
-                }, schema=ISSUE_SCHEMA))
+                reasons = (
+                    reason.filter(mask)
+                    if isinstance(reason, pl.Series)
+                    else pl.Series([reason] * int(mask.sum()))
+                )
+                issue_frames.append(
+                    pl.DataFrame(
+                        {
+                            "source_row": raw.get_column(ROW_COLUMN).filter(mask),
+                            "field": [name] * int(mask.sum()),
+                            "value": text.filter(mask),
+                            "reason": reasons,
+                            "severity": [severity] * int(mask.sum()),
+                        },
+                        schema=ISSUE_SCHEMA,
+                    )
+                )
     issues = pl.concat(issue_frames) if issue_frames else pl.DataFrame(schema=ISSUE_SCHEMA)
     if reject_mask.any():
         rejected_rows = raw.filter(reject_mask)
         raw_json = rejected_rows.select(
             pl.struct([pl.col(c).cast(pl.String) for c in source_columns]).struct.json_encode()
         ).to_series()
-        reasons = (
+        reason_text = (
             issues.filter(pl.col("severity") == ERROR)
             .group_by("source_row", maintain_order=True)
             .agg((pl.col("field") + ": " + pl.col("reason")).str.join("; ").alias("reasons"))
         )
-        rejected = pl.DataFrame({
-            "source_row": rejected_rows.get_column(ROW_COLUMN), "raw": raw_json,
-        }).join(reasons, on="source_row", how="left")
+        rejected = pl.DataFrame(
+            {
+                "source_row": rejected_rows.get_column(ROW_COLUMN),
+                "raw": raw_json,
+            }
+        ).join(reason_text, on="source_row", how="left")
     else:
-        rejected = pl.DataFrame(schema={"source_row": pl.Int64, "raw": pl.String, "reasons": pl.String})
-    norm = pl.concat(normalisations) if normalisations else pl.DataFrame(schema=NORMALISATION_SCHEMA)
+        rejected = pl.DataFrame(
+            schema={"source_row": pl.Int64, "raw": pl.String, "reasons": pl.String}
+        )
+    norm = (
+        pl.concat(normalisations) if normalisations else pl.DataFrame(schema=NORMALISATION_SCHEMA)
+    )
     return BatchResult(
         accepted=canonical.filter(~reject_mask),
         issues=issues,
@@ -316,7 +399,14 @@ def validate_batch(
 def _bool_series(name: str, is_true: pl.Series, is_false: pl.Series) -> pl.Series:
     return (
         pl.DataFrame({"t": is_true, "f": is_false})
-        .select(pl.when(pl.col("t")).then(True).when(pl.col("f")).then(False).otherwise(None).alias(name))
+        .select(
+            pl.when(pl.col("t"))
+            .then(True)
+            .when(pl.col("f"))
+            .then(False)
+            .otherwise(None)
+            .alias(name)
+        )
         .to_series()
     )
 
@@ -348,7 +438,8 @@ def _changes(name: str, before: pl.Series, after: pl.Series) -> pl.DataFrame:
     if changed.is_empty():
         return pl.DataFrame(schema=NORMALISATION_SCHEMA)
     return (
-        changed.group_by(["original", "normalised"]).len("rows")
+        changed.group_by(["original", "normalised"])
+        .len("rows")
         .with_columns(pl.lit(name).alias("field"))
         .select(list(NORMALISATION_SCHEMA))
         .cast(NORMALISATION_SCHEMA)  # type: ignore[arg-type]

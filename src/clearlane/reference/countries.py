@@ -38,14 +38,47 @@ def _lookup_table() -> dict[str, str]:
         table[_key(name)] = "KR"
     for name in ("NORTH KOREA",):
         table[_key(name)] = "KP"
-    for name in ("RUSSIA", "IRAN", "SYRIA", "VIETNAM", "LAOS", "BOLIVIA", "VENEZUELA", "TANZANIA",
-                 "MOLDOVA", "TAIWAN", "CZECH REPUBLIC", "IVORY COAST", "COTE D'IVOIRE",
-                 "TURKEY", "HOLLAND", "GREAT BRITAIN", "ENGLAND", "DR CONGO", "DRC"):
+    for name in (
+        "RUSSIA",
+        "IRAN",
+        "SYRIA",
+        "VIETNAM",
+        "LAOS",
+        "BOLIVIA",
+        "VENEZUELA",
+        "TANZANIA",
+        "MOLDOVA",
+        "TAIWAN",
+        "CZECH REPUBLIC",
+        "IVORY COAST",
+        "COTE D'IVOIRE",
+        "TURKEY",
+        "HOLLAND",
+        "GREAT BRITAIN",
+        "ENGLAND",
+        "DR CONGO",
+        "DRC",
+    ):
         code = {
-            "RUSSIA": "RU", "IRAN": "IR", "SYRIA": "SY", "VIETNAM": "VN", "LAOS": "LA",
-            "BOLIVIA": "BO", "VENEZUELA": "VE", "TANZANIA": "TZ", "MOLDOVA": "MD", "TAIWAN": "TW",
-            "CZECH REPUBLIC": "CZ", "IVORY COAST": "CI", "COTE D'IVOIRE": "CI", "TURKEY": "TR",
-            "HOLLAND": "NL", "GREAT BRITAIN": "GB", "ENGLAND": "GB", "DR CONGO": "CD", "DRC": "CD",
+            "RUSSIA": "RU",
+            "IRAN": "IR",
+            "SYRIA": "SY",
+            "VIETNAM": "VN",
+            "LAOS": "LA",
+            "BOLIVIA": "BO",
+            "VENEZUELA": "VE",
+            "TANZANIA": "TZ",
+            "MOLDOVA": "MD",
+            "TAIWAN": "TW",
+            "CZECH REPUBLIC": "CZ",
+            "IVORY COAST": "CI",
+            "COTE D'IVOIRE": "CI",
+            "TURKEY": "TR",
+            "HOLLAND": "NL",
+            "GREAT BRITAIN": "GB",
+            "ENGLAND": "GB",
+            "DR CONGO": "CD",
+            "DRC": "CD",
         }[name]
         table[_key(name)] = code
     for alias, code in _EXTRA_ALIASES.items():
@@ -65,7 +98,12 @@ def normalise_country(value: str) -> str | None:
 
 
 USER_ASSIGNED = frozenset(
-    {"AA", "ZZ", *(f"Q{c}" for c in "MNOPQRSTUVWXYZ"), *(f"X{c}" for c in "ABCDEFGHIJLMNOPQRSTUVWYZ")}
+    {
+        "AA",
+        "ZZ",
+        *(f"Q{c}" for c in "MNOPQRSTUVWXYZ"),
+        *(f"X{c}" for c in "ABCDEFGHIJLMNOPQRSTUVWYZ"),
+    }
 )
 """ISO 3166-1 user-assigned alpha-2 codes (XK = Kosovo excluded); trade data uses them, ZZ and
 QU above all, for 'unknown' or 'not specified'."""

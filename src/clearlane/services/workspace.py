@@ -25,7 +25,9 @@ def describe_workspace(workspace: Workspace) -> tuple[WorkspaceSummary, pl.DataF
     return workspace.summary(), batches
 
 
-def quarantined_rows(workspace: Workspace, batch_id: str | None = None, limit: int | None = 50) -> pl.DataFrame:
+def quarantined_rows(
+    workspace: Workspace, batch_id: str | None = None, limit: int | None = 50
+) -> pl.DataFrame:
     """Rejected rows with their reasons (one batch or all), oldest first."""
     where = "WHERE batch_id = ?" if batch_id else ""
     sql = f"SELECT batch_id, source_file, source_row, reasons, raw FROM quarantine {where} ORDER BY batch_id, source_row"

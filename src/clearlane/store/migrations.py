@@ -24,7 +24,6 @@ def _declarations_table() -> str:
         f"{EXTRA_COLUMN} VARCHAR",
         "batch_id VARCHAR NOT NULL",
         "source_row BIGINT",
-        "content_hash VARCHAR NOT NULL",
     ]
     # No PRIMARY KEY index: the ingest writer is the only writer and resolves every repeated
     # (declaration_id, item_no) as a duplicate or a conflict before inserting (an ART index
@@ -77,8 +76,8 @@ MIGRATIONS: tuple[Migration, ...] = (
                 declaration_id VARCHAR,
                 item_no BIGINT,
                 existing_batch_id VARCHAR,
-                existing_hash VARCHAR,
-                new_hash VARCHAR
+                existing_source_row BIGINT,
+                differing_fields VARCHAR
             )""",
             """CREATE TABLE normalisations (
                 batch_id VARCHAR NOT NULL,

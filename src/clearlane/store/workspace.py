@@ -145,7 +145,9 @@ class Workspace:
         with self.connect(read_only=False) as con:
             return con.sql(sql, params=params or None).pl()
 
-    def declarations(self, columns: list[str] | None = None, where: str | None = None) -> pl.DataFrame:
+    def declarations(
+        self, columns: list[str] | None = None, where: str | None = None
+    ) -> pl.DataFrame:
         """Canonical declarations ordered by date then id (``where`` is a SQL condition)."""
         cols = ", ".join(columns) if columns else "*"
         sql = f"SELECT {cols} FROM declarations"

@@ -35,8 +35,11 @@ class SynthConfig:
         ``undervaluation_rate``, ``misclassification_rate``, ``false_origin_rate`` and
         ``concealment_rate`` are shares of all items. ``risky_network_*`` plants a few brokers
         (declarants) used by a few importers whose items are fraudulent at
-        ``risky_network_fraud_rate``. ``n_bursts`` bursts of ``burst_importers`` new importers
-        appear within ``burst_window_days`` and are fraudulent at ``burst_fraud_rate``.
+        ``risky_network_fraud_rate``. ``n_bursts`` bursts of ``burst_importers`` new
+        importers (default: one per 8,000 items) appear within ``burst_window_days`` and are
+        fraudulent at ``burst_fraud_rate``.
+        ``false_origin_disguised_share`` of false-origin items are trans-shipped through the
+        claimed country (departure = claimed origin), the rest leave from the true one.
         ``undervaluation_depth`` is the (low, high) fraction below the true value that an
         under-valued item declares (declared = true × (1 − depth), depth uniform in the range).
 
@@ -64,13 +67,14 @@ class SynthConfig:
     undervaluation_depth: tuple[float, float] = (0.2, 0.7)
     misclassification_rate: float = 0.015
     false_origin_rate: float = 0.01
+    false_origin_disguised_share: float = 0.4
     concealment_rate: float = 0.008
     concealment_hidden_share: tuple[float, float] = (0.3, 0.7)
     risky_broker_share: float = 0.03
     risky_importer_share: float = 0.02
     risky_network_fraud_rate: float = 0.35
     n_bursts: int = 4
-    burst_importers: int = 25
+    burst_importers: int | None = None
     burst_declarations_per_importer: float = 6.0
     burst_window_days: int = 21
     burst_fraud_rate: float = 0.5
@@ -98,6 +102,13 @@ class SynthConfig:
         """Number of foreign exporters (sellers)."""
         return self.n_exporters if self.n_exporters is not None else max(20, self.n_items // 30)
 
+    @property
+    def importers_per_burst(self) -> int:
+        """New importers per burst (default: one per 8,000 items, at least 3)."""
+        if self.burst_importers is not None:
+            return self.burst_importers
+        return max(3, self.n_items // 8_000)
+
     def validate(self) -> SynthConfig:
         """Raise :class:`ValidationError` naming each out-of-range parameter; return self."""
         problems: list[Problem] = []
@@ -115,7 +126,8 @@ class SynthConfig:
             value = getattr(self, name)
             need(value is None or value >= 2, name, "must be None (automatic) or at least 2")
         for name in (
-            "undervaluation_rate", "misclassification_rate", "false_origin_rate", "concealment_rate",
+            "undervaluation_rate", "misclassification_rate", "false_origin_rate",
+            "concealment_rate", "false_origin_disguised_share",
             "risky_broker_share", "risky_importer_share", "risky_network_fraud_rate",
             "burst_fraud_rate", "inspection_rate", "random_inspection_share", "detection_rate",
         ):
@@ -129,7 +141,11 @@ class SynthConfig:
             low, high = getattr(self, name)
             need(0.0 < low <= high < 1.0, name, "must be (low, high) with 0 < low <= high < 1")
         need(self.n_bursts >= 0, "n_bursts", "must be >= 0")
-        need(self.burst_importers >= 1, "burst_importers", "must be >= 1")
+        need(
+            self.burst_importers is None or self.burst_importers >= 1,
+            "burst_importers",
+            "must be None (automatic) or >= 1",
+        )
         need(self.burst_window_days >= 1, "burst_window_days", "must be >= 1")
         need(len(self.currency) == 3 and self.currency.isalpha(), "currency", "ISO 4217 code")
         need(len(self.home_country) == 2, "home_country", "ISO 3166-1 alpha-2 code")

@@ -1,0 +1,85 @@
+"""Ingest throughput and peak memory: 1 M rows from CSV and Parquet, and a 2 M-row CSV.
+
+    python benchmarks/ingest.py [--rows 1000000] [--big-rows 2000000]
+
+Each ingest runs in its own process into a fresh workspace; peak memory is that process's
+maximum resident set size. Data comes from the synthetic generator (canonical layout).
+Targets (Foundation issue): >= 200,000 rows/s from CSV; peak memory < 2 GB for 2 M rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._report import write_section
+from clearlane.synth import SynthConfig, generate
+
+CHILD = """
+import json, resource, sys, time
+from clearlane.services.ingest import ingest_file
+from clearlane.store.workspace import Workspace
+ws = Workspace.create(sys.argv[1])
+start = time.perf_counter()
+report = ingest_file(ws, sys.argv[2], "canonical")
+seconds = time.perf_counter() - start
+peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": seconds, "rows": report.counts.rows_read,
+                  "accepted": report.counts.rows_accepted, "peak_mb": peak_kb / 1024}))
+"""
+
+
+def ingest_in_child(folder: Path, source: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(folder / f"ws-{source.name}"), str(source)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--big-rows", type=int, default=2_000_000)
+    args = parser.parse_args()
+    rows_md = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for n, formats in ((args.rows, ("csv", "parquet")), (args.big_rows, ("csv",))):
+            t0 = time.perf_counter()
+            data = generate(SynthConfig(n_items=n, seed=7)).declarations
+            gen = time.perf_counter() - t0
+            for fmt in formats:
+                path = folder / f"decl-{n}.{fmt}"
+                data.write_csv(path) if fmt == "csv" else data.write_parquet(path)
+                size_mb = path.stat().st_size / 1e6
+                result = ingest_in_child(folder, path)
+                assert result["accepted"] == n, result
+                rate = result["rows"] / result["seconds"]
+                rows_md.append(
+                    f"| {n:,} | {fmt} | {size_mb:,.0f} MB | {result['seconds']:.1f} s | "
+                    f"{rate:,.0f} | {result['peak_mb']:,.0f} MB |"
+                )
+                print(rows_md[-1], f"(generated in {gen:.1f} s)", flush=True)
+            del data
+    body = (
+        "Ingest of synthetic declarations (canonical profile, full validation, duplicate and "
+        "conflict checks, one transaction) into a fresh embedded workspace, each in its own process.\n\n"
+        "| rows | format | file size | time | rows/s | peak memory (RSS) |\n|---|---|---|---|---|---|\n"
+        + "\n".join(rows_md)
+        + "\n\nTargets: ≥ 200,000 rows/s from CSV; peak memory < 2 GB for a 2 M-row file."
+    )
+    write_section("ingest", "Ingest throughput and memory", "python benchmarks/ingest.py", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Use cases: generate a synthetic data set, write it to files, and optionally ingest it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import polars as pl
+
+from clearlane.synth import MECHANISMS, SynthConfig, SynthFiles, SynthResult, generate
+from clearlane.synth.generator import STEPS
+
+if TYPE_CHECKING:
+    from clearlane.services.ingest import IngestReport
+    from clearlane.store.workspace import Workspace
+
+Progress = Callable[[float, float | None], None]
+
+
+@dataclass(frozen=True)
+class SynthRun:
+    """A generated data set and the files it was written to."""
+
+    result: SynthResult
+    files: SynthFiles
+
+
+def write_synthetic(
+    config: SynthConfig,
+    folder: Path | str,
+    format: Literal["parquet", "csv"] = "parquet",
+    progress: Progress | None = None,
+) -> SynthRun:
+    """Generate ``config`` and write ``declarations.<fmt>`` and ``truth.<fmt>`` to ``folder``.
+
+    ``progress(done, total)`` counts generation steps plus one for writing.
+    """
+    total = STEPS + 1
+
+    def step(done: float, _total: float | None = None) -> None:
+        if progress is not None:
+            progress(done, total)
+
+    result = generate(config, progress=step)
+    files = result.write(folder, format=format)
+    step(total)
+    return SynthRun(result, files)
+
+
+def ingest_synthetic(
+    workspace: Workspace, files: SynthFiles, progress: Progress | None = None
+) -> IngestReport:
+    """Ingest the declarations file into ``workspace`` with the shipped ``canonical`` profile.
+
+    The truth file is not ingested: it is the answer key, kept beside the data for evaluation.
+    """
+    from clearlane.ingest.profile import load_profile
+    from clearlane.services.ingest import ingest_file
+
+    return ingest_file(workspace, files.declarations, load_profile("canonical"), progress=progress)
+
+
+def mechanism_summary(result: SynthResult) -> pl.DataFrame:
+    """Per planted mechanism: items, share of all items, evaded revenue, and how many of them an
+    inspection found (``found``). Mechanisms with no item are listed with zeros."""
+    joined = result.truth.select("declaration_id", "item_no", "mechanism", "evaded_revenue").join(
+        result.declarations.select("declaration_id", "item_no", "fraud"),
+        on=["declaration_id", "item_no"],
+    )
+    counts = (
+        joined.filter(pl.col("mechanism").is_not_null())
+        .group_by("mechanism")
+        .agg(
+            items=pl.len(),
+            evaded_revenue=pl.col("evaded_revenue").sum(),
+            found=pl.col("fraud").fill_null(False).sum(),
+        )
+    )
+    frame = pl.DataFrame({"mechanism": list(MECHANISMS)}).join(counts, on="mechanism", how="left")
+    return frame.with_columns(
+        pl.col("items").fill_null(0),
+        pl.col("evaded_revenue").fill_null(0.0),
+        pl.col("found").fill_null(0),
+    ).with_columns(share=pl.col("items") / result.truth.height)

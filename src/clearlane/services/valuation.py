@@ -1,0 +1,214 @@
+"""Price verification use cases: build, check, show, export, import bands; mirror analysis.
+
+Bands are stored as versioned files under ``<workspace>/artifacts/valuation/bands``; see
+:class:`clearlane.valuation.BandRegistry`. Every result is a risk indicator, never a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from clearlane.errors import NotFoundError, ValidationError
+from clearlane.store.workspace import Workspace
+from clearlane.valuation.bands import BandConfig, ValueBands, build_bands
+from clearlane.valuation.check import PriceCheckResult, check_prices
+from clearlane.valuation.conversion import ExchangeRates
+from clearlane.valuation.mirror import mirror_gaps, read_mirror_statistics
+from clearlane.valuation.quantile_model import UnitValueQuantileModel
+from clearlane.valuation.registry import BandRegistry
+
+Progress = Callable[[float, float | None], None]
+DECLARATION_COLUMNS = (
+    "declaration_id", "item_no", "declared_at", "hs_code", "origin_country", "transport_mode",
+    "quantity", "quantity_unit", "net_mass_kg", "customs_value", "currency", "tax_rate", "extra",
+)
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    bands: ValueBands
+    excluded_fraud: int
+    model_path: Path | None
+
+
+def _rates(path: Path | None, national_currency: str) -> ExchangeRates:
+    if path is None:
+        return ExchangeRates.identity(national_currency)
+    return ExchangeRates.from_file(path, national_currency)
+
+
+def _where(since: date | None, until: date | None, extra: str | None = None) -> str | None:
+    parts = []
+    if since is not None:
+        parts.append(f"declared_at >= DATE '{since.isoformat()}'")
+    if until is not None:
+        parts.append(f"declared_at <= DATE '{until.isoformat()}'")
+    if extra:
+        parts.append(extra)
+    return " AND ".join(parts) or None
+
+
+def _declarations(workspace: Workspace, where: str | None) -> pl.DataFrame:
+    available = set(workspace.query("SELECT * FROM declarations LIMIT 0").columns)
+    columns = [c for c in DECLARATION_COLUMNS if c in available]
+    return workspace.declarations(columns=columns, where=where)
+
+
+def build_workspace_bands(
+    workspace: Workspace,
+    *,
+    config: BandConfig,
+    national_currency: str,
+    rates_path: Path | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    with_model: bool = False,
+    progress: Progress | None = None,
+) -> BuildOutcome:
+    """Build bands from the workspace's accepted declarations and store them as a new version.
+
+    Declarations whose inspection found fraud are left out of the history (they are not
+    accepted values); uninspected ones stay in and the robust statistics absorb them.
+    """
+    rates = _rates(rates_path, national_currency)
+    all_rows = _declarations(workspace, _where(since, until))
+    if all_rows.is_empty():
+        raise NotFoundError("no declarations in the workspace for this window; ingest some first")
+    history = all_rows
+    if "fraud" in set(workspace.query("SELECT * FROM declarations LIMIT 0").columns):
+        fraud = workspace.query(
+            "SELECT declaration_id, item_no FROM declarations WHERE fraud"
+            + (f" AND {w}" if (w := _where(since, until)) else "")
+        )
+        if fraud.height:
+            history = all_rows.join(fraud, on=["declaration_id", "item_no"], how="anti")
+    bands = build_bands(history, config=config, rates=rates, progress=progress)
+    registry = BandRegistry(workspace.artifacts_dir)
+    stored = registry.save(bands, source="built")
+    model_path = None
+    if with_model:
+        model = UnitValueQuantileModel().fit(history, rates=rates, currency=stored.meta.currency)
+        model_path = model.save(registry.model_path(stored.meta.version))
+    return BuildOutcome(stored, all_rows.height - history.height, model_path)
+
+
+def check_workspace(
+    workspace: Workspace,
+    *,
+    version: str | None = None,
+    rates_path: Path | None = None,
+    input_path: Path | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    vat_rate: float = 0.0,
+    use_model: bool = False,
+) -> PriceCheckResult:
+    """Check declarations (from the workspace, or a canonical CSV/Parquet file) against bands."""
+    registry = BandRegistry(workspace.artifacts_dir)
+    bands = registry.load(version)
+    rates = _rates(rates_path, bands.meta.national_currency)
+    if input_path is not None:
+        frame = read_canonical(input_path)
+        if since is not None:
+            frame = frame.filter(pl.col("declared_at") >= since)
+        if until is not None:
+            frame = frame.filter(pl.col("declared_at") <= until)
+    else:
+        frame = _declarations(workspace, _where(since, until))
+    model_bands = None
+    if use_model:
+        model_file = registry.model_path(bands.meta.version)
+        if not model_file.exists():
+            raise NotFoundError(
+                f"bands {bands.meta.version!r} have no quantile model; rebuild with "
+                "`clearlane valuation build --with-model`"
+            )
+        model_bands = UnitValueQuantileModel.load(model_file).predict_band(frame, rates)
+    return check_prices(frame, bands, rates=rates, vat_rate=vat_rate, model_bands=model_bands)
+
+
+def read_canonical(path: Path) -> pl.DataFrame:
+    """Read a canonical declaration file (CSV or Parquet) for checking."""
+    if not path.exists():
+        raise NotFoundError(f"declaration file {str(path)!r} does not exist")
+    if path.suffix.lower() == ".parquet":
+        frame = pl.read_parquet(path)
+    elif path.suffix.lower() == ".csv":
+        frame = pl.read_csv(path, schema_overrides={"hs_code": pl.String, "declaration_id": pl.String},
+                            try_parse_dates=True)
+    else:
+        raise ValidationError(f"declaration file {str(path)!r}: use a .csv or .parquet file")
+    if "declared_at" in frame.columns and frame.schema["declared_at"] == pl.String:
+        frame = frame.with_columns(pl.col("declared_at").str.to_date())
+    return frame
+
+
+def list_bands(workspace: Workspace) -> list[ValueBands]:
+    registry = BandRegistry(workspace.artifacts_dir)
+    return [registry.load(v) for v in registry.versions()]
+
+
+def show_bands(
+    workspace: Workspace,
+    *,
+    version: str | None = None,
+    hs: str | None = None,
+    origin: str | None = None,
+    level: str | None = None,
+    basis: str | None = None,
+) -> tuple[ValueBands, pl.DataFrame]:
+    """A stored version and its band rows filtered by HS prefix, origin, level and basis."""
+    bands = BandRegistry(workspace.artifacts_dir).load(version)
+    table = bands.table
+    if hs:
+        digits = "".join(ch for ch in hs if ch.isdigit())
+        table = table.filter(pl.col("hs").str.starts_with(digits[: min(6, len(digits))]))
+    if origin:
+        table = table.filter(pl.col("origin") == origin.strip().upper())
+    if level:
+        table = table.filter(pl.col("level") == level)
+    if basis:
+        table = table.filter(pl.col("basis") == basis)
+    return bands, table
+
+
+def export_bands(workspace: Workspace, path: Path, version: str | None = None) -> ValueBands:
+    """Write a stored version to ``path`` (.csv or .parquet) for sharing."""
+    bands = BandRegistry(workspace.artifacts_dir).load(version)
+    bands.write(path)
+    return bands
+
+
+def import_bands(workspace: Workspace, path: Path) -> ValueBands:
+    """Read a shared band file and store it as a new version (its provenance kept)."""
+    bands = ValueBands.read(path)
+    origin = f"imported from {path.name} (version {bands.meta.version}, built {bands.meta.created_at})"
+    return BandRegistry(workspace.artifacts_dir).save(bands, source=origin)
+
+
+def mirror_report(
+    workspace: Workspace,
+    statistics_path: Path,
+    *,
+    currency: str,
+    national_currency: str,
+    rates_path: Path | None = None,
+    importer_country: str | None = None,
+    cif_fob_ratio: float = 1.0,
+) -> pl.DataFrame:
+    """Mirror gaps per HS6 × partner × year for the workspace's declarations."""
+    statistics = read_mirror_statistics(statistics_path)
+    years = statistics["year"].unique().to_list()
+    frame = _declarations(
+        workspace, f"year(declared_at) IN ({', '.join(str(int(y)) for y in years)})" if years else None
+    )
+    rates = _rates(rates_path, national_currency)
+    return mirror_gaps(
+        frame, statistics, rates=rates, currency=currency, importer_country=importer_country,
+        cif_fob_ratio=cif_fob_ratio,
+    )

@@ -1,0 +1,391 @@
+"""Generate a synthetic declaration set with planted fraud, vectorised with numpy and polars.
+
+No Python loop runs per item or per declaration: per-row randomness is drawn in whole arrays and
+strings are assembled by polars expressions. The same config (seed included) gives an identical
+frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import numpy as np
+import polars as pl
+
+from clearlane.errors import ValidationError
+from clearlane.schema.fields import canonical_schema
+from clearlane.synth.config import MECHANISMS, SynthConfig
+from clearlane.synth.goods import build_catalogue
+from clearlane.synth.mechanisms import CODE, TrueItems, plant
+from clearlane.synth.outcomes import FINDINGS, NO_FINDING, inspect
+from clearlane.synth.parties import (
+    TRANSIT_HUBS,
+    build_countries,
+    build_offices,
+    draw,
+    party_ids,
+    zipf_weights,
+)
+
+Progress = Callable[[float, float | None], None]
+STEPS = 7
+
+UNIT_WORDS: dict[str, tuple[str, str, str]] = {
+    "KGM": ("KG", "KGS", "kg"),
+    "NAR": ("PCS", "UNITS", "CTNS"),
+    "LTR": ("L", "LITRES", "ltr"),
+    "PR": ("PAIRS", "PRS", "paires"),
+    "MTK": ("M2", "M2", "m2"),
+}
+INCOTERMS = np.array(["FOB", "CIF", "CFR", "EXW", "DAP"])
+INCOTERM_SHARE = np.array([0.45, 0.3, 0.12, 0.08, 0.05])
+PAYMENTS = np.array(["transfer", "letter_of_credit", "documentary_collection", "cash"])
+PAYMENT_SHARE = np.array([0.55, 0.2, 0.15, 0.1])
+FREIGHT_SHARE = {"1": 0.09, "2": 0.06, "3": 0.05, "4": 0.15, "5": 0.12}
+
+
+class SynthFiles(NamedTuple):
+    """Paths written by :meth:`SynthResult.write`."""
+
+    declarations: Path
+    truth: Path
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    """A generated data set.
+
+    ``declarations`` has exactly the canonical columns (``canonical_schema()``), ordered by
+    ``declared_at``. ``truth`` is keyed by (declaration_id, item_no) and says which mechanism (if
+    any) was planted, the true HS code, value and origin, and the revenue evaded (national
+    currency, duties plus VAT).
+    """
+
+    declarations: pl.DataFrame
+    truth: pl.DataFrame
+    config: SynthConfig
+
+    def write(
+        self, folder: str | Path, format: Literal["parquet", "csv"] = "parquet"
+    ) -> SynthFiles:
+        """Write ``declarations.<fmt>`` and ``truth.<fmt>`` into ``folder``; return their paths."""
+        if format not in ("parquet", "csv"):
+            raise ValidationError(f"unknown output format {format!r}; valid: parquet, csv")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = SynthFiles(folder / f"declarations.{format}", folder / f"truth.{format}")
+        for frame, path in zip((self.declarations, self.truth), paths, strict=True):
+            if format == "parquet":
+                frame.write_parquet(path)
+            else:
+                frame.write_csv(path)
+        return paths
+
+
+def _day_weights(config: SynthConfig) -> np.ndarray:
+    """Relative number of declarations per day: weekly cycle, yearly season, December peak and
+    slow growth."""
+    days = np.arange(config.days)
+    dates = np.datetime64(config.start) + days
+    weekday = (dates.astype("datetime64[D]").view("int64") - 4) % 7  # 1970-01-01 was a Thursday
+    week = np.array([1.0, 1.0, 1.0, 1.0, 0.95, 0.35, 0.1])[weekday]
+    months = dates.astype("datetime64[M]").astype(int) % 12 + 1
+    day_of_year = (dates - dates.astype("datetime64[Y]")).astype(int)
+    season = 1.0 + 0.2 * np.sin(2 * np.pi * (day_of_year - 60) / 365.25) + 0.25 * (months == 12)
+    growth = 1.0 + 0.06 * days / 365.0
+    weights = week * season * growth
+    return weights / weights.sum()
+
+
+def generate(config: SynthConfig, progress: Progress | None = None) -> SynthResult:
+    """Generate ``config.n_items`` declaration items with planted fraud and inspection labels.
+
+    ``progress(done, total)`` is called after each of the generation steps.
+    """
+    config.validate()
+    rng = np.random.default_rng(config.seed)
+    step = 0
+
+    def advance() -> None:
+        nonlocal step
+        step += 1
+        if progress is not None:
+            progress(step, STEPS)
+
+    catalogue = build_catalogue(config.n_hs_codes, rng)
+    offices = build_offices(config.n_offices, rng)
+    countries = build_countries(config.home_country)
+    advance()
+
+    # -- declarations ----------------------------------------------------------------------
+    n_items = config.n_items
+    mean = config.items_per_declaration
+    sizes = np.minimum(rng.geometric(1.0 / mean, int(n_items / mean * 1.2) + 20), 40)
+    while sizes.sum() < n_items:  # rare: top up (runs at most a couple of times)
+        sizes = np.concatenate([sizes, np.minimum(rng.geometric(1.0 / mean, 100), 40)])
+    ends = np.cumsum(sizes)
+    n_decl = int(np.searchsorted(ends, n_items) + 1)
+    sizes = sizes[:n_decl].copy()
+    sizes[-1] -= int(ends[n_decl - 1] - n_items)
+
+    n_imp = config.importers
+    imp_weight = zipf_weights(n_imp, 1.05, 3.0, rng)
+    entry = np.where(rng.random(n_imp) < 0.6, 0, rng.integers(0, int(config.days * 0.9) + 1, n_imp))
+    day = draw(_day_weights(config), n_decl, rng)
+    importer = draw(imp_weight, n_decl, rng)
+    late = entry[importer] > day
+    span = config.days - entry[importer]
+    day = np.where(late, entry[importer] + (day * span) // config.days, day)
+
+    # risky network: a few brokers, used by a few mid-sized importers
+    n_brokers = config.declarants
+    broker_weight = zipf_weights(n_brokers, 1.0, 2.0, rng)
+    n_risky_brokers = max(1, round(config.risky_broker_share * n_brokers))
+    risky_brokers = rng.choice(n_brokers, n_risky_brokers, replace=False)
+    not_top = np.flatnonzero(imp_weight < np.quantile(imp_weight, 0.95))
+    n_risky_imp = min(len(not_top), max(2, round(config.risky_importer_share * n_imp)))
+    risky_importers = rng.choice(not_top, n_risky_imp, replace=False)
+
+    # bursts of new importers: they take over some declarations in a short window
+    n_burst_imp = config.n_bursts * config.importers_per_burst
+    n_total_imp = n_imp + n_burst_imp
+    entry = np.concatenate([entry, np.zeros(n_burst_imp, dtype=entry.dtype)])
+    if n_burst_imp:
+        counts = 1 + rng.poisson(max(config.burst_declarations_per_importer - 1, 0), n_burst_imp)
+        owners = np.repeat(np.arange(n_imp, n_total_imp), counts)
+        owners = owners[: max(0, n_decl // 4)]  # never more than a quarter of the data
+        latest = max(1, config.days - config.burst_window_days)
+        burst_start = rng.integers(min(30, latest - 1), latest, config.n_bursts)
+        imp_start = np.repeat(burst_start, config.importers_per_burst)
+        entry[n_imp:] = imp_start
+        taken = rng.choice(n_decl, len(owners), replace=False)
+        importer[taken] = owners
+        day[taken] = np.minimum(
+            imp_start[owners - n_imp] + rng.integers(0, config.burst_window_days, len(owners)),
+            config.days - 1,
+        )
+    is_risky_imp = np.zeros(n_total_imp, dtype=bool)
+    is_risky_imp[risky_importers] = True
+    is_burst_imp = np.zeros(n_total_imp, dtype=bool)
+    is_burst_imp[n_imp:] = True
+
+    home_office = draw(offices.share, n_total_imp, rng)
+    office = np.where(
+        rng.random(n_decl) < 0.8, home_office[importer], draw(offices.share, n_decl, rng)
+    )
+    primary_broker = draw(broker_weight, n_total_imp, rng)
+    primary_broker[risky_importers] = rng.choice(risky_brokers, n_risky_imp)
+    loyalty = np.where(is_risky_imp[importer], 0.95, 0.85)
+    broker = np.where(
+        rng.random(n_decl) < loyalty, primary_broker[importer], draw(broker_weight, n_decl, rng)
+    )
+    main_origin = draw(countries.share, n_total_imp, rng)
+    origin = np.where(
+        rng.random(n_decl) < 0.6, main_origin[importer], draw(countries.share, n_decl, rng)
+    )
+    hubs = np.array([np.flatnonzero(countries.codes == h)[0] for h in TRANSIT_HUBS
+                     if h in countries.codes])
+    via_hub = (rng.random(n_decl) < 0.15) & ~countries.preferential[origin]
+    departure = np.where(via_hub, hubs[rng.integers(0, len(hubs), n_decl)], origin)
+    supplier_slot = draw(np.array([0.7, 0.2, 0.1]), n_decl, rng)
+    exporter = (importer * 7919 + origin * 104_729 + supplier_slot * 15_485_863) % config.exporters
+    incoterm = draw(INCOTERM_SHARE, n_decl, rng)
+    payment = draw(PAYMENT_SHARE, n_decl, rng)
+
+    # chronological declaration numbers
+    order = np.lexsort((rng.random(n_decl), day))
+    day, importer, office, broker, origin, departure, exporter, incoterm, payment, sizes = (
+        a[order] for a in (day, importer, office, broker, origin, departure, exporter,
+                           incoterm, payment, sizes)
+    )
+    advance()
+
+    # -- items -----------------------------------------------------------------------------
+    decl = np.repeat(np.arange(n_decl), sizes)
+    starts = np.cumsum(sizes) - sizes
+    item_no = np.arange(n_items) - np.repeat(starts, sizes) + 1
+    item_importer = importer[decl]
+
+    chapter_pop = np.bincount(catalogue.chapter_id, weights=catalogue.popularity)
+    main_chapter = draw(chapter_pop, n_total_imp, rng)
+    cdf = np.cumsum(catalogue.popularity)
+    cdf /= cdf[-1]
+    lo = np.concatenate([[0.0], cdf])[catalogue.chapter_start]
+    hi = cdf[catalogue.chapter_start + catalogue.chapter_count - 1]
+    ch = main_chapter[item_importer]
+    specialised = rng.random(n_items) < 0.55
+    u = np.where(specialised, lo[ch] + rng.random(n_items) * (hi[ch] - lo[ch]), rng.random(n_items))
+    code = np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1)
+
+    mass = np.round(rng.lognormal(np.log(catalogue.mass[code]), 1.2), 1) + 0.1
+    item_origin = origin[decl]
+    unit_value = rng.lognormal(np.log(catalogue.unit_value[code]), 0.35)
+    unit_value *= countries.price_level[item_origin]
+    value = np.round(mass * unit_value) + 1.0
+    unit = catalogue.unit[code]
+    per_unit = catalogue.unit_mass[code] * rng.lognormal(0.0, 0.15, n_items)
+    quantity = np.where(unit == "KGM", mass, np.maximum(1.0, np.round(mass / per_unit)))
+    gross = np.round(mass * rng.uniform(1.02, 1.2, n_items), 1)
+    preferential = countries.preferential[item_origin]
+    duty = np.where(preferential, 0.0, catalogue.duty[code])
+    advance()
+
+    # -- planted fraud ---------------------------------------------------------------------
+    truth_items = TrueItems(
+        code_idx=code, has_decoy=catalogue.decoy[code] != "", duty=duty,
+        decoy_duty=catalogue.decoy_duty[code], origin_idx=item_origin, preferential=preferential,
+        value=value, quantity=quantity, risky_importer=is_risky_imp[item_importer],
+        burst_importer=is_burst_imp[item_importer],
+    )
+    pref_idx = np.flatnonzero(countries.preferential)
+    planted = plant(truth_items, pref_idx, countries.share[pref_idx], config, rng)
+    advance()
+
+    # -- inspections -----------------------------------------------------------------------
+    risky_broker_decl = np.isin(broker, risky_brokers).astype(float)
+    new_importer = ((day - entry[importer]) < 60) & (entry[importer] > 0)
+    decl_value = np.bincount(decl, weights=planted.declared_value, minlength=n_decl)
+    hint = 0.6 * risky_broker_decl + 0.5 * new_importer + 0.1 * np.log1p(decl_value) - 1.2
+    outcomes = inspect(decl, n_decl, planted.mechanism, planted.evaded, hint, config, rng)
+    advance()
+
+    # -- text ------------------------------------------------------------------------------
+    n_var = catalogue.variants.shape[1]
+    variant = draw(np.array([0.3, 0.2, 0.15, 0.1, 0.15, 0.1])[:n_var], n_items, rng)
+    variants = pl.Series(catalogue.variants.reshape(-1).astype(str))
+    brands = np.array(
+        [(pool.split("|") * 4)[:4] if pool else [""] * 4 for pool in catalogue.brand_pool]
+    )
+    brand_flat = pl.Series(brands.reshape(-1).astype(str))
+    unit_words = np.array([UNIT_WORDS[x] for x in catalogue.unit])
+    unit_flat = pl.Series(unit_words.reshape(-1).astype(str))
+    show_brand = rng.random(n_items) < 0.5
+    show_qty = rng.random(n_items) < 0.6
+    advance()
+
+    # -- assemble --------------------------------------------------------------------------
+    dates = (np.datetime64(config.start) + day).astype("datetime64[D]")
+    inspected = outcomes.inspected
+    mech = planted.mechanism
+    finding_texts = pl.Series([NO_FINDING] + [FINDINGS[CODE[m]] for m in MECHANISMS])
+    vocab = np.unique(np.concatenate([catalogue.codes, catalogue.decoy[catalogue.decoy != ""]]))
+    true_hs = np.searchsorted(vocab, catalogue.codes)[code]
+    decoy_hs = np.searchsorted(vocab, np.where(catalogue.decoy != "", catalogue.decoy,
+                                               catalogue.codes))[code]
+    declared_hs = np.where(planted.use_decoy, decoy_hs, true_hs)
+    vocab_s = pl.Series(vocab.astype(str))
+    country_s = pl.Series(countries.codes.astype(str))
+    importer_ids = pl.Series(party_ids("IMP", n_total_imp, rng))
+    broker_ids = pl.Series(party_ids("DCL", n_brokers, rng))
+    exporter_ids = pl.Series(party_ids("EXP", config.exporters, rng))
+    tax_rate = planted.declared_duty + config.vat_rate
+    freight = np.vectorize(FREIGHT_SHARE.get)(offices.transport_mode).astype(float)
+    fob = np.round(planted.declared_value / (1.0 + freight[office[decl]]))
+
+    frame = pl.DataFrame(
+        {
+            "declaration_id": dates[decl].astype("datetime64[Y]").astype(np.int64) + 1970,
+            "seq": decl,
+            "item_no": item_no.astype(np.int64),
+            "declared_at": dates[decl],
+            "office_id": pl.Series(offices.ids.astype(str)).gather(office[decl]),
+            "declarant_id": broker_ids.gather(broker[decl]),
+            "importer_id": importer_ids.gather(item_importer),
+            "exporter_id": exporter_ids.gather(exporter[decl]),
+            "hs_code": vocab_s.gather(declared_hs),
+            "variant": variants.gather(code * n_var + variant),
+            "brand": brand_flat.gather(code * 4 + rng.integers(0, 4, n_items)),
+            "unit_word": unit_flat.gather(code * 3 + rng.integers(0, 3, n_items)),
+            "show_brand": show_brand,
+            "show_qty": show_qty,
+            "origin_country": country_s.gather(planted.declared_origin_idx),
+            "departure_country": country_s.gather(
+                np.where(planted.transshipped, planted.declared_origin_idx, departure[decl])
+            ),
+            "transport_mode": pl.Series(offices.transport_mode.astype(str)).gather(office[decl]),
+            "quantity": planted.declared_quantity,
+            "quantity_unit": unit,
+            "net_mass_kg": mass,
+            "gross_mass_kg": gross,
+            "customs_value": planted.declared_value,
+            "fob_value": fob,
+            "currency": pl.Series(countries.currency.astype(str)).gather(origin[decl]),
+            "tax_rate": tax_rate,
+            "taxes_paid": np.round(planted.declared_value * tax_rate / 100.0),
+            "inspected": inspected,
+            "fraud": outcomes.fraud,
+            "revenue_recovered": outcomes.revenue_recovered,
+            "critical": outcomes.critical,
+            "finding_code": mech * outcomes.fraud,
+            "inspected_at": dates[decl] + outcomes.inspection_delay_days,
+            "officer_no": outcomes.officer_no,
+            "incoterm": pl.Series(INCOTERMS).gather(incoterm[decl]),
+            "payment_type": pl.Series(PAYMENTS).gather(payment[decl]),
+            "by_sea": offices.transport_mode[office[decl]] == "1",
+            "big": sizes[decl] > 3,
+        },
+        strict=False,
+    )
+    qty_text = pl.format("{} {}", pl.col("quantity").round(0).cast(pl.Int64), pl.col("unit_word"))
+    year_seq = pl.col("seq").rank("dense").over("declaration_id")
+    frame = frame.with_columns(
+        declaration_id=pl.format(
+            "{}{}", pl.col("declaration_id"), year_seq.cast(pl.String).str.zfill(7)
+        ),
+        goods_description=pl.concat_str(
+            [
+                pl.col("variant"),
+                pl.when(pl.col("show_brand") & (pl.col("brand") != "")).then(pl.col("brand")),
+                pl.when(pl.col("show_qty")).then(qty_text),
+            ],
+            separator=" ",
+            ignore_nulls=True,
+        ),
+        fraud=pl.when(pl.col("inspected")).then(pl.col("fraud")),
+        critical=pl.when(pl.col("inspected")).then(pl.col("critical")),
+        revenue_recovered=pl.when(pl.col("inspected")).then(pl.col("revenue_recovered")),
+        finding=pl.when(pl.col("inspected")).then(
+            pl.col("finding_code").cast(pl.Int64).replace_strict(
+                dict(enumerate(finding_texts.to_list()))
+            )
+        ),
+        container=pl.when(pl.col("by_sea")).then(
+            pl.when(pl.col("big")).then(pl.lit("40ft")).otherwise(pl.lit("20ft"))
+        ),
+        inspected_at=pl.when(pl.col("inspected")).then(pl.col("inspected_at")),
+        officer_id=pl.when(pl.col("inspected")).then(
+            pl.format("{}-OF{}", pl.col("office_id"), pl.col("officer_no"))
+        ),
+    )
+    frame = frame.with_columns(
+        extra=pl.struct([pl.col(c) for c in config.extra_columns]).struct.json_encode()
+    )
+    schema = canonical_schema()
+    declarations = frame.select(
+        [pl.col(name).cast(dtype) for name, dtype in schema.items()]  # type: ignore[arg-type]
+    )
+    mechanism_names = pl.Series([None, *MECHANISMS], dtype=pl.String)
+    true_tax_rate = duty + config.vat_rate
+    truth = pl.DataFrame(
+        {
+            "declaration_id": declarations["declaration_id"],
+            "item_no": declarations["item_no"],
+            "mechanism": mechanism_names.gather(mech.astype(np.int64)),
+            "true_hs_code": vocab_s.gather(true_hs),
+            "true_customs_value": value,
+            "true_origin_country": country_s.gather(item_origin),
+            "true_quantity": quantity,
+            "true_tax_rate": true_tax_rate,
+            "hidden_share": planted.depth,
+            "evaded_revenue": planted.evaded,
+            "risky_broker": np.isin(broker[decl], risky_brokers),
+            "risky_importer": is_risky_imp[item_importer],
+            "burst_importer": is_burst_imp[item_importer],
+        }
+    )
+    advance()
+    return SynthResult(declarations=declarations, truth=truth, config=config)
+
