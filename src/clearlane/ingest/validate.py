@@ -8,6 +8,7 @@ original → normalised pair so nothing is altered silently.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -121,15 +122,25 @@ def _raw_text(profile: Profile, field: CanonicalField, absent: set[str]) -> pl.E
     return pl.when(text == "").then(None).otherwise(text)
 
 
-def _map_unique(
-    frame: pl.DataFrame, text_col: str, fn: object
-) -> tuple[pl.Series, dict[str, str | None]]:
-    uniques = frame.get_column(text_col).drop_nulls().unique().to_list()
-    mapping = {value: fn(value) for value in uniques}  # type: ignore[operator]
-    series = frame.get_column(text_col).replace_strict(
-        mapping, default=None, return_dtype=pl.String
-    )
-    return series, mapping
+def _unique_mapping(
+    frame: pl.DataFrame, column: str, fn: Callable[[str], str | None]
+) -> dict[str, str | None]:
+    """``fn`` applied once per distinct non-null value of ``column`` (values repeat a lot)."""
+    return {value: fn(value) for value in frame.get_column(column).drop_nulls().unique().to_list()}
+
+
+def _hs_reason(digits: str) -> str | None:
+    return check_hs_code(digits) if 6 <= len(digits) <= 10 else None
+
+
+@dataclass
+class _Check:
+    """One vectorised check: rows where ``mask`` holds get ``reason`` for ``field``."""
+
+    field: str
+    mask: pl.Expr
+    reason: str | pl.Expr
+    severity: str = ERROR
 
 
 def validate_batch(
@@ -138,7 +149,11 @@ def validate_batch(
     context: ValidationContext,
     absent: set[str] | None = None,
 ) -> BatchResult:
-    """Validate one batch read from a source (see module docstring)."""
+    """Validate one batch read from a source (see module docstring).
+
+    Builds one expression per canonical value and per check, then evaluates them in a single
+    pass; Python only touches the distinct values of HS, country and currency columns.
+    """
     absent = absent or set()
     schema = canonical_schema()
     source_columns = [c for c in raw.columns if c != ROW_COLUMN]
@@ -150,59 +165,46 @@ def validate_batch(
             text_exprs[field.name] = expr.alias(f"t:{field.name}")
     work = raw.with_columns(list(text_exprs.values()))
 
-    values: dict[str, pl.Series] = {}
-    problems: dict[
-        str, list[tuple[pl.Series, str]]
-    ] = {}  # field -> [(mask, reason)], severity error
-    warnings: dict[str, list[tuple[pl.Series, str | pl.Series]]] = {}
+    values: dict[str, pl.Expr] = {}
+    checks: list[_Check] = []
+    changed: list[str] = []  # fields whose text may be normalised
     normalisations: list[pl.DataFrame] = []
-    n = work.height
-
-    def add_problem(name: str, mask: pl.Series, reason: str, severity: str = ERROR) -> None:
-        target = problems if severity == ERROR else warnings
-        target.setdefault(name, []).append((mask.fill_null(False), reason))
 
     for field in DECLARATION_FIELDS:
         name = field.name
         if name not in text_exprs:
-            values[name] = pl.Series(
-                name, [1] * n if name == "item_no" else [None] * n, dtype=schema[name]
-            )
+            default = 1 if name == "item_no" else None
+            values[name] = pl.lit(default, dtype=schema[name]).alias(name)
             continue
-        text = work.get_column(f"t:{name}")
-        if field.required:
-            add_problem(name, text.is_null(), "required field is empty")
+        text = pl.col(f"t:{name}")
         present = text.is_not_null()
+        if field.required:
+            checks.append(_Check(name, text.is_null(), "required field is empty"))
         mapping = profile.columns.get(name)
         if field.kind == "str":
-            values[name] = text.alias(name)
+            values[name] = text
         elif field.kind in ("int", "float"):
             number = text.str.replace_all(r"[\s_]", "").cast(pl.Float64, strict=False)
-            add_problem(name, present & number.is_null(), "not a number")
+            checks.append(_Check(name, present & number.is_null(), "not a number"))
             if field.kind == "int":
-                add_problem(
-                    name, number.is_not_null() & (number != number.round(0)), "not a whole number"
-                )
+                checks.append(_Check(name, number != number.round(0), "not a whole number"))
             if field.minimum is not None:
-                add_problem(
-                    name,
-                    number < field.minimum,
-                    f"must be ≥ {field.minimum:g}" + (" (negative mass)" if "mass" in name else ""),
+                suffix = " (negative mass)" if "mass" in name else ""
+                checks.append(
+                    _Check(name, number < field.minimum, f"must be ≥ {field.minimum:g}{suffix}")
                 )
             factor = 1.0
             if mapping is not None:
                 factor = mapping.scale * (MASS_UNITS_TO_KG[mapping.unit] if mapping.unit else 1.0)
-            if factor != 1.0:
-                converted = int((number.is_not_null()).sum())
+            if factor != 1.0 and mapping is not None:
+                converted = int(work.select(pl.col(f"t:{name}").is_not_null().sum()).item())
+                unit = f" ({mapping.unit} → kg)" if mapping.unit else ""
                 normalisations.append(
                     pl.DataFrame(
                         {
                             "field": [name],
-                            "original": [f"source column {mapping.column!r}" if mapping else ""],
-                            "normalised": [
-                                f"multiplied by {factor:g}"
-                                + (f" ({mapping.unit} → kg)" if mapping and mapping.unit else "")
-                            ],
+                            "original": [f"source column {mapping.column!r}"],
+                            "normalised": [f"multiplied by {factor:g}{unit}"],
                             "rows": [converted],
                         },
                         schema=NORMALISATION_SCHEMA,
@@ -210,101 +212,97 @@ def validate_batch(
                 )
                 number = number * factor
             if field.kind == "int":
-                values[name] = number.round(0).cast(pl.Int64, strict=False).alias(name)
+                number = number.round(0).cast(pl.Int64, strict=False)
+                values[name] = number.fill_null(1) if name == "item_no" else number
             else:
-                values[name] = number.alias(name)
-            if name == "item_no":
-                values[name] = values[name].fill_null(1)
+                values[name] = number
         elif field.kind == "bool":
-            true_values = {
+            true_values = [
                 v.lower()
                 for v in (mapping.true_values if mapping else ["1", "true", "yes", "y", "t"])
-            }
-            false_values = {
+            ]
+            false_values = [
                 v.lower()
                 for v in (mapping.false_values if mapping else ["0", "false", "no", "n", "f"])
-            }
+            ]
             lowered = text.str.to_lowercase()
-            is_true = lowered.is_in(list(true_values))
-            is_false = lowered.is_in(list(false_values))
-            add_problem(
-                name,
-                present & ~is_true & ~is_false,
-                f"not a yes/no value; expected one of {sorted(true_values | false_values)}",
+            is_true, is_false = lowered.is_in(true_values), lowered.is_in(false_values)
+            checks.append(
+                _Check(
+                    name,
+                    present & ~is_true & ~is_false,
+                    f"not a yes/no value; expected one of {sorted(set(true_values) | set(false_values))}",
+                )
             )
-            values[name] = _bool_series(name, is_true, is_false)
+            values[name] = pl.when(is_true).then(True).when(is_false).then(False).otherwise(None)
         elif field.kind in ("date", "datetime"):
             formats = profile.date_formats(name)
-            parsed = _parse_dates(work, f"t:{name}", formats, field.kind)
-            add_problem(
-                name,
-                present & parsed.is_null(),
-                f"not a date in the expected format ({' or '.join(formats)})",
-            )
+            parsed = _date_expr(f"t:{name}", formats, field.kind)
             as_date = parsed if field.kind == "date" else parsed.dt.date()
-            add_problem(
-                name,
-                as_date > context.latest_date,
-                f"date is in the future (after {context.latest_date.isoformat()})",
+            checks.append(
+                _Check(
+                    name,
+                    present & parsed.is_null(),
+                    f"not a date in the expected format ({' or '.join(formats)})",
+                )
             )
-            add_problem(
-                name,
-                as_date < EARLIEST_DATE,
-                f"date is out of range (before {EARLIEST_DATE.isoformat()})",
+            checks.append(
+                _Check(
+                    name,
+                    as_date > context.latest_date,
+                    f"date is in the future (after {context.latest_date})",
+                )
             )
-            values[name] = parsed.alias(name)
+            checks.append(
+                _Check(
+                    name,
+                    as_date < EARLIEST_DATE,
+                    f"date is out of range (before {EARLIEST_DATE.isoformat()})",
+                )
+            )
+            values[name] = parsed
         elif field.kind == "hs":
             letters = text.str.contains(r"[A-Za-z]")
             digits = text.str.replace_all(r"[^0-9]", "")
-            add_problem(name, letters.fill_null(False), "HS code contains letters")
             length = digits.str.len_chars()
-            add_problem(
-                name,
-                present & ~letters.fill_null(False) & ((length < 6) | (length > 10)),
-                "HS code must have 6 to 10 digits (a lost leading zero?)",
+            checks.append(_Check(name, letters, "HS code contains letters"))
+            checks.append(
+                _Check(
+                    name,
+                    present & ~letters & ((length < 6) | (length > 10)),
+                    "HS code must have 6 to 10 digits (a lost leading zero?)",
+                )
             )
-            check_frame = pl.DataFrame({"d": digits})
-            hs_reason, _ = _map_unique(
-                check_frame, "d", lambda d: check_hs_code(d) if 6 <= len(d) <= 10 else None
-            )
-            unknown = hs_reason.is_not_null() & present
-            if unknown.any():
-                warnings.setdefault(name, []).append((unknown, hs_reason))
-            normalisations.append(_changes(name, text, digits))
-            values[name] = digits.alias(name)
+            digit_frame = work.select(pl.col(f"t:{name}").str.replace_all(r"[^0-9]", "").alias("d"))
+            reasons = _unique_mapping(digit_frame, "d", _hs_reason)
+            reason = digits.replace_strict(reasons, default=None, return_dtype=pl.String)
+            checks.append(_Check(name, reason.is_not_null(), reason, WARNING))
+            values[name] = digits
+            changed.append(name)
         elif field.kind in ("country", "currency"):
             fn = normalise_country if field.kind == "country" else normalise_currency
-            tmp = pl.DataFrame({"t": text})
-            normalised, _ = _map_unique(tmp, "t", fn)
+            lookup = _unique_mapping(work, f"t:{name}", fn)
+            normalised = text.replace_strict(lookup, default=None, return_dtype=pl.String)
             what = (
-                (
-                    "unknown country; expected an ISO 3166-1 code (alpha-2, alpha-3, numeric) "
-                    "or an English name"
-                )
+                "unknown country; expected an ISO 3166-1 code (alpha-2, alpha-3, numeric) or an English name"
                 if field.kind == "country"
                 else "unknown ISO 4217 currency code"
             )
             if field.kind == "country":
-                assigned = text.str.to_uppercase().is_in(list(USER_ASSIGNED)) & normalised.is_null()
-                add_problem(
-                    name,
-                    assigned,
-                    "user-assigned ISO code: country unknown or not specified",
-                    WARNING,
-                )
-                normalised = (
-                    pl.DataFrame({"n": normalised, "a": assigned, "t": text})
-                    .select(
-                        pl.when(pl.col("a"))
-                        .then(pl.col("t").str.to_uppercase())
-                        .otherwise(pl.col("n"))
+                upper = text.str.to_uppercase()
+                assigned = upper.is_in(list(USER_ASSIGNED)) & normalised.is_null()
+                checks.append(
+                    _Check(
+                        name,
+                        assigned,
+                        "user-assigned ISO code: country unknown or not specified",
+                        WARNING,
                     )
-                    .to_series()
-                    .alias(name)
                 )
-            add_problem(name, present & normalised.is_null(), what)
-            normalisations.append(_changes(name, text, normalised))
-            values[name] = normalised.alias(name)
+                normalised = pl.when(assigned).then(upper).otherwise(normalised)
+            checks.append(_Check(name, present & normalised.is_null(), what))
+            values[name] = normalised
+            changed.append(name)
 
     # 2. Extras: kept source columns as one JSON object per row.
     mapped_columns = {m.column for m in profile.columns.values()}
@@ -315,116 +313,99 @@ def validate_batch(
     )
     extra_columns = [c for c in extra_columns if c in source_columns and c != EXTRA_COLUMN]
     if extra_columns:
-        extra = (
-            raw.select(
-                pl.struct([pl.col(c).cast(pl.String) for c in extra_columns]).struct.json_encode()
-            )
-            .to_series()
-            .alias(EXTRA_COLUMN)
-        )
+        extra = pl.struct([pl.col(c).cast(pl.String) for c in extra_columns]).struct.json_encode()
     elif EXTRA_COLUMN in source_columns and profile.extras == "unmapped":
-        extra = raw.get_column(EXTRA_COLUMN).cast(pl.String)
+        extra = pl.col(EXTRA_COLUMN).cast(pl.String)
     else:
-        extra = pl.Series(EXTRA_COLUMN, [None] * n, dtype=pl.String)
+        extra = pl.lit(None, dtype=pl.String)
 
-    canonical = pl.DataFrame([values[f.name] for f in DECLARATION_FIELDS]).with_columns(
-        extra, raw.get_column(ROW_COLUMN)
+    # 3. One pass: canonical values, check masks and check reasons.
+    mask_exprs = [c.mask.fill_null(False).alias(f"m:{i}") for i, c in enumerate(checks)]
+    reason_exprs = [
+        c.reason.alias(f"r:{i}") for i, c in enumerate(checks) if isinstance(c.reason, pl.Expr)
+    ]
+    evaluated = work.select(
+        *[values[f.name].cast(schema[f.name]).alias(f.name) for f in DECLARATION_FIELDS],
+        extra.alias(EXTRA_COLUMN),
+        pl.col(ROW_COLUMN),
+        *mask_exprs,
+        *reason_exprs,
+        *[pl.col(f"t:{name}") for name in text_exprs],
     )
-    canonical = canonical.cast(pl.Schema(schema))
-
-    # 3. Problems → issues, rejected rows.
+    hits = (
+        evaluated.select(pl.col(f"m:{i}").sum() for i in range(len(checks))).row(0)
+        if checks
+        else ()
+    )
     issue_frames: list[pl.DataFrame] = []
-    reject_mask = pl.Series([False] * n)
-    for severity, table in ((ERROR, problems), (WARNING, warnings)):
-        for name, entries in table.items():
-            text = (
-                work.get_column(f"t:{name}")
-                if f"t:{name}" in work.columns
-                else pl.Series([None] * n, dtype=pl.String)
+    reject_mask = pl.lit(False)
+    for i, (check, count) in enumerate(zip(checks, hits, strict=True)):
+        if not count:
+            continue
+        if check.severity == ERROR:
+            reject_mask = reject_mask | pl.col(f"m:{i}")
+        reason = pl.col(f"r:{i}") if isinstance(check.reason, pl.Expr) else pl.lit(check.reason)
+        issue_frames.append(
+            evaluated.filter(pl.col(f"m:{i}"))
+            .select(
+                pl.col(ROW_COLUMN).alias("source_row"),
+                pl.lit(check.field).alias("field"),
+                pl.col(f"t:{check.field}").alias("value"),
+                reason.alias("reason"),
+                pl.lit(check.severity).alias("severity"),
             )
-            for mask, reason in entries:
-                if not mask.any():
-                    continue
-                if severity == ERROR:
-                    reject_mask = reject_mask | mask
-                reasons = (
-                    reason.filter(mask)
-                    if isinstance(reason, pl.Series)
-                    else pl.Series([reason] * int(mask.sum()))
-                )
-                issue_frames.append(
-                    pl.DataFrame(
-                        {
-                            "source_row": raw.get_column(ROW_COLUMN).filter(mask),
-                            "field": [name] * int(mask.sum()),
-                            "value": text.filter(mask),
-                            "reason": reasons,
-                            "severity": [severity] * int(mask.sum()),
-                        },
-                        schema=ISSUE_SCHEMA,
-                    )
-                )
-    issues = pl.concat(issue_frames) if issue_frames else pl.DataFrame(schema=ISSUE_SCHEMA)
-    if reject_mask.any():
-        rejected_rows = raw.filter(reject_mask)
-        raw_json = rejected_rows.select(
-            pl.struct([pl.col(c).cast(pl.String) for c in source_columns]).struct.json_encode()
-        ).to_series()
-        reason_text = (
-            issues.filter(pl.col("severity") == ERROR)
-            .group_by("source_row", maintain_order=True)
-            .agg((pl.col("field") + ": " + pl.col("reason")).str.join("; ").alias("reasons"))
+            .cast(ISSUE_SCHEMA)  # type: ignore[arg-type]
         )
-        rejected = pl.DataFrame(
-            {
-                "source_row": rejected_rows.get_column(ROW_COLUMN),
-                "raw": raw_json,
-            }
-        ).join(reason_text, on="source_row", how="left")
-    else:
-        rejected = pl.DataFrame(
-            schema={"source_row": pl.Int64, "raw": pl.String, "reasons": pl.String}
+    issues = pl.concat(issue_frames) if issue_frames else pl.DataFrame(schema=ISSUE_SCHEMA)
+    rejected_flags = evaluated.select(reject_mask.alias("x")).to_series() if issue_frames else None
+    output_columns = [f.name for f in DECLARATION_FIELDS] + [EXTRA_COLUMN, ROW_COLUMN]
+    for name in changed:
+        normalisations.append(
+            _changes(name, work.get_column(f"t:{name}"), evaluated.get_column(name))
         )
     norm = (
         pl.concat(normalisations) if normalisations else pl.DataFrame(schema=NORMALISATION_SCHEMA)
     )
+
+    if rejected_flags is None or not rejected_flags.any():
+        return BatchResult(
+            accepted=evaluated.select(output_columns),
+            issues=issues,
+            rejected=pl.DataFrame(
+                schema={"source_row": pl.Int64, "raw": pl.String, "reasons": pl.String}
+            ),
+            normalisations=norm,
+        )
+    rejected_rows = raw.filter(rejected_flags)
+    raw_json = rejected_rows.select(
+        pl.col(ROW_COLUMN).alias("source_row"),
+        pl.struct([pl.col(c).cast(pl.String) for c in source_columns])
+        .struct.json_encode()
+        .alias("raw"),
+    )
+    reason_text = (
+        issues.filter(pl.col("severity") == ERROR)
+        .group_by("source_row", maintain_order=True)
+        .agg((pl.col("field") + ": " + pl.col("reason")).str.join("; ").alias("reasons"))
+    )
     return BatchResult(
-        accepted=canonical.filter(~reject_mask),
+        accepted=evaluated.filter(~rejected_flags).select(output_columns),
         issues=issues,
-        rejected=rejected,
+        rejected=raw_json.join(reason_text, on="source_row", how="left"),
         normalisations=norm,
     )
 
 
-def _bool_series(name: str, is_true: pl.Series, is_false: pl.Series) -> pl.Series:
-    return (
-        pl.DataFrame({"t": is_true, "f": is_false})
-        .select(
-            pl.when(pl.col("t"))
-            .then(True)
-            .when(pl.col("f"))
-            .then(False)
-            .otherwise(None)
-            .alias(name)
-        )
-        .to_series()
-    )
-
-
-def _parse_dates(work: pl.DataFrame, column: str, formats: list[str], kind: str) -> pl.Series:
-    source = work.get_column(column)
+def _date_expr(column: str, formats: list[str], kind: str) -> pl.Expr:
     attempts = []
     for fmt in formats:
-        has_time = any(token in fmt for token in ("%H", "%M", "%S", "%T"))
-        if has_time:
+        if any(token in fmt for token in ("%H", "%M", "%S", "%T")):
             expr = pl.col(column).str.to_datetime(fmt, strict=False, time_unit="us")
             attempts.append(expr.dt.date() if kind == "date" else expr)
         else:
             expr = pl.col(column).str.to_date(fmt, strict=False)
             attempts.append(expr if kind == "date" else expr.cast(pl.Datetime("us")))
-    if not attempts:
-        return source
-    return work.select(pl.coalesce(attempts).alias(column)).to_series()
+    return pl.coalesce(attempts)
 
 
 def _changes(name: str, before: pl.Series, after: pl.Series) -> pl.DataFrame:

@@ -130,10 +130,8 @@ class ExchangeRates:
         path = Path(path)
         if not path.exists():
             raise NotFoundError(f"exchange-rate table {str(path)!r} does not exist")
-        if path.suffix.lower() == ".parquet":
-            frame = pl.read_parquet(path)
-        else:
-            frame = pl.read_csv(path, infer_schema_length=0)
+        is_parquet = path.suffix.lower() == ".parquet"
+        frame = pl.read_parquet(path) if is_parquet else pl.read_csv(path, infer_schema_length=0)
         return cls.from_frame(frame, national_currency)
 
     def currencies(self) -> list[str]:
