@@ -55,6 +55,8 @@ def _register() -> None:
     from clearlane.cli import quality as _quality; app.command("quality")(_quality.quality)  # noqa: E702
     from clearlane.cli import synth as _synth; app.command("synth")(_synth.synth)  # noqa: E702
     from clearlane.cli import valuation as _valuation; app.add_typer(_valuation.app, name="valuation")  # noqa: E702
+    from clearlane.cli import models as _models; app.add_typer(_models.app, name="models")  # noqa: E702
+    from clearlane.cli import risk as _risk; app.command("train")(_risk.train); app.command("assess")(_risk.assess); app.command("evaluate")(_risk.evaluate)  # noqa: E501, E702
 
 
 _register()

@@ -110,6 +110,8 @@ def _open_duckdb(
 ) -> SourceScan:
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
+    # The reader only streams: keep its buffers small so a large file never sits in memory.
+    con.execute("SET memory_limit = '512MB'")
     used_encoding: str | None = None
     if kind == "csv":
         used_encoding = detect_encoding(path) if encoding == "auto" else encoding

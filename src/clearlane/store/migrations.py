@@ -88,6 +88,40 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        2,
+        "model registry and risk assessments",
+        (
+            """CREATE TABLE models (
+                version VARCHAR PRIMARY KEY,
+                kind VARCHAR NOT NULL,
+                status VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                train_from DATE,
+                train_to DATE,
+                n_rows BIGINT,
+                features VARCHAR NOT NULL,
+                params VARCHAR,
+                metrics VARCHAR,
+                data_fingerprint VARCHAR NOT NULL,
+                library_versions VARCHAR NOT NULL,
+                artifact_path VARCHAR NOT NULL,
+                artifact_sha256 VARCHAR NOT NULL,
+                promoted_at TIMESTAMP
+            )""",
+            """CREATE TABLE risk_assessments (
+                declaration_id VARCHAR NOT NULL,
+                item_no BIGINT NOT NULL,
+                model_version VARCHAR NOT NULL,
+                fraud_probability DOUBLE,
+                expected_revenue DOUBLE,
+                anomaly_score DOUBLE,
+                reasons VARCHAR,
+                assessed_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (declaration_id, item_no, model_version)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,270 @@
+"""Targeting benchmark: KCS (train 2020, test 2021-Q1), synthetic data, baselines and speed.
+
+Run: ``.venv/bin/python -m benchmarks.targeting`` (options: ``--seeds 5 --synth-items 100000
+--speed-rows 200000``). Writes the ``targeting`` section of docs/benchmarks.md.
+
+Protocol (KCS): both files are ingested into a fresh workspace with the shipped ``kcs`` profile.
+Models see the 2020 rows only (features, labels, hyper-parameter choice and calibration on the
+latest 20 % of 2020). Test rows are scored with their labels removed: their history features
+use 2020 outcomes only, plus the *counts* of test declarations on earlier dates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from benchmarks._report import write_section
+from clearlane.evaluate.metrics import targeting_metrics
+from clearlane.features.pipeline import FeaturePipeline
+from clearlane.models.anomaly import AnomalyDetector
+from clearlane.models.fraud import FraudModel
+from clearlane.store.workspace import Workspace
+
+KS = (1.0, 2.0, 5.0, 10.0)
+SHARED = Path(os.environ.get("CLEARLANE_SHARED_DATA",
+                             Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+LABELS = ("inspected", "fraud", "revenue_recovered", "critical", "finding", "inspected_at",
+          "officer_id")
+
+
+def _mean_std(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def load_kcs() -> tuple[pl.DataFrame, pl.DataFrame]:
+    from clearlane.services.ingest import ingest_file
+
+    folder = Path(tempfile.mkdtemp(prefix="clearlane-bench-"))
+    ws = Workspace.create(folder / "ws")
+    for name in ("df_syn_train_eng.csv", "df_syn_valid_eng.csv"):
+        ingest_file(ws, SHARED / "kcs" / name, "kcs")
+    data = ws.declarations()
+    train = data.filter(pl.col("declared_at") < date(2021, 1, 1))
+    test = data.filter(pl.col("declared_at") >= date(2021, 1, 1))
+    return train, test
+
+
+def _label_encode(train: pl.DataFrame, test: pl.DataFrame, columns: list[str]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    a, b = [], []
+    for c in columns:
+        if train[c].dtype in (pl.Float64, pl.Int64):
+            a.append(train[c].cast(pl.Float64).to_numpy())
+            b.append(test[c].cast(pl.Float64).to_numpy())
+            continue
+        vocab = {v: i for i, v in enumerate(train[c].cast(pl.String).unique().sort().to_list())}
+        a.append(np.array([vocab.get(v, -1) for v in train[c].cast(pl.String).to_list()], float))
+        b.append(np.array([vocab.get(v, -1) for v in test[c].cast(pl.String).to_list()], float))
+    return np.column_stack(a), np.column_stack(b)
+
+
+def baselines(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> dict[str, np.ndarray]:
+    """Random, a rules baseline and the DATE paper's XGBoost (100 trees, depth 4)."""
+    rng = np.random.default_rng(seed)
+    scores: dict[str, np.ndarray] = {"random": rng.random(test.height)}
+    # Rules: HS6 smoothed past fraud rate, plus 0.1 when the unit value is > 50 % below the
+    # HS6 × origin history (a typical hand-written customs profile).
+    features = FeaturePipeline(groups=["hs6", "hs6_origin"]).fit(train).transform(
+        test.drop([c for c in LABELS if c in test.columns]))
+    rule = features["hs6_fraud_rate"].to_numpy() + 0.1 * (
+        np.nan_to_num(features["uv_dev_hs6_origin"].to_numpy()) < np.log(0.5))
+    scores["rules (HS6 history + low unit value)"] = rule
+    try:
+        import xgboost as xgb
+    except ImportError:
+        return scores
+    columns = ["office_id", "declarant_id", "importer_id", "exporter_id", "hs_code",
+               "origin_country", "departure_country", "transport_mode", "tax_rate",
+               "net_mass_kg", "customs_value"]
+    extras = train["extra"].str.json_decode().struct.unnest()
+    extras_test = test["extra"].str.json_decode().struct.unnest()
+    tr = pl.concat([train.select(columns), extras.cast(pl.String)], how="horizontal")
+    te = pl.concat([test.select(columns), extras_test.cast(pl.String)], how="horizontal")
+    xa, xb = _label_encode(tr, te, tr.columns)
+    y = train["fraud"].fill_null(False).to_numpy().astype(int)
+    clf = xgb.XGBClassifier(n_estimators=100, max_depth=4, n_jobs=2, random_state=seed)
+    clf.fit(xa, y)
+    scores["XGBoost 100×depth 4, label-encoded (DATE baseline)"] = clf.predict_proba(xb)[:, 1]
+    return scores
+
+
+def kcs_section(seeds: int) -> str:
+    train, test = load_kcs()
+    unlabelled = test.drop([c for c in LABELS if c in test.columns])
+    y = test["fraud"].fill_null(False).to_numpy()
+    ids = test["declaration_id"].to_numpy()
+    results: dict[str, list[dict[str, float]]] = {}
+    fit_seconds = []
+
+    def record(name: str, scores: np.ndarray) -> None:
+        m = targeting_metrics(y, scores, ks=KS, tie_key=ids)
+        row = {f"p@{k:g}": m.precision[k] for k in KS}
+        row["auc"] = m.auc or float("nan")
+        row["r@10"] = m.recall[10.0]
+        results.setdefault(name, []).append(row)
+
+    chosen = []
+    for seed in range(seeds):
+        start = time.perf_counter()
+        model = FraudModel(random_state=seed).fit(train)
+        fit_seconds.append(time.perf_counter() - start)
+        chosen.append(model.best_params_)
+        record("Clearlane fraud model (LightGBM + history features)",
+               model.predict_proba(unlabelled))
+        detector = AnomalyDetector(random_state=seed).fit(train)
+        record("Clearlane anomaly detector (no labels)", detector.score_samples(unlabelled))
+        for name, scores in baselines(train, test, seed).items():
+            record(name, scores)
+    header = ("| scorer | precision@1% | precision@2% | precision@5% | precision@10% | "
+              "recall@10% | AUC |\n|---|---|---|---|---|---|---|\n")
+    lines = []
+    for name, rows in results.items():
+        cells = [_mean_std([r[c] for r in rows]) for c in ("p@1", "p@2", "p@5", "p@10", "r@10",
+                                                          "auc")]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    anchors = (
+        "| paper LightGBM (anchor) | | | 0.762 | 0.641 | | |\n"
+        "| paper XGBoost (anchor) | | | 0.675 | 0.579 | | |\n"
+        "| tuned XGBoost, reproduced (anchor) | | | 0.786 | 0.715 | | |\n"
+    )
+    main = results["Clearlane fraud model (LightGBM + history features)"]
+    targets = (
+        f"Targets: precision@5% ≥ 0.90 (measured {_mean_std([r['p@5'] for r in main])}), "
+        f"precision@10% ≥ 0.82 (measured {_mean_std([r['p@10'] for r in main])}), "
+        f"AUC ≥ 0.86 (measured {_mean_std([r['auc'] for r in main])})."
+    )
+    return (
+        f"### 1. KCS: train 2020 ({train.height:,} rows), test 2021-Q1 ({test.height:,} rows, "
+        f"{int(y.sum()):,} frauds)\n\nLoaded through `ingest_file(..., 'kcs')` into a fresh "
+        f"workspace. Mean ± std over {seeds} seeds (model seed; data fixed). Test labels are "
+        "never used for features, tuning or calibration.\n\n"
+        + header + "\n".join(lines) + "\n" + anchors + "\n" + targets + "\n\n"
+        f"Training time per seed (features + 4-candidate search + refit + revenue model): "
+        f"{_mean_std(fit_seconds)} s. Chosen settings: "
+        f"{', '.join(sorted({str(c) for c in chosen}))}.\n"
+    )
+
+
+def synth_section(items: int, seed: int = 7) -> str:
+    from clearlane.synth import SynthConfig, generate
+
+    result = generate(SynthConfig(n_items=items, days=365, seed=seed))
+    data = result.declarations
+    truth = result.truth
+    cut = data["declared_at"].min() + (data["declared_at"].max() - data["declared_at"].min()) * 0.75
+    train = data.filter(pl.col("declared_at") < cut)
+    test = data.filter(pl.col("declared_at") >= cut)
+    test_truth = test.select("declaration_id", "item_no").join(
+        truth, on=["declaration_id", "item_no"], how="left")
+    is_fraud = test_truth["mechanism"].is_not_null().to_numpy()
+    evaded = test_truth["evaded_revenue"].fill_null(0.0).to_numpy()
+    unlabelled = test.drop([c for c in LABELS if c in test.columns])
+    model = FraudModel(random_state=seed).fit(train)
+    scored = model.score(unlabelled, reasons=0)
+    detector = AnomalyDetector(random_state=seed).fit(train)
+    ids = test["declaration_id"].to_numpy()
+    rankings = {
+        "fraud model, by probability": scored["fraud_probability"].to_numpy(),
+        "fraud model, by expected revenue": scored["expected_revenue"].to_numpy(),
+        "anomaly detector": detector.score_samples(unlabelled),
+        "random": np.random.default_rng(seed).random(test.height),
+    }
+    lines = ["| ranking | AUC | " + " | ".join(f"precision@{k:g}%" for k in KS) + " | "
+             + " | ".join(f"revenue@{k:g}%" for k in KS) + " |",
+             "|---" * (2 + 2 * len(KS)) + "|"]
+    for name, s in rankings.items():
+        m = targeting_metrics(is_fraud, s, revenue=evaded, ks=KS, tie_key=ids)
+        lines.append(f"| {name} | {m.auc:.3f} | " + " | ".join(f"{m.precision[k]:.3f}" for k in KS)
+                     + " | " + " | ".join(f"{m.revenue[k] or 0:.3f}" for k in KS) + " |")
+    mech_lines = ["| mechanism | test items | recall@5% | recall@10% |", "|---|---|---|---|"]
+    order = np.lexsort((ids, -rankings["fraud model, by probability"]))
+    mechanisms = test_truth["mechanism"].to_numpy()
+    for mechanism in sorted({m for m in mechanisms if m is not None}):
+        rows = mechanisms == mechanism
+        cells = []
+        for k in (5.0, 10.0):
+            top = np.zeros(test.height, bool)
+            top[order[: int(test.height * k / 100)]] = True
+            cells.append(f"{(top & rows).sum() / max(1, rows.sum()):.3f}")
+        mech_lines.append(f"| {mechanism} | {int(rows.sum()):,} | " + " | ".join(cells) + " |")
+    return (
+        f"### 2. Synthetic data (`generate(SynthConfig(n_items={items:,}, days=365, "
+        f"seed={seed}))`)\n\nTrain on the first 75 % of the period (labels only where the "
+        f"simulated inspection happened), test on the last 25 % ({test.height:,} items) against "
+        "the planted truth (every planted item counts as fraud; revenue = evaded revenue).\n\n"
+        + "\n".join(lines) + "\n\nRecall per planted mechanism (fraud model, by probability):\n\n"
+        + "\n".join(mech_lines) + "\n"
+    )
+
+
+def speed_section(rows: int, seed: int = 3) -> str:
+    from clearlane.synth import SynthConfig, generate
+
+    data = generate(SynthConfig(n_items=rows, days=365, seed=seed)).declarations
+    cut = data["declared_at"].max() - (data["declared_at"].max() - data["declared_at"].min()) * 0.1
+    train = data.filter(pl.col("declared_at") < cut)
+    test = data.filter(pl.col("declared_at") >= cut).drop(list(LABELS))
+    start = time.perf_counter()
+    model = FraudModel(random_state=seed, grid=[{"num_leaves": 31, "max_depth": 8,
+                                                 "min_child_samples": 20}]).fit(train)
+    train_s = time.perf_counter() - start
+    model.score(test.head(1000), reasons=0)  # warm
+    start = time.perf_counter()
+    model.score(test, reasons=0)
+    score_s = time.perf_counter() - start
+    records = test.head(300).to_dicts()
+    for r in records[:20]:
+        model.score_record(r, reasons=0)
+    times, times_reasons = [], []
+    for r in records:
+        t = time.perf_counter()
+        model.score_record(r, reasons=0)
+        times.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        model.score_record(r, reasons=3)
+        times_reasons.append((time.perf_counter() - t) * 1000)
+    return (
+        f"### 3. Speed (synthetic, {train.height:,} training rows, {test.height:,} scored)\n\n"
+        f"| measure | value | target |\n|---|---|---|\n"
+        f"| training (features + one candidate with early stopping + refit) | "
+        f"{train_s:.1f} s for {train.height:,} rows | 1 M rows < 3 min |\n"
+        f"| batch scoring with features, no reasons | {test.height / score_s:,.0f} rows/s | "
+        f"≥ 200,000 rows/s |\n"
+        f"| single declaration in process, p50 / p99 | {np.percentile(times, 50):.2f} / "
+        f"{np.percentile(times, 99):.2f} ms | p99 < 5 ms |\n"
+        f"| single declaration with 3 reasons, p50 / p99 | "
+        f"{np.percentile(times_reasons, 50):.2f} / {np.percentile(times_reasons, 99):.2f} ms | |\n"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--synth-items", type=int, default=100_000)
+    parser.add_argument("--speed-rows", type=int, default=200_000)
+    args = parser.parse_args()
+    parts = [kcs_section(args.seeds)]
+    print(parts[-1], flush=True)
+    parts.append(synth_section(args.synth_items))
+    print(parts[-1], flush=True)
+    parts.append(speed_section(args.speed_rows))
+    print(parts[-1], flush=True)
+    command = (f".venv/bin/python -m benchmarks.targeting --seeds {args.seeds} "
+               f"--synth-items {args.synth_items} --speed-rows {args.speed_rows}")
+    write_section("targeting", "Targeting: fraud model, anomaly detector, baselines",
+                  command, "\n".join(parts))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Fraud model, anomaly detector, reasons, persistence and model registry."""

@@ -1,0 +1,206 @@
+"""Risk use cases: train the models, assess declarations, evaluate a model on later outcomes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from clearlane.errors import ValidationError
+from clearlane.evaluate.metrics import TargetingMetrics, targeting_metrics
+from clearlane.models import registry
+from clearlane.models.anomaly import AnomalyDetector
+from clearlane.models.fraud import DEFAULT_GRID, FraudModel
+from clearlane.store.workspace import Workspace
+
+Progress = Callable[[float, float | None], None]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    fraud: registry.ModelRecord | None
+    anomaly: registry.ModelRecord
+
+
+@dataclass(frozen=True)
+class AssessResult:
+    rows: int
+    model_version: str
+    anomaly_version: str | None
+    output: Path | None
+    assessments: pl.DataFrame
+
+
+def _window(date_from: date | None, date_to: date | None) -> str | None:
+    clauses = []
+    if date_from:
+        clauses.append(f"declared_at >= DATE '{date_from.isoformat()}'")
+    if date_to:
+        clauses.append(f"declared_at <= DATE '{date_to.isoformat()}'")
+    return " AND ".join(clauses) or None
+
+
+def _load(workspace: Workspace, date_from: date | None, date_to: date | None) -> pl.DataFrame:
+    frame = workspace.declarations(where=_window(date_from, date_to))
+    if frame.height == 0:
+        raise ValidationError(
+            f"no declarations in the workspace between {date_from or 'the start'} and "
+            f"{date_to or 'the end'}; ingest data or widen the window"
+        )
+    return frame
+
+
+def train_models(
+    workspace: Workspace,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    seed: int = 42,
+    promote: bool = False,
+    search: bool = True,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Train the fraud model (when outcomes exist) and the anomaly detector; register both.
+
+    ``search`` false skips the hyper-parameter search (one default candidate, faster).
+    """
+    data = _load(workspace, date_from, date_to)
+    fingerprint = registry.data_fingerprint(data.drop(
+        [c for c in ("batch_id", "source_row") if c in data.columns]))
+    first, last = data["declared_at"].min(), data["declared_at"].max()
+    labelled = int(data.filter(pl.col("inspected").fill_null(False)).height)
+    fraud_record = None
+    if labelled >= 50:
+        grid = None if search else [DEFAULT_GRID[0]]
+        model = FraudModel(grid=grid, random_state=seed).fit(data, progress=progress)
+        fraud_record = registry.register(
+            workspace, model, "fraud", train_from=first, train_to=last, n_rows=data.height,
+            features=model.feature_names_,
+            params={"chosen": model.best_params_, "n_rounds": model.n_rounds_,
+                    "calibration": list(model.calibration_), "trials": model.trials_,
+                    "revenue_basis": model.revenue_basis_, "seed": seed},
+            metrics={**model.validation_metrics_,
+                     "validation_window": list(model.validation_window_)},
+            fingerprint=fingerprint,
+        )
+    detector = AnomalyDetector(random_state=seed).fit(data)
+    anomaly_record = registry.register(
+        workspace, detector, "anomaly", train_from=first, train_to=last, n_rows=data.height,
+        features=detector.feature_names_, params={"seed": seed,
+                                                 "n_estimators": detector.n_estimators},
+        metrics={}, fingerprint=fingerprint,
+    )
+    if promote:
+        if fraud_record is not None:
+            fraud_record = registry.promote(workspace, fraud_record.version)
+        anomaly_record = registry.promote(workspace, anomaly_record.version)
+    return TrainResult(fraud=fraud_record, anomaly=anomaly_record)
+
+
+def _reasons_json(reasons: object) -> str:
+    return json.dumps([asdict(r) for r in (reasons or ())], default=str)  # type: ignore[attr-defined]
+
+
+def assess_declarations(
+    workspace: Workspace,
+    *,
+    version: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    output: Path | None = None,
+    explain_share: float = 0.1,
+    progress: Progress | None = None,
+) -> AssessResult:
+    """Score declarations with a registered fraud model (and the anomaly detector).
+
+    Writes one row per declaration and model to ``risk_assessments`` (replacing earlier
+    assessments by the same model) and, when ``output`` ends in .csv or .parquet, a file.
+    """
+    if output is not None and output.suffix.lower() not in (".csv", ".parquet"):
+        raise ValidationError(f"output {str(output)!r} must end in .csv or .parquet")
+    record = registry.get_model(workspace, version, kind="fraud")
+    model: FraudModel = registry.load_model(workspace, record)
+    data = _load(workspace, date_from, date_to)
+    report = progress or (lambda done, total: None)
+    report(0, 3)
+    scores = model.score(data, explain_share=explain_share)
+    report(1, 3)
+    anomaly_version = None
+    anomaly = np.full(data.height, np.nan)
+    try:
+        anomaly_record = registry.get_model(workspace, None, kind="anomaly")
+        detector: AnomalyDetector = registry.load_model(workspace, anomaly_record)
+        anomaly = detector.score_samples(data)
+        anomaly_version = anomaly_record.version
+    except Exception:
+        anomaly_version = None
+    report(2, 3)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    table = pl.DataFrame({
+        "declaration_id": data["declaration_id"],
+        "item_no": data["item_no"].cast(pl.Int64),
+        "model_version": [record.version] * data.height,
+        "fraud_probability": scores["fraud_probability"],
+        "expected_revenue": scores["expected_revenue"],
+        "anomaly_score": anomaly,
+        "reasons": [_reasons_json(r) for r in scores["reasons"].to_list()],
+        "assessed_at": [now] * data.height,
+    })
+    with workspace.transaction() as con:
+        con.register("new_assessments", table.to_arrow())
+        con.execute(
+            "DELETE FROM risk_assessments WHERE model_version = ? AND (declaration_id, item_no) "
+            "IN (SELECT declaration_id, item_no FROM new_assessments)", [record.version]
+        )
+        con.execute("INSERT INTO risk_assessments SELECT * FROM new_assessments")
+        con.unregister("new_assessments")
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if output.suffix.lower() == ".csv":
+            table.write_csv(output)
+        else:
+            table.write_parquet(output)
+    report(3, 3)
+    return AssessResult(rows=data.height, model_version=record.version,
+                        anomaly_version=anomaly_version, output=output, assessments=table)
+
+
+def evaluate_model(
+    workspace: Workspace,
+    *,
+    version: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    by: str = "probability",
+) -> tuple[registry.ModelRecord, TargetingMetrics]:
+    """Metrics of a model on inspected declarations of a window (default: after training)."""
+    if by not in ("probability", "revenue"):
+        raise ValidationError(f"--by must be 'probability' or 'revenue'; got {by!r}")
+    record = registry.get_model(workspace, version, kind="fraud")
+    model: FraudModel = registry.load_model(workspace, record)
+    if date_from is None and record.train_to is not None:
+        train_to = record.train_to
+        date_from = date.fromordinal(train_to.toordinal() + 1)
+    data = _load(workspace, date_from, date_to)
+    inspected = data["inspected"].fill_null(False)
+    if not inspected.any():
+        raise ValidationError(
+            f"no inspected declarations from {date_from} to {date_to or 'the end'} to evaluate on"
+        )
+    # Score the whole window (history counts need every declaration), measure on the inspected.
+    scores = model.score(data.drop("inspected", "fraud", "revenue_recovered", strict=False),
+                         reasons=0)
+    column = "fraud_probability" if by == "probability" else "expected_revenue"
+    mask = inspected.to_numpy()
+    revenue = (data["revenue_recovered"].cast(pl.Float64).to_numpy()[mask]
+               if data["revenue_recovered"].null_count() < data.height else None)
+    metrics = targeting_metrics(
+        data["fraud"].fill_null(False).to_numpy()[mask], scores[column].to_numpy()[mask],
+        revenue=revenue, tie_key=data["declaration_id"].to_numpy()[mask],
+    )
+    return record, metrics
