@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.panel import Panel
 
+from clearlane.cli import risk as risk_cli
 from clearlane.cli.commands_data import print_ingest_report
 from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspace_path
 from clearlane.cli.quality import print_quality_summary
@@ -16,11 +18,15 @@ from clearlane.services.synth import ingest_synthetic, write_synthetic
 from clearlane.services.workspace import init_workspace
 from clearlane.synth import SynthConfig
 
+HOLDOUT_DAYS = 90
 TOUR = """[bold]What to run next[/] (add [bold]-w {ws}[/] to each, or set CLEARLANE_WORKSPACE):
 
   clearlane info               what the workspace holds
   clearlane quality            the data-quality report (terminal + HTML)
   clearlane quarantine         rejected rows with row, field and reason
+  clearlane models list        trained models, their windows and validation metrics
+  clearlane evaluate --by revenue   precision, recall and revenue at 1-10 %
+  clearlane valuation build    reference value bands; then `valuation check`
   clearlane profile suggest F  propose a column mapping for your own export F
   clearlane ingest F -p P      ingest your own declarations with profile P
   clearlane --help             every command
@@ -34,7 +40,7 @@ def demo(
     items: Annotated[int, typer.Option(help="Synthetic declaration items to generate.")] = 200_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
 ) -> None:
-    """Run the main flow on synthetic data: workspace, data, ingest, quality, next steps."""
+    """Run the main flow on synthetic data: data, ingest, quality, train, measure, assess."""
     path = workspace_path(workspace)
     ws, created = init_workspace(path)
     console.rule("[bold]Clearlane demo")
@@ -59,5 +65,32 @@ def demo(
         quality = quality_report(ws, progress=advance)
     html = write_quality_html(ws, quality)
     print_quality_summary(quality, console)
+
+    # 5-7. The risk engine: train on all but the last quarter, measure on it, assess it.
+    summary = ws.summary()
+    holdout_start = summary.last_date - timedelta(days=HOLDOUT_DAYS - 1)
+    train_to = datetime.combine(holdout_start - timedelta(days=1), time())
+    console.print(
+        f"5. Training the fraud model and the anomaly detector on declarations up to {train_to:%Y-%m-%d}"
+    )
+    risk_cli.train(
+        workspace=ws.path, date_from=None, date_to=train_to, seed=seed, promote=True, search=True
+    )
+    console.print(
+        f"6. Measuring it on the held-out last {HOLDOUT_DAYS} days (time-ordered split, inspected items only)"
+    )
+    risk_cli.evaluate(workspace=ws.path, model=None, date_from=None, date_to=None, by="probability")
+    console.print(
+        f"7. Assessing the {HOLDOUT_DAYS} held-out days: the riskiest declarations and why"
+    )
+    risk_cli.assess(
+        workspace=ws.path,
+        model=None,
+        date_from=datetime.combine(holdout_start, time()),
+        date_to=None,
+        output=Path(ws.reports_dir) / "assessments.parquet",
+        explain_top=10.0,
+        show=5,
+    )
 
     console.print(Panel(TOUR.format(ws=ws.path, html=html, truth=run.files.truth), title="Tour"))
