@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from clearlane.errors import Problem, ValidationError
 
@@ -153,19 +154,31 @@ def _duckdb_batches(
     """Stream record batches; number rows as source lines (CSV: the header is line 1 and the
     numbers assume no malformed line; the ingest shifts them afterwards) or records (others)."""
     seen = 1 if scan.format == "csv" else 0
+
+    def numbered(batches: list[pa.RecordBatch]) -> pl.DataFrame:
+        nonlocal seen
+        frame = pl.from_arrow(pa.Table.from_batches(batches))
+        assert isinstance(frame, pl.DataFrame)
+        frame = frame.with_columns(
+            pl.int_range(seen + 1, seen + 1 + frame.height, dtype=pl.Int64).alias(ROW_COLUMN)
+        )
+        seen += frame.height
+        return frame
+
     try:
         try:
-            reader = relation.to_arrow_reader(batch_rows)
-            for record_batch in reader:
-                frame = pl.from_arrow(record_batch)
-                assert isinstance(frame, pl.DataFrame)
-                frame = frame.with_columns(
-                    pl.int_range(seen + 1, seen + 1 + frame.height, dtype=pl.Int64).alias(
-                        ROW_COLUMN
-                    )
-                )
-                seen += frame.height
-                yield frame
+            # DuckDB hands out small record batches; gather them up to ``batch_rows`` so that
+            # per-batch work (validation, the duplicate check) runs on large vectors.
+            pending: list[pa.RecordBatch] = []
+            pending_rows = 0
+            for record_batch in relation.to_arrow_reader(batch_rows):
+                pending.append(record_batch)
+                pending_rows += record_batch.num_rows
+                if pending_rows >= batch_rows:
+                    yield numbered(pending)
+                    pending, pending_rows = [], 0
+            if pending_rows:
+                yield numbered(pending)
         except duckdb.Error as exc:
             raise ValidationError(f"{scan.path.name}: cannot read as {scan.format}: {exc}") from exc
         if scan.format == "csv":

@@ -184,7 +184,11 @@ def validate_batch(
         if field.kind == "str":
             values[name] = text
         elif field.kind in ("int", "float"):
-            number = text.str.replace_all(r"[\s_]", "").cast(pl.Float64, strict=False)
+            number = (
+                text.str.replace_all(" ", "", literal=True)
+                .str.replace_all("_", "", literal=True)
+                .cast(pl.Float64, strict=False)
+            )
             checks.append(_Check(name, present & number.is_null(), "not a number"))
             if field.kind == "int":
                 checks.append(_Check(name, number != number.round(0), "not a whole number"))
