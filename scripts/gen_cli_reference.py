@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import click
 import typer
 from typer.testing import CliRunner
 
@@ -18,11 +17,12 @@ from clearlane.cli.main import app
 TARGET = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
 
-def command_paths(group: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def command_paths(group: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path below ``group`` (typer's groups need not subclass click's)."""
     paths = [prefix]
-    if isinstance(group, click.Group):
-        for name in sorted(group.commands):
-            paths += command_paths(group.commands[name], (*prefix, name))
+    commands = getattr(group, "commands", None) or {}
+    for name in sorted(commands):
+        paths += command_paths(commands[name], (*prefix, name))
     return paths
 
 

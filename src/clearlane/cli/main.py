@@ -57,6 +57,7 @@ def _register() -> None:
     from clearlane.cli import valuation as _valuation; app.add_typer(_valuation.app, name="valuation")  # noqa: E702
     from clearlane.cli import models as _models; app.add_typer(_models.app, name="models")  # noqa: E702
     from clearlane.cli import risk as _risk; app.command("train")(_risk.train); app.command("assess")(_risk.assess); app.command("evaluate")(_risk.evaluate)  # noqa: E501, E702
+    from clearlane.cli import readiness as _readiness; app.add_typer(_readiness.app, name="readiness")  # noqa: E702
 
 
 _register()
