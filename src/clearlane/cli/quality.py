@@ -61,6 +61,14 @@ def print_quality_summary(report: QualityReport, console: Console, *, issues: in
         console.print(f"[yellow]Note:[/] {note}")
     if report.rows.read == 0 and report.rows.accepted == 0:
         return
+    if report.months:
+        sparse = sum(m.sparse for m in report.months)
+        console.print(
+            f"Items per month: {len(report.months)} months, "
+            f"{min(m.rows for m in report.months):,} to {max(m.rows for m in report.months):,}"
+            + (f", [yellow]{sparse} sparse[/]" if sparse else ""),
+            highlight=False,
+        )
     r = report.rows
     console.print(
         f"Rows read {r.read:,} · accepted {r.accepted:,} · rejected {r.rejected:,} · "
@@ -101,15 +109,16 @@ def print_quality_summary(report: QualityReport, console: Console, *, issues: in
     if missing:
         console.print(f"[dim]Not provided by any row: {', '.join(missing)}[/]")
 
-    failing = [c for c in report.ranges if c.violations]
+    failing = [r for r in report.ranges if r.violations]
     if failing:
         ranges = Table(title="Out-of-range values", title_justify="left")
         for name in ("Check", "Field", "Rows", "Share", "Example"):
             ranges.add_column(name, justify="right" if name in ("Rows", "Share") else "left")
-        for c in failing:
+        for check in failing:
             ranges.add_row(
-                f"[{_SEVERITY_STYLE[c.severity]}]{c.code}[/]", c.field, f"{c.violations:,}",
-                f"{c.share:.2%}", _example(c.examples[0]) if c.examples else "",
+                f"[{_SEVERITY_STYLE[check.severity]}]{check.code}[/]", check.field,
+                f"{check.violations:,}", f"{check.share:.2%}",
+                _example(check.examples[0]) if check.examples else "",
             )
         console.print(ranges)
     else:
@@ -118,6 +127,7 @@ def print_quality_summary(report: QualityReport, console: Console, *, issues: in
     d = report.duplicates
     console.print(
         f"Duplicates: exact skipped {d.exact_skipped:,} · conflicts {d.conflicts:,} · "
+        f"repeated keys {d.key_repeated:,} · "
         f"suspected double submissions {d.suspected_rows:,} ({d.suspected_groups:,} groups)",
         highlight=False,
     )

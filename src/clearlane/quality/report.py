@@ -94,11 +94,14 @@ class DuplicateSummary:
     (idempotency). ``conflicts``: a (declaration_id, item_no) seen again with different content,
     reported and never overwritten. ``suspected_rows``: stored items under a *different*
     declaration id that repeat importer, HS code, date, origin, value and net mass of another
-    item (possible double submission); counts every item beyond the first of each group.
+    item (possible double submission); counts every declaration beyond the first of each group.
+    ``key_repeated``: stored items whose (declaration_id, item_no) is stored more than once,
+    beyond the first (the store has no key index; ingest must keep this at 0).
     """
 
     exact_skipped: int
     conflicts: int
+    key_repeated: int
     suspected_rows: int
     suspected_groups: int
     conflict_examples: tuple[IssueExample, ...]
@@ -159,6 +162,7 @@ class UnitValueSummary:
 
     ``rows_tested`` counts in-scope items with value > 0 and net mass > 0 in an HS6 with at
     least ``min_cell_size`` such items in the whole workspace (the reference distribution).
+    ``top_outliers`` holds the most extreme low and the most extreme high items, by |z|.
     """
 
     threshold: float
@@ -173,6 +177,19 @@ class UnitValueSummary:
     share: float
     top_cells: tuple[UnitValueCell, ...]
     top_outliers: tuple[UnitValueOutlier, ...]
+
+
+@dataclass(frozen=True)
+class MonthlyVolume:
+    """Accepted items declared in one calendar month (``month`` is its first day).
+
+    ``sparse`` marks a month, strictly between the first and the last, holding fewer than a
+    quarter of the median month's items: a likely gap in the extract rather than in trade.
+    """
+
+    month: date
+    rows: int
+    sparse: bool
 
 
 @dataclass(frozen=True)
@@ -223,6 +240,7 @@ class QualityReport:
     score: QualityScore
     first_date: date | None = None
     last_date: date | None = None
+    months: tuple[MonthlyVolume, ...] = ()
     notes: tuple[str, ...] = ()
 
     @property
