@@ -29,7 +29,7 @@ WorkspaceOption = Annotated[
     typer.Option(
         "--workspace",
         "-w",
-        help="Workspace folder [env: CLEARLANE_WORKSPACE; default: ./clearlane-workspace].",
+        help="Workspace folder (env CLEARLANE_WORKSPACE; default ./clearlane-workspace).",
         show_default=False,
     ),
 ]

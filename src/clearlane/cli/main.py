@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import sys
 
-import typer
-
-from clearlane import __version__
+from clearlane.cli.app import app
 from clearlane.cli.common import err_console
 from clearlane.errors import (
     ClearlaneError,
@@ -15,35 +13,6 @@ from clearlane.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-
-app = typer.Typer(
-    name="clearlane",
-    help=(
-        "Clearlane turns customs declaration data into risk decisions, offline.\n\n"
-        "Ingest declarations from any layout, check their quality, assess the risk of each one, "
-        "select them for red/yellow/blue/green lanes under inspection capacity, and learn from "
-        "inspection outcomes.\n\nStart with `clearlane init`, then `clearlane synth` or "
-        "`clearlane ingest FILE --profile P`."
-    ),
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"clearlane {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
-    ),
-) -> None:
-    """Clearlane: customs risk management, offline."""
 
 
 def _register() -> None:
@@ -58,6 +27,11 @@ def _register() -> None:
     from clearlane.cli import models as _models; app.add_typer(_models.app, name="models")  # noqa: E702
     from clearlane.cli import risk as _risk; app.command("train")(_risk.train); app.command("assess")(_risk.assess); app.command("evaluate")(_risk.evaluate)  # noqa: E501, E702
     from clearlane.cli import readiness as _readiness; app.add_typer(_readiness.app, name="readiness")  # noqa: E702
+    from clearlane.cli import rules as _rules; app.add_typer(_rules.app, name="rules")  # noqa: E702
+    from clearlane.cli import selection as _selection; app.command("select")(_selection.select); app.command("override")(_selection.override)  # noqa: E501, E702
+    from clearlane.cli import outcomes as _outcomes; app.add_typer(_outcomes.app, name="outcomes")  # noqa: E702
+    from clearlane.cli import report as _report; app.add_typer(_report.app, name="report")  # noqa: E702
+    from clearlane.cli import simulate as _simulate; app.command("simulate")(_simulate.simulate)  # noqa: E702
 
 
 _register()
