@@ -50,3 +50,17 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_open_missing_workspace(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="clearlane init"):
         Workspace.open(tmp_path / "nothing")
+
+
+def test_a_lower_numbered_migration_added_later_is_still_applied(tmp_path: Path) -> None:
+    ws = Workspace.create(tmp_path / "ws")
+    with ws.connect() as con:
+        # Pretend the workspace was created before the lowest migration after 1 existed.
+        later = MIGRATIONS[1]
+        con.execute("DELETE FROM schema_migrations WHERE version = ?", [later.version])
+        for statement in later.statements:
+            table = statement.split("TABLE", 1)[1].split("(", 1)[0].strip()
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    assert Workspace.open(ws.path).migrate() == []  # open() already applied it
+    versions = ws.query("SELECT version FROM schema_migrations ORDER BY version").get_column("version")
+    assert versions.to_list() == [m.version for m in MIGRATIONS]

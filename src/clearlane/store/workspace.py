@@ -107,7 +107,11 @@ class Workspace:
             return _schema_version(con)
 
     def migrate(self) -> list[int]:
-        """Apply pending migrations in order; returns the versions applied."""
+        """Apply, in version order, every migration not yet recorded; returns those applied.
+
+        A migration numbered below one already applied (work merged from a parallel branch)
+        is still applied: the record of applied versions, not the highest one, decides.
+        """
         applied: list[int] = []
         with self.connect() as con:
             current = _schema_version(con)
@@ -116,16 +120,16 @@ class Workspace:
                     f"workspace schema version {current} is newer than this Clearlane supports "
                     f"({LATEST_VERSION}); upgrade Clearlane"
                 )
+            done = _applied_versions(con)
             for migration in MIGRATIONS:
-                if migration.version <= current:
+                if migration.version in done:
                     continue
                 con.begin()
                 try:
-                    if migration.version == 1:
-                        con.execute(
-                            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                            "version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)"
-                        )
+                    con.execute(
+                        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                        "version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)"
+                    )
                     for statement in migration.statements:
                         con.execute(statement)
                     con.execute(
@@ -179,6 +183,12 @@ class Workspace:
                 labelled=int(row[3]),
                 frauds=int(row[4]),
             )
+
+
+def _applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
+    if not _schema_version(con):
+        return set()
+    return {int(row[0]) for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
