@@ -1,0 +1,68 @@
+"""HS edition concordance (e.g. HS 2017 → HS 2022), loaded when an administration has one.
+
+The file is a CSV with a source-code column and a target-code column (names matched
+case-insensitively: ``hs2017``/``from``/``source`` and ``hs2022``/``to``/``target``). One old
+code may split into several new ones; :meth:`Concordance.map` returns all of them.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from clearlane.errors import NotFoundError, Problem, ValidationError
+from clearlane.hs.codes import normalise_code
+
+_FROM = ("hs2017", "hs_2017", "from", "source", "old", "from_code", "hs2017_code")
+_TO = ("hs2022", "hs_2022", "to", "target", "new", "to_code", "hs2022_code")
+
+
+@dataclass(frozen=True)
+class Concordance:
+    """Old-edition HS6 → the new-edition HS6 codes it became (``mapping``)."""
+
+    name: str
+    mapping: dict[str, tuple[str, ...]]
+
+    def map(self, code: str) -> tuple[str, ...]:
+        """New codes for an old (national or HS6) code; the HS6 itself when unmapped, since
+        most subheadings did not change between editions."""
+        digits = normalise_code(code)[:6]
+        return self.mapping.get(digits, (digits,))
+
+    def is_split(self, code: str) -> bool:
+        """True when the old code became several new ones (the classifier must then choose)."""
+        return len(self.map(code)) > 1
+
+
+def load_concordance(path: Path | str) -> Concordance:
+    """Read a concordance CSV (see the module docstring)."""
+    source = Path(path)
+    if not source.exists():
+        raise NotFoundError(f"concordance file {str(source)!r} does not exist")
+    with source.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        columns = {c.strip().lower(): c for c in reader.fieldnames or []}
+        old = next((columns[c] for c in _FROM if c in columns), None)
+        new = next((columns[c] for c in _TO if c in columns), None)
+        if old is None or new is None:
+            raise ValidationError(
+                f"cannot read {source.name} as a concordance",
+                [
+                    Problem(
+                        "columns",
+                        ", ".join(columns.values()),
+                        f"need a source column ({', '.join(_FROM)}) and a target column "
+                        f"({', '.join(_TO)})",
+                        source=str(source),
+                    )
+                ],
+            )
+        mapping: dict[str, list[str]] = defaultdict(list)
+        for row in reader:
+            a, b = normalise_code(row[old] or "")[:6], normalise_code(row[new] or "")[:6]
+            if len(a) == 6 and len(b) == 6 and b not in mapping[a]:
+                mapping[a].append(b)
+    return Concordance(source.stem, {k: tuple(v) for k, v in mapping.items()})

@@ -1,0 +1,153 @@
+"""HS use cases: train the classifier from a workspace, suggest, check, search, feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from clearlane.errors import NotFoundError, ValidationError
+from clearlane.hs.check import CheckResult, check_declarations
+from clearlane.hs.classifier import HSClassifier, Suggestion
+from clearlane.hs.codes import normalise_code, require_code
+from clearlane.hs.nomenclature_search import SearchHit, search_nomenclature
+from clearlane.hs.persistence import load_classifier, save_classifier
+from clearlane.hs.tariff import load_tariff
+from clearlane.store.workspace import Workspace
+
+MODEL_FILE = "hs_classifier.pkl"
+Progress = Callable[[float, float | None], None]
+
+FEEDBACK_TABLE = """CREATE TABLE IF NOT EXISTS hs_feedback (
+    goods_description VARCHAR NOT NULL, suggested_code VARCHAR, accepted_code VARCHAR NOT NULL,
+    declaration_id VARCHAR, item_no BIGINT, officer_id VARCHAR, recorded_at TIMESTAMP NOT NULL)"""
+
+
+def model_path(workspace: Workspace) -> Path:
+    return workspace.artifacts_dir / MODEL_FILE
+
+
+def training_pairs(workspace: Workspace) -> tuple[list[str], list[str]]:
+    """History (description, declared code) in date order, then officers' feedback (which
+    comes last so it is the latest word on a description)."""
+    frame = workspace.declarations(
+        ["goods_description", "hs_code"],
+        where="goods_description IS NOT NULL AND hs_code IS NOT NULL",
+    )
+    texts = [str(t) for t in frame["goods_description"].to_list()]
+    codes = [str(c) for c in frame["hs_code"].to_list()]
+    with workspace.transaction() as con:
+        con.execute(FEEDBACK_TABLE)
+        rows = con.execute(
+            "SELECT goods_description, accepted_code FROM hs_feedback ORDER BY recorded_at"
+        ).fetchall()
+    texts += [r[0] for r in rows]
+    codes += [r[1] for r in rows]
+    return texts, codes
+
+
+def train_classifier(
+    workspace: Workspace,
+    tariff_path: Path | None = None,
+    progress: Progress | None = None,
+    random_state: int = 0,
+) -> tuple[HSClassifier, Path]:
+    """Fit on the workspace history and feedback (cold start when empty) and save it."""
+    tariff = load_tariff(tariff_path) if tariff_path else None
+    texts, codes = training_pairs(workspace)
+    model = HSClassifier(tariff=tariff, random_state=random_state).fit(
+        texts, codes, progress=progress
+    )
+    return model, save_classifier(model, model_path(workspace))
+
+
+def load_workspace_classifier(workspace: Workspace) -> HSClassifier:
+    """The classifier trained for this workspace."""
+    path = model_path(workspace)
+    if not path.exists():
+        raise NotFoundError(
+            f"workspace {str(workspace.path)!r} has no HS classifier yet; run `clearlane hs train`"
+        )
+    return load_classifier(path, trusted_dir=workspace.artifacts_dir)
+
+
+def suggest_codes(
+    workspace: Workspace, descriptions: Sequence[str], k: int = 5
+) -> list[Suggestion]:
+    """Top-k HS6/HS4/HS2 candidates for each description."""
+    if not descriptions or not any(d.strip() for d in descriptions):
+        raise ValidationError("give at least one non-empty goods description")
+    return load_workspace_classifier(workspace).suggest(descriptions, k=k)
+
+
+def check_codes(
+    workspace: Workspace,
+    descriptions: Sequence[str],
+    declared: Sequence[str],
+    level: int = 4,
+    threshold: float = 0.8,
+) -> list[CheckResult]:
+    """Misclassification check of (description, declared code) pairs."""
+    if level not in (2, 4, 6):
+        raise ValidationError(f"level must be 2, 4 or 6, got {level}")
+    codes = [require_code(c) for c in declared]
+    model = load_workspace_classifier(workspace)
+    return check_declarations(model, descriptions, codes, level=level, threshold=threshold)
+
+
+def check_workspace(
+    workspace: Workspace, level: int = 4, threshold: float = 0.8, limit: int | None = None
+) -> tuple[list[str], list[CheckResult]]:
+    """Check every declaration of the workspace that has a description; returns ids and results."""
+    frame = workspace.declarations(
+        ["declaration_id", "item_no", "goods_description", "hs_code"],
+        where="goods_description IS NOT NULL AND hs_code IS NOT NULL",
+    )
+    if limit:
+        frame = frame.tail(limit)
+    model = load_workspace_classifier(workspace)
+    results = check_declarations(
+        model,
+        frame["goods_description"].to_list(),
+        [normalise_code(c) for c in frame["hs_code"].to_list()],
+        level=level,
+        threshold=threshold,
+    )
+    ids = [f"{d}/{i}" for d, i in zip(frame["declaration_id"], frame["item_no"], strict=True)]
+    return ids, results
+
+
+def record_feedback(
+    workspace: Workspace,
+    description: str,
+    accepted_code: str,
+    suggested_code: str | None = None,
+    officer_id: str | None = None,
+    declaration_id: str | None = None,
+    item_no: int | None = None,
+) -> None:
+    """Store an officer's accepted or corrected code; the next `hs train` learns from it."""
+    if not description.strip():
+        raise ValidationError("feedback needs the goods description it applies to")
+    code = require_code(accepted_code, "accepted_code")
+    with workspace.transaction() as con:
+        con.execute(FEEDBACK_TABLE)
+        con.execute(
+            "INSERT INTO hs_feedback VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                description,
+                normalise_code(suggested_code) if suggested_code else None,
+                code,
+                declaration_id,
+                item_no,
+                officer_id,
+                datetime.now(UTC),
+            ],
+        )
+
+
+def search_codes(query: str, limit: int = 10) -> list[SearchHit]:
+    """Nomenclature search (words, synonyms, typos)."""
+    if not query.strip():
+        raise ValidationError("give words to search for, e.g. 'mobile phone'")
+    return search_nomenclature(query, limit=limit)
