@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import typer
 from rich.console import Console
@@ -64,7 +64,7 @@ def progress_bar(description: str, total: float | None = None) -> Iterator[Progr
         yield advance
 
 
-class ProgressCallback:  # pragma: no cover - typing aid only
+class ProgressCallback(Protocol):
     def __call__(
         self, done: float, total: float | None = None, description: str | None = None
     ) -> None: ...

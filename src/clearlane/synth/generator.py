@@ -365,7 +365,7 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> SynthResu
     )
     schema = canonical_schema()
     declarations = frame.select(
-        [pl.col(name).cast(dtype) for name, dtype in schema.items()]  # type: ignore[arg-type]
+        [pl.col(name).cast(dtype) for name, dtype in schema.items()]
     )
     mechanism_names = pl.Series([None, *MECHANISMS], dtype=pl.String)
     true_tax_rate = duty + config.vat_rate
