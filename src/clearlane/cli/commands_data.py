@@ -9,8 +9,8 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspace_path
 from clearlane.cli.app import app
+from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspace_path
 from clearlane.ingest.profile import load_profile, shipped_profiles
 from clearlane.ingest.readers import ROW_COLUMN, open_source
 from clearlane.ingest.suggest import suggest_profile

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 from clearlane.cli.app import app
@@ -14,24 +15,37 @@ from clearlane.errors import (
     ValidationError,
 )
 
+# Every command module, declared once, in the order `clearlane --help` lists them:
+# (module in clearlane.cli, "command" or "group", name on the command line, attribute).
+COMMANDS: tuple[tuple[str, str, str, str], ...] = (
+    ("demo", "command", "demo", "demo"),
+    ("synth", "command", "synth", "synth"),
+    ("quality", "command", "quality", "quality"),
+    ("risk", "command", "train", "train"),
+    ("risk", "command", "assess", "assess"),
+    ("risk", "command", "evaluate", "evaluate"),
+    ("models", "group", "models", "app"),
+    ("selection", "command", "select", "select"),
+    ("selection", "command", "override", "override"),
+    ("outcomes", "group", "outcomes", "app"),
+    ("report", "group", "report", "app"),
+    ("simulate", "command", "simulate", "simulate"),
+    ("rules", "group", "rules", "app"),
+    ("hs", "group", "hs", "app"),
+    ("valuation", "group", "valuation", "app"),
+    ("readiness", "group", "readiness", "app"),
+)
+
 
 def _register() -> None:
-    # Command groups register themselves on `app`; one module per group.
-    from clearlane.cli import commands_data  # noqa: F401
-
-    from clearlane.cli import demo as _demo; app.command("demo")(_demo.demo)  # noqa: E702
-    # -- command groups added by capabilities (one line each) --
-    from clearlane.cli import quality as _quality; app.command("quality")(_quality.quality)  # noqa: E702
-    from clearlane.cli import synth as _synth; app.command("synth")(_synth.synth)  # noqa: E702
-    from clearlane.cli import valuation as _valuation; app.add_typer(_valuation.app, name="valuation")  # noqa: E702
-    from clearlane.cli import models as _models; app.add_typer(_models.app, name="models")  # noqa: E702
-    from clearlane.cli import risk as _risk; app.command("train")(_risk.train); app.command("assess")(_risk.assess); app.command("evaluate")(_risk.evaluate)  # noqa: E501, E702
-    from clearlane.cli import readiness as _readiness; app.add_typer(_readiness.app, name="readiness")  # noqa: E702
-    from clearlane.cli import rules as _rules; app.add_typer(_rules.app, name="rules")  # noqa: E702
-    from clearlane.cli import selection as _selection; app.command("select")(_selection.select); app.command("override")(_selection.override)  # noqa: E501, E702
-    from clearlane.cli import outcomes as _outcomes; app.add_typer(_outcomes.app, name="outcomes")  # noqa: E702
-    from clearlane.cli import report as _report; app.add_typer(_report.app, name="report")  # noqa: E702
-    from clearlane.cli import simulate as _simulate; app.command("simulate")(_simulate.simulate)  # noqa: E702
+    # The data commands (init, info, fields, ingest, quarantine, profile) attach themselves.
+    importlib.import_module("clearlane.cli.commands_data")
+    for module_name, kind, name, attribute in COMMANDS:
+        target = getattr(importlib.import_module(f"clearlane.cli.{module_name}"), attribute)
+        if kind == "group":
+            app.add_typer(target, name=name)
+        else:
+            app.command(name)(target)
 
 
 _register()

@@ -122,6 +122,94 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        3,
+        "HS classification feedback: codes accepted or corrected by officers",
+        (
+            """CREATE TABLE IF NOT EXISTS hs_feedback (
+                goods_description VARCHAR NOT NULL,
+                suggested_code VARCHAR,
+                accepted_code VARCHAR NOT NULL,
+                declaration_id VARCHAR,
+                item_no BIGINT,
+                officer_id VARCHAR,
+                recorded_at TIMESTAMP NOT NULL
+            )""",
+        ),
+    ),
+    Migration(
+        6,
+        "selections, lane decisions with reasons, rule hits and versions, overrides, outcomes",
+        (
+            """CREATE TABLE rule_versions (
+                rule_id VARCHAR NOT NULL,
+                version INTEGER NOT NULL,
+                profile VARCHAR NOT NULL,
+                definition VARCHAR NOT NULL,
+                first_used_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (rule_id, version)
+            )""",
+            """CREATE TABLE selections (
+                selection_id VARCHAR PRIMARY KEY,
+                created_at TIMESTAMP NOT NULL,
+                date_from DATE,
+                date_to DATE,
+                seed BIGINT NOT NULL,
+                policy VARCHAR NOT NULL,
+                rules_profile VARCHAR,
+                rules_fingerprint VARCHAR,
+                model_version VARCHAR,
+                units BIGINT NOT NULL
+            )""",
+            """CREATE TABLE lane_decisions (
+                selection_id VARCHAR NOT NULL,
+                declaration_id VARCHAR NOT NULL,
+                item_no BIGINT NOT NULL,
+                office_id VARCHAR,
+                declared_at DATE,
+                lane VARCHAR NOT NULL,
+                basis VARCHAR NOT NULL,
+                random_control BOOLEAN NOT NULL,
+                explored BOOLEAN NOT NULL,
+                rank_pct DOUBLE,
+                fraud_probability DOUBLE,
+                expected_revenue DOUBLE,
+                anomaly_score DOUBLE,
+                rule_hits VARCHAR,
+                reasons VARCHAR
+            )""",
+            """CREATE TABLE rule_hits (
+                selection_id VARCHAR NOT NULL,
+                declaration_id VARCHAR NOT NULL,
+                item_no BIGINT NOT NULL,
+                rule_id VARCHAR NOT NULL,
+                rule_version INTEGER NOT NULL
+            )""",
+            """CREATE TABLE lane_overrides (
+                selection_id VARCHAR NOT NULL,
+                declaration_id VARCHAR NOT NULL,
+                from_lane VARCHAR NOT NULL,
+                to_lane VARCHAR NOT NULL,
+                justification VARCHAR NOT NULL,
+                officer_id VARCHAR NOT NULL,
+                overridden_at TIMESTAMP NOT NULL
+            )""",
+            """CREATE TABLE outcomes (
+                declaration_id VARCHAR NOT NULL,
+                item_no BIGINT NOT NULL,
+                selection_id VARCHAR,
+                lane VARCHAR,
+                basis VARCHAR,
+                fraud BOOLEAN NOT NULL,
+                revenue_recovered DOUBLE,
+                critical BOOLEAN,
+                finding VARCHAR,
+                inspected_at DATE,
+                officer_id VARCHAR,
+                recorded_at TIMESTAMP NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

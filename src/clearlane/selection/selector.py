@@ -1,0 +1,385 @@
+"""Lane assignment under capacity: mandatory rules, random control, exploitation, exploration.
+
+For every capacity group (by default one office on one day) of ``n`` units (declarations, or
+items when ``per_declaration`` is false), in this order:
+
+1. **Mandatory rules** force their lane (always red for a mandatory red rule, whatever the
+   capacity; an overflow beyond capacity is reported, never hidden).
+2. **Red slots** = ``red_rate × n`` (stochastically rounded), capped by the office capacity.
+3. **Random control**: ``random_share × n`` units drawn uniformly from **all** units of the group
+   (mandatory ones included, so the sample is unbiased); drawn units go red.
+4. **Exploitation**: the remaining red slots, minus the exploration share, go to the units ranked
+   highest by non-mandatory red rule severity (when ``rules_first``) then by the objective
+   (expected revenue or fraud probability).
+5. **Exploration**: ``exploration_share`` of the discretionary red slots are sampled without
+   replacement (Gumbel top-k) from the units not yet selected, weighted by ``p·(1−p)``
+   (uncertainty), by the anomaly-score rank (anomaly) or by a supplied ``exploration_weight``.
+6. **Yellow** (documents) then **blue** (post-clearance audit) take ``yellow_rate × n`` and
+   ``blue_rate × n`` of the rest: yellow ranked like exploitation (rule hits asking for yellow
+   or red first), blue by rules asking for blue then by anomaly score. The rest is **green**.
+
+Randomness comes from ``numpy.random.default_rng([seed, crc32(group)])`` after sorting the units
+by id, so the same seed gives the same lanes whatever the order of the input rows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from clearlane.errors import ValidationError
+from clearlane.rules.model import LANES, Rule, RuleSet
+from clearlane.selection.policy import SelectionPolicy
+
+RED, YELLOW, BLUE, GREEN = 0, 1, 2, 3
+BASES: tuple[str, ...] = ("mandatory_rule", "random", "rule", "model", "exploration",
+                          "anomaly", "none")
+"""Why a unit got its lane (the primary selection reason), as stored in ``basis``."""
+
+Progress = Callable[[float, float | None], None]
+
+
+@dataclass(frozen=True)
+class SelectionResult:
+    """Lanes per declaration item with reasons; ``overflow`` lists groups where mandatory rule
+    hits alone exceeded the red capacity (``group``, ``capacity``, ``mandatory``)."""
+
+    lanes: pl.DataFrame
+    policy: SelectionPolicy
+    seed: int
+    overflow: tuple[dict[str, Any], ...]
+
+    def counts(self) -> pl.DataFrame:
+        """Units per lane and basis."""
+        unit = "declaration_id" if self.policy.per_declaration else ["declaration_id", "item_no"]
+        return (self.lanes.unique(unit).group_by("lane", "basis").len()
+                .sort("lane", "basis"))
+
+
+def _stochastic_round(x: float, rng: np.random.Generator) -> int:
+    low = math.floor(x + 1e-12)
+    return low + int(rng.random() < x - low)
+
+
+def _gumbel_top_k(weights: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of a weighted sample of ``k`` without replacement (Efraimidis–Spirakis)."""
+    if k <= 0 or len(weights) == 0:
+        return np.empty(0, dtype=int)
+    w = np.nan_to_num(np.asarray(weights, dtype=float), nan=0.0) + 1e-12
+    keys = np.log(w) + rng.gumbel(size=len(w))
+    k = min(k, len(w))
+    return np.argpartition(-keys, k - 1)[:k]
+
+
+def _units(scores: pl.DataFrame, policy: SelectionPolicy) -> pl.DataFrame:
+    frame = scores
+    if "declaration_id" not in frame.columns or "declared_at" not in frame.columns:
+        raise ValidationError("the scores frame needs 'declaration_id' and 'declared_at'; got "
+                              + ", ".join(frame.columns))
+    defaults: dict[str, Any] = {"item_no": pl.lit(1, pl.Int64), "office_id": pl.lit(None,
+                                pl.String)}
+    for name in ("fraud_probability", "expected_revenue", "anomaly_score"):
+        defaults[name] = pl.lit(None, pl.Float64)
+    if policy.exploration == "weights" and "exploration_weight" not in frame.columns:
+        raise ValidationError("exploration 'weights' needs an 'exploration_weight' column")
+    defaults["exploration_weight"] = pl.lit(None, pl.Float64)
+    for name in policy.extra_weights:
+        if name not in frame.columns:
+            raise ValidationError(f"extra score column {name!r} is not in the scores frame")
+    frame = frame.with_columns([e.alias(n) for n, e in defaults.items() if n not in frame.columns])
+    frame = frame.with_columns(
+        pl.col("declaration_id").cast(pl.String), pl.col("item_no").cast(pl.Int64),
+        pl.col("office_id").cast(pl.String),
+        pl.col("declared_at").cast(pl.Date).alias("day"),
+        *[pl.col(c).cast(pl.Float64) for c in ("fraud_probability", "expected_revenue",
+                                               "anomaly_score", "exploration_weight",
+                                               *policy.extra_weights)],
+    )
+    if not policy.per_declaration:
+        return frame.with_columns(
+            (pl.col("declaration_id") + "#" + pl.col("item_no").cast(pl.String)).alias("unit"))
+    return frame.group_by("declaration_id").agg(
+        pl.col("office_id").first(), pl.col("day").min(),
+        (1 - (1 - pl.col("fraud_probability").fill_null(0.0)).product())
+        .alias("fraud_probability"),
+        pl.col("expected_revenue").sum().alias("expected_revenue"),
+        pl.col("anomaly_score").max(),
+        pl.col("exploration_weight").max(),
+        *[pl.col(c).max() for c in policy.extra_weights],
+    ).with_columns(pl.col("declaration_id").alias("unit"))
+
+
+def _rule_columns(hits: pl.DataFrame | None, per_declaration: bool) -> pl.DataFrame | None:
+    if hits is None or hits.height == 0:
+        return None
+    lane_index = pl.col("lane").replace_strict(list(LANES), list(range(4)),
+                                               return_dtype=pl.Int64)
+    frame = hits.with_columns(lane_index.alias("lane_i"))
+    if per_declaration:
+        frame = frame.with_columns(pl.col("declaration_id").alias("unit"))
+    else:
+        frame = frame.with_columns(
+            (pl.col("declaration_id") + "#" + pl.col("item_no").cast(pl.String)).alias("unit"))
+    return frame.group_by("unit").agg(
+        pl.col("lane_i").filter(pl.col("mandatory")).min().alias("mandatory_lane"),
+        pl.col("lane_i").filter(~pl.col("mandatory")).min().alias("rule_lane"),
+        pl.col("severity_rank").filter(~pl.col("mandatory")).max().alias("rule_rank"),
+        (pl.col("rule_id") + " v" + pl.col("rule_version").cast(pl.String))
+        .unique(maintain_order=True).alias("rule_labels"),
+        pl.col("rule_id").unique(maintain_order=True).alias("rule_ids"),
+    )
+
+
+def select_lanes(
+    scores: pl.DataFrame,
+    policy: SelectionPolicy | None = None,
+    *,
+    hits: pl.DataFrame | None = None,
+    rules: RuleSet | None = None,
+    seed: int = 0,
+    explain: bool = True,
+    progress: Progress | None = None,
+) -> SelectionResult:
+    """Assign a lane to every row of ``scores`` (one row per declaration item).
+
+    ``scores`` holds ``declaration_id``, ``item_no``, ``office_id``, ``declared_at`` and any of
+    ``fraud_probability`` (0-1), ``expected_revenue`` (national currency), ``anomaly_score``
+    (higher = more unusual) and the extra score columns named in the policy; missing scores count
+    as 0. ``hits`` is the output of :func:`clearlane.rules.evaluate_rules`; ``rules`` supplies the
+    titles and justifications quoted in reasons. ``model_reasons`` (text), when present, is
+    quoted after the model reason. Deterministic for a given ``seed``.
+    """
+    policy = (policy or SelectionPolicy()).validate()
+    units = _units(scores, policy)
+    rule_cols = _rule_columns(hits, policy.per_declaration)
+    if rule_cols is not None:
+        units = units.join(rule_cols, on="unit", how="left")
+    else:
+        units = units.with_columns(
+            pl.lit(None, pl.Int64).alias("mandatory_lane"),
+            pl.lit(None, pl.Int64).alias("rule_lane"),
+            pl.lit(None, pl.Int64).alias("rule_rank"),
+            pl.lit(None, pl.List(pl.String)).alias("rule_labels"),
+            pl.lit(None, pl.List(pl.String)).alias("rule_ids"),
+        )
+    keys = list(policy.group_by)
+    group_key = (pl.concat_str([pl.col(k).cast(pl.String).fill_null("") for k in keys],
+                               separator="|") if keys else pl.lit(""))
+    units = units.with_columns(group_key.alias("group")).sort("group", "unit")
+    n_total = units.height
+    p = units["fraud_probability"].fill_null(0.0).fill_nan(0.0).to_numpy()
+    rev = units["expected_revenue"].fill_null(0.0).fill_nan(0.0).to_numpy()
+    anomaly = units["anomaly_score"].fill_null(0.0).fill_nan(0.0).to_numpy()
+    explore_weight = units["exploration_weight"].fill_null(0.0).fill_nan(0.0).to_numpy()
+    objective = rev if policy.objective == "revenue" else p
+    if policy.extra_weights:
+        boost = np.ones(n_total)
+        for name, weight in policy.extra_weights.items():
+            boost += weight * np.clip(units[name].fill_null(0.0).fill_nan(0.0).to_numpy(), 0, 1)
+        objective = objective * boost
+    mandatory = units["mandatory_lane"].fill_null(-1).to_numpy()
+    rule_lane = units["rule_lane"].fill_null(9).to_numpy()
+    rule_rank = units["rule_rank"].fill_null(0).to_numpy()
+    lane = np.full(n_total, -1, dtype=np.int64)
+    basis = np.full(n_total, 6, dtype=np.int64)  # index into BASES
+    random_control = np.zeros(n_total, dtype=bool)
+    explored = np.zeros(n_total, dtype=bool)
+    rank_pct = np.full(n_total, np.nan)
+    groups = units["group"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]]) if n_total else np.array([])
+    ends = np.r_[starts[1:], n_total] if n_total else np.array([])
+    offices = units["office_id"].to_list()
+    overflow: list[dict[str, Any]] = []
+    report = progress or (lambda done, total: None)
+    for g, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        n = b - a
+        rng = np.random.default_rng([seed, zlib.crc32(str(groups[a]).encode())])
+        sl = slice(a, b)
+        g_lane = lane[sl]
+        g_basis = basis[sl]
+        g_mand = mandatory[sl]
+        g_obj = objective[sl]
+        tiebreak = rng.random(n)
+        # 1. mandatory rules
+        forced = g_mand >= 0
+        g_lane[forced] = g_mand[forced]
+        g_basis[forced] = 0
+        # 2. red slots under capacity
+        slots = _stochastic_round(policy.red_rate * n, rng)
+        cap = policy.capacity_for(offices[a]) if "office_id" in keys else policy.capacity_for(None)
+        mandatory_red = int((g_lane == RED).sum())
+        if cap is not None:
+            slots = min(slots, cap)
+            if mandatory_red > cap:
+                overflow.append({"group": str(groups[a]), "capacity": cap,
+                                 "mandatory": mandatory_red})
+        remaining = max(0, slots - mandatory_red)
+        # 3. random control sample over all units
+        k_random = _stochastic_round(policy.random_share * n, rng)
+        drawn = rng.permutation(n)[:k_random]
+        already = drawn[g_lane[drawn] == RED]
+        fresh = drawn[g_lane[drawn] != RED][:remaining]
+        random_control[a + already] = True
+        random_control[a + fresh] = True
+        g_lane[fresh] = RED
+        g_basis[fresh] = 1
+        remaining -= len(fresh)
+        # ranking by objective, for "top x %" reasons
+        order = np.lexsort((tiebreak, -g_obj))
+        pos = np.empty(n, dtype=float)
+        pos[order] = np.arange(1, n + 1)
+        rank_pct[sl] = 100.0 * pos / n
+        # 4. exploitation
+        k_explore = _stochastic_round(policy.exploration_share * remaining, rng)
+        k_exploit = remaining - k_explore
+        red_rule = np.where((rule_lane[sl] == RED) & policy.rules_first, rule_rank[sl], 0)
+        free = np.flatnonzero(g_lane < 0)
+        if k_exploit > 0 and len(free):
+            ranked = free[np.lexsort((tiebreak[free], -g_obj[free], -red_rule[free]))]
+            chosen = ranked[:k_exploit]
+            g_lane[chosen] = RED
+            g_basis[chosen] = np.where(red_rule[chosen] > 0, 2, 3)
+        # 5. exploration
+        free = np.flatnonzero(g_lane < 0)
+        if k_explore > 0 and len(free):
+            if policy.exploration == "uncertainty":
+                gp = p[sl][free]
+                weights = gp * (1.0 - gp)
+            elif policy.exploration == "anomaly":
+                ga = anomaly[sl][free]
+                weights = np.argsort(np.argsort(ga)).astype(float) + 1.0
+            else:
+                weights = np.clip(explore_weight[sl][free], 0.0, None)
+            chosen = free[_gumbel_top_k(weights, k_explore, rng)]
+            g_lane[chosen] = RED
+            g_basis[chosen] = 4
+            explored[a + chosen] = True
+        # 6. yellow and blue
+        for target, rate in ((YELLOW, policy.yellow_rate), (BLUE, policy.blue_rate)):
+            k = max(0, _stochastic_round(rate * n, rng) - int(((g_lane == target) & forced).sum()))
+            free = np.flatnonzero(g_lane < 0)
+            if k <= 0 or not len(free):
+                continue
+            if target == YELLOW:
+                wanted = np.where((rule_lane[sl][free] <= YELLOW) & policy.rules_first,
+                                  rule_rank[sl][free], 0)
+                ranked = free[np.lexsort((tiebreak[free], -g_obj[free], -wanted))]
+            else:
+                wanted = np.where(rule_lane[sl][free] == BLUE, rule_rank[sl][free], 0)
+                ranked = free[np.lexsort((tiebreak[free], -anomaly[sl][free], -wanted))]
+            chosen = ranked[:k]
+            g_lane[chosen] = target
+            g_basis[chosen] = np.where(wanted[np.searchsorted(free, chosen)] > 0, 2,
+                                       3 if target == YELLOW else 5)
+        g_lane[g_lane < 0] = GREEN
+        if g % 64 == 0:
+            report(g + 1, len(starts))
+    report(len(starts), len(starts))
+    units = units.with_columns(
+        pl.Series("lane", np.array(LANES, dtype=object)[lane], dtype=pl.String),
+        pl.Series("basis", np.array(BASES, dtype=object)[basis], dtype=pl.String),
+        pl.Series("random_control", random_control),
+        pl.Series("explored", explored),
+        pl.Series("rank_pct", rank_pct),
+    )
+    if explain:
+        units = units.with_columns(pl.Series("reasons", _reason_texts(units, policy, rules),
+                                             dtype=pl.String))
+    else:
+        units = units.with_columns(pl.lit(None, pl.String).alias("reasons"))
+    units = units.with_columns(
+        pl.col("rule_labels").list.join(", ").fill_null("").alias("rule_hits"))
+    lane_cols = ["unit", "lane", "basis", "random_control", "explored", "rank_pct", "reasons",
+                 "rule_hits"]
+    items = scores.select(
+        pl.col("declaration_id").cast(pl.String),
+        (pl.col("item_no").cast(pl.Int64) if "item_no" in scores.columns
+         else pl.lit(1, pl.Int64).alias("item_no")),
+        *[pl.col(c) for c in ("office_id", "declared_at", "fraud_probability",
+                              "expected_revenue", "anomaly_score") if c in scores.columns],
+    )
+    unit_expr = (pl.col("declaration_id") if policy.per_declaration
+                 else pl.col("declaration_id") + "#" + pl.col("item_no").cast(pl.String))
+    lanes = items.with_columns(unit_expr.alias("unit")).join(
+        units.select(lane_cols), on="unit", how="left", maintain_order="left").drop("unit")
+    return SelectionResult(lanes=lanes, policy=policy, seed=seed, overflow=tuple(overflow))
+
+
+def _reason_texts(units: pl.DataFrame, policy: SelectionPolicy,
+                  rules: RuleSet | None) -> list[str]:
+    """JSON list of ``Reason`` dicts (code, text, weight, evidence) per unit."""
+    by_id: dict[str, Rule] = {r.id: r for r in rules} if rules is not None else {}
+    objective_name = "expected revenue" if policy.objective == "revenue" else "fraud probability"
+    has_model_reasons = "model_reasons" in units.columns
+    rows = units.select(
+        "lane", "basis", "random_control", "explored", "rank_pct", "rule_ids", "office_id",
+        "day", "fraud_probability", "expected_revenue", "anomaly_score",
+        *(["model_reasons"] if has_model_reasons else []),
+    ).to_dicts()
+    green = json.dumps([{"code": "GREEN", "text": "below every selection threshold",
+                         "weight": 0.0, "evidence": {}}])
+    out: list[str] = []
+    for row in rows:
+        if row["lane"] == "green" and not row["rule_ids"] and not row["random_control"]:
+            out.append(green)
+            continue
+        reasons: list[dict[str, Any]] = []
+        for rid in row["rule_ids"] or []:
+            rule = by_id.get(rid)
+            text = (f"rule {rule.label}: {rule.title} — {rule.justification}" if rule
+                    else f"rule {rid}")
+            reasons.append({"code": "RULE_HIT", "text": text,
+                            "weight": float(rule.severity_rank if rule else 1),
+                            "evidence": {"rule_id": rid,
+                                         "version": rule.version if rule else None,
+                                         "mandatory": bool(rule.mandatory) if rule else None}})
+        if row["random_control"]:
+            reasons.append({"code": "RANDOM_CONTROL", "text": (
+                f"random control sample ({policy.random_share:.1%} of all declarations drawn "
+                "uniformly, to measure the true fraud rate)"), "weight": 0.0, "evidence": {}})
+        if row["explored"]:
+            what = {
+                "uncertainty": "the model is uncertain (fraud probability "
+                               f"{row['fraud_probability'] or 0:.2f})",
+                "anomaly": f"unusual declaration (anomaly score {row['anomaly_score'] or 0:.3g})",
+                "weights": "under-explored segment",
+            }[policy.exploration]
+            reasons.append({"code": "EXPLORATION", "text": f"exploration sample: {what}",
+                            "weight": 0.0, "evidence": {"method": policy.exploration}})
+        if row["basis"] == "model":
+            where = _where(row)
+            text = (f"top {row['rank_pct']:.1f} % {objective_name}{where}: fraud probability "
+                    f"{row['fraud_probability'] or 0:.2f}, expected revenue "
+                    f"{row['expected_revenue'] or 0:,.0f}")
+            if has_model_reasons and row["model_reasons"]:
+                text += f" ({row['model_reasons']})"
+            reasons.append({"code": "MODEL_RANK", "text": text,
+                            "weight": float(row["fraud_probability"] or 0.0),
+                            "evidence": {"rank_pct": row["rank_pct"]}})
+        if row["basis"] == "anomaly":
+            reasons.append({"code": "ANOMALY", "text": (
+                f"unusual declaration{_where(row)} (anomaly score "
+                f"{row['anomaly_score'] or 0:.3g}), sent to post-clearance audit"),
+                "weight": float(row["anomaly_score"] or 0.0), "evidence": {}})
+        if not reasons:
+            reasons.append({"code": "GREEN", "text": "below every selection threshold",
+                            "weight": 0.0, "evidence": {}})
+        out.append(json.dumps(reasons, default=str))
+    return out
+
+
+def _where(row: dict[str, Any]) -> str:
+    parts = []
+    if row.get("office_id"):
+        parts.append(f"office {row['office_id']}")
+    if isinstance(row.get("day"), date):
+        parts.append(f"on {row['day'].isoformat()}")
+    return (" in " + " ".join(parts)) if parts else ""

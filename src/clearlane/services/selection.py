@@ -1,0 +1,217 @@
+"""Selection use cases: select a day (or window) for lanes, and record officers' overrides."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from clearlane.errors import ConflictError, NotFoundError, ValidationError
+from clearlane.rules import RuleSet, evaluate_rules, load_rules
+from clearlane.selection import (
+    Override,
+    SelectionPolicy,
+    SelectionResult,
+    make_override,
+    select_lanes,
+)
+from clearlane.store.workspace import Workspace
+
+Progress = Callable[[float, float | None], None]
+
+
+@dataclass(frozen=True)
+class SelectionRun:
+    """A stored selection: its id, the lanes and what the run was based on."""
+
+    selection_id: str
+    result: SelectionResult
+    model_version: str | None
+    rules: RuleSet | None
+    notes: tuple[str, ...]
+
+
+def _window(date_from: date | None, date_to: date | None) -> str | None:
+    clauses = []
+    if date_from:
+        clauses.append(f"declared_at >= DATE '{date_from.isoformat()}'")
+    if date_to:
+        clauses.append(f"declared_at <= DATE '{date_to.isoformat()}'")
+    return " AND ".join(clauses) or None
+
+
+def _model_reasons(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        reasons = json.loads(text)
+    except ValueError:
+        return None
+    return "; ".join(str(r.get("text", "")) for r in reasons[:2]) or None
+
+
+def load_scores(workspace: Workspace, declarations: pl.DataFrame,
+                model_version: str | None) -> tuple[pl.DataFrame, str | None]:
+    """Join the stored risk assessments (``clearlane assess``) onto the declarations.
+
+    Without a version, the model with the most assessments of these declarations is used.
+    Declarations never assessed keep null scores (they rank last, but still enter the random
+    control sample).
+    """
+    keys = declarations.select("declaration_id", "item_no")
+    with workspace.connect() as con:
+        con.register("wanted", keys.to_arrow())
+        if model_version is None:
+            row = con.execute(
+                "SELECT model_version, count(*) AS n FROM risk_assessments "
+                "JOIN wanted USING (declaration_id, item_no) GROUP BY 1 ORDER BY n DESC, 1 DESC "
+                "LIMIT 1").fetchall()
+            model_version = str(row[0][0]) if row else None
+        if model_version is None:
+            scores = pl.DataFrame(schema={"declaration_id": pl.String, "item_no": pl.Int64})
+        else:
+            scores = con.sql(
+                "SELECT declaration_id, item_no, fraud_probability, expected_revenue, "
+                "anomaly_score, reasons FROM risk_assessments JOIN wanted "
+                "USING (declaration_id, item_no) WHERE model_version = ?",
+                params=[model_version]).pl()
+            if scores.height == 0:
+                raise NotFoundError(f"no risk assessments by model {model_version!r} for these "
+                                    "declarations; run `clearlane assess` first")
+        con.unregister("wanted")
+    base = declarations.select("declaration_id", pl.col("item_no").cast(pl.Int64), "office_id",
+                               "declared_at")
+    if scores.height == 0:
+        return base, None
+    scores = scores.with_columns(
+        pl.col("reasons").map_elements(_model_reasons, return_dtype=pl.String)
+        .alias("model_reasons")).drop("reasons")
+    return base.join(scores, on=["declaration_id", "item_no"], how="left"), model_version
+
+
+def _store_rule_versions(con: object, rules: RuleSet, now: datetime) -> None:
+    for rule in rules:
+        definition = json.dumps(rule.as_dict(), sort_keys=True, default=str)
+        row = con.execute(  # type: ignore[attr-defined]
+            "SELECT definition FROM rule_versions WHERE rule_id = ? AND version = ?",
+            [rule.id, rule.version]).fetchall()
+        if not row:
+            con.execute("INSERT INTO rule_versions VALUES (?, ?, ?, ?, ?)",  # type: ignore[attr-defined]
+                        [rule.id, rule.version, rules.name, definition, now])
+        elif row[0][0] != definition:
+            raise ConflictError(
+                f"rule {rule.id} v{rule.version} differs from the version already used in this "
+                f"workspace; raise its version (to v{rule.version + 1}) when you change a rule")
+
+
+def select_for_inspection(
+    workspace: Workspace,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    rules_path: Path | None = None,
+    policy: SelectionPolicy | None = None,
+    seed: int = 0,
+    model_version: str | None = None,
+    progress: Progress | None = None,
+) -> SelectionRun:
+    """Assign lanes to the declarations of a window and store the selection with its reasons."""
+    policy = (policy or SelectionPolicy()).validate()
+    declarations = workspace.declarations(where=_window(date_from, date_to))
+    if declarations.height == 0:
+        raise ValidationError(f"no declarations between {date_from or 'the start'} and "
+                              f"{date_to or 'the end'}; ingest data or widen the window")
+    notes: list[str] = []
+    scores, version = load_scores(workspace, declarations, model_version)
+    if version is None:
+        notes.append("no risk assessments found: lanes come from rules and the random sample "
+                     "only (run `clearlane train` and `clearlane assess` for model scores)")
+    rules = load_rules(rules_path) if rules_path is not None else None
+    hits = evaluate_rules(rules, declarations) if rules is not None else None
+    result = select_lanes(scores, policy, hits=hits, rules=rules, seed=seed, progress=progress)
+    for group in result.overflow:
+        notes.append(f"mandatory rules exceed the red capacity in {group['group']}: "
+                     f"{group['mandatory']} hits for {group['capacity']} slots")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    digest = hashlib.sha256(f"{now.isoformat()}|{seed}|{declarations.height}".encode())
+    selection_id = f"S{now:%Y%m%d%H%M%S}-{digest.hexdigest()[:6]}"
+    lanes = result.lanes
+    table = lanes.select(
+        pl.lit(selection_id).alias("selection_id"), "declaration_id", "item_no", "office_id",
+        pl.col("declared_at").cast(pl.Date), "lane", "basis", "random_control", "explored",
+        "rank_pct",
+        *[(pl.col(c) if c in lanes.columns else pl.lit(None, pl.Float64)).cast(pl.Float64)
+          .alias(c) for c in ("fraud_probability", "expected_revenue", "anomaly_score")],
+        "rule_hits", "reasons",
+    )
+    with workspace.transaction() as con:
+        if rules is not None:
+            _store_rule_versions(con, rules, now)
+        con.execute("INSERT INTO selections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            selection_id, now, declarations["declared_at"].min(),
+            declarations["declared_at"].max(), seed, json.dumps(policy.as_dict()),
+            rules.name if rules else None, rules.fingerprint() if rules else None, version,
+            declarations.height])
+        con.register("new_lanes", table.to_arrow())
+        con.execute("INSERT INTO lane_decisions SELECT * FROM new_lanes")
+        con.unregister("new_lanes")
+        if hits is not None and hits.height:
+            hit_table = hits.select(pl.lit(selection_id).alias("selection_id"),
+                                    "declaration_id", "item_no", "rule_id", "rule_version")
+            con.register("new_hits", hit_table.to_arrow())
+            con.execute("INSERT INTO rule_hits SELECT * FROM new_hits")
+            con.unregister("new_hits")
+    return SelectionRun(selection_id, result, version, rules, tuple(notes))
+
+
+def current_lane(workspace: Workspace, selection_id: str, declaration_id: str) -> str:
+    """The lane of a declaration in a selection, after any override."""
+    rows = workspace.query(
+        "SELECT to_lane FROM lane_overrides WHERE selection_id = ? AND declaration_id = ? "
+        "ORDER BY overridden_at DESC LIMIT 1", [selection_id, declaration_id])
+    if rows.height:
+        return str(rows.item(0, 0))
+    rows = workspace.query(
+        "SELECT lane FROM lane_decisions WHERE selection_id = ? AND declaration_id = ? LIMIT 1",
+        [selection_id, declaration_id])
+    if rows.height == 0:
+        raise NotFoundError(f"declaration {declaration_id!r} is not in selection "
+                            f"{selection_id!r}")
+    return str(rows.item(0, 0))
+
+
+def latest_selection(workspace: Workspace) -> str:
+    rows = workspace.query("SELECT selection_id FROM selections ORDER BY created_at DESC LIMIT 1")
+    if rows.height == 0:
+        raise NotFoundError("no selection in this workspace; run `clearlane select` first")
+    return str(rows.item(0, 0))
+
+
+def override_lane(workspace: Workspace, *, declaration_id: str, to_lane: str,
+                  justification: str, officer_id: str,
+                  selection_id: str | None = None) -> Override:
+    """Change a declaration's lane; refused without a justification; every override is kept."""
+    selection_id = selection_id or latest_selection(workspace)
+    from_lane = current_lane(workspace, selection_id, declaration_id)
+    override = make_override(declaration_id, from_lane, to_lane, justification, officer_id)
+    with workspace.transaction() as con:
+        con.execute("INSERT INTO lane_overrides VALUES (?, ?, ?, ?, ?, ?, ?)", [
+            selection_id, override.declaration_id, override.from_lane, override.to_lane,
+            override.justification, override.officer_id, override.overridden_at])
+    return override
+
+
+def backtest_rules(workspace: Workspace, path: Path, *, date_from: date | None = None,
+                   date_to: date | None = None) -> tuple[RuleSet, pl.DataFrame, int]:
+    """Run a profile over stored history: per rule hits, inspected hits, frauds, hit rate and
+    revenue recovered (see :func:`clearlane.rules.evaluate.rule_summary`)."""
+    from clearlane.rules.evaluate import rule_summary
+
+    rules = load_rules(path)
+    declarations = workspace.declarations(where=_window(date_from, date_to))
+    return rules, rule_summary(rules, declarations), declarations.height
