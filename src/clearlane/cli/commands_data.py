@@ -54,39 +54,15 @@ def info(workspace: WorkspaceOption = None) -> None:
         f"quarantined rows: {summary.quarantined:,}  conflicts: {summary.conflicts:,}"
     )
     if batches.height:
+        columns = ("batch_id", "source_file", "profile_name", "rows_read", "rows_accepted",
+                   "rows_rejected", "rows_duplicate", "rows_conflict", "rows_warned")
         table = Table(title="Ingest batches", show_lines=False)
-        for column in (
-            "batch_id",
-            "source_file",
-            "profile_name",
-            "rows_read",
-            "rows_accepted",
-            "rows_rejected",
-            "rows_duplicate",
-            "rows_conflict",
-            "rows_warned",
-        ):
+        for column in columns:
             table.add_column(
-                column.replace("rows_", ""),
-                justify="right" if column.startswith("rows") else "left",
+                column.replace("rows_", ""), justify="right" if column.startswith("rows") else "left"
             )
         for row in batches.iter_rows(named=True):
-            table.add_row(
-                *[
-                    f"{row[c]:,}" if isinstance(row[c], int) else str(row[c])
-                    for c in (
-                        "batch_id",
-                        "source_file",
-                        "profile_name",
-                        "rows_read",
-                        "rows_accepted",
-                        "rows_rejected",
-                        "rows_duplicate",
-                        "rows_conflict",
-                        "rows_warned",
-                    )
-                ]
-            )
+            table.add_row(*[f"{row[c]:,}" if isinstance(row[c], int) else str(row[c]) for c in columns])
         console.print(table)
 
 
