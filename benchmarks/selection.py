@@ -6,8 +6,8 @@ Run: ``.venv/bin/python -m benchmarks.selection`` (options: ``--synth-retrain-ev
 --synth-items 30000 --speed-rows 100000``). Writes the ``selection`` section of
 docs/benchmarks.md.
 
-KCS protocol: both files ingested with the shipped ``kcs`` profile; January 2020 (4 weeks) is the
-fully labelled initial period; then weekly from 2020-02 to 2021-03 with the inspection rate
+KCS protocol: both files ingested with the shipped ``kcs`` profile; the first 4 weeks of 2020 are
+the fully labelled initial period; then weekly (from 2020-01-29) to 2021-03 with the inspection rate
 falling from 100 % to 10 % over 10 weeks, then 10 %. Metrics are means over the weeks after the
 ramp. Synthetic protocol: ``clearlane.synth`` data; from the middle week on, a new scheme makes
 60 % of one HS chapter's items fraudulent (the declarations themselves do not change).
