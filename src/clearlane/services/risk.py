@@ -16,7 +16,7 @@ from clearlane.evaluate.metrics import TargetingMetrics, targeting_metrics
 from clearlane.models import registry
 from clearlane.models.anomaly import AnomalyDetector
 from clearlane.models.fraud import DEFAULT_GRID, FraudModel
-from clearlane.store.workspace import Workspace
+from clearlane.store.workspace import Workspace, date_window_sql
 
 Progress = Callable[[float, float | None], None]
 
@@ -36,17 +36,8 @@ class AssessResult:
     assessments: pl.DataFrame
 
 
-def _window(date_from: date | None, date_to: date | None) -> str | None:
-    clauses = []
-    if date_from:
-        clauses.append(f"declared_at >= DATE '{date_from.isoformat()}'")
-    if date_to:
-        clauses.append(f"declared_at <= DATE '{date_to.isoformat()}'")
-    return " AND ".join(clauses) or None
-
-
 def _load(workspace: Workspace, date_from: date | None, date_to: date | None) -> pl.DataFrame:
-    frame = workspace.declarations(where=_window(date_from, date_to))
+    frame = workspace.declarations(where=date_window_sql(date_from, date_to))
     if frame.height == 0:
         raise ValidationError(
             f"no declarations in the workspace between {date_from or 'the start'} and "

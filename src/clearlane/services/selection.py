@@ -20,7 +20,7 @@ from clearlane.selection import (
     make_override,
     select_lanes,
 )
-from clearlane.store.workspace import Workspace
+from clearlane.store.workspace import Workspace, date_window_sql
 
 Progress = Callable[[float, float | None], None]
 
@@ -34,15 +34,6 @@ class SelectionRun:
     model_version: str | None
     rules: RuleSet | None
     notes: tuple[str, ...]
-
-
-def _window(date_from: date | None, date_to: date | None) -> str | None:
-    clauses = []
-    if date_from:
-        clauses.append(f"declared_at >= DATE '{date_from.isoformat()}'")
-    if date_to:
-        clauses.append(f"declared_at <= DATE '{date_to.isoformat()}'")
-    return " AND ".join(clauses) or None
 
 
 def _model_reasons(text: str | None) -> str | None:
@@ -122,7 +113,7 @@ def select_for_inspection(
 ) -> SelectionRun:
     """Assign lanes to the declarations of a window and store the selection with its reasons."""
     policy = (policy or SelectionPolicy()).validate()
-    declarations = workspace.declarations(where=_window(date_from, date_to))
+    declarations = workspace.declarations(where=date_window_sql(date_from, date_to))
     if declarations.height == 0:
         raise ValidationError(f"no declarations between {date_from or 'the start'} and "
                               f"{date_to or 'the end'}; ingest data or widen the window")
@@ -213,5 +204,5 @@ def backtest_rules(workspace: Workspace, path: Path, *, date_from: date | None =
     from clearlane.rules.evaluate import rule_summary
 
     rules = load_rules(path)
-    declarations = workspace.declarations(where=_window(date_from, date_to))
+    declarations = workspace.declarations(where=date_window_sql(date_from, date_to))
     return rules, rule_summary(rules, declarations), declarations.height

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +183,16 @@ class Workspace:
                 labelled=int(row[3]),
                 frauds=int(row[4]),
             )
+
+
+def date_window_sql(date_from: date | None, date_to: date | None) -> str | None:
+    """A SQL condition on ``declared_at`` for an inclusive date window (None: no bound)."""
+    clauses = []
+    if date_from:
+        clauses.append(f"declared_at >= DATE '{date_from.isoformat()}'")
+    if date_to:
+        clauses.append(f"declared_at <= DATE '{date_to.isoformat()}'")
+    return " AND ".join(clauses) or None
 
 
 def _applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
