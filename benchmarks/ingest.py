@@ -27,11 +27,11 @@ import json, resource, sys, time
 from clearlane.services.ingest import ingest_file
 from clearlane.store.workspace import Workspace
 ws = Workspace.create(sys.argv[1])
-start = time.perf_counter()
+start, cpu_start = time.perf_counter(), time.process_time()
 report = ingest_file(ws, sys.argv[2], "canonical")
-seconds = time.perf_counter() - start
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
 peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": seconds, "rows": report.counts.rows_read,
+print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": report.counts.rows_read,
                   "accepted": report.counts.rows_accepted, "peak_mb": peak_kb / 1024}))
 """
 
@@ -67,14 +67,19 @@ def main() -> None:
                 rate = result["rows"] / result["seconds"]
                 rows_md.append(
                     f"| {n:,} | {fmt} | {size_mb:,.0f} MB | {result['seconds']:.1f} s | "
-                    f"{rate:,.0f} | {result['peak_mb']:,.0f} MB |"
+                    f"{result['cpu']:.1f} s | {rate:,.0f} | {result['peak_mb']:,.0f} MB |"
                 )
                 print(rows_md[-1], f"(generated in {gen:.1f} s)", flush=True)
             del data
     body = (
         "Ingest of synthetic declarations (canonical profile, full validation, duplicate and "
-        "conflict checks, one transaction) into a fresh embedded workspace, each in its own process.\n\n"
-        "| rows | format | file size | time | rows/s | peak memory (RSS) |\n|---|---|---|---|---|---|\n"
+        "conflict checks, one transaction) into a fresh embedded workspace, each in its own process. "
+        "Clean rows are validated and converted inside DuckDB (the SQL fast path); only rows that "
+        "may be rejected or warned about go through the detailed polars validation. "
+        "*time* is wall-clock, *CPU* is the process's CPU time (all threads); rows/s = rows / wall "
+        "time. The machine is shared, so wall time is pessimistic when others are busy.\n\n"
+        "| rows | format | file size | time | CPU | rows/s | peak memory (RSS) |\n"
+        "|---|---|---|---|---|---|---|\n"
         + "\n".join(rows_md)
         + "\n\nTargets: ≥ 200,000 rows/s from CSV; peak memory < 2 GB for a 2 M-row file."
     )

@@ -4,8 +4,9 @@ CSV, Parquet and JSON Lines are scanned by an in-memory DuckDB connection and st
 record batches, so a multi-million-row file is never held in memory whole. Excel files are read
 with fastexcel (sheets are bounded in size by Excel itself).
 
-Each batch carries a ``__row__`` column: the 1-based line number in the source file (header =
-line 1) for delimited text, the record number (1-based) for other formats.
+Every column is read as text (VARCHAR), whatever the format, so that validation sees the same
+strings from every source. Each batch carries a ``__row__`` column: the 1-based line number in
+the source file (header = line 1) for delimited text, the record number (1-based) for others.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
@@ -75,11 +77,19 @@ class SourceScan:
     columns: list[str]
     encoding: str | None = None
     malformed: list[Problem] = field(default_factory=list)
-    _batches: Iterator[pl.DataFrame] | None = None
+    _batches: Iterator[pa.Table] | None = None
 
-    def batches(self) -> Iterator[pl.DataFrame]:
+    def arrow_batches(self) -> Iterator[pa.Table]:
+        """Batches as Arrow tables of text columns plus ``__row__`` (int64)."""
         assert self._batches is not None
         return self._batches
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        """The same batches as polars frames."""
+        for table in self.arrow_batches():
+            frame = pl.from_arrow(table)
+            assert isinstance(frame, pl.DataFrame)
+            yield frame
 
 
 def open_source(
@@ -127,10 +137,11 @@ def _open_duckdb(
             options.append(f"delim = {_quote(delimiter)}")
         source = f"read_csv({_quote(str(path))}, {', '.join(options)})"
     elif kind == "parquet":
-        source = f"read_parquet({_quote(str(path))})"
+        source = f"(SELECT CAST(COLUMNS(*) AS VARCHAR) FROM read_parquet({_quote(str(path))}))"
     elif kind == "jsonl":
         source = (
-            f"read_json({_quote(str(path))}, format = 'newline_delimited', sample_size = 20480)"
+            f"(SELECT CAST(COLUMNS(*) AS VARCHAR) FROM read_json({_quote(str(path))}, "
+            "format = 'newline_delimited', sample_size = 20480))"
         )
     else:  # pragma: no cover - detect_format guards this
         raise ValidationError(f"{path.name}: unsupported format {kind!r}")
@@ -150,20 +161,17 @@ def _duckdb_batches(
     relation: duckdb.DuckDBPyRelation,
     scan: SourceScan,
     batch_rows: int,
-) -> Iterator[pl.DataFrame]:
+) -> Iterator[pa.Table]:
     """Stream record batches; number rows as source lines (CSV: the header is line 1 and the
     numbers assume no malformed line; the ingest shifts them afterwards) or records (others)."""
     seen = 1 if scan.format == "csv" else 0
 
-    def numbered(batches: list[pa.RecordBatch]) -> pl.DataFrame:
+    def numbered(batches: list[pa.RecordBatch]) -> pa.Table:
         nonlocal seen
-        frame = pl.from_arrow(pa.Table.from_batches(batches))
-        assert isinstance(frame, pl.DataFrame)
-        frame = frame.with_columns(
-            pl.int_range(seen + 1, seen + 1 + frame.height, dtype=pl.Int64).alias(ROW_COLUMN)
-        )
-        seen += frame.height
-        return frame
+        table = pa.Table.from_batches(batches)
+        rows = np.arange(seen + 1, seen + 1 + table.num_rows, dtype=np.int64)
+        seen += table.num_rows
+        return table.append_column(ROW_COLUMN, pa.array(rows))
 
     try:
         try:
@@ -229,14 +237,16 @@ def _open_excel(path: Path, sheet: str | None, batch_rows: int) -> SourceScan:
     except Exception as exc:  # fastexcel raises its own exception types
         raise ValidationError(f"{path.name}: cannot read as xlsx: {exc}") from exc
     assert isinstance(frame, pl.DataFrame)
-    frame = frame.with_columns(pl.int_range(2, 2 + frame.height, dtype=pl.Int64).alias(ROW_COLUMN))
+    frame = frame.cast(pl.String).with_columns(
+        pl.int_range(2, 2 + frame.height, dtype=pl.Int64).alias(ROW_COLUMN)
+    )
     scan = SourceScan(
         path=path, format="xlsx", columns=[c for c in frame.columns if c != ROW_COLUMN]
     )
 
-    def batches() -> Iterator[pl.DataFrame]:
+    def batches() -> Iterator[pa.Table]:
         for start in range(0, frame.height, batch_rows):
-            yield frame.slice(start, batch_rows)
+            yield frame.slice(start, batch_rows).to_arrow(compat_level=pl.CompatLevel.oldest())
 
     scan._batches = batches()
     return scan

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, timedelta
 
 import polars as pl
@@ -25,6 +26,7 @@ from clearlane.schema.fields import (
     EXTRA_COLUMN,
     CanonicalField,
     canonical_schema,
+    polars_dtype,
 )
 
 ERROR = "rejected"
@@ -143,6 +145,192 @@ class _Check:
     severity: str = ERROR
 
 
+@dataclass
+class _FieldRules:
+    """How one field's text (column ``t:<name>``) becomes its value, and the checks on it."""
+
+    value: pl.Expr
+    checks: list[_Check] = dataclass_field(default_factory=list)
+    changed: bool = False  # the text may be normalised (each change is counted)
+    normalisations: list[pl.DataFrame] = dataclass_field(default_factory=list)
+
+
+def _field_rules(
+    work: pl.DataFrame, field: CanonicalField, profile: Profile, context: ValidationContext
+) -> _FieldRules:
+    """The value expression and checks of ``field``; ``work`` holds its text as ``t:<name>``.
+
+    Lookups (HS, country, currency) are computed once per distinct text of ``work``.
+    """
+    name = field.name
+    rules = _FieldRules(value=pl.col(f"t:{name}"))
+    text = pl.col(f"t:{name}")
+    present = text.is_not_null()
+    if field.required:
+        rules.checks.append(_Check(name, text.is_null(), "required field is empty"))
+    mapping = profile.columns.get(name)
+    if field.kind == "str":
+        rules.value = text
+    elif field.kind in ("int", "float"):
+        number = (
+            text.str.replace_all(" ", "", literal=True)
+            .str.replace_all("_", "", literal=True)
+            .cast(pl.Float64, strict=False)
+        )
+        rules.checks.append(_Check(name, present & number.is_null(), "not a number"))
+        if field.kind == "int":
+            rules.checks.append(_Check(name, number != number.round(0), "not a whole number"))
+        if field.minimum is not None:
+            suffix = " (negative mass)" if "mass" in name else ""
+            rules.checks.append(
+                _Check(name, number < field.minimum, f"must be ≥ {field.minimum:g}{suffix}")
+            )
+        factor = 1.0
+        if mapping is not None:
+            factor = mapping.scale * (MASS_UNITS_TO_KG[mapping.unit] if mapping.unit else 1.0)
+        if factor != 1.0 and mapping is not None:
+            converted = int(work.select(pl.col(f"t:{name}").is_not_null().sum()).item())
+            unit = f" ({mapping.unit} → kg)" if mapping.unit else ""
+            rules.normalisations.append(
+                pl.DataFrame(
+                    {
+                        "field": [name],
+                        "original": [f"source column {mapping.column!r}"],
+                        "normalised": [f"multiplied by {factor:g}{unit}"],
+                        "rows": [converted],
+                    },
+                    schema=NORMALISATION_SCHEMA,
+                )
+            )
+            number = number * factor
+        if field.kind == "int":
+            number = number.round(0).cast(pl.Int64, strict=False)
+            rules.value = number.fill_null(1) if name == "item_no" else number
+        else:
+            rules.value = number
+    elif field.kind == "bool":
+        true_values = [
+            v.lower() for v in (mapping.true_values if mapping else ["1", "true", "yes", "y", "t"])
+        ]
+        false_values = [
+            v.lower() for v in (mapping.false_values if mapping else ["0", "false", "no", "n", "f"])
+        ]
+        lowered = text.str.to_lowercase()
+        is_true, is_false = lowered.is_in(true_values), lowered.is_in(false_values)
+        rules.checks.append(
+            _Check(
+                name,
+                present & ~is_true & ~is_false,
+                f"not a yes/no value; expected one of {sorted(set(true_values) | set(false_values))}",
+            )
+        )
+        rules.value = pl.when(is_true).then(True).when(is_false).then(False).otherwise(None)
+    elif field.kind in ("date", "datetime"):
+        formats = profile.date_formats(name)
+        parsed = _date_expr(f"t:{name}", formats, field.kind)
+        as_date = parsed if field.kind == "date" else parsed.dt.date()
+        rules.checks.append(
+            _Check(
+                name,
+                present & parsed.is_null(),
+                f"not a date in the expected format ({' or '.join(formats)})",
+            )
+        )
+        rules.checks.append(
+            _Check(
+                name,
+                as_date > context.latest_date,
+                f"date is in the future (after {context.latest_date})",
+            )
+        )
+        rules.checks.append(
+            _Check(
+                name,
+                as_date < EARLIEST_DATE,
+                f"date is out of range (before {EARLIEST_DATE.isoformat()})",
+            )
+        )
+        rules.value = parsed
+    elif field.kind == "hs":
+        letters = text.str.contains(r"[A-Za-z]")
+        digits = text.str.replace_all(r"[^0-9]", "")
+        length = digits.str.len_chars()
+        rules.checks.append(_Check(name, letters, "HS code contains letters"))
+        rules.checks.append(
+            _Check(
+                name,
+                present & ~letters & ((length < 6) | (length > 10)),
+                "HS code must have 6 to 10 digits (a lost leading zero?)",
+            )
+        )
+        digit_frame = work.select(pl.col(f"t:{name}").str.replace_all(r"[^0-9]", "").alias("d"))
+        reasons = _unique_mapping(digit_frame, "d", _hs_reason)
+        reason = digits.replace_strict(reasons, default=None, return_dtype=pl.String)
+        rules.checks.append(_Check(name, reason.is_not_null(), reason, WARNING))
+        rules.value = digits
+        rules.changed = True
+    elif field.kind in ("country", "currency"):
+        fn = normalise_country if field.kind == "country" else normalise_currency
+        lookup = _unique_mapping(work, f"t:{name}", fn)
+        normalised = text.replace_strict(lookup, default=None, return_dtype=pl.String)
+        what = (
+            "unknown country; expected an ISO 3166-1 code (alpha-2, alpha-3, numeric) or an English name"
+            if field.kind == "country"
+            else "unknown ISO 4217 currency code"
+        )
+        if field.kind == "country":
+            upper = text.str.to_uppercase()
+            assigned = upper.is_in(list(USER_ASSIGNED)) & normalised.is_null()
+            rules.checks.append(
+                _Check(
+                    name,
+                    assigned,
+                    "user-assigned ISO code: country unknown or not specified",
+                    WARNING,
+                )
+            )
+            normalised = pl.when(assigned).then(upper).otherwise(normalised)
+        rules.checks.append(_Check(name, present & normalised.is_null(), what))
+        rules.value = normalised
+        rules.changed = True
+
+    return rules
+
+
+LOOKUP_KINDS = frozenset({"hs", "country", "currency", "date", "datetime", "bool"})
+"""Field kinds with few distinct values: validated once per distinct text (see below)."""
+
+
+def evaluate_distinct(
+    texts: list[str],
+    field: CanonicalField,
+    profile: Profile,
+    context: ValidationContext,
+    *,
+    constant: bool = False,
+) -> pl.DataFrame:
+    """Each distinct raw text of a field validated exactly as :func:`validate_batch` would.
+
+    Returns ``raw`` (the text as given), ``original`` (the text the checks see), ``value``
+    (the canonical value) and ``ok`` (no check of any severity fires). A constant from the
+    profile is used as given; a column's text is stripped first (empty → null).
+    """
+    raw = pl.Series("raw", texts, dtype=pl.String)
+    original = pl.col("raw")
+    if not constant:
+        stripped = original.str.strip_chars()
+        original = pl.when(stripped == "").then(None).otherwise(stripped)
+    work = pl.DataFrame([raw]).with_columns(original.alias(f"t:{field.name}"))
+    rules = _field_rules(work, field, profile, context)
+    fired = [c.mask.fill_null(False) for c in rules.checks]
+    return work.select(
+        pl.col("raw"),
+        pl.col(f"t:{field.name}").alias("original"),
+        rules.value.cast(polars_dtype(field.kind)).alias("value"),
+        (~pl.any_horizontal(fired) if fired else pl.lit(True)).alias("ok"),
+    )
+
+
 def validate_batch(
     raw: pl.DataFrame,
     profile: Profile,
@@ -176,136 +364,11 @@ def validate_batch(
             default = 1 if name == "item_no" else None
             values[name] = pl.lit(default, dtype=schema[name]).alias(name)
             continue
-        text = pl.col(f"t:{name}")
-        present = text.is_not_null()
-        if field.required:
-            checks.append(_Check(name, text.is_null(), "required field is empty"))
-        mapping = profile.columns.get(name)
-        if field.kind == "str":
-            values[name] = text
-        elif field.kind in ("int", "float"):
-            number = (
-                text.str.replace_all(" ", "", literal=True)
-                .str.replace_all("_", "", literal=True)
-                .cast(pl.Float64, strict=False)
-            )
-            checks.append(_Check(name, present & number.is_null(), "not a number"))
-            if field.kind == "int":
-                checks.append(_Check(name, number != number.round(0), "not a whole number"))
-            if field.minimum is not None:
-                suffix = " (negative mass)" if "mass" in name else ""
-                checks.append(
-                    _Check(name, number < field.minimum, f"must be ≥ {field.minimum:g}{suffix}")
-                )
-            factor = 1.0
-            if mapping is not None:
-                factor = mapping.scale * (MASS_UNITS_TO_KG[mapping.unit] if mapping.unit else 1.0)
-            if factor != 1.0 and mapping is not None:
-                converted = int(work.select(pl.col(f"t:{name}").is_not_null().sum()).item())
-                unit = f" ({mapping.unit} → kg)" if mapping.unit else ""
-                normalisations.append(
-                    pl.DataFrame(
-                        {
-                            "field": [name],
-                            "original": [f"source column {mapping.column!r}"],
-                            "normalised": [f"multiplied by {factor:g}{unit}"],
-                            "rows": [converted],
-                        },
-                        schema=NORMALISATION_SCHEMA,
-                    )
-                )
-                number = number * factor
-            if field.kind == "int":
-                number = number.round(0).cast(pl.Int64, strict=False)
-                values[name] = number.fill_null(1) if name == "item_no" else number
-            else:
-                values[name] = number
-        elif field.kind == "bool":
-            true_values = [
-                v.lower()
-                for v in (mapping.true_values if mapping else ["1", "true", "yes", "y", "t"])
-            ]
-            false_values = [
-                v.lower()
-                for v in (mapping.false_values if mapping else ["0", "false", "no", "n", "f"])
-            ]
-            lowered = text.str.to_lowercase()
-            is_true, is_false = lowered.is_in(true_values), lowered.is_in(false_values)
-            checks.append(
-                _Check(
-                    name,
-                    present & ~is_true & ~is_false,
-                    f"not a yes/no value; expected one of {sorted(set(true_values) | set(false_values))}",
-                )
-            )
-            values[name] = pl.when(is_true).then(True).when(is_false).then(False).otherwise(None)
-        elif field.kind in ("date", "datetime"):
-            formats = profile.date_formats(name)
-            parsed = _date_expr(f"t:{name}", formats, field.kind)
-            as_date = parsed if field.kind == "date" else parsed.dt.date()
-            checks.append(
-                _Check(
-                    name,
-                    present & parsed.is_null(),
-                    f"not a date in the expected format ({' or '.join(formats)})",
-                )
-            )
-            checks.append(
-                _Check(
-                    name,
-                    as_date > context.latest_date,
-                    f"date is in the future (after {context.latest_date})",
-                )
-            )
-            checks.append(
-                _Check(
-                    name,
-                    as_date < EARLIEST_DATE,
-                    f"date is out of range (before {EARLIEST_DATE.isoformat()})",
-                )
-            )
-            values[name] = parsed
-        elif field.kind == "hs":
-            letters = text.str.contains(r"[A-Za-z]")
-            digits = text.str.replace_all(r"[^0-9]", "")
-            length = digits.str.len_chars()
-            checks.append(_Check(name, letters, "HS code contains letters"))
-            checks.append(
-                _Check(
-                    name,
-                    present & ~letters & ((length < 6) | (length > 10)),
-                    "HS code must have 6 to 10 digits (a lost leading zero?)",
-                )
-            )
-            digit_frame = work.select(pl.col(f"t:{name}").str.replace_all(r"[^0-9]", "").alias("d"))
-            reasons = _unique_mapping(digit_frame, "d", _hs_reason)
-            reason = digits.replace_strict(reasons, default=None, return_dtype=pl.String)
-            checks.append(_Check(name, reason.is_not_null(), reason, WARNING))
-            values[name] = digits
-            changed.append(name)
-        elif field.kind in ("country", "currency"):
-            fn = normalise_country if field.kind == "country" else normalise_currency
-            lookup = _unique_mapping(work, f"t:{name}", fn)
-            normalised = text.replace_strict(lookup, default=None, return_dtype=pl.String)
-            what = (
-                "unknown country; expected an ISO 3166-1 code (alpha-2, alpha-3, numeric) or an English name"
-                if field.kind == "country"
-                else "unknown ISO 4217 currency code"
-            )
-            if field.kind == "country":
-                upper = text.str.to_uppercase()
-                assigned = upper.is_in(list(USER_ASSIGNED)) & normalised.is_null()
-                checks.append(
-                    _Check(
-                        name,
-                        assigned,
-                        "user-assigned ISO code: country unknown or not specified",
-                        WARNING,
-                    )
-                )
-                normalised = pl.when(assigned).then(upper).otherwise(normalised)
-            checks.append(_Check(name, present & normalised.is_null(), what))
-            values[name] = normalised
+        rules = _field_rules(work, field, profile, context)
+        values[name] = rules.value
+        checks.extend(rules.checks)
+        normalisations.extend(rules.normalisations)
+        if rules.changed:
             changed.append(name)
 
     # 2. Extras: kept source columns as one JSON object per row.

@@ -10,11 +10,20 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
+from duckdb import DuckDBPyConnection
 
 from clearlane.errors import Problem
 from clearlane.ingest.profile import Profile, load_profile
-from clearlane.ingest.readers import open_source
-from clearlane.ingest.validate import ISSUE_SCHEMA, ValidationContext, check_columns, validate_batch
+from clearlane.ingest.readers import ROW_COLUMN, open_source
+from clearlane.ingest.sql_validate import CHECKED_TABLE, RAW_VIEW, SqlBatchValidator
+from clearlane.ingest.validate import (
+    ISSUE_SCHEMA,
+    BatchResult,
+    ValidationContext,
+    check_columns,
+    validate_batch,
+)
+from clearlane.schema.fields import EXTRA_COLUMN, FIELD_NAMES
 from clearlane.settings import Settings
 from clearlane.store.ingest_writer import BatchCounts, IngestWriter
 from clearlane.store.workspace import Workspace
@@ -106,15 +115,18 @@ def ingest_file(
         con.execute(f"SET memory_limit = '{settings.ingest_memory_limit}'")
         con.execute(f"SET temp_directory = '{workspace.path / 'tmp'}'")
         writer = IngestWriter(con, batch_id, path.name)
+        fast = SqlBatchValidator(profile, context, scan.columns, absent)
         done = 0
-        for raw in scan.batches():
-            result = validate_batch(raw, profile, context, absent)
-            writer.write(
-                result.accepted, result.issues, result.rejected, result.normalisations, raw.height
-            )
-            done += raw.height
+        for raw in scan.arrow_batches():
+            con.register(RAW_VIEW, raw)
+            try:
+                _ingest_batch(con, writer, fast, profile, context, absent, raw.num_rows)
+            finally:
+                con.unregister(RAW_VIEW)
+            done += raw.num_rows
             if progress is not None:
                 progress(done, max(estimate, done) if estimate else None)
+        fast.drop(con)
         writer.renumber_csv_lines([p.row for p in scan.malformed if p.row is not None])
         if scan.malformed:
             writer.add_issues(_malformed_issues(scan.malformed))
@@ -148,6 +160,51 @@ def ingest_file(
         malformed=list(scan.malformed),
         seconds=(datetime.now(UTC) - started).total_seconds(),
     )
+
+
+def _ingest_batch(
+    con: DuckDBPyConnection,
+    writer: IngestWriter,
+    fast: SqlBatchValidator,
+    profile: Profile,
+    context: ValidationContext,
+    absent: set[str],
+    rows: int,
+) -> None:
+    """Validate and write the batch registered as ``batch_raw``.
+
+    Rows that pass every check go straight from DuckDB into the store (the fast path);
+    the few suspect rows are validated by the reference, which rejects or warns with a
+    reason for each field, and its accepted rows join the others.
+    """
+    suspects = fast.check(con)
+    columns = ", ".join([*FIELD_NAMES, EXTRA_COLUMN, "source_row"])
+    valid = fast.accepted_sql
+    fast_norm = fast.normalisations(con)
+    slow: BatchResult | None = None
+    if suspects:
+        table = con.sql(
+            f"SELECT * FROM {RAW_VIEW} WHERE {ROW_COLUMN} IN "
+            f"(SELECT source_row FROM {CHECKED_TABLE} WHERE suspect) ORDER BY {ROW_COLUMN}"
+        ).to_arrow_table()
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        slow = validate_batch(frame, profile, context, absent)
+        con.register("slow_accepted", slow.accepted.rename({ROW_COLUMN: "source_row"}).to_arrow())
+        valid += f" UNION ALL SELECT {columns} FROM slow_accepted"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW batch_valid AS {valid}")
+    try:
+        writer.write(
+            "batch_valid",
+            slow.issues if slow else pl.DataFrame(schema=ISSUE_SCHEMA),
+            slow.rejected if slow else pl.DataFrame(),
+            pl.concat([fast_norm, slow.normalisations]) if slow else fast_norm,
+            rows,
+        )
+    finally:
+        con.execute("DROP VIEW batch_valid")
+        if slow is not None:
+            con.unregister("slow_accepted")
 
 
 def _malformed_issues(problems: list[Problem]) -> pl.DataFrame:

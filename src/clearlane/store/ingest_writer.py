@@ -60,22 +60,44 @@ class IngestWriter:
 
     def write(
         self,
-        accepted: pl.DataFrame,
+        valid: str,
         issues: pl.DataFrame,
         rejected: pl.DataFrame,
         normalisations: pl.DataFrame,
         rows_read: int,
     ) -> None:
-        """Write one validated batch (``accepted`` carries ``__row__`` as the source row)."""
+        """Write one validated batch.
+
+        ``valid`` names a table or view on the connection holding the accepted rows: the
+        canonical columns, ``extra`` and ``source_row``.
+        """
+        con = self.con
         self.rows_read += rows_read
-        self.rows_valid += accepted.height
-        pending = accepted.rename({"__row__": "source_row"})
-        # A key repeated inside the batch is written first-come: later copies go in a later
-        # pass, where they meet the first copy as an existing row.
-        while pending.height:
-            first = pending.select(pl.struct(list(KEY_FIELDS)).is_first_distinct()).to_series()
-            self._write_unique_keys(pending.filter(first))
-            pending = pending.filter(~first)
+        # Distinct key hashes prove the keys distinct; a hash collision only costs the
+        # exact (pass-by-pass) path below.
+        rows = con.execute(f"SELECT count(*), count(DISTINCT hash({_KEY})) FROM {valid}").fetchall()
+        total, distinct = (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
+        self.rows_valid += total
+        if total == distinct:
+            self._write_unique_keys(valid, total)
+        else:
+            # A key repeated inside the batch is written first-come: later copies go in a
+            # later pass, where they meet the first copy as an existing row.
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE stage_passes AS
+                    SELECT *, row_number() OVER (PARTITION BY {_KEY} ORDER BY source_row) AS pass
+                    FROM {valid}"""
+            )
+            passes = _count(con, "SELECT max(pass) FROM stage_passes")
+            for number in range(1, passes + 1):
+                con.execute(
+                    "CREATE OR REPLACE TEMP VIEW stage_pass AS "
+                    f"SELECT * EXCLUDE (pass) FROM stage_passes WHERE pass = {number}"
+                )
+                size = _count(con, "SELECT count(*) FROM stage_pass")
+                self._write_unique_keys("stage_pass", size)
+            con.execute("DROP VIEW stage_pass")
+            con.execute("DROP TABLE stage_passes")
         if issues.height:
             self._with_input(
                 "INSERT INTO ingest_issues SELECT ?, ?, source_row, field, value, reason, severity "
@@ -88,34 +110,45 @@ class IngestWriter:
         if normalisations.height:
             self._with_input("INSERT INTO stage_norm SELECT * FROM batch_input", normalisations)
 
-    def _write_unique_keys(self, frame: pl.DataFrame) -> None:
+    def _write_unique_keys(self, source: str, size: int) -> None:
+        """Store the rows of ``source`` (keys unique within it) whose key is new."""
         con = self.con
-        self.con.register("batch_input", frame.to_arrow())
-        try:
+        columns = ", ".join(_CANONICAL)
+        # Keys only first: in the usual case no key exists yet and the full comparison
+        # (which reads every column of every row) is skipped.
+        matched = _count(
+            con,
+            f"SELECT count(*) FROM (SELECT {_KEY} FROM {source}) JOIN declarations USING ({_KEY})",
+        )
+        conflicting = 0
+        if matched:
             con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE stage_match AS
                     SELECT b.source_row, b.declaration_id, b.item_no, d.batch_id AS existing_batch,
                            d.source_row AS existing_row, {differing_fields_sql("b", "d")} AS differing
-                    FROM batch_input b JOIN declarations d USING ({_KEY})"""
+                    FROM {source} b JOIN declarations d USING ({_KEY})"""
             )
             con.execute(
                 """INSERT INTO conflicts
-                   SELECT ?, ?, source_row, declaration_id, item_no, existing_batch, existing_row, differing
+                   SELECT ?, ?, source_row, declaration_id, item_no, existing_batch, existing_row,
+                          differing
                    FROM stage_match WHERE differing <> ''""",
                 [self.batch_id, self.source_file],
             )
-            matched = _count(con, "SELECT count(*) FROM stage_match")
             conflicting = _count(con, "SELECT count(*) FROM stage_match WHERE differing <> ''")
-            columns = ", ".join(_CANONICAL)
             con.execute(
                 f"""INSERT INTO declarations ({columns}, batch_id, source_row)
-                    SELECT {columns}, ?, source_row FROM batch_input
+                    SELECT {columns}, ?, source_row FROM {source}
                     ANTI JOIN stage_match USING ({_KEY})""",
                 [self.batch_id],
             )
-        finally:
-            self.con.unregister("batch_input")
-        self.accepted += frame.height - matched
+        else:
+            con.execute(
+                f"""INSERT INTO declarations ({columns}, batch_id, source_row)
+                    SELECT {columns}, ?, source_row FROM {source}""",
+                [self.batch_id],
+            )
+        self.accepted += size - matched
         self.duplicates += matched - conflicting
         self.conflicts += conflicting
 
@@ -219,11 +252,12 @@ class IngestWriter:
                 counts.rows_warned,
             ],
         )
-        for table in ("stage_norm", "stage_match", "stage_thresholds"):
+        for table in ("stage_norm", "stage_match", "stage_thresholds", "stage_passes"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         return counts
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
-    row = con.execute(sql, params or []).fetchone()
+    rows = con.execute(sql, params or []).fetchall()
+    row = rows[0] if rows else None
     return int(row[0]) if row else 0

@@ -1,0 +1,320 @@
+"""The fast path of validation: the clean majority of a batch, checked and converted in DuckDB.
+
+:func:`clearlane.ingest.validate.validate_batch` (polars) is the reference: it computes every
+value, every check and every reason. Running it on millions of rows, and moving the rows between
+DuckDB, Arrow and polars, is what made ingest slow. Here the same batch, registered in DuckDB as
+``batch_raw`` (text columns + ``__row__``), is turned into canonical values by one SQL statement,
+and each row gets a ``suspect`` flag. A row that is not suspect passes every check of the
+reference and gets exactly the values the reference would give it; every suspect row (anything
+that may be rejected, warned about or read differently) is handed to the reference, which
+then names the row, field, value and reason.
+
+Exactness rests on three things:
+
+* fields with few distinct values (HS code, country, currency, dates, yes/no) are validated by
+  the reference itself, once per distinct text (:func:`evaluate_distinct`), and joined back;
+* numbers are parsed by DuckDB only where that cannot differ from polars: the same characters
+  are removed first, and a row is suspect where DuckDB fails, gives a non-finite value, or
+  where any check of the reference could fire;
+* text fields are stripped of spaces; a row whose text holds any other whitespace character
+  (which polars would also strip) is suspect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from clearlane.ingest.profile import MASS_UNITS_TO_KG, Profile
+from clearlane.ingest.readers import ROW_COLUMN
+from clearlane.ingest.validate import (
+    LOOKUP_KINDS,
+    NORMALISATION_SCHEMA,
+    ValidationContext,
+    evaluate_distinct,
+)
+from clearlane.schema.fields import (
+    DECLARATION_FIELDS,
+    EXTRA_COLUMN,
+    FIELD_NAMES,
+    CanonicalField,
+    sql_type,
+)
+
+CHECKED_TABLE = "batch_checked"
+RAW_VIEW = "batch_raw"
+
+# Whitespace that polars' strip_chars() removes, other than the space (U+0020).
+_OTHER_WHITESPACE = (
+    r"[\t\n\x0b\x0c\r\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
+    r"\x{205f}\x{3000}]"
+)
+# Beyond this magnitude a float no longer holds every whole number exactly.
+_LARGEST_EXACT = 2.0**53
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """A field validated per distinct text: its temp table and where its text comes from."""
+
+    field: CanonicalField
+    table: str
+    raw_sql: str  # the source text: a quoted column or a constant literal
+    constant: bool
+
+
+class SqlBatchValidator:
+    """Builds and runs the fast-path SQL of one profile over successive batches.
+
+    Use one instance per ingest (it keeps the per-distinct-value lookups between batches):
+    :meth:`check` materialises ``batch_checked`` (canonical columns, ``extra``,
+    ``source_row`` and ``suspect``) from the registered ``batch_raw``.
+    """
+
+    def __init__(
+        self,
+        profile: Profile,
+        context: ValidationContext,
+        source_columns: list[str],
+        absent: set[str] | None = None,
+    ) -> None:
+        self.profile = profile
+        self.context = context
+        self.source_columns = [c for c in source_columns if c != ROW_COLUMN]
+        self.absent = absent or set()
+        self.lookups: dict[str, _Lookup] = {}
+        self._ready = False
+        self._filter = ""
+        self._checked_kind = ""
+
+    # -- SQL building --------------------------------------------------------------------
+    def _raw_sql(self, field: CanonicalField) -> tuple[str | None, bool]:
+        """The field's source text as SQL (a column of ``b`` or a literal), and if constant."""
+        if field.name in self.profile.constants:
+            return _literal(self.profile.constants[field.name]), True
+        mapping = self.profile.columns.get(field.name)
+        if mapping is None or field.name in self.absent:
+            return None, False
+        return f"b.{_ident(mapping.column)}", False
+
+    def _select_sql(self) -> str:
+        """Two layers: ``inner`` computes each text, number and lookup once; the outer
+        select turns them into canonical values and the ``suspect`` flag."""
+        inner: list[str] = [f"b.{_ident(ROW_COLUMN)} AS source_row"]
+        values: list[str] = []
+        suspects: list[str] = []
+        carried: list[str] = []
+        joins: list[str] = []
+        text_columns: list[str] = []
+        for field in DECLARATION_FIELDS:
+            name, kind = field.name, field.kind
+            raw, constant = self._raw_sql(field)
+            target = sql_type(kind)
+            if raw is None:
+                default = "1" if name == "item_no" else "NULL"
+                values.append(f"CAST({default} AS {target}) AS {name}")
+                continue
+            text = raw if constant else f"nullif(trim({raw}), '')"
+            t, n = _ident("t:" + name), _ident("n:" + name)
+            if kind in LOOKUP_KINDS:
+                alias = f"lk_{name}"
+                joins.append(f"LEFT JOIN {self.lookups[name].table} {alias} ON {alias}.raw = {raw}")
+                inner.append(f"{alias}.value AS {name}, {alias}.ok AS {_ident('ok:' + name)}")
+                values.append(name)
+                suspects.append(f"NOT {_ident('ok:' + name)}")
+                if field.required:
+                    inner.append(f"{raw} IS NULL AS {_ident('null:' + name)}")
+                    suspects.append(_ident("null:" + name))
+                if kind in ("hs", "country", "currency"):
+                    inner.append(f"{alias}.original AS {_ident('o:' + name)}")
+                    carried.append(_ident("o:" + name))
+                continue
+            inner.append(f"{text} AS {t}")
+            if kind == "str":
+                values.append(f"{t} AS {name}")
+                if not constant:
+                    text_columns.append(raw)
+                if field.required:
+                    suspects.append(f"{t} IS NULL")
+                continue
+            # int / float: DuckDB reads what polars reads once spaces and underscores are
+            # removed, except for underscores (different rules): those rows go the slow way.
+            inner.append(f"TRY_CAST({raw} AS DOUBLE) AS {n}")
+            if not constant:
+                inner.append(f"contains({raw}, '_') AS {_ident('u:' + name)}")
+                suspects.append(_ident("u:" + name))
+            # One BETWEEN per number (DuckDB would recompute a reused cast): NULL, NaN,
+            # infinities and values below the minimum all fall outside.
+            low = -_LARGEST_EXACT if kind == "int" else -1.7976931348623157e308
+            high = _LARGEST_EXACT if kind == "int" else 1.7976931348623157e308
+            if field.minimum is not None:
+                low = max(low, field.minimum)
+            suspects.append(f"NOT coalesce({n} BETWEEN {low!r} AND {high!r}, {t} IS NULL)")
+            if kind == "int":
+                suspects.append(f"{n} <> round({n})")
+            mapping = self.profile.columns.get(name)
+            factor = 1.0
+            if mapping is not None and not constant:
+                factor = mapping.scale * (MASS_UNITS_TO_KG[mapping.unit] if mapping.unit else 1.0)
+            scaled = n if factor == 1.0 else f"({n} * {factor!r})"
+            if kind == "int":
+                value = f"CAST(round({scaled}) AS BIGINT)"
+                if name == "item_no":
+                    value = f"coalesce({value}, 1)"
+                values.append(f"{value} AS {name}")
+            else:
+                values.append(f"{scaled} AS {name}")
+            if factor != 1.0:
+                carried.append(t)
+        if text_columns:
+            # One pattern over all text fields: cheaper than one per field.
+            inner.append(
+                f"regexp_matches(concat({', '.join(text_columns)}), '{_OTHER_WHITESPACE}') "
+                "AS other_whitespace"
+            )
+            suspects.append("other_whitespace")
+        inner.append(f"{self._extra_sql()} AS {EXTRA_COLUMN}")
+        suspect = " OR ".join(f"coalesce({s}, false)" for s in suspects) or "false"
+        return (
+            f"SELECT source_row, {', '.join(values)}, {EXTRA_COLUMN}, ({suspect}) AS suspect"
+            + "".join(f", {c}" for c in carried)
+            + f" FROM (SELECT {', '.join(inner)} FROM {RAW_VIEW} b {' '.join(joins)})"
+        )
+
+    def _extra_sql(self) -> str:
+        """The kept source columns as one JSON object, as the reference encodes it."""
+        profile = self.profile
+        mapped = {m.column for m in profile.columns.values()}
+        columns = (
+            [c for c in self.source_columns if c not in mapped]
+            if profile.extras == "unmapped"
+            else list(profile.extras)
+        )
+        columns = [c for c in columns if c in self.source_columns and c != EXTRA_COLUMN]
+        if columns:
+            pairs = ", ".join(f"{_literal(c)}, b.{_ident(c)}" for c in columns)
+            return f"CAST(json_object({pairs}) AS VARCHAR)"
+        if EXTRA_COLUMN in self.source_columns and profile.extras == "unmapped":
+            return f"b.{_ident(EXTRA_COLUMN)}"
+        return "CAST(NULL AS VARCHAR)"
+
+    # -- running ---------------------------------------------------------------------------
+    def _setup(self, con: duckdb.DuckDBPyConnection) -> None:
+        for field in DECLARATION_FIELDS:
+            if field.kind not in LOOKUP_KINDS:
+                continue
+            raw, constant = self._raw_sql(field)
+            if raw is None:
+                continue
+            table = f"lookup_{field.name}"
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} (raw VARCHAR, original VARCHAR, "
+                f"value {sql_type(field.kind)}, ok BOOLEAN)"
+            )
+            self.lookups[field.name] = _Lookup(field, table, raw, constant)
+        self._sql = self._select_sql()
+        self._ready = True
+
+    def _update_lookups(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Validate, with the reference, every text of a lookup field not seen before."""
+        for lookup in self.lookups.values():
+            new = con.sql(
+                f"SELECT DISTINCT {lookup.raw_sql} AS raw FROM {RAW_VIEW} b "
+                f"WHERE {lookup.raw_sql} IS NOT NULL "
+                f"AND {lookup.raw_sql} NOT IN (SELECT raw FROM {lookup.table})"
+            ).fetchall()
+            if not new:
+                continue
+            evaluated = evaluate_distinct(
+                [row[0] for row in new],
+                lookup.field,
+                self.profile,
+                self.context,
+                constant=lookup.constant,
+            )
+            con.register("lookup_input", evaluated.to_arrow())
+            try:
+                con.execute(f"INSERT INTO {lookup.table} SELECT * FROM lookup_input")
+            finally:
+                con.unregister("lookup_input")
+
+    def check(self, con: duckdb.DuckDBPyConnection) -> int:
+        """Define ``batch_checked`` over ``batch_raw``; returns the number of suspect rows.
+
+        Without suspects it stays a view (each later query computes only the columns it
+        reads); with suspects it is materialised once, as every later query filters on them.
+        """
+        if not self._ready:
+            self._setup(con)
+        self._update_lookups(con)
+        self._drop_checked(con)
+        con.execute(f"CREATE TEMP VIEW {CHECKED_TABLE} AS {self._sql}")
+        self._checked_kind = "VIEW"
+        rows = con.execute(f"SELECT count_if(suspect) FROM {CHECKED_TABLE}").fetchall()
+        suspects = int(rows[0][0]) if rows else 0
+        if suspects:
+            self._drop_checked(con)
+            con.execute(f"CREATE TEMP TABLE {CHECKED_TABLE} AS {self._sql}")
+            self._checked_kind = "TABLE"
+        self._filter = " WHERE NOT suspect" if suspects else ""
+        return suspects
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Remove the temporary tables and views this validator made."""
+        self._drop_checked(con)
+        for lookup in self.lookups.values():
+            con.execute(f"DROP TABLE IF EXISTS {lookup.table}")
+
+    def _drop_checked(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self._checked_kind:
+            con.execute(f"DROP {self._checked_kind} {CHECKED_TABLE}")
+            self._checked_kind = ""
+
+    @property
+    def accepted_sql(self) -> str:
+        """SQL for the canonical columns, ``extra`` and ``source_row`` of non-suspect rows."""
+        columns = ", ".join([*FIELD_NAMES, EXTRA_COLUMN, "source_row"])
+        return f"SELECT {columns} FROM {CHECKED_TABLE}{self._filter}"
+
+    def normalisations(self, con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+        """Value changes among the rows that are not suspect (as the reference counts them)."""
+        parts: list[str] = []
+        for name, lookup in self.lookups.items():
+            if lookup.field.kind in ("hs", "country", "currency"):
+                original = _ident("o:" + name)
+                parts.append(
+                    f"SELECT '{name}' AS field, {original} AS original, {name} AS normalised, "
+                    f"count(*) AS rows FROM {CHECKED_TABLE} WHERE {original} <> {name} "
+                    f"{self._filter.replace('WHERE', 'AND')} GROUP BY ALL"
+                )
+        for field in DECLARATION_FIELDS:
+            mapping = self.profile.columns.get(field.name)
+            if field.kind not in ("int", "float") or mapping is None:
+                continue
+            raw, constant = self._raw_sql(field)
+            factor = mapping.scale * (MASS_UNITS_TO_KG[mapping.unit] if mapping.unit else 1.0)
+            if raw is None or constant or factor == 1.0:
+                continue
+            unit = f" ({mapping.unit} → kg)" if mapping.unit else ""
+            parts.append(
+                f"SELECT '{field.name}' AS field, {_literal(f'source column {mapping.column!r}')}"
+                f" AS original, {_literal(f'multiplied by {factor:g}{unit}')} AS normalised, "
+                f"count({_ident('t:' + field.name)}) AS rows FROM {CHECKED_TABLE}"
+                f"{self._filter} HAVING count(*) > 0"
+            )
+        if not parts:
+            return pl.DataFrame(schema=NORMALISATION_SCHEMA)
+        frame = con.sql(" UNION ALL ".join(parts)).pl()
+        return frame.cast(NORMALISATION_SCHEMA)
