@@ -122,3 +122,45 @@ def test_single_record_matches_batch() -> None:
 def test_unknown_group_is_named() -> None:
     with pytest.raises(Exception, match="unknown history group"):
         FeaturePipeline(groups=["nope"]).fit(_frame())
+
+
+def test_batch_after_history_equals_the_general_path() -> None:
+    data = _frame(400, seed=3)
+    cut = date(2024, 1, 25)
+    train = data.filter(pl.col("declared_at") < cut)
+    test = data.filter(pl.col("declared_at") >= cut).drop("fraud", "inspected")
+    pipeline = FeaturePipeline().fit(train)
+    fast = pipeline.transform(test.reverse())  # the fast path: every row after the history
+    general = pipeline.transform(pl.concat([train.head(1).drop("fraud", "inspected"),
+                                            test.reverse()])).slice(1)  # forces the general path
+    np.testing.assert_allclose(fast.to_numpy(), general.to_numpy(), rtol=1e-9, equal_nan=True)
+
+
+def test_history_counts_cover_the_rolling_window() -> None:
+    old = date(2023, 1, 2)
+    rows = pl.DataFrame({
+        "declaration_id": ["A", "B", "C"], "item_no": [1, 1, 1],
+        "declared_at": [old, old + timedelta(days=300), old + timedelta(days=400)],
+        "importer_id": ["I1"] * 3, "hs_code": ["690722"] * 3,
+        "inspected": [True, True, False], "fraud": [True, False, None],
+    })
+    features = FeaturePipeline(window_days=365).fit_transform(rows)
+    # C (day 400) sees B (day 300) but not A (day 0, more than 365 days earlier)
+    assert features["importer_n"].to_list() == [0.0, 1.0, 1.0]
+    assert features["importer_n_fraud"].to_list() == [0.0, 1.0, 0.0]
+    # seniority still counts from the first declaration ever
+    assert features["importer_days_since_first"][2] == 400
+    cumulative = FeaturePipeline(window_days=None).fit_transform(rows)
+    assert cumulative["importer_n"].to_list() == [0.0, 1.0, 2.0]
+    later = {"declaration_id": "D", "item_no": 1, "declared_at": old + timedelta(days=700),
+             "importer_id": "I1", "hs_code": "690722"}
+    pipeline = FeaturePipeline(window_days=365).fit(rows)
+    assert pipeline.transform_record(later)["importer_n"][0] == 1.0  # only C is in the window
+    assert pipeline.transform(pl.DataFrame([later]))["importer_n"][0] == 1.0
+
+
+def test_empty_batch_gives_empty_features() -> None:
+    data = _frame()
+    pipeline = FeaturePipeline().fit(data)
+    features = pipeline.transform(data.head(0))
+    assert features.height == 0 and features.columns == pipeline.feature_names_

@@ -27,7 +27,7 @@ def _fraud(seed: int) -> FraudModel:
 
 
 def _anomaly(seed: int) -> AnomalyDetector:
-    return AnomalyDetector(n_estimators=50, random_state=seed, n_jobs=1)
+    return AnomalyDetector(random_state=seed, n_jobs=1)
 
 
 def _scores(model: object, data: pl.DataFrame) -> np.ndarray:

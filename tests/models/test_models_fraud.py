@@ -22,7 +22,7 @@ FAST_GRID = [{"num_leaves": 15, "max_depth": 6, "min_child_samples": 20}]
 LABELS = ["inspected", "fraud", "revenue_recovered", "critical", "finding", "inspected_at",
           "officer_id"]
 
-# Documented floors (docs/risk-engine.md): measured ~0.81 AUC / ~0.5 precision@5 % on this
+# Documented floors (docs/risk-scoring.md): measured ~0.81 AUC / ~0.5 precision@5 % on this
 # configuration; the floors leave room for seed noise.
 AUC_FLOOR = 0.72
 PRECISION5_FLOOR = 0.30
@@ -137,3 +137,38 @@ def test_registry_round_trip(workspace: Workspace, model: FraudModel) -> None:
     loaded = registry.load_model(workspace, promoted)
     assert loaded.feature_names_ == model.feature_names_
     assert "lightgbm" in promoted.library_versions
+
+
+def test_history_reasons_name_the_window(model: FraudModel,
+                                         synth_split: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    _, test = synth_split
+    scored = model.score(test.drop(LABELS), reasons=3, explain_share=0.05)
+    texts = [r.text for rs in scored["reasons"].to_list() for r in rs if r.code.endswith(
+        "_HISTORY")]
+    assert texts and all("in the past year" in t for t in texts)
+
+
+def test_single_record_scores_equal_batch_scores(model: FraudModel,
+                                                 synth_split: tuple[pl.DataFrame, pl.DataFrame]
+                                                 ) -> None:
+    _, test = synth_split
+    rows = test.drop(LABELS).head(20)
+    batch = model.score(rows.head(1), reasons=0)
+    one = model.score_record(rows.row(0, named=True), reasons=0)
+    assert one["fraud_probability"] == pytest.approx(batch["fraud_probability"][0], rel=1e-9)
+    assert one["expected_revenue"] == pytest.approx(batch["expected_revenue"][0], rel=1e-9)
+
+
+def test_compiled_trees_give_the_same_scores(model: FraudModel, tmp_path: Path,
+                                             synth_split: tuple[pl.DataFrame, pl.DataFrame]
+                                             ) -> None:
+    pytest.importorskip("lleaves", reason="the optional extra 'fast' (lleaves) is not installed")
+    import pickle
+
+    _, test = synth_split
+    rows = test.drop(LABELS).head(500)
+    copy = pickle.loads(pickle.dumps(model))
+    before = copy.predict_proba(rows)
+    assert copy.compile(tmp_path / "compiled") and copy.compiled
+    np.testing.assert_allclose(copy.predict_proba(rows), before, rtol=1e-9, atol=1e-12)
+    assert not pickle.loads(pickle.dumps(copy)).compiled  # native code never enters artifacts

@@ -4,23 +4,31 @@ Time semantics (the contract every feature obeys):
 
 * A declaration dated ``d`` sees only declarations dated **strictly before** ``d``; declarations
   on the same day never see each other (neither their counts nor their outcomes).
+* Counts and outcomes of each history group cover a **rolling window**: the ``window_days``
+  days before ``d`` (days ``d − window_days`` … ``d − 1``; default 365, "the past year").
+  ``window_days=None`` makes them cumulative since the start of the fitted history. The unit
+  value and tax references and the importer's first declaration use all earlier history.
 * Outcome labels (``inspected``, ``fraud``, ``revenue_recovered``) come only from the history
   the pipeline was fitted on. Rows passed to :meth:`FeaturePipeline.transform` never reveal
-  their own labels: for rows dated after the fitted history, only their *counts* (declarations
-  on earlier dates of the same batch) are added, which is what a customs office knows at the
-  time a declaration is lodged.
+  their own labels: for rows dated after the fitted history, only their *counts* and values
+  (declarations on earlier dates of the same batch) are added, which is what a customs office
+  knows at the time a declaration is lodged.
 * Rows of a batch dated on or before the end of the fitted history add nothing: the history
   already holds that period.
 
 So ``fit(train).transform(train)`` gives the in-sample features used for training, and
 ``fit(train).transform(test)`` the honest features for a later period. Units: values in
 national currency, masses in kg; ``log_*`` features are natural logarithms.
+
+Speed: :meth:`~FeaturePipeline.fit` pre-aggregates the history of every group into per-key
+cumulative state. A batch dated after the history (the usual scoring case) then needs one
+as-of join per group plus window functions over the batch itself; a single declaration needs
+dictionary look-ups only (:meth:`~FeaturePipeline.transform_vector`).
 """
 
 from __future__ import annotations
 
-import json
-import math
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -38,7 +46,23 @@ from clearlane.features.catalog import (
     HistoryGroup,
     category_feature_name,
 )
-from clearlane.schema.fields import EXTRA_COLUMN
+from clearlane.features.history import (
+    ALL_GROUP,
+    BATCH_SUMS,
+    NO_WINDOW_DAY,
+    SENTINEL_DAY,
+    SUMS,
+    WINDOWED,
+    asof_sums,
+    batch_earlier,
+    batch_value_columns,
+    cumulative_state,
+    daily_sums,
+    key_series,
+    needed_sums,
+    unsort,
+)
+from clearlane.features.prepare import EPOCH, extra_keys, prepare, prepare_record, record_key
 
 CATEGORY_COLUMNS: tuple[str, ...] = (
     "office_id",
@@ -49,18 +73,8 @@ CATEGORY_COLUMNS: tuple[str, ...] = (
 )
 """Canonical low-cardinality columns used directly as categoricals."""
 
-_STRING_COLUMNS = (
-    "declaration_id", "office_id", "declarant_id", "importer_id", "exporter_id", "hs_code",
-    "origin_country", "departure_country", "transport_mode", "currency",
-)
-_FLOAT_COLUMNS = ("customs_value", "net_mass_kg", "quantity", "tax_rate", "taxes_paid",
-                  "revenue_recovered")
-_SUMS = ("n", "insp", "nfraud", "rev", "uv_n", "uv_s", "uv_ss", "tax_n", "tax_s")
-_ALL = HistoryGroup("all", (), "All declarations", "OVERALL_HISTORY")
 _MIN_UV_HISTORY = 3
 _MIN_STD = 0.05
-
-
 class FeaturePipeline:
     """History, value and category features for declarations (an estimator in the sklearn sense).
 
@@ -72,13 +86,16 @@ class FeaturePipeline:
     prior_strength:
         Pseudo-count ``m`` of the smoothed fraud rate
         ``(frauds + m · p₀) / (inspections + m)`` where ``p₀`` is the overall fraud rate among
-        inspections before the date (itself smoothed towards 0.5 with weight 2).
+        inspections in the window (itself smoothed towards 0.5 with weight 2).
     max_categories:
         Categories kept per categorical column (most frequent in the fitted data); others and
         unseen values become missing.
     extra_columns:
         Keys of the ``extra`` JSON column used as categoricals; ``None`` = every key seen in the
         fitted data (up to 30).
+    window_days:
+        Length of the rolling window of the history counts and outcomes, in days (``None``:
+        cumulative since the start of the fitted history).
     """
 
     def __init__(
@@ -87,33 +104,39 @@ class FeaturePipeline:
         prior_strength: float = 5.0,
         max_categories: int = 100,
         extra_columns: Sequence[str] | None = None,
+        window_days: int | None = 365,
     ) -> None:
         self.groups = groups
         self.prior_strength = prior_strength
         self.max_categories = max_categories
         self.extra_columns = extra_columns
+        self.window_days = window_days
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, declarations: pl.DataFrame) -> FeaturePipeline:
-        """Learn the history (counts and outcomes per group and day) and category vocabularies."""
+        """Learn the history (per-key cumulative state per day) and category vocabularies."""
         groups = self._groups()
         if declarations.height == 0:
             raise ValidationError("cannot fit features on zero declarations; ingest data first")
+        if self.window_days is not None and self.window_days < 1:
+            raise ValidationError(f"window_days must be ≥ 1 or None; got {self.window_days}")
         extras = (
             list(self.extra_columns)
             if self.extra_columns is not None
-            else _extra_keys(declarations)
+            else extra_keys(declarations)
         )
         self.extra_columns_ = extras
-        prep = _prepare(declarations, extras)
+        prep = prepare(declarations, extras)
         self.history_end_: date = prep["day"].max()  # type: ignore[assignment]
         self.history_start_: date = prep["day"].min()  # type: ignore[assignment]
         self.history_rows_ = prep.height
         self.daily_: dict[str, pl.DataFrame] = {
-            g.name: _daily(prep, g, labels=True) for g in (_ALL, *groups)
+            g.name: daily_sums(prep, g, labels=True) for g in (ALL_GROUP, *groups)
         }
-        self.snapshot_: dict[str, dict[str, np.ndarray]] = {
-            name: _snapshot(daily) for name, daily in self.daily_.items()
+        # Cumulative state per key and day, with a zero sentinel row per key (so an as-of
+        # look-up before a key's first day finds zeros) and the key's totals on every row.
+        self.state_: dict[str, pl.DataFrame] = {
+            name: cumulative_state(daily) for name, daily in self.daily_.items()
         }
         self.category_columns_ = [c for c in CATEGORY_COLUMNS if c in declarations.columns] + [
             f"extra:{k}" for k in extras
@@ -142,51 +165,190 @@ class FeaturePipeline:
         """``fit(declarations).transform(declarations)``: in-sample as-of features."""
         return self.fit(declarations).transform(declarations)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_lookup", None)  # rebuilt on demand; keeps artifacts small
+        return state
+
     # -- transforming -------------------------------------------------------------------------
     def transform(self, declarations: pl.DataFrame) -> pl.DataFrame:
         """Features for each row, in input order (columns = :attr:`feature_names_`, Float64)."""
+        return pl.DataFrame(self._transform_arrays(declarations))
+
+    def transform_matrix(self, declarations: pl.DataFrame) -> np.ndarray:
+        """Features as a float64 matrix (rows × :attr:`feature_names_`), column-major.
+
+        Column-major because each feature is computed as one column (filling a row-major
+        matrix column by column costs a cache miss per value); use ``np.ascontiguousarray``
+        where a row-major copy is needed.
+        """
+        arrays = self._transform_arrays(declarations)
+        by_feature = np.empty((len(arrays), declarations.height), dtype=float)
+        for j, values in enumerate(arrays.values()):
+            by_feature[j] = values
+        return by_feature.T
+
+    def _transform_arrays(self, declarations: pl.DataFrame) -> dict[str, np.ndarray]:
         self._check_fitted()
-        prep = _prepare(declarations, self.extra_columns_).with_row_index("_row")
+        prep = prepare(declarations, self.extra_columns_)
+        if prep.height == 0:
+            return {name: np.empty(0) for name in self.feature_names_}
+        first: date = prep["day"].min()  # type: ignore[assignment]
+        last: date = prep["day"].max()  # type: ignore[assignment]
+        window = self.window_days
+        fast = first > self.history_end_
+        if fast and window is not None:
+            # the batch must not outlive the window: its own rows would fall out of it
+            fast = (last - self.history_end_).days <= window
+        if not fast:
+            raw = self._raw_general(prep)
+            return self._derive(_columns(prep), raw, self._encode_categories(prep))
+        # fast path: work in date order, put the rows back in input order at the end
+        day_numbers = prep["day"].to_numpy()
+        if bool(np.all(day_numbers[1:] >= day_numbers[:-1])):  # already in date order
+            return self._derive(_columns(prep), self._raw_fast(prep),
+                                self._encode_categories(prep))
+        order = np.argsort(day_numbers, kind="stable")
+        ordered = prep[order]
+        out = self._derive(_columns(ordered), self._raw_fast(ordered),
+                           self._encode_categories(ordered))
+        return {name: unsort(values, order) for name, values in out.items()}
+
+    def _raw_fast(self, prep: pl.DataFrame) -> dict[str, dict[str, np.ndarray]]:
+        """Rows dated after the history, sorted by date: state look-ups (one as-of join per
+        group at the window's start, which also carries the key's totals) plus the batch's
+        own rows on earlier days."""
+        window = self.window_days or 0
+        base = prep.select(
+            (pl.col("day") - pl.duration(days=window)).alias("day_w") if window else
+            pl.lit(NO_WINDOW_DAY).alias("day_w"),
+            *batch_value_columns(),
+        )
+        day_num = prep["day"].cast(pl.Int64).cast(pl.Float64).to_numpy()
+        zeros = np.zeros(prep.height)
         raw: dict[str, dict[str, np.ndarray]] = {}
+        for name, state in self.state_.items():
+            group = GROUPS_BY_NAME.get(name, ALL_GROUP)
+            needed = needed_sums(name)
+            wanted = ["key", "day", *[f"t_{c}" for c in needed],
+                      *[f"c_{c}" for c in needed if c in WINDOWED and window]]
+            if name == "importer":
+                wanted.append("t_first_day")
+            query = base.with_columns(key_series(prep, group))
+            joined = query.join_asof(
+                state.select(wanted), left_on="day_w", right_on="day", by="key",
+                strategy="backward", allow_exact_matches=False, check_sortedness=False,
+            )
+            earlier, batch_first = batch_earlier(
+                joined, day_num, [c for c in needed if c in BATCH_SUMS]
+            )
+            sums: dict[str, np.ndarray] = dict.fromkeys(SUMS, zeros)
+            for c in needed:
+                total = joined[f"t_{c}"].fill_null(0.0).to_numpy()
+                if c in WINDOWED and window:
+                    total = total - joined[f"c_{c}"].fill_null(0.0).to_numpy()
+                if c in earlier:
+                    total = total + earlier[c]
+                sums[c] = total
+            if name == "importer":
+                known = joined["t_first_day"].cast(pl.Int64).cast(pl.Float64).to_numpy()
+                first = np.fmin(np.where(np.isnan(known), np.inf, known), batch_first)
+                sums["first_day"] = np.where(np.isfinite(first), first, np.nan)
+            else:
+                sums["first_day"] = zeros
+            raw[name] = sums
+        return raw
+
+    def _raw_general(self, prep: pl.DataFrame) -> dict[str, dict[str, np.ndarray]]:
+        """Any dates: rebuild the cumulative history with the batch's later rows, look up."""
         new_rows = prep.filter(pl.col("day") > self.history_end_)
+        indexed = prep.with_row_index("_row")
+        raw: dict[str, dict[str, np.ndarray]] = {}
         for name, history in self.daily_.items():
-            group = GROUPS_BY_NAME.get(name, _ALL)
+            group = GROUPS_BY_NAME.get(name, ALL_GROUP)
             daily = history
             if new_rows.height:
                 daily = (
-                    pl.concat([history, _daily(new_rows, group, labels=False)], how="vertical")
+                    pl.concat([history, daily_sums(new_rows, group, labels=False)], how="vertical")
                     .group_by(["key", "day"])
-                    .agg(pl.col(c).sum() for c in _SUMS)
+                    .agg(pl.col(c).sum() for c in SUMS)
                 )
-            raw[name] = _asof(prep, group, daily)
-        return self._derive(prep, raw)
+            raw[name] = asof_sums(indexed, group, cumulative_state(daily), self.window_days)
+        return raw
 
     def transform_record(self, record: Mapping[str, Any]) -> pl.DataFrame:
-        """Features of one declaration (a mapping of canonical fields); fast path for APIs.
+        """Features of one declaration (a mapping of canonical fields) as a one-row frame."""
+        vector = self.transform_vector(record)
+        return pl.DataFrame(
+            {name: vector[:, j] for j, name in enumerate(self.feature_names_)}
+        )
 
-        Uses the history snapshot when the declaration is dated after the fitted history (the
-        usual case), else the general :meth:`transform`. Both give identical values.
+    def transform_vector(self, record: Mapping[str, Any]) -> np.ndarray:
+        """Features of one declaration as a (1 × features) matrix; the fast path for APIs.
+
+        Uses dictionary look-ups in the fitted state when the declaration is dated after the
+        fitted history (the usual case), else the general :meth:`transform`. Both give the
+        same values.
         """
         self._check_fitted()
-        frame = pl.DataFrame([dict(record)])
-        prep = _prepare(frame, self.extra_columns_)
-        day = prep["day"][0]
+        row = prepare_record(record, self.extra_columns_)
+        day = row["day"]
         if day is None or day <= self.history_end_:
-            return self.transform(frame)
+            return self.transform_matrix(pl.DataFrame([dict(record)]))
+        lookup = self._record_lookup()
+        day_num = float((day - EPOCH).days)
+        window = self.window_days
         raw: dict[str, dict[str, np.ndarray]] = {}
-        for name, snapshot in self.snapshot_.items():
-            group = GROUPS_BY_NAME.get(name, _ALL)
-            key = _key_value(prep, group)
-            index = snapshot["_index"].get(key) if key is not None else None  # type: ignore[attr-defined]
-            raw[name] = {
-                c: np.array([snapshot[c][index] if index is not None else 0.0])
-                for c in (*_SUMS, "first_day")
-            }
-            if index is None:
-                raw[name]["first_day"] = np.array([np.nan])
-        return self._derive(prep, raw)
+        for name, (index, key_days, sums) in lookup.items():
+            group = GROUPS_BY_NAME.get(name, ALL_GROUP)
+            key = record_key(row, group)
+            span = index.get(key) if key is not None else None
+            if span is None:
+                values = {c: np.zeros(1) for c in SUMS}
+                values["first_day"] = np.array([np.nan])
+                raw[name] = values
+                continue
+            start, stop = span
+            total = sums[stop - 1]
+            values = {c: np.array([total[j]]) for j, c in enumerate(SUMS)}
+            if window:
+                at = bisect_left(key_days, day_num - window, start, stop) - 1
+                if at >= start:
+                    for j, c in enumerate(SUMS):
+                        if c in WINDOWED:
+                            values[c] = np.array([total[j] - sums[at][j]])
+            values["first_day"] = np.array([key_days[start]])
+            raw[name] = values
+        cols = {c: np.array([row[c]], dtype=float) for c in _NUMERIC_WORK}
+        cats = {}
+        for column, feature in zip(self.category_columns_, self.categorical_features_,
+                                   strict=True):
+            code = self.vocab_[column].get(row[column]) if row[column] is not None else None
+            cats[feature] = np.array([np.nan if code is None else float(code)])
+        out = self._derive(cols, raw, cats)
+        return np.array([[out[name][0] for name in self.feature_names_]], dtype=float)
 
     # -- internals ----------------------------------------------------------------------------
+    def _record_lookup(self) -> dict[str, tuple[dict[str, tuple[int, int]], list[float],
+                                                  list[list[float]]]]:
+        """Per group: key → (start, stop) rows of the state, their day numbers and sums."""
+        cached = getattr(self, "_lookup", None)
+        if cached is not None:
+            return cached
+        lookup = {}
+        for name, state in self.state_.items():
+            real = state.filter(pl.col("day") > SENTINEL_DAY)
+            keys = real["key"].to_list()
+            index: dict[str, tuple[int, int]] = {}
+            for i, key in enumerate(keys):
+                span = index.get(key)
+                index[key] = (i, i + 1) if span is None else (span[0], i + 1)
+            key_days = real["day"].cast(pl.Int64).cast(pl.Float64).to_list()
+            sums = real.select([f"c_{c}" for c in SUMS]).to_numpy().tolist()
+            lookup[name] = (index, key_days, sums)
+        self._lookup = lookup
+        return lookup
+
     def _groups(self) -> tuple[HistoryGroup, ...]:
         if self.groups is None:
             return HISTORY_GROUPS
@@ -200,8 +362,26 @@ class FeaturePipeline:
     def _check_fitted(self) -> None:
         if not hasattr(self, "feature_names_"):
             raise ValidationError("FeaturePipeline is not fitted; call fit() first")
+        if not hasattr(self, "state_"):
+            raise ValidationError(
+                "this FeaturePipeline was saved by an older Clearlane (no pre-aggregated "
+                "history state); retrain the model with `clearlane train`"
+            )
 
-    def _derive(self, prep: pl.DataFrame, raw: dict[str, dict[str, np.ndarray]]) -> pl.DataFrame:
+    def _encode_categories(self, prep: pl.DataFrame) -> dict[str, np.ndarray]:
+        if not self.category_columns_:
+            return {}
+        codes = prep.select(
+            pl.col(column).replace_strict(
+                self.vocab_[column], default=None, return_dtype=pl.Float64
+            ).alias(feature)
+            for column, feature in zip(self.category_columns_, self.categorical_features_,
+                                       strict=True)
+        )
+        return {f: codes[f].fill_null(np.nan).to_numpy() for f in codes.columns}
+
+    def _derive(self, cols: Mapping[str, np.ndarray], raw: dict[str, dict[str, np.ndarray]],
+                cats: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         g_all = raw["all"]
         prior = (g_all["nfraud"] + 1.0) / (g_all["insp"] + 2.0)
@@ -214,12 +394,12 @@ class FeaturePipeline:
             out[f"{name}_n_fraud"] = r["nfraud"]
             out[f"{name}_fraud_rate"] = (r["nfraud"] + m * prior) / (r["insp"] + m)
             out[f"{name}_rev_per_insp"] = _safe_div(r["rev"], r["insp"], 0.0)
-        value = prep["customs_value"].to_numpy().astype(float)
-        mass = prep["net_mass_kg"].to_numpy().astype(float)
-        qty = prep["quantity"].to_numpy().astype(float)
-        tax = prep["tax_rate"].to_numpy().astype(float)
-        paid = prep["taxes_paid"].to_numpy().astype(float)
-        log_uv = prep["log_uv"].to_numpy().astype(float)
+        value = cols["customs_value"]
+        mass = cols["net_mass_kg"]
+        qty = cols["quantity"]
+        tax = cols["tax_rate"]
+        paid = cols["taxes_paid"]
+        log_uv = cols["log_uv"]
         with np.errstate(divide="ignore", invalid="ignore"):
             out["log_customs_value"] = np.where(value > 0, np.log(value), np.nan)
             out["log_net_mass"] = np.where(mass > 0, np.log(mass), np.nan)
@@ -229,7 +409,7 @@ class FeaturePipeline:
             )
         out["tax_rate"] = tax
         out["tax_to_value"] = _safe_div(paid, value, np.nan)
-        out["hs6_numeric"] = prep["hs6_numeric"].to_numpy().astype(float)
+        out["hs6_numeric"] = cols["hs6_numeric"]
         for name in UNIT_VALUE_GROUPS:
             if name not in raw:
                 continue
@@ -247,20 +427,24 @@ class FeaturePipeline:
                 r["tax_n"] > 0, tax - _safe_div(r["tax_s"], r["tax_n"], np.nan), np.nan
             )
         if "importer" in raw:
-            today = prep["day_num"].to_numpy().astype(float)
-            out["importer_days_since_first"] = today - raw["importer"]["first_day"]
-        for column, feature in zip(self.category_columns_, self.categorical_features_, strict=True):
-            vocab = self.vocab_[column]
-            values = prep[column].to_list()
-            out[feature] = np.array(
-                [vocab.get(v, np.nan) if v is not None else np.nan for v in values], dtype=float
-            )
+            out["importer_days_since_first"] = cols["day_num"] - raw["importer"]["first_day"]
+        out.update(cats)
         columns = {}
         for name in self.feature_names_:
-            arr = np.array(out[name], dtype=float)
-            arr[~np.isfinite(arr)] = np.nan
+            arr = np.asarray(out[name], dtype=float)
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                arr = np.where(bad, np.nan, arr)
             columns[name] = arr
-        return pl.DataFrame(columns)
+        return columns
+
+
+_NUMERIC_WORK = ("customs_value", "net_mass_kg", "quantity", "tax_rate", "taxes_paid", "log_uv",
+                 "hs6_numeric", "day_num")
+
+
+def _columns(prep: pl.DataFrame) -> dict[str, np.ndarray]:
+    return {c: prep[c].fill_null(np.nan).to_numpy().astype(float) for c in _NUMERIC_WORK}
 
 
 def _value_feature_available(feature: str, groups: list[str]) -> bool:
@@ -280,142 +464,3 @@ def _safe_div(a: np.ndarray, b: np.ndarray, fill: float) -> np.ndarray:
         out = np.where(b != 0, a / np.where(b != 0, b, 1.0), fill)
     return np.where(np.isfinite(out), out, fill)
 
-
-def _extra_keys(declarations: pl.DataFrame, limit: int = 30) -> list[str]:
-    if EXTRA_COLUMN not in declarations.columns:
-        return []
-    keys: dict[str, None] = {}
-    for text in declarations[EXTRA_COLUMN].drop_nulls().head(1000).to_list():
-        try:
-            parsed = json.loads(text)
-        except (TypeError, ValueError):
-            continue
-        if isinstance(parsed, dict):
-            for k in parsed:
-                keys.setdefault(str(k), None)
-    return list(keys)[:limit]
-
-
-def _prepare(declarations: pl.DataFrame, extras: Sequence[str]) -> pl.DataFrame:
-    """Normalised working columns; missing canonical columns become nulls."""
-    if "declared_at" not in declarations.columns:
-        raise ValidationError(
-            "declarations lack the required column 'declared_at'",
-        )
-    df = declarations
-    missing = [
-        pl.lit(None, dtype=pl.String).alias(c) for c in _STRING_COLUMNS if c not in df.columns
-    ] + [pl.lit(None, dtype=pl.Float64).alias(c) for c in _FLOAT_COLUMNS if c not in df.columns]
-    missing += [
-        pl.lit(None, dtype=pl.Boolean).alias(c) for c in ("inspected", "fraud") if c not in df.columns
-    ]
-    if EXTRA_COLUMN not in df.columns:
-        missing.append(pl.lit(None, dtype=pl.String).alias(EXTRA_COLUMN))
-    if missing:
-        df = df.with_columns(missing)
-    hs = pl.col("hs_code").cast(pl.String).str.replace_all(r"[^0-9]", "")
-    inspected = pl.col("inspected").cast(pl.Boolean).fill_null(False)
-    fraud = (pl.col("fraud").cast(pl.Boolean).fill_null(False)) & inspected
-    value = pl.col("customs_value").cast(pl.Float64)
-    mass = pl.col("net_mass_kg").cast(pl.Float64)
-    out = df.select(
-        pl.col("declared_at").cast(pl.Date).alias("day"),
-        *[pl.col(c).cast(pl.String) for c in _STRING_COLUMNS if c not in ("hs_code",)],
-        hs.str.slice(0, 6).alias("hs6"),
-        hs.str.slice(0, 4).alias("hs4"),
-        hs.str.slice(0, 2).alias("hs2"),
-        hs.str.slice(0, 6).cast(pl.Float64, strict=False).alias("hs6_numeric"),
-        *[pl.col(c).cast(pl.Float64, strict=False) for c in _FLOAT_COLUMNS],
-        pl.when((value > 0) & (mass > 0)).then((value / mass).log()).alias("log_uv"),
-        inspected.alias("_insp"),
-        fraud.alias("_fraud"),
-        pl.when(fraud).then(pl.col("revenue_recovered").cast(pl.Float64).fill_null(0.0))
-        .otherwise(0.0)
-        .alias("_rev"),
-        *[
-            pl.col(EXTRA_COLUMN).cast(pl.String).str.json_path_match(f"$['{k}']").alias(f"extra:{k}")
-            for k in extras
-        ],
-    )
-    if out["day"].null_count():
-        raise ValidationError("declared_at is missing on some declarations; every row needs a date")
-    return out.with_columns(pl.col("day").cast(pl.Int64).cast(pl.Float64).alias("day_num"))
-
-
-def _key_expr(group: HistoryGroup) -> pl.Expr:
-    if not group.columns:
-        return pl.lit("*")
-    return pl.concat_str([pl.col(c) for c in group.columns], separator="\x1f")
-
-
-def _key_value(prep: pl.DataFrame, group: HistoryGroup) -> str | None:
-    if not group.columns:
-        return "*"
-    parts = [prep[c][0] for c in group.columns]
-    if any(p is None for p in parts):
-        return None
-    return "\x1f".join(parts)
-
-
-def _daily(prep: pl.DataFrame, group: HistoryGroup, labels: bool) -> pl.DataFrame:
-    """Per key and day: counts, and (when ``labels``) outcome sums; value sums for references."""
-    zero = pl.lit(0.0)
-    uv = pl.col("log_uv")
-    has_uv = uv.is_not_null().cast(pl.Float64)
-    tax = pl.col("tax_rate")
-    return (
-        prep.select(
-            _key_expr(group).alias("key"),
-            pl.col("day"),
-            pl.lit(1.0).alias("n"),
-            (pl.col("_insp").cast(pl.Float64) if labels else zero).alias("insp"),
-            (pl.col("_fraud").cast(pl.Float64) if labels else zero).alias("nfraud"),
-            (pl.col("_rev") if labels else zero).alias("rev"),
-            has_uv.alias("uv_n"),
-            uv.fill_null(0.0).alias("uv_s"),
-            (uv.fill_null(0.0) ** 2).alias("uv_ss"),
-            tax.is_not_null().cast(pl.Float64).alias("tax_n"),
-            tax.fill_null(0.0).alias("tax_s"),
-        )
-        .drop_nulls("key")
-        .group_by(["key", "day"])
-        .agg(pl.col(c).sum() for c in _SUMS)
-    )
-
-
-def _cumulative(daily: pl.DataFrame) -> pl.DataFrame:
-    return daily.sort(["key", "day"]).select(
-        "key",
-        "day",
-        *[pl.col(c).cum_sum().over("key").alias(c) for c in _SUMS],
-        pl.col("day").min().over("key").alias("first_day"),
-    )
-
-
-def _asof(prep: pl.DataFrame, group: HistoryGroup, daily: pl.DataFrame) -> dict[str, np.ndarray]:
-    """Cumulative sums strictly before each row's day, aligned with ``prep`` row order."""
-    cum = _cumulative(daily).sort("day")
-    query = prep.select("_row", "day", _key_expr(group).alias("key")).sort("day")
-    joined = query.join_asof(
-        cum,
-        on="day",
-        by="key",
-        strategy="backward",
-        allow_exact_matches=False,
-        check_sortedness=False,
-    ).sort("_row")
-    out = {c: joined[c].fill_null(0.0).to_numpy() for c in _SUMS}
-    first = joined["first_day"]
-    out["first_day"] = first.cast(pl.Int64).cast(pl.Float64).fill_null(math.nan).to_numpy()
-    return out
-
-
-def _snapshot(daily: pl.DataFrame) -> dict[str, Any]:
-    """Totals per key over the whole fitted history (used for declarations after it)."""
-    totals = daily.group_by("key").agg(
-        *[pl.col(c).sum() for c in _SUMS], pl.col("day").min().alias("first_day")
-    )
-    snap: dict[str, Any] = {c: totals[c].to_numpy().astype(float) for c in _SUMS}
-    snap["first_day"] = totals["first_day"].cast(pl.Int64).cast(pl.Float64).to_numpy()
-    snap["_index"] = {k: i for i, k in enumerate(totals["key"].to_list())}
-    return snap

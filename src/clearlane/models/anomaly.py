@@ -1,9 +1,21 @@
 """Anomaly detector for administrations without inspection outcomes (no labels needed).
 
-An IsolationForest on the label-free features of :class:`FeaturePipeline` (declaration counts,
-value, mass, unit value against the HS6 × origin history, tax, seniority, categories). The score
-is ``-score_samples``: **higher = more anomalous = riskier**. Reasons come from robust z-scores
-(|x − median| / (1.4826 · MAD)) of the features, grouped and worded like the fraud model's.
+A customs profile written as robust statistics: each declaration gets one-sided robust
+z-scores, ``(x − median) / (1.4826 · MAD)`` measured on the fitted declarations, for the
+signals that point at fraud without any outcome:
+
+* **unit value below** the history of the same HS6 × origin (``uv_z_hs6_origin``) and of the
+  same HS6 (``uv_z_hs6``) — under-valuation;
+* **tax rate below** the average of earlier declarations of the HS6 (``tax_rate_dev_hs6``) —
+  misclassification into a cheaper heading;
+* **rare pairs**: few earlier declarations of this importer × HS6 and of this HS6 × origin
+  (``log1p`` of the counts) — new trade lanes, false origins;
+* **new importer**: few earlier declarations of the importer (``log1p(importer_n)``).
+
+Only the suspicious side counts (a high unit value adds nothing) and each part is clipped to
+[0, 6], so no single feature dominates. The score is their sum: **higher = more anomalous =
+riskier**. The parts are the reasons, worded like the fraud model's (same codes). Features
+come from the same leakage-safe :class:`FeaturePipeline` (outcome columns are dropped).
 """
 
 from __future__ import annotations
@@ -13,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sklearn.ensemble import IsolationForest
 
 from clearlane.errors import ValidationError
 from clearlane.features.pipeline import FeaturePipeline
@@ -22,6 +33,22 @@ from clearlane.models.reasons import reasons_from_contributions
 from clearlane.schema.reasons import Reason
 
 _LABEL_SUFFIXES = ("_insp", "_n_fraud", "_fraud_rate", "_rev_per_insp")
+_LABEL_COLUMNS = ("inspected", "fraud", "revenue_recovered")
+
+SIGNALS: tuple[tuple[str, int, bool], ...] = (
+    ("uv_z_hs6_origin", -1, False),
+    ("uv_z_hs6", -1, False),
+    ("tax_rate_dev_hs6", -1, False),
+    ("importer_hs6_n", -1, True),
+    ("hs6_origin_n", -1, True),
+    ("importer_n", -1, True),
+)
+"""(feature, direction, log1p): direction −1 means *low* values are suspicious."""
+
+GROUPS: tuple[str, ...] = ("importer", "hs6", "hs6_origin", "importer_hs6")
+"""History groups the signals need (a smaller pipeline than the fraud model's)."""
+
+_CLIP = 6.0
 
 
 def label_free(feature_names: list[str]) -> list[str]:
@@ -33,12 +60,21 @@ def label_free(feature_names: list[str]) -> list[str]:
 
 
 class AnomalyDetector:
-    """Unsupervised risk score (higher = more unusual) with plain-language reasons."""
+    """Unsupervised risk score (higher = more unusual) with plain-language reasons.
 
-    def __init__(self, n_estimators: int = 200, max_samples: int = 4096, random_state: int = 0,
-                 n_jobs: int = 2, feature_params: Mapping[str, Any] | None = None) -> None:
-        self.n_estimators = n_estimators
-        self.max_samples = max_samples
+    Parameters
+    ----------
+    clip:
+        Upper bound of each one-sided robust z-score.
+    random_state, n_jobs:
+        Kept for the common estimator interface; the detector is deterministic.
+    feature_params:
+        Keyword arguments of :class:`FeaturePipeline` (default: the groups in :data:`GROUPS`).
+    """
+
+    def __init__(self, clip: float = _CLIP, random_state: int = 0, n_jobs: int = 2,
+                 feature_params: Mapping[str, Any] | None = None) -> None:
+        self.clip = clip
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.feature_params = feature_params
@@ -49,44 +85,56 @@ class AnomalyDetector:
             raise ValidationError(
                 f"the anomaly detector needs at least 10 declarations; got {declarations.height}"
             )
-        unlabelled = declarations.drop(
-            [c for c in ("inspected", "fraud", "revenue_recovered") if c in declarations.columns]
-        )
-        self.pipeline_ = FeaturePipeline(**dict(self.feature_params or {})).fit(unlabelled)
-        self.feature_names_ = label_free(self.pipeline_.feature_names_)
-        X = self.pipeline_.transform(unlabelled).select(self.feature_names_).to_numpy()
+        unlabelled = declarations.drop([c for c in _LABEL_COLUMNS if c in declarations.columns])
+        params = {"groups": list(GROUPS), **dict(self.feature_params or {})}
+        self.pipeline_ = FeaturePipeline(**params).fit(unlabelled)
+        available = set(self.pipeline_.feature_names_)
+        self.signals_ = [s for s in SIGNALS if s[0] in available]
+        if not self.signals_:
+            raise ValidationError(
+                f"the anomaly detector needs at least one of {[s[0] for s in SIGNALS]}; "
+                f"the feature groups {params['groups']} give none"
+            )
+        self.feature_names_ = [s[0] for s in self.signals_]
+        X = self._signal_matrix(self.pipeline_.transform_matrix(unlabelled))
         self.medians_ = np.nan_to_num(np.nanmedian(X, axis=0), nan=0.0)
-        mad = np.nanmedian(np.abs(X - self.medians_), axis=0)
-        self.scales_ = np.where(np.nan_to_num(mad) > 0, 1.4826 * np.nan_to_num(mad), 1.0)
-        self.forest_ = IsolationForest(
-            n_estimators=self.n_estimators,
-            max_samples=min(self.max_samples, len(X)),
-            random_state=self.random_state,
-            n_jobs=self.n_jobs,
-        ).fit(self._impute(X))
+        mad = np.nan_to_num(np.nanmedian(np.abs(X - self.medians_), axis=0))
+        std = np.nan_to_num(np.nanstd(X, axis=0))
+        # MAD is 0 when most values are equal (e.g. counts of 0): fall back to the std, then 1.
+        self.scales_ = np.where(mad > 0, 1.4826 * mad, np.where(std > 0, std, 1.0))
         return self
 
-    def _impute(self, X: np.ndarray) -> np.ndarray:
-        return np.where(np.isnan(X), self.medians_, X)
+    def _signal_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        columns = [self.pipeline_.feature_names_.index(f) for f, _, _ in self.signals_]
+        X = matrix[:, columns].astype(float)
+        for j, (_, _, log) in enumerate(self.signals_):
+            if log:
+                X[:, j] = np.log1p(np.maximum(X[:, j], 0.0))
+        return X
 
-    def _matrix(self, declarations: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
-        if not hasattr(self, "forest_"):
+    def _parts(self, declarations: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(suspicion parts per signal, the pipeline's full feature matrix)."""
+        if not hasattr(self, "scales_"):
             raise ValidationError("AnomalyDetector is not fitted; call fit() first")
-        features = self.pipeline_.transform(declarations).select(self.feature_names_)
-        return features, features.to_numpy()
+        unlabelled = declarations.drop([c for c in _LABEL_COLUMNS if c in declarations.columns])
+        matrix = self.pipeline_.transform_matrix(unlabelled)
+        X = self._signal_matrix(matrix)
+        direction = np.array([d for _, d, _ in self.signals_], dtype=float)
+        z = direction * (X - self.medians_) / self.scales_
+        return np.clip(np.nan_to_num(z, nan=0.0), 0.0, self.clip), matrix
 
     def score_samples(self, declarations: pl.DataFrame) -> np.ndarray:
         """Anomaly score per row (higher = more anomalous), in input order."""
-        _, X = self._matrix(declarations)
-        return -np.asarray(self.forest_.score_samples(self._impute(X)))
+        parts, _ = self._parts(declarations)
+        return parts.sum(axis=1)
 
     def explain(self, declarations: pl.DataFrame, top: int = 3) -> list[tuple[Reason, ...]]:
-        """Features furthest from their typical value (robust z-scores, grouped)."""
-        features, X = self._matrix(declarations)
-        categorical = [f.startswith("cat_") for f in self.feature_names_]
-        z = np.abs(self._impute(X) - self.medians_) / self.scales_
-        z[:, categorical] = 0.0  # category codes have no distance; the forest still uses them
+        """The largest suspicion parts per row, as reasons (weight = robust z-score)."""
+        parts, matrix = self._parts(declarations)
+        names = self.pipeline_.feature_names_
+        feature_rows = [dict(zip(names, row, strict=True)) for row in matrix.tolist()]
         return reasons_from_contributions(
-            z, self.feature_names_, features.to_dicts(),
+            parts, self.feature_names_, feature_rows,
             _reason_rows(declarations, self.pipeline_.extra_columns_), top=top,
+            window_days=self.pipeline_.window_days,
         )

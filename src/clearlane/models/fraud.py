@@ -14,8 +14,10 @@ The revenue regressor learns ``log1p(revenue_recovered)`` on frauds when at leas
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
@@ -202,22 +204,76 @@ class FraudModel:
         self._check_fitted()
         return self.pipeline_.transform(declarations)
 
-    def raw_score(self, features: pl.DataFrame) -> np.ndarray:
+    def compile(self, cache_dir: Path) -> bool:
+        """Compile the trees to native code (``lleaves``, extra ``fast``) for batch scoring.
+
+        The compiled library gives the same raw scores as LightGBM (to ~1e-12) several times
+        faster; it is cached in ``cache_dir`` under the model's SHA-256, so a warm workspace
+        compiles once per model. Returns false (and keeps LightGBM) when lleaves is missing.
+        """
+        self._check_fitted()
+        try:
+            import lleaves  # type: ignore[import-not-found, import-untyped, unused-ignore]
+        except ImportError:
+            return False
+        cache_dir.mkdir(parents=True, exist_ok=True)
+
+        def build(booster: lgb.Booster) -> Any:
+            text = booster.model_to_string()
+            digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+            model_file = cache_dir / f"{digest}.txt"
+            if not model_file.exists():
+                model_file.write_text(text)
+            compiled = lleaves.Model(model_file=str(model_file))
+            compiled.compile(cache=str(cache_dir / f"{digest}.so"), raw_score=True)
+            return compiled
+
+        self._compiled = build(self.booster_)
+        if self.revenue_booster_ is not None:
+            self._compiled_revenue = build(self.revenue_booster_)
+        return True
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_compiled", None)  # native code stays in its cache, never in the artifact
+        state.pop("_compiled_revenue", None)
+        return state
+
+    @property
+    def compiled(self) -> bool:
+        """Whether batch scores come from the compiled trees (see :meth:`compile`)."""
+        return getattr(self, "_compiled", None) is not None
+
+    def raw_score(self, features: pl.DataFrame | np.ndarray) -> np.ndarray:
         """Uncalibrated log-odds (higher = riskier)."""
-        return np.asarray(self.booster_.predict(features.to_numpy(), raw_score=True))
+        matrix = features.to_numpy() if isinstance(features, pl.DataFrame) else features
+        compiled = getattr(self, "_compiled", None)
+        if compiled is not None and len(matrix) > 1:
+            return np.asarray(compiled.predict(np.ascontiguousarray(matrix, dtype=np.float64),
+                                               n_jobs=self.n_jobs))
+        return np.asarray(self.booster_.predict(matrix, raw_score=True,
+                                                num_threads=self.n_jobs))
 
     def predict_proba(self, declarations: pl.DataFrame) -> np.ndarray:
         """Calibrated fraud probability per row, in [0, 1] (higher = riskier)."""
-        return self.calibrate(self.raw_score(self.features(declarations)))
+        self._check_fitted()
+        return self.calibrate(self.raw_score(self.pipeline_.transform_matrix(declarations)))
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         a, b = self.calibration_
         return 1.0 / (1.0 + np.exp(-(a * np.asarray(raw) + b)))
 
-    def revenue_if_fraud(self, declarations: pl.DataFrame, features: pl.DataFrame) -> np.ndarray:
+    def revenue_if_fraud(self, declarations: pl.DataFrame,
+                         features: pl.DataFrame | np.ndarray) -> np.ndarray:
         """Predicted revenue recovered if the declaration is fraudulent (national currency)."""
         if self.revenue_booster_ is not None:
-            pred = self.revenue_booster_.predict(features.to_numpy())
+            matrix = features.to_numpy() if isinstance(features, pl.DataFrame) else features
+            compiled = getattr(self, "_compiled_revenue", None)
+            if compiled is not None and len(matrix) > 1:
+                pred = compiled.predict(np.ascontiguousarray(matrix, dtype=np.float64),
+                                        n_jobs=self.n_jobs)
+            else:
+                pred = self.revenue_booster_.predict(matrix, num_threads=self.n_jobs)
             return np.expm1(np.clip(np.asarray(pred), 0, 50))
         value = _column(declarations, "customs_value")
         rate = _column(declarations, "tax_rate")
@@ -232,10 +288,13 @@ class FraudModel:
         Reasons cost far more than scores (tree SHAP), so only the riskiest ``explain_share``
         of rows get them; the others get an empty tuple.
         """
-        features = self.features(declarations)
-        raw = self.raw_score(features)
+        self._check_fitted()
+        matrix = self.pipeline_.transform_matrix(declarations)
+        if self.compiled:
+            matrix = np.ascontiguousarray(matrix)  # compiled trees read rows: copy once
+        raw = self.raw_score(matrix)
         p = self.calibrate(raw)
-        rev = self.revenue_if_fraud(declarations, features)
+        rev = self.revenue_if_fraud(declarations, matrix)
         out = pl.DataFrame({
             "fraud_probability": p,
             "revenue_if_fraud": rev,
@@ -246,10 +305,9 @@ class FraudModel:
             explained: list[tuple[Reason, ...]] = [()] * declarations.height
             count = min(declarations.height, math.ceil(declarations.height * explain_share))
             if count:
-                top_rows = np.argsort(-raw, kind="stable")[:count]
-                mask = pl.Series(np.isin(np.arange(declarations.height), top_rows))
-                chosen = np.flatnonzero(mask.to_numpy())
-                found = self.explain(declarations.filter(mask), features.filter(mask), top=reasons)
+                chosen = np.sort(np.argsort(-raw, kind="stable")[:count])
+                rows = pl.Series(chosen)
+                found = self._explain_matrix(declarations[rows], matrix[chosen], top=reasons)
                 for row, item in zip(chosen, found, strict=True):
                     explained[int(row)] = item
             out = out.with_columns(pl.Series("reasons", explained, dtype=pl.Object))
@@ -257,27 +315,43 @@ class FraudModel:
 
     def score_record(self, record: Mapping[str, Any], reasons: int = 3) -> dict[str, Any]:
         """Score one declaration (a mapping of canonical fields) in process; the API fast path."""
-        features = self.pipeline_.transform_record(record)
-        matrix = features.to_numpy()
-        raw = float(self.booster_.predict(matrix, raw_score=True)[0])
+        self._check_fitted()
+        matrix = self.pipeline_.transform_vector(record)
+        raw = float(self.booster_.predict(matrix, raw_score=True, num_threads=1)[0])
         p = float(self.calibrate(np.array([raw]))[0])
-        frame = pl.DataFrame([dict(record)])
-        rev = float(self.revenue_if_fraud(frame, features)[0])
+        if self.revenue_booster_ is not None:
+            pred = float(self.revenue_booster_.predict(matrix, num_threads=1)[0])
+            rev = float(np.expm1(np.clip(pred, 0, 50)))
+        else:
+            value = _float(record.get("customs_value"))
+            rate = _float(record.get("tax_rate"))
+            duty = value * rate / 100.0
+            rev = duty if math.isfinite(duty) else 0.0
         out: dict[str, Any] = {"fraud_probability": p, "revenue_if_fraud": rev,
                                "expected_revenue": p * rev, "raw_score": raw}
         if reasons > 0:
-            out["reasons"] = self.explain(frame, features, top=reasons)[0]
+            frame = pl.DataFrame([dict(record)])
+            out["reasons"] = self._explain_matrix(frame, matrix, top=reasons)[0]
         return out
 
     def explain(self, declarations: pl.DataFrame, features: pl.DataFrame | None = None,
                 top: int = 3) -> list[tuple[Reason, ...]]:
         """Top positive contributions (log-odds, from LightGBM ``pred_contrib``) per row."""
-        if features is None:
-            features = self.features(declarations)
-        contrib = np.asarray(self.booster_.predict(features.to_numpy(), pred_contrib=True))
+        self._check_fitted()
+        matrix = (self.pipeline_.transform_matrix(declarations) if features is None
+                  else features.to_numpy())
+        return self._explain_matrix(declarations, matrix, top=top)
+
+    def _explain_matrix(self, declarations: pl.DataFrame, matrix: np.ndarray,
+                        top: int) -> list[tuple[Reason, ...]]:
+        contrib = np.asarray(self.booster_.predict(matrix, pred_contrib=True,
+                                                   num_threads=self.n_jobs))
+        feature_rows = [dict(zip(self.feature_names_, row, strict=True))
+                        for row in matrix.tolist()]
         return reasons_from_contributions(
-            contrib[:, :-1], self.feature_names_, features.to_dicts(),
+            contrib[:, :-1], self.feature_names_, feature_rows,
             _reason_rows(declarations, self.pipeline_.extra_columns_), top=top,
+            window_days=getattr(self.pipeline_, "window_days", None),
         )
 
     def feature_importance(self) -> dict[str, float]:
@@ -321,6 +395,13 @@ def _inspected_mask(declarations: pl.DataFrame) -> np.ndarray:
     if "inspected" in declarations.columns:
         return declarations["inspected"].cast(pl.Boolean).fill_null(False).to_numpy()
     return ~declarations["fraud"].is_null().to_numpy()
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value) if value is not None else math.nan
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _column(declarations: pl.DataFrame, name: str) -> np.ndarray:

@@ -73,12 +73,26 @@ def _key_text(group: str, row: Mapping[str, Any]) -> str:
     return " × ".join(parts)
 
 
+def window_text(window_days: int | None) -> str:
+    """How a history window is named in reasons: "in the past year", "before this date"."""
+    if window_days is None:
+        return "before this date"
+    if window_days == 365:
+        return "in the past year"
+    return f"in the past {window_days} days"
+
+
 def describe(
     code_feature: str,
     features: Mapping[str, float],
     row: Mapping[str, Any],
+    window_days: int | None = 365,
 ) -> tuple[str, dict[str, Any]]:
-    """Plain-language text and evidence for a reason keyed by its lead feature."""
+    """Plain-language text and evidence for a reason keyed by its lead feature.
+
+    History counts are those of the pipeline's rolling window (``window_days``; ``None`` =
+    all earlier declarations), and the text says so.
+    """
     group = history_group_of(code_feature)
     if group is not None:
         g = GROUPS_BY_NAME[group]
@@ -87,15 +101,17 @@ def describe(
         nf = features.get(f"{group}_n_fraud", 0.0)
         rate = features.get(f"{group}_fraud_rate", float("nan"))
         evidence = {"key": _key_text(group, row), "declarations": int(n), "inspected": int(insp),
-                    "frauds": int(nf), "smoothed_fraud_rate": round(float(rate), 4)}
+                    "frauds": int(nf), "smoothed_fraud_rate": round(float(rate), 4),
+                    "window_days": window_days}
         who = f"{g.label} {evidence['key']}"
+        when = window_text(window_days)
         if insp > 0:
-            text = (f"{who}: {int(nf)} of its {int(insp)} inspected declarations before this date "
+            text = (f"{who}: {int(nf)} of its {int(insp)} inspected declarations {when} "
                     f"were fraudulent")
         elif n > 0:
-            text = f"{who}: {int(n)} earlier declarations, none inspected"
+            text = f"{who}: {int(n)} declarations {when}, no inspection outcome among them"
         else:
-            text = f"{who}: no earlier declarations"
+            text = f"{who}: no declarations {when}"
         return text, evidence
     if code_feature.startswith("uv_") or code_feature in ("log_unit_value", "log_value_per_unit"):
         hs = str(row.get("hs_code") or "")[:6]
@@ -139,7 +155,8 @@ def describe(
                 {"days_since_first": int(days)})
     if code_feature == "all_fraud_rate":
         rate = features.get(code_feature, float("nan"))
-        return (f"Overall fraud rate among inspections before this date {rate * 100:.1f} %",
+        return (f"Overall fraud rate among inspections {window_text(window_days)} "
+                f"{rate * 100:.1f} %",
                 {"overall_fraud_rate": rate})
     if code_feature.startswith("cat_"):
         column = code_feature[4:]
@@ -160,6 +177,7 @@ def reasons_from_contributions(
     rows: Sequence[Mapping[str, Any]],
     top: int = 3,
     positive_only: bool = True,
+    window_days: int | None = 365,
 ) -> list[tuple[Reason, ...]]:
     """Top reasons per row from a (rows × features) contribution matrix.
 
@@ -185,8 +203,10 @@ def reasons_from_contributions(
             code = unique_codes[ci]
             members = [j for j, c in enumerate(codes) if c == code]
             lead = max(members, key=lambda j: abs(float(contributions[i][j])))
-            text, evidence = describe(feature_names[lead], feature_rows[i], rows[i])
-            reasons.append(Reason(code=code, text=f"{text} ({w:+.2f})", weight=round(w, 4),
+            text, evidence = describe(feature_names[lead], feature_rows[i], rows[i],
+                                      window_days)
+            weight = round(w, 4)  # the text quotes the stored weight, so both always agree
+            reasons.append(Reason(code=code, text=f"{text} ({weight:+.2f})", weight=weight,
                                   evidence=evidence))
         out.append(tuple(reasons))
     return out

@@ -20,6 +20,9 @@ from clearlane.store.workspace import Workspace, date_window_sql
 
 Progress = Callable[[float, float | None], None]
 
+COMPILE_FROM_ROWS = 100_000
+"""Batches at least this large are scored with compiled trees when lleaves is installed."""
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -82,8 +85,9 @@ def train_models(
     detector = AnomalyDetector(random_state=seed).fit(data)
     anomaly_record = registry.register(
         workspace, detector, "anomaly", train_from=first, train_to=last, n_rows=data.height,
-        features=detector.feature_names_, params={"seed": seed,
-                                                 "n_estimators": detector.n_estimators},
+        features=detector.feature_names_, params={"seed": seed, "clip": detector.clip,
+                                                 "medians": detector.medians_.tolist(),
+                                                 "scales": detector.scales_.tolist()},
         metrics={}, fingerprint=fingerprint,
     )
     if promote:
@@ -117,6 +121,9 @@ def assess_declarations(
     record = registry.get_model(workspace, version, kind="fraud")
     model: FraudModel = registry.load_model(workspace, record)
     data = _load(workspace, date_from, date_to)
+    if data.height >= COMPILE_FROM_ROWS:
+        # native trees (extra `fast`), compiled once per model and cached in the workspace
+        model.compile(workspace.artifacts_dir / "compiled")
     report = progress or (lambda done, total: None)
     report(0, 3)
     scores = model.score(data, explain_share=explain_share)

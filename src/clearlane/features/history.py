@@ -1,0 +1,181 @@
+"""Per-key history state and as-of look-ups behind :class:`~clearlane.features.FeaturePipeline`.
+
+``cumulative_state`` turns per-key daily sums into cumulative state (with a zero sentinel row
+per key and the key's totals on every row); ``asof_sums`` looks up sums strictly before each
+row's day (and before its window's start); ``batch_earlier`` adds a batch's own rows on
+earlier days. All sums are in :data:`SUMS` order; :data:`WINDOWED` ones cover the window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from clearlane.features.catalog import UNIT_VALUE_GROUPS, HistoryGroup
+
+SUMS = ("n", "insp", "nfraud", "rev", "uv_n", "uv_s", "uv_ss", "tax_n", "tax_s")
+
+
+WINDOWED: tuple[str, ...] = ("n", "insp", "nfraud", "rev")
+"""Sums restricted to the rolling window; the others (value references) are cumulative."""
+
+
+ALL_GROUP = HistoryGroup("all", (), "All declarations", "OVERALL_HISTORY")
+
+
+SENTINEL_DAY = date(1900, 1, 1)
+
+
+NO_WINDOW_DAY = date(1900, 1, 2)  # an as-of look-up here finds only the zero sentinel
+
+
+def unsort(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    out = np.empty(len(values), dtype=float)
+    out[order] = values
+    return out
+
+
+def key_series(prep: pl.DataFrame, group: HistoryGroup) -> pl.Series:
+    if not group.columns:
+        return pl.Series("key", ["*"], dtype=pl.String).extend_constant("*", prep.height - 1)
+    return prep.select(key_expr(group).alias("key"))["key"]
+
+
+BATCH_SUMS = ("n", "uv_n", "uv_s", "uv_ss", "tax_n", "tax_s")
+
+
+def needed_sums(group: str) -> tuple[str, ...]:
+    """The sums the derived features read for a group (others stay zero on the fast path)."""
+    needed: tuple[str, ...] = WINDOWED
+    if group in UNIT_VALUE_GROUPS:
+        needed += ("uv_n", "uv_s", "uv_ss")
+    if group == "hs6":
+        needed += ("tax_n", "tax_s")
+    return needed
+
+
+def batch_earlier(joined: pl.DataFrame, day_num: np.ndarray, columns: Sequence[str]
+                   ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Sums over the batch's own rows of the same key on earlier days (rows sorted by day),
+    and the key's first day in the batch when it is earlier than the row's (else +inf).
+
+    A stable sort by key hash keeps the date order inside each key; an exclusive running sum
+    read at the first row of the row's (key, day) run minus its value at the key's first row
+    is the earlier-day sum. (Hashes are only compared within this call.)
+    """
+    keys = joined["key"]
+    hashes = keys.hash(seed=0).to_numpy()
+    valid_rows = keys.is_not_null().to_numpy()
+    order = np.argsort(hashes, kind="stable")
+    h, d, valid = hashes[order], day_num[order], valid_rows[order]
+    n = len(order)
+    index = np.arange(n, dtype=np.int64)
+    key_start = np.ones(n, dtype=bool)
+    key_start[1:] = h[1:] != h[:-1]
+    run_start = key_start.copy()
+    run_start[1:] |= d[1:] != d[:-1]
+    key_first = np.maximum.accumulate(np.where(key_start, index, 0))
+    run_first = np.maximum.accumulate(np.where(run_start, index, 0))
+    out: dict[str, np.ndarray] = {}
+    for c in columns:
+        if c == "n":
+            earlier = (run_first - key_first).astype(float)
+        else:
+            x = joined[c].to_numpy()[order]
+            exclusive = np.cumsum(x) - x
+            earlier = exclusive[run_first] - exclusive[key_first]
+        out[c] = unsort(np.where(valid, earlier, 0.0), order)
+    first = np.where(valid & (d[key_first] < d), d[key_first], np.inf)
+    return out, unsort(first, order)
+
+
+def batch_value_columns() -> list[pl.Expr]:
+    uv = pl.col("log_uv")
+    tax = pl.col("tax_rate")
+    return [
+        pl.lit(1.0).alias("n"),
+        uv.is_not_null().cast(pl.Float64).alias("uv_n"),
+        uv.fill_null(0.0).alias("uv_s"),
+        (uv.fill_null(0.0) ** 2).alias("uv_ss"),
+        tax.is_not_null().cast(pl.Float64).alias("tax_n"),
+        tax.fill_null(0.0).alias("tax_s"),
+    ]
+
+
+def key_expr(group: HistoryGroup) -> pl.Expr:
+    if not group.columns:
+        return pl.lit("*")
+    return pl.concat_str([pl.col(c) for c in group.columns], separator="\x1f")
+
+
+def daily_sums(prep: pl.DataFrame, group: HistoryGroup, labels: bool) -> pl.DataFrame:
+    """Per key and day: counts, and (when ``labels``) outcome sums; value sums for references."""
+    zero = pl.lit(0.0)
+    uv = pl.col("log_uv")
+    has_uv = uv.is_not_null().cast(pl.Float64)
+    tax = pl.col("tax_rate")
+    return (
+        prep.select(
+            key_expr(group).alias("key"),
+            pl.col("day"),
+            pl.lit(1.0).alias("n"),
+            (pl.col("_insp").cast(pl.Float64) if labels else zero).alias("insp"),
+            (pl.col("_fraud").cast(pl.Float64) if labels else zero).alias("nfraud"),
+            (pl.col("_rev") if labels else zero).alias("rev"),
+            has_uv.alias("uv_n"),
+            uv.fill_null(0.0).alias("uv_s"),
+            (uv.fill_null(0.0) ** 2).alias("uv_ss"),
+            tax.is_not_null().cast(pl.Float64).alias("tax_n"),
+            tax.fill_null(0.0).alias("tax_s"),
+        )
+        .drop_nulls("key")
+        .group_by(["key", "day"])
+        .agg(pl.col(c).sum() for c in SUMS)
+    )
+
+
+def cumulative_state(daily: pl.DataFrame) -> pl.DataFrame:
+    """Per key and day: cumulative sums through that day (``c_*``), the key's totals (``t_*``)
+    and first day, plus a zero sentinel row per key; sorted by day (for as-of joins)."""
+    cumulative = daily.sort(["key", "day"]).select(
+        "key",
+        "day",
+        *[pl.col(c).cum_sum().over("key").alias(f"c_{c}") for c in SUMS],
+    )
+    sentinel = cumulative.group_by("key").agg(pl.lit(SENTINEL_DAY).alias("day")).select(
+        "key", "day", *[pl.lit(0.0).alias(f"c_{c}") for c in SUMS]
+    )
+    both = pl.concat([sentinel, cumulative], how="vertical").sort(["key", "day"])
+    return both.with_columns(
+        *[pl.col(f"c_{c}").last().over("key").alias(f"t_{c}") for c in SUMS],
+        pl.col("day").filter(pl.col("day") > SENTINEL_DAY).min().over("key")
+        .alias("t_first_day"),
+    ).sort("day")
+
+
+def asof_sums(prep: pl.DataFrame, group: HistoryGroup, state: pl.DataFrame,
+          window: int | None) -> dict[str, np.ndarray]:
+    """Sums strictly before each row's day (windowed ones over the window), in ``prep`` order."""
+    query = prep.select(
+        "_row", "day",
+        (pl.col("day") - pl.duration(days=window or 0)).alias("day_w"),
+        key_expr(group).alias("key"),
+    ).sort("day")
+    options: dict[str, Any] = {"by": "key", "strategy": "backward",
+                               "allow_exact_matches": False, "check_sortedness": False}
+    at_day = query.join_asof(state, on="day", **options)
+    order = at_day["_row"].to_numpy()
+    out = {c: at_day[f"c_{c}"].fill_null(0.0).to_numpy() for c in SUMS}
+    if window:
+        before = query.join_asof(state, left_on="day_w", right_on="day", **options)
+        for c in WINDOWED:
+            out[c] = out[c] - before[f"c_{c}"].fill_null(0.0).to_numpy()
+    first = at_day["t_first_day"].cast(pl.Int64).cast(pl.Float64).fill_null(math.nan).to_numpy()
+    known = at_day["c_n"].fill_null(0.0).to_numpy() > 0
+    out["first_day"] = np.where(known, first, np.nan)
+    return {c: unsort(v, order) for c, v in out.items()}
