@@ -44,7 +44,7 @@ def clearlane(*args: str, cwd: Path) -> Outcome:
 def test_rules_select_outcomes_report_simulate(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(EXAMPLE.read_text().replace("lane: yellow", "lane: amber"))
-    refused = subprocess.run(  # type: ignore[assignment]
+    refused = subprocess.run(
         [CLEARLANE, "rules", "validate", str(bad)], cwd=tmp_path, capture_output=True,
         text=True, timeout=120, env={"COLUMNS": "200"})
     assert refused.returncode == 2
@@ -80,9 +80,9 @@ def test_rules_select_outcomes_report_simulate(tmp_path: Path) -> None:
     assert "1 linked to a selection" in recorded.stdout
     assert "OFF9" in clearlane("outcomes", "list", "-w", "ws", cwd=tmp_path).stdout
 
-    refused = clearlane("override", first["declaration_id"], "--to", "green",
-                        "--justification", "no", "--officer", "OFF9", "-w", "ws", cwd=tmp_path)
-    assert refused.returncode == 2 and "justification" in refused.stderr
+    no_reason = clearlane("override", first["declaration_id"], "--to", "green",
+                          "--justification", "no", "--officer", "OFF9", "-w", "ws", cwd=tmp_path)
+    assert no_reason.returncode == 2 and "justification" in no_reason.stderr
 
     report = clearlane("report", "performance", "-w", "ws", "--html", "perf.html", cwd=tmp_path)
     assert report.returncode == 0, report.stderr

@@ -51,7 +51,15 @@ def select(
         help="Share of all declarations drawn uniformly at random for red (control).")] = 0.01,
     exploration_share: Annotated[float, typer.Option(
         help="Share of discretionary red slots given to exploration.")] = 0.10,
-    exploration: Annotated[str, typer.Option(help="uncertainty or anomaly.")] = "uncertainty",
+    exploration: Annotated[str, typer.Option(
+        help="segments (Thompson sampling over segments from recorded outcomes), uncertainty "
+             "or anomaly.")] = "segments",
+    checks: Annotated[bool, typer.Option(
+        help="Use the HS and price checks as signals when the workspace has an HS classifier "
+             "or value bands.")] = True,
+    segment_signal: Annotated[bool, typer.Option(
+        help="Raise the risk of segments where recent outcomes exceeded the model's "
+             "expectation.")] = True,
     objective: Annotated[str, typer.Option(help="revenue or frauds.")] = "revenue",
     per_item: Annotated[bool, typer.Option(
         help="One lane per item instead of per declaration.")] = False,
@@ -72,7 +80,8 @@ def select(
         run = select_for_inspection(
             ws, date_from=date_from.date() if date_from else None,
             date_to=date_to.date() if date_to else None, rules_path=rules, policy=policy,
-            seed=seed, model_version=model, progress=lambda d, t: advance(d, t))
+            seed=seed, model_version=model, checks=checks, segment_signal=segment_signal,
+            progress=lambda d, t: advance(d, t))
     counts = run.result.counts()
     table = Table(title=f"Selection {run.selection_id}")
     for column in ("lane", "basis", "declarations" if not per_item else "items"):
@@ -84,6 +93,8 @@ def select(
                   f"{run.rules.name if run.rules else 'none'}; seed {seed}")
     for note in run.notes:
         console.print(f"[yellow]Note:[/] {note}")
+    for warning in run.warnings:
+        console.print(f"[bold red]Warning:[/] {warning}", highlight=False)
     lanes = run.result.lanes
     top = lanes.filter(pl.col("lane") == "red").unique("declaration_id", keep="first",
                                                       maintain_order=True).head(5)

@@ -31,6 +31,9 @@ def simulate(
              "weeks).")] = None,
     output: Annotated[Path | None, typer.Option(
         help="Folder for weekly.csv, summary.csv, precision.png, simulation.html.")] = None,
+    segment_signal: Annotated[bool, typer.Option(
+        help="Add the segment signal (recent excess of frauds over the model) to every model "
+             "strategy.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Online simulation ("Take a Chance" protocol): only selected declarations reveal their
@@ -38,7 +41,8 @@ def simulate(
     config = SimulationConfig(
         initial_weeks=initial_weeks, weeks=weeks, start_rate=start_rate, final_rate=final_rate,
         ramp_weeks=ramp_weeks, explore=explore, objective=objective,
-        retrain_every=retrain_every, strategies=tuple(strategy or STRATEGIES), seed=seed)
+        retrain_every=retrain_every, strategies=tuple(strategy or STRATEGIES),
+        segment_signal=segment_signal, seed=seed)
     ws = Workspace.open(workspace_path(workspace))
     with progress_bar("Simulating") as advance:
         run = simulate_workspace(ws, config, output_dir=output, rules_path=rules,

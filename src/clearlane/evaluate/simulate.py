@@ -21,11 +21,16 @@ The inspection rate follows a schedule: ``start_rate`` falling linearly to ``fin
 * ``exploit+explore`` — ``1 − explore`` by the model, ``explore`` by uncertainty sampling
   (weights ``p·(1−p)``, the selector's exploration);
 * ``exploit+segments`` — ``1 − explore`` by the model, ``explore`` by Thompson sampling over
-  segments (HS chapters): each week a fraud rate is drawn per chapter from
-  ``Beta(1 + frauds, 1 + clean)`` of that strategy's inspections in the last ``segment_weeks``
-  weeks, and declarations are sampled with weight ``θ³`` of their chapter. Chapters rarely
-  inspected keep wide posteriors (diversity); a chapter where exploration finds fraud is drawn
-  high and explored more (a new scheme is followed up within weeks).
+  segments (HS chapter, origin, office, importer newness; :mod:`clearlane.selection.segments`):
+  the segments where the strategy's recent inspections found more fraud than its model expected
+  — or that it has hardly inspected, so the excess is uncertain — win the exploration slots.
+
+Every model strategy (``exploit`` included: it is the same model, without exploration) adds
+the **segment signal** to its fraud probability when ``segment_signal`` is on: the shrunk
+recency-weighted excess of revealed frauds over the model's own probabilities in the item's
+segments, from that strategy's inspections of the last ``segment_weeks`` weeks (half-life
+``segment_half_life`` weeks). So a scheme revealed by any inspection is followed the next week,
+before the model is retrained; a strategy that never inspects a segment learns nothing there.
 
 Per week and strategy: precision (frauds / inspected), revenue caught, normalised precision
 (precision / the best possible that week, ``min(1, frauds / inspected)``), normalised revenue
@@ -49,6 +54,12 @@ from clearlane.evaluate.performance import wilson_interval
 from clearlane.rules.evaluate import evaluate_rules
 from clearlane.rules.model import Condition, Rule, RuleSet, Watchlist
 from clearlane.selection import SelectionPolicy, select_lanes
+from clearlane.selection.segments import (
+    SegmentEvidence,
+    segment_labels,
+    segment_lift,
+    thompson_exploration,
+)
 
 Progress = Callable[[float, float | None], None]
 
@@ -104,7 +115,9 @@ class FastScorer:
     random_state: int = 0
     rounds: int = 120
     num_leaves: int = 31
-    n_jobs: int = 2
+    n_jobs: int = 1
+    """One thread: a weekly fit is small, and on busy cores OpenMP threads spin-wait (a fit of
+    20,000 rows took 35 s CPU with 2 threads against 2 s with 1 on a loaded 2-core machine)."""
 
     def fit(self, history: pl.DataFrame) -> Any:
         import lightgbm as lgb
@@ -166,6 +179,9 @@ class SimulationConfig:
     moving_average: int = 13
     retrain_every: int = 1
     segment_weeks: int = 8
+    segment_signal: bool = True
+    segment_half_life: float = 2.0
+    segment_strength: float = 5.0
     seed: int = 0
 
     def rate(self, week: int) -> float:
@@ -228,22 +244,6 @@ def starter_rules(history: pl.DataFrame, min_inspections: int = 3,
     return RuleSet("simulator-starter", tuple(rules), tuple(watchlists))
 
 
-def _thompson_weights(segment: np.ndarray, recent: np.ndarray, fraud: np.ndarray,
-                      in_week: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Exploration weight ``θ³`` per row of the week, ``θ ~ Beta(1 + f, 1 + n − f)`` drawn once
-    per segment from the recently revealed labels of that segment."""
-    week_segments = segment[in_week]
-    names, inverse = np.unique(week_segments, return_inverse=True)
-    seen = segment[recent]
-    seen_fraud = fraud[recent]
-    theta = np.empty(len(names))
-    for i, name in enumerate(names):
-        rows = seen == name
-        n, f = int(rows.sum()), int(seen_fraud[rows].sum())
-        theta[i] = rng.beta(1 + f, 1 + n - f)
-    return theta[inverse] ** 3
-
-
 def _weeks(days: np.ndarray, start: date) -> np.ndarray:
     return ((days - np.datetime64(start)).astype("timedelta64[D]").astype(int)) // 7
 
@@ -291,7 +291,7 @@ def simulate(
         raise ValidationError(f"the data spans {last_week + 1} week(s); it needs more than the "
                               f"{config.initial_weeks} initial week(s)")
     initial = week_of < config.initial_weeks
-    chapter = frame["hs_code"].cast(pl.String).fill_null("").str.slice(0, 2).to_numpy()
+    labels = segment_labels(frame)
     notes: list[str] = []
     if rules is None and "rules" in config.strategies:
         labelled = base.filter(pl.Series(initial)).with_columns(
@@ -300,6 +300,8 @@ def simulate(
         notes.append(f"rules strategy: {len(rules)} starter rule(s) learned from the initial "
                      f"period ({sum(len(w.values) for w in rules.watchlists)} watchlist entries)")
     revealed = {s: initial.copy() for s in config.strategies}
+    # the model probability each revealed row had when it was selected (NaN: no model score)
+    selected_p = {s: np.full(len(order), np.nan) for s in config.strategies}
     models: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
     total_steps = len(sim_weeks) * len(config.strategies)
@@ -341,17 +343,32 @@ def simulate(
                     notes.append(f"week {week} {strategy}: model not trained ({exc}); "
                                  "selected at random")
             policy = _policy(strategy, rate, config)
+            raw_p = np.asarray(p, dtype=float)
+            evidence = None
+            if strategy in _MODEL_STRATEGIES and (config.segment_signal
+                                                  or strategy == "exploit+segments"):
+                recent = mask & (week_of < week) & (week_of >= week - config.segment_weeks)
+                evidence = SegmentEvidence.from_outcomes(
+                    labels.filter(pl.Series(recent)), fraud[recent], selected_p[strategy][recent],
+                    week - 1 - week_of[recent], config.segment_half_life)
+            week_labels = labels.filter(pl.Series(in_week))
+            if evidence is not None and config.segment_signal and strategy in _MODEL_STRATEGIES:
+                lift, _ = segment_lift(week_labels, evidence, strength=config.segment_strength)
+                boosted = np.clip(raw_p + lift, 0.0, 1.0)
+                at_stake = np.where(raw_p > 1e-9, np.asarray(exp_rev, float) / np.maximum(
+                    raw_p, 1e-9), 0.0)
+                p, exp_rev = boosted, boosted * at_stake
             scores = week_frame.select("declaration_id", "item_no", "office_id",
                                        "declared_at").with_columns(
                 pl.Series("fraud_probability", np.asarray(p, dtype=float)),
                 pl.Series("expected_revenue", np.asarray(exp_rev, dtype=float)))
             if strategy == "rules":
                 scores = scores.with_columns(pl.lit(0.0).alias("fraud_probability"))
-            if strategy == "exploit+segments":
-                recent = mask & (week_of < week) & (week_of >= week - config.segment_weeks)
-                scores = scores.with_columns(pl.Series("exploration_weight", _thompson_weights(
-                    chapter, recent, fraud, in_week,
-                    np.random.default_rng([config.seed, week, 7]))))
+            if strategy == "exploit+segments" and evidence is not None:
+                weights, _ = thompson_exploration(
+                    week_labels, evidence, np.random.default_rng([config.seed, week, 7]),
+                    strength=config.segment_strength)
+                scores = scores.with_columns(pl.Series("exploration_weight", weights))
             result = select_lanes(scores, policy, hits=hits if strategy == "rules" else None,
                                   seed=config.seed * 100_003 + week, explain=False)
             # the selector returns rows in input order
@@ -360,6 +377,8 @@ def simulate(
                 chosen[np.flatnonzero(chosen)[k:]] = False
             idx = np.flatnonzero(in_week)[chosen]
             mask[idx] = True
+            if strategy in models:  # without a model there is nothing to compare outcomes to
+                selected_p[strategy][idx] = raw_p[chosen]
             caught = int(week_fraud[chosen].sum())
             inspected = int(chosen.sum())
             frauds = int(week_fraud.sum())
@@ -412,7 +431,7 @@ def _policy(strategy: str, rate: float, config: SimulationConfig) -> SelectionPo
                                exploration="uncertainty", **common)
     if strategy == "exploit+segments":
         return SelectionPolicy(random_share=0.0, exploration_share=config.explore,
-                               exploration="weights", **common)
+                               exploration="segments", **common)
     return SelectionPolicy(random_share=0.0, exploration_share=0.0, **common)
 
 

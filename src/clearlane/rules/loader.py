@@ -1,6 +1,6 @@
 """Read and validate a YAML risk profile; every problem names the file, line, rule and field.
 
-Format (see ``docs/selection.md`` and ``rules/examples/basic.yaml``)::
+Format (see ``docs/rules.md`` and ``rules/examples/basic.yaml``)::
 
     profile: basic
     watchlists:

@@ -11,11 +11,12 @@ from clearlane.errors import Problem, ValidationError
 OBJECTIVES: tuple[str, ...] = ("revenue", "frauds")
 """``revenue`` ranks by expected revenue at stake, ``frauds`` by fraud probability."""
 
-EXPLORATIONS: tuple[str, ...] = ("uncertainty", "anomaly", "weights")
-"""``uncertainty`` samples in proportion to p·(1−p); ``anomaly`` in proportion to the anomaly
-score's rank (declarations unlike the history the model learned from); ``weights`` in proportion
-to a caller-supplied ``exploration_weight`` column (e.g. the simulator's segment Thompson
-sampling)."""
+EXPLORATIONS: tuple[str, ...] = ("segments", "uncertainty", "anomaly", "weights")
+"""``segments`` samples by Thompson sampling over segments (HS chapter, origin, office, importer
+newness) from the revealed outcomes (:mod:`clearlane.selection.segments`; the caller supplies the
+resulting ``exploration_weight`` column); ``uncertainty`` samples in proportion to p·(1−p);
+``anomaly`` in proportion to the anomaly score's rank (declarations unlike the history the model
+learned from); ``weights`` in proportion to any caller-supplied ``exploration_weight`` column."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,13 @@ items when ``per_declaration`` is false), in this order:
    ``blue_rate × n`` of the rest: yellow ranked like exploitation (rule hits asking for yellow
    or red first), blue by rules asking for blue then by anomaly score. The rest is **green**.
 
+Units without any model score (null ``fraud_probability``, ``expected_revenue`` and
+``exploration_weight``: never risk-assessed) take no model-driven slot (4, 5, model-ranked yellow,
+anomaly blue); rules and the random control still apply to them. An optional ``segment_lift``
+column (:func:`clearlane.selection.segments.segment_lift`) is added to the fraud probability
+before ranking; text columns ``segment_note``, ``exploration_note`` and ``<extra score>_note``
+are quoted as reasons.
+
 Randomness comes from ``numpy.random.default_rng([seed, crc32(group)])`` after sorting the units
 by id, so the same seed gives the same lanes whatever the order of the input rows.
 """
@@ -56,6 +63,10 @@ class SelectionResult:
     policy: SelectionPolicy
     seed: int
     overflow: tuple[dict[str, Any], ...]
+    unassessed: int = 0
+    """Units without any model score (no risk assessment): left out of the model-driven
+    slots (exploitation, exploration, model-ranked yellow, anomaly blue); rules and the random
+    control sample still apply to them."""
 
     def counts(self) -> pl.DataFrame:
         """Units per lane and basis."""
@@ -88,33 +99,52 @@ def _units(scores: pl.DataFrame, policy: SelectionPolicy) -> pl.DataFrame:
                                 pl.String)}
     for name in ("fraud_probability", "expected_revenue", "anomaly_score"):
         defaults[name] = pl.lit(None, pl.Float64)
-    if policy.exploration == "weights" and "exploration_weight" not in frame.columns:
-        raise ValidationError("exploration 'weights' needs an 'exploration_weight' column")
+    if policy.exploration in ("weights", "segments") and "exploration_weight" not in frame.columns:
+        raise ValidationError(f"exploration {policy.exploration!r} needs an 'exploration_weight' "
+                              "column (for 'segments': see clearlane.selection.segments)")
     defaults["exploration_weight"] = pl.lit(None, pl.Float64)
+    defaults["segment_lift"] = pl.lit(None, pl.Float64)
     for name in policy.extra_weights:
         if name not in frame.columns:
             raise ValidationError(f"extra score column {name!r} is not in the scores frame")
     frame = frame.with_columns([e.alias(n) for n, e in defaults.items() if n not in frame.columns])
+    if "assessed" not in frame.columns:
+        frame = frame.with_columns(
+            (pl.col("fraud_probability").is_not_null() | pl.col("expected_revenue").is_not_null()
+             | pl.col("exploration_weight").is_not_null()).alias("assessed"))
     frame = frame.with_columns(
         pl.col("declaration_id").cast(pl.String), pl.col("item_no").cast(pl.Int64),
         pl.col("office_id").cast(pl.String),
         pl.col("declared_at").cast(pl.Date).alias("day"),
         *[pl.col(c).cast(pl.Float64) for c in ("fraud_probability", "expected_revenue",
                                                "anomaly_score", "exploration_weight",
+                                               "segment_lift",
                                                *policy.extra_weights)],
     )
+    frame = frame.with_columns(pl.col("assessed").cast(pl.Boolean).fill_null(False))
     if not policy.per_declaration:
         return frame.with_columns(
             (pl.col("declaration_id") + "#" + pl.col("item_no").cast(pl.String)).alias("unit"))
     return frame.group_by("declaration_id").agg(
         pl.col("office_id").first(), pl.col("day").min(),
+        pl.col("assessed").any(),
         (1 - (1 - pl.col("fraud_probability").fill_null(0.0)).product())
         .alias("fraud_probability"),
         pl.col("expected_revenue").sum().alias("expected_revenue"),
         pl.col("anomaly_score").max(),
         pl.col("exploration_weight").max(),
+        pl.col("segment_lift").max(),
+        *[pl.col(c).drop_nulls().first() for c in _note_columns(frame, policy)],
         *[pl.col(c).max() for c in policy.extra_weights],
     ).with_columns(pl.col("declaration_id").alias("unit"))
+
+
+def _note_columns(frame: pl.DataFrame, policy: SelectionPolicy) -> list[str]:
+    """Text columns quoted as reasons: ``<signal>_note`` for each extra score, the segment
+    signal's and the exploration's."""
+    wanted = [f"{name}_note" for name in policy.extra_weights] + ["segment_note",
+                                                                   "exploration_note"]
+    return [c for c in wanted if c in frame.columns]
 
 
 def _rule_columns(hits: pl.DataFrame | None, per_declaration: bool) -> pl.DataFrame | None:
@@ -179,6 +209,11 @@ def select_lanes(
     rev = units["expected_revenue"].fill_null(0.0).fill_nan(0.0).to_numpy()
     anomaly = units["anomaly_score"].fill_null(0.0).fill_nan(0.0).to_numpy()
     explore_weight = units["exploration_weight"].fill_null(0.0).fill_nan(0.0).to_numpy()
+    lift = units["segment_lift"].fill_null(0.0).fill_nan(0.0).to_numpy()
+    if lift.any():
+        lifted = np.clip(p + lift, 0.0, 1.0)
+        rev = np.where(p > 1e-9, rev * lifted / np.maximum(p, 1e-9), rev)
+        p = lifted
     objective = rev if policy.objective == "revenue" else p
     if policy.extra_weights:
         boost = np.ones(n_total)
@@ -186,6 +221,7 @@ def select_lanes(
             boost += weight * np.clip(units[name].fill_null(0.0).fill_nan(0.0).to_numpy(), 0, 1)
         objective = objective * boost
     mandatory = units["mandatory_lane"].fill_null(-1).to_numpy()
+    assessed = units["assessed"].to_numpy()
     rule_lane = units["rule_lane"].fill_null(9).to_numpy()
     rule_rank = units["rule_rank"].fill_null(0).to_numpy()
     lane = np.full(n_total, -1, dtype=np.int64)
@@ -232,23 +268,24 @@ def select_lanes(
         g_lane[fresh] = RED
         g_basis[fresh] = 1
         remaining -= len(fresh)
-        # ranking by objective, for "top x %" reasons
-        order = np.lexsort((tiebreak, -g_obj))
-        pos = np.empty(n, dtype=float)
-        pos[order] = np.arange(1, n + 1)
-        rank_pct[sl] = 100.0 * pos / n
+        # ranking by objective among scored units, for "top x %" reasons
+        scored = np.flatnonzero(assessed[sl])
+        if len(scored):
+            order = scored[np.lexsort((tiebreak[scored], -g_obj[scored]))]
+            rank_pct[a + order] = 100.0 * np.arange(1, len(order) + 1) / len(order)
         # 4. exploitation
         k_explore = _stochastic_round(policy.exploration_share * remaining, rng)
         k_exploit = remaining - k_explore
         red_rule = np.where((rule_lane[sl] == RED) & policy.rules_first, rule_rank[sl], 0)
-        free = np.flatnonzero(g_lane < 0)
+        g_assessed = assessed[sl]
+        free = np.flatnonzero((g_lane < 0) & (g_assessed | (red_rule > 0)))
         if k_exploit > 0 and len(free):
             ranked = free[np.lexsort((tiebreak[free], -g_obj[free], -red_rule[free]))]
             chosen = ranked[:k_exploit]
             g_lane[chosen] = RED
             g_basis[chosen] = np.where(red_rule[chosen] > 0, 2, 3)
-        # 5. exploration
-        free = np.flatnonzero(g_lane < 0)
+        # 5. exploration (never over unscored units: the model knows nothing of them)
+        free = np.flatnonzero((g_lane < 0) & g_assessed)
         if k_explore > 0 and len(free):
             if policy.exploration == "uncertainty":
                 gp = p[sl][free]
@@ -265,15 +302,17 @@ def select_lanes(
         # 6. yellow and blue
         for target, rate in ((YELLOW, policy.yellow_rate), (BLUE, policy.blue_rate)):
             k = max(0, _stochastic_round(rate * n, rng) - int(((g_lane == target) & forced).sum()))
-            free = np.flatnonzero(g_lane < 0)
+            if target == YELLOW:
+                asks = np.where((rule_lane[sl] <= YELLOW) & policy.rules_first, rule_rank[sl], 0)
+            else:
+                asks = np.where(rule_lane[sl] == BLUE, rule_rank[sl], 0)
+            free = np.flatnonzero((g_lane < 0) & (g_assessed | (asks > 0)))
             if k <= 0 or not len(free):
                 continue
+            wanted = asks[free]
             if target == YELLOW:
-                wanted = np.where((rule_lane[sl][free] <= YELLOW) & policy.rules_first,
-                                  rule_rank[sl][free], 0)
                 ranked = free[np.lexsort((tiebreak[free], -g_obj[free], -wanted))]
             else:
-                wanted = np.where(rule_lane[sl][free] == BLUE, rule_rank[sl][free], 0)
                 ranked = free[np.lexsort((tiebreak[free], -anomaly[sl][free], -wanted))]
             chosen = ranked[:k]
             g_lane[chosen] = target
@@ -297,8 +336,8 @@ def select_lanes(
         units = units.with_columns(pl.lit(None, pl.String).alias("reasons"))
     units = units.with_columns(
         pl.col("rule_labels").list.join(", ").fill_null("").alias("rule_hits"))
-    lane_cols = ["unit", "lane", "basis", "random_control", "explored", "rank_pct", "reasons",
-                 "rule_hits"]
+    lane_cols = ["unit", "lane", "basis", "random_control", "explored", "rank_pct", "assessed",
+                 "reasons", "rule_hits"]
     items = scores.select(
         pl.col("declaration_id").cast(pl.String),
         (pl.col("item_no").cast(pl.Int64) if "item_no" in scores.columns
@@ -310,7 +349,8 @@ def select_lanes(
                  else pl.col("declaration_id") + "#" + pl.col("item_no").cast(pl.String))
     lanes = items.with_columns(unit_expr.alias("unit")).join(
         units.select(lane_cols), on="unit", how="left", maintain_order="left").drop("unit")
-    return SelectionResult(lanes=lanes, policy=policy, seed=seed, overflow=tuple(overflow))
+    return SelectionResult(lanes=lanes, policy=policy, seed=seed, overflow=tuple(overflow),
+                           unassessed=int((~assessed).sum()))
 
 
 def _reason_texts(units: pl.DataFrame, policy: SelectionPolicy,
@@ -319,17 +359,24 @@ def _reason_texts(units: pl.DataFrame, policy: SelectionPolicy,
     by_id: dict[str, Rule] = {r.id: r for r in rules} if rules is not None else {}
     objective_name = "expected revenue" if policy.objective == "revenue" else "fraud probability"
     has_model_reasons = "model_reasons" in units.columns
+    notes = _note_columns(units, policy)
     rows = units.select(
-        "lane", "basis", "random_control", "explored", "rank_pct", "rule_ids", "office_id",
+        "lane", "basis", "random_control", "explored", "rank_pct", "assessed", "rule_ids",
+        "office_id",
         "day", "fraud_probability", "expected_revenue", "anomaly_score",
         *(["model_reasons"] if has_model_reasons else []),
+        *[c for c in notes if c in units.columns],
+        *[c for c in policy.extra_weights if c in units.columns],
     ).to_dicts()
     green = json.dumps([{"code": "GREEN", "text": "below every selection threshold",
                          "weight": 0.0, "evidence": {}}])
+    unscored = json.dumps([{"code": "NOT_ASSESSED", "text": (
+        "not risk-assessed (no model score): only rules and the random control sample could "
+        "select it; run `clearlane assess` for these dates"), "weight": 0.0, "evidence": {}}])
     out: list[str] = []
     for row in rows:
         if row["lane"] == "green" and not row["rule_ids"] and not row["random_control"]:
-            out.append(green)
+            out.append(green if row["assessed"] else unscored)
             continue
         reasons: list[dict[str, Any]] = []
         for rid in row["rule_ids"] or []:
@@ -350,7 +397,8 @@ def _reason_texts(units: pl.DataFrame, policy: SelectionPolicy,
                 "uncertainty": "the model is uncertain (fraud probability "
                                f"{row['fraud_probability'] or 0:.2f})",
                 "anomaly": f"unusual declaration (anomaly score {row['anomaly_score'] or 0:.3g})",
-                "weights": "under-explored segment",
+                "weights": row.get("exploration_note") or "caller-supplied weight",
+                "segments": row.get("exploration_note") or "under-explored segment",
             }[policy.exploration]
             reasons.append({"code": "EXPLORATION", "text": f"exploration sample: {what}",
                             "weight": 0.0, "evidence": {"method": policy.exploration}})
@@ -364,6 +412,14 @@ def _reason_texts(units: pl.DataFrame, policy: SelectionPolicy,
             reasons.append({"code": "MODEL_RANK", "text": text,
                             "weight": float(row["fraud_probability"] or 0.0),
                             "evidence": {"rank_pct": row["rank_pct"]}})
+        if row["lane"] != "green":
+            if row.get("segment_note"):
+                reasons.append({"code": "SEGMENT_SIGNAL", "text": row["segment_note"],
+                                "weight": 0.0, "evidence": {}})
+            for name in policy.extra_weights:
+                if row.get(f"{name}_note") and (row.get(name) or 0) > 0:
+                    reasons.append({"code": name.upper(), "text": row[f"{name}_note"],
+                                    "weight": float(row[name]), "evidence": {"signal": name}})
         if row["basis"] == "anomaly":
             reasons.append({"code": "ANOMALY", "text": (
                 f"unusual declaration{_where(row)} (anomaly score "
