@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from clearlane.errors import ConflictError, NotFoundError, ValidationError
@@ -19,6 +20,13 @@ from clearlane.selection import (
     SelectionResult,
     make_override,
     select_lanes,
+)
+from clearlane.selection.segments import (
+    SegmentEvidence,
+    age_in_weeks,
+    segment_labels,
+    segment_lift,
+    thompson_exploration,
 )
 from clearlane.store.workspace import Workspace, date_window_sql
 
@@ -34,6 +42,8 @@ class SelectionRun:
     model_version: str | None
     rules: RuleSet | None
     notes: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    """Things an officer must act on (e.g. declarations without a risk assessment)."""
 
 
 def _model_reasons(text: str | None) -> str | None:
@@ -100,6 +110,96 @@ def _store_rule_versions(con: object, rules: RuleSet, now: datetime) -> None:
                 f"workspace; raise its version (to v{rule.version + 1}) when you change a rule")
 
 
+def _unassessed_note(scores: pl.DataFrame) -> str | None:
+    """Warn about declarations that have no risk assessment, naming how many and their dates."""
+    if "fraud_probability" in scores.columns:
+        missing = scores.filter(pl.col("fraud_probability").is_null()
+                                & pl.col("expected_revenue").is_null())
+    else:
+        missing = scores
+    if missing.height == 0:
+        return None
+    n = missing["declaration_id"].n_unique()
+    total = scores["declaration_id"].n_unique()
+    low, high = str(missing["declared_at"].min()), str(missing["declared_at"].max())
+    return (f"{n:,} of {total:,} declarations ({low} to {high}) have no risk assessment: they "
+            "were left out of the model-driven slots (rules and the random control sample "
+            f"still apply); assess them with `clearlane assess --from {low} --to {high}`")
+
+
+def _hs_signal(workspace: Workspace, declarations: pl.DataFrame) -> pl.DataFrame | None:
+    """``hs_check`` (P(declared heading wrong), only where the check flags it) and its note,
+    when the workspace has an HS classifier; None otherwise."""
+    from clearlane.hs.check import check_declarations
+    from clearlane.services.hs import load_workspace_classifier, model_path
+
+    if not model_path(workspace).exists():
+        return None
+    rows = declarations.select("declaration_id", pl.col("item_no").cast(pl.Int64),
+                               "goods_description", "hs_code").filter(
+        pl.col("goods_description").is_not_null() & pl.col("hs_code").is_not_null())
+    if rows.height == 0:
+        return None
+    results = check_declarations(load_workspace_classifier(workspace),
+                                 rows["goods_description"].to_list(),
+                                 rows["hs_code"].cast(pl.String).to_list())
+    return rows.select("declaration_id", "item_no").with_columns(
+        pl.Series("hs_check", [r.p_wrong if r.reason else 0.0 for r in results],
+                  dtype=pl.Float64),
+        pl.Series("hs_check_note", [f"HS check: {r.reason.text}" if r.reason else None
+                                    for r in results], dtype=pl.String))
+
+
+def _price_signal(workspace: Workspace, date_from: date | None, date_to: date | None
+                  ) -> pl.DataFrame | None:
+    """``price_check`` (probability of undervaluation, flagged rows only) and its note, when
+    the workspace has value bands; None otherwise."""
+    from clearlane.services.valuation import check_workspace
+    from clearlane.valuation.registry import BandRegistry
+
+    if not BandRegistry(workspace.artifacts_dir).versions():
+        return None
+    result = check_workspace(workspace, since=date_from, until=date_to)
+    frame = result.frame.with_row_index("_row")
+    flagged = frame.filter(pl.col("price_flag").fill_null(False))
+    notes: dict[int, str] = {}
+    for i in flagged["_row"].to_list():
+        below = [r.text for r in result.reasons(i) if r.code.startswith("PRICE_BELOW")]
+        if below:
+            text = below[0].removeprefix("Risk indicator (price below band): ")
+            notes[i] = "price check: " + text.replace("; ", ", below the band: ", 1)
+    return frame.select(
+        pl.col("declaration_id").cast(pl.String), pl.col("item_no").cast(pl.Int64),
+        pl.when(pl.col("price_flag").fill_null(False))
+        .then(pl.col("undervaluation_probability")).otherwise(0.0).alias("price_check"),
+        pl.col("_row").replace_strict(notes, default=None, return_dtype=pl.String)
+        .alias("price_check_note"),
+    )
+
+
+def _segment_evidence(workspace: Workspace, before: date, weeks: int,
+                      half_life: float) -> SegmentEvidence:
+    """Evidence from the outcomes of the ``weeks`` weeks before ``before`` that are linked to a
+    selection holding the model probability the item had when selected."""
+    rows = workspace.query(
+        "SELECT d.hs_code, d.origin_country, d.office_id, d.importer_id, d.declared_at, "
+        "o.fraud, ld.fraud_probability FROM outcomes o "
+        "JOIN declarations d USING (declaration_id, item_no) "
+        "JOIN lane_decisions ld ON ld.selection_id = o.selection_id "
+        "AND ld.declaration_id = o.declaration_id AND ld.item_no = o.item_no "
+        "WHERE d.declared_at < ? AND d.declared_at >= ?",
+        [before, before - timedelta(weeks=weeks)])
+    if rows.height == 0:
+        return SegmentEvidence.empty()
+    first_seen = workspace.query("SELECT importer_id, min(declared_at) AS first_seen "
+                                 "FROM declarations GROUP BY 1")
+    labels = segment_labels(rows, first_seen)
+    ages = age_in_weeks(rows["declared_at"].cast(pl.Date).to_numpy(), before)
+    return SegmentEvidence.from_outcomes(
+        labels, rows["fraud"].to_numpy(),
+        rows["fraud_probability"].cast(pl.Float64).fill_null(np.nan).to_numpy(), ages, half_life)
+
+
 def select_for_inspection(
     workspace: Workspace,
     *,
@@ -109,9 +209,20 @@ def select_for_inspection(
     policy: SelectionPolicy | None = None,
     seed: int = 0,
     model_version: str | None = None,
+    checks: bool = True,
+    segment_signal: bool = True,
+    segment_weeks: int = 8,
     progress: Progress | None = None,
 ) -> SelectionRun:
-    """Assign lanes to the declarations of a window and store the selection with its reasons."""
+    """Assign lanes to the declarations of a window and store the selection with its reasons.
+
+    With ``checks``, the HS misclassification check (when the workspace has an HS classifier)
+    and the price check (when it has value bands) become signals with their own reasons. With
+    ``segment_signal``, recorded outcomes of the last ``segment_weeks`` weeks raise the fraud
+    probability in segments where inspections found more fraud than the model expected
+    (:mod:`clearlane.selection.segments`); exploration ``segments`` spends the exploration
+    share by Thompson sampling over the same evidence.
+    """
     policy = (policy or SelectionPolicy()).validate()
     declarations = workspace.declarations(where=date_window_sql(date_from, date_to))
     if declarations.height == 0:
@@ -122,6 +233,46 @@ def select_for_inspection(
     if version is None:
         notes.append("no risk assessments found: lanes come from rules and the random sample "
                      "only (run `clearlane train` and `clearlane assess` for model scores)")
+    warnings = [note] if version is not None and (note := _unassessed_note(scores)) else []
+    weights = dict(policy.extra_weights)
+    if checks:
+        keys = ["declaration_id", "item_no"]
+        for name, signal in (("HS check", _hs_signal(workspace, declarations)),
+                             ("price check", _price_signal(workspace, date_from, date_to))):
+            if signal is None:
+                continue
+            column = signal.columns[2]
+            scores = scores.join(signal, on=keys, how="left", maintain_order="left")
+            weights.setdefault(column, 1.0)
+            flagged = int((scores[column].fill_null(0.0) > 0).sum())
+            notes.append(f"{name}: {flagged:,} item(s) flagged, used as a signal "
+                         f"(weight {weights[column]:g})")
+    first_day = declarations["declared_at"].cast(pl.Date).min()
+    assert isinstance(first_day, date)
+    evidence = (_segment_evidence(workspace, first_day, segment_weeks, 2.0)
+                if segment_signal or policy.exploration == "segments" else None)
+    if evidence is not None and evidence.table.height:
+        first_seen = workspace.query("SELECT importer_id, min(declared_at) AS first_seen "
+                                     "FROM declarations GROUP BY 1")
+        labels = segment_labels(declarations, first_seen)
+        if segment_signal and version is not None:
+            lift, lift_notes = segment_lift(labels, evidence)
+            scores = scores.with_columns(pl.Series("segment_lift", lift),
+                                         pl.Series("segment_note", lift_notes, dtype=pl.String))
+            if lift.any():
+                notes.append(f"segment signal: {int((lift > 0).sum()):,} item(s) in segments "
+                             "where recent outcomes exceeded the model's expectation")
+        if policy.exploration == "segments":
+            explore, explore_notes = thompson_exploration(
+                labels, evidence, np.random.default_rng([seed, 11]))
+            scores = scores.with_columns(
+                pl.Series("exploration_weight", explore),
+                pl.Series("exploration_note", explore_notes, dtype=pl.String))
+    if policy.exploration == "segments" and "exploration_weight" not in scores.columns:
+        # no outcomes yet: every segment is equally unknown, explore uniformly
+        scores = scores.with_columns(pl.lit(1.0).alias("exploration_weight"))
+        notes.append("segment exploration: no recorded outcomes yet, exploration is uniform")
+    policy = replace(policy, extra_weights=weights)
     rules = load_rules(rules_path) if rules_path is not None else None
     hits = evaluate_rules(rules, declarations) if rules is not None else None
     result = select_lanes(scores, policy, hits=hits, rules=rules, seed=seed, progress=progress)
@@ -157,7 +308,7 @@ def select_for_inspection(
             con.register("new_hits", hit_table.to_arrow())
             con.execute("INSERT INTO rule_hits SELECT * FROM new_hits")
             con.unregister("new_hits")
-    return SelectionRun(selection_id, result, version, rules, tuple(notes))
+    return SelectionRun(selection_id, result, version, rules, tuple(notes), tuple(warnings))
 
 
 def current_lane(workspace: Workspace, selection_id: str, declaration_id: str) -> str:
