@@ -13,8 +13,16 @@ import polars as pl
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import importlib.util  # noqa: E402
+
 from clearlane.valuation import BandConfig, build_bands, check_prices  # noqa: E402
-from conftest import make_declarations  # noqa: E402
+
+# load this folder's conftest by path: a bare `import conftest` may find another test folder's
+_spec = importlib.util.spec_from_file_location("valuation_conftest", HERE / "conftest.py")
+assert _spec is not None and _spec.loader is not None
+_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conftest)
+make_declarations = _conftest.make_declarations
 
 GOLDEN_BANDS = HERE / "golden" / "bands.csv"
 GOLDEN_CHECK = HERE / "golden" / "check.csv"

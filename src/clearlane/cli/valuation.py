@@ -114,6 +114,10 @@ def check(
     until: UntilOption = None,
     vat_rate: Annotated[float, typer.Option(help="VAT rate in percent added to the duty rate.")] = 0.0,
     model: Annotated[bool, typer.Option("--model", help="Add the quantile model to the score.")] = False,
+    history: Annotated[
+        bool, typer.Option("--history/--no-history",
+                           help="Compare first with the importer's own accepted earlier declarations.")
+    ] = True,
     output: Annotated[Path | None, typer.Option(help="Write all results to this .csv/.parquet.")] = None,
     top: Annotated[int, typer.Option(help="Show the riskiest N flagged declarations.")] = 10,
 ) -> None:
@@ -122,14 +126,15 @@ def check(
     result = service.check_workspace(
         ws, version=version, rates_path=rates, input_path=input_path,
         since=_date(since, "--since"), until=_date(until, "--until"), vat_rate=vat_rate,
-        use_model=model,
+        use_model=model, use_history=history,
     )
     frame = result.frame
     flagged = int(frame["price_flag"].sum())
     console.print(
         f"Checked {frame.height:,} declarations against bands {result.bands_version}: "
-        f"{flagged:,} flagged ({flagged / max(frame.height, 1):.1%}), estimated revenue at risk "
-        f"{frame['revenue_at_risk'].sum():,.0f} (national currency) — a risk indicator, not a value."
+        f"{flagged:,} flagged ({flagged / max(frame.height, 1):.1%}), expected revenue at risk "
+        f"{frame['expected_revenue_at_risk'].sum():,.0f} (national currency, probability-weighted) "
+        "— a risk indicator, not a value."
     )
     if output is not None:
         if output.suffix.lower() == ".parquet":

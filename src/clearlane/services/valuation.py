@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -16,15 +16,17 @@ import polars as pl
 from clearlane.errors import NotFoundError, ValidationError
 from clearlane.store.workspace import Workspace
 from clearlane.valuation.bands import BandConfig, ValueBands, build_bands
-from clearlane.valuation.check import PriceCheckResult, check_prices
+from clearlane.valuation.check import PriceCheckResult, calibrate_history, check_prices
 from clearlane.valuation.conversion import ExchangeRates
+from clearlane.valuation.history import ImporterHistory
 from clearlane.valuation.mirror import mirror_gaps, read_mirror_statistics
 from clearlane.valuation.quantile_model import UnitValueQuantileModel
 from clearlane.valuation.registry import BandRegistry
 
 Progress = Callable[[float, float | None], None]
 DECLARATION_COLUMNS = (
-    "declaration_id", "item_no", "declared_at", "hs_code", "origin_country", "transport_mode",
+    "declaration_id", "item_no", "declared_at", "importer_id", "exporter_id", "hs_code", "origin_country",
+    "transport_mode",
     "quantity", "quantity_unit", "net_mass_kg", "customs_value", "currency", "tax_rate", "extra",
 )
 
@@ -107,8 +109,13 @@ def check_workspace(
     until: date | None = None,
     vat_rate: float = 0.0,
     use_model: bool = False,
+    use_history: bool = True,
 ) -> PriceCheckResult:
-    """Check declarations (from the workspace, or a canonical CSV/Parquet file) against bands."""
+    """Check declarations (from the workspace, or a canonical CSV/Parquet file) against bands.
+
+    With ``use_history`` the importer's own history comes first: the workspace's declarations
+    dated before the earliest checked one, less those whose inspection found fraud.
+    """
     registry = BandRegistry(workspace.artifacts_dir)
     bands = registry.load(version)
     rates = _rates(rates_path, bands.meta.national_currency)
@@ -129,7 +136,26 @@ def check_workspace(
                 "`clearlane valuation build --with-model`"
             )
         model_bands = UnitValueQuantileModel.load(model_file).predict_band(frame, rates)
-    return check_prices(frame, bands, rates=rates, vat_rate=vat_rate, model_bands=model_bands)
+    history = None
+    if use_history and "importer_id" in frame.columns and frame.height:
+        history = _importer_history(workspace, frame, bands, rates)
+    return check_prices(frame, bands, rates=rates, vat_rate=vat_rate, model_bands=model_bands,
+                        history=history)
+
+
+def _importer_history(
+    workspace: Workspace, frame: pl.DataFrame, bands: ValueBands, rates: ExchangeRates
+) -> ImporterHistory | None:
+    """Accepted declarations before the earliest checked one (found fraud left out)."""
+    first = frame.select(pl.col("declared_at").cast(pl.Date).min()).item()
+    if first is None:
+        return None
+    available = set(workspace.query("SELECT * FROM declarations LIMIT 0").columns)
+    accepted = "NOT coalesce(fraud, false)" if "fraud" in available else None
+    earlier = _declarations(workspace, _where(None, first - timedelta(days=1), accepted))
+    if earlier.is_empty() or "importer_id" not in earlier.columns:
+        return None
+    return calibrate_history(earlier, bands, rates=rates)
 
 
 def read_canonical(path: Path) -> pl.DataFrame:

@@ -43,6 +43,15 @@ class SynthConfig:
         ``undervaluation_depth`` is the (low, high) fraction below the true value that an
         under-valued item declares (declared = true × (1 − depth), depth uniform in the range).
 
+    Goods: ``repeat_goods_share`` of an importer's items are its regular goods (a portfolio of a
+    dozen codes, mostly of its main chapter); the rest follow its main chapter or the market.
+
+    Prices (standard deviations of the natural log of the unit value, around the code's price
+    times the origin's price level): ``importer_price_sigma`` (an importer's segment, cheap or
+    premium, across all its goods), ``importer_goods_price_sigma`` (the quality/brand an importer
+    buys of one code), ``supplier_price_sigma`` (an exporter's price for one code), each drawn
+    once per importer / importer × code / exporter × code; ``price_noise_sigma`` per item.
+
     Labels:
         about ``inspection_rate`` of declarations are inspected; ``random_inspection_share`` of
         those are picked at random, the rest by an imperfect risk score. An inspection finds a
@@ -62,6 +71,12 @@ class SynthConfig:
     currency: str = "XOF"
     home_country: str = "CI"
     vat_rate: float = 18.0
+    repeat_goods_share: float = 0.75
+    # unit-value spread (natural log): between traders, and per transaction
+    importer_price_sigma: float = 0.25
+    importer_goods_price_sigma: float = 0.15
+    supplier_price_sigma: float = 0.12
+    price_noise_sigma: float = 0.12
     # planted fraud
     undervaluation_rate: float = 0.03
     undervaluation_depth: tuple[float, float] = (0.2, 0.7)
@@ -129,7 +144,8 @@ class SynthConfig:
             "undervaluation_rate", "misclassification_rate", "false_origin_rate",
             "concealment_rate", "false_origin_disguised_share",
             "risky_broker_share", "risky_importer_share", "risky_network_fraud_rate",
-            "burst_fraud_rate", "inspection_rate", "random_inspection_share", "detection_rate",
+            "burst_fraud_rate", "inspection_rate", "repeat_goods_share",
+            "random_inspection_share", "detection_rate",
         ):
             need(0.0 <= getattr(self, name) <= 1.0, name, "must be between 0 and 1")
         share = (
@@ -140,6 +156,9 @@ class SynthConfig:
         for name in ("undervaluation_depth", "concealment_hidden_share"):
             low, high = getattr(self, name)
             need(0.0 < low <= high < 1.0, name, "must be (low, high) with 0 < low <= high < 1")
+        for name in ("importer_price_sigma", "importer_goods_price_sigma",
+                     "supplier_price_sigma", "price_noise_sigma"):
+            need(0.0 <= getattr(self, name) <= 2.0, name, "must be between 0 and 2")
         need(self.n_bursts >= 0, "n_bursts", "must be >= 0")
         need(
             self.burst_importers is None or self.burst_importers >= 1,

@@ -44,6 +44,8 @@ INCOTERMS = np.array(["FOB", "CIF", "CFR", "EXW", "DAP"])
 INCOTERM_SHARE = np.array([0.45, 0.3, 0.12, 0.08, 0.05])
 PAYMENTS = np.array(["transfer", "letter_of_credit", "documentary_collection", "cash"])
 PAYMENT_SHARE = np.array([0.55, 0.2, 0.15, 0.1])
+PORTFOLIO = 12
+"""Regular goods (HS6 codes) per importer."""
 FREIGHT_SHARE = {"1": 0.09, "2": 0.06, "3": 0.05, "4": 0.15, "5": 0.12}
 
 
@@ -98,6 +100,64 @@ def _day_weights(config: SynthConfig) -> np.ndarray:
     growth = 1.0 + 0.06 * days / 365.0
     weights = week * season * growth
     return weights / weights.sum()
+
+
+def _regular_goods(
+    code: np.ndarray,
+    importer: np.ndarray,
+    main_chapter: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    cdf: np.ndarray,
+    n_importers: int,
+    config: SynthConfig,
+) -> np.ndarray:
+    """Replace ``config.repeat_goods_share`` of the items by one of their importer's regular
+    goods: each importer has ``PORTFOLIO`` codes (mostly of its main chapter, drawn by
+    popularity) bought with Zipf-like frequency. Uses its own random stream (seeded by
+    ``config.seed``) so every other draw of the generator stays as it was."""
+    rng = np.random.default_rng([config.seed, 104_729])
+    ch = np.repeat(main_chapter, PORTFOLIO)
+    in_chapter = rng.random(ch.size) < 0.8
+    u = np.where(in_chapter, lo[ch] + rng.random(ch.size) * (hi[ch] - lo[ch]), rng.random(ch.size))
+    portfolio = np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1).reshape(n_importers, PORTFOLIO)
+    slot = draw(1.0 / (np.arange(PORTFOLIO) + 1.0), code.size, rng)
+    repeat = rng.random(code.size) < config.repeat_goods_share
+    return np.where(repeat, portfolio[importer, slot], code)
+
+
+def _heavy_normal(rng: np.random.Generator, sigma: float, n: int) -> np.ndarray:
+    """Student-t (6 df) draws scaled to standard deviation ``sigma``: normal-like, heavier tails."""
+    return rng.standard_t(6, n) * (sigma / np.sqrt(1.5))
+
+
+def _per_key(keys: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """One persistent heavy-tailed log-price effect per distinct key, spread back to the items."""
+    unique, inverse = np.unique(keys, return_inverse=True)
+    return _heavy_normal(rng, sigma, len(unique))[inverse]
+
+
+def price_tiers(
+    importer: np.ndarray,
+    exporter: np.ndarray,
+    code: np.ndarray,
+    n_codes: int,
+    config: SynthConfig,
+) -> np.ndarray:
+    """Multiplicative price tier of each item's trade relationship (1.0 = the market price).
+
+    ``exp(a_importer + b_importer×code + c_exporter×code)``: the importer's market segment
+    (cheap or premium across all its goods), the quality/brand it buys of this code, and the
+    supplier's price for the code. Each is drawn once per key (heavy-tailed, from its own
+    stream seeded by ``config.seed``), so an importer buying the same goods from the same
+    supplier pays a stable price while the spread between traders stays wide.
+    """
+    rng = np.random.default_rng([config.seed, 7_919])
+    n_importers = int(importer.max()) + 1 if importer.size else 0
+    a = _heavy_normal(rng, config.importer_price_sigma, n_importers)[importer]
+    b = _per_key(importer.astype(np.int64) * n_codes + code, config.importer_goods_price_sigma, rng)
+    c = _per_key(exporter.astype(np.int64) * n_codes + code, config.supplier_price_sigma, rng)
+    return np.exp(a + b + c)
 
 
 def generate(config: SynthConfig, progress: Progress | None = None) -> SynthResult:
@@ -219,11 +279,14 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> SynthResu
     specialised = rng.random(n_items) < 0.55
     u = np.where(specialised, lo[ch] + rng.random(n_items) * (hi[ch] - lo[ch]), rng.random(n_items))
     code = np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1)
+    code = _regular_goods(code, item_importer, main_chapter, lo, hi, cdf, n_total_imp, config)
 
     mass = np.round(rng.lognormal(np.log(catalogue.mass[code]), 1.2), 1) + 0.1
     item_origin = origin[decl]
-    unit_value = rng.lognormal(np.log(catalogue.unit_value[code]), 0.35)
-    unit_value *= countries.price_level[item_origin]
+    # same draw count as a plain lognormal: the rest of the main stream stays as it was
+    noise = rng.normal(0.0, config.price_noise_sigma, n_items)
+    tier = price_tiers(item_importer, exporter[decl], code, len(catalogue.codes), config)
+    unit_value = catalogue.unit_value[code] * countries.price_level[item_origin] * tier * np.exp(noise)
     value = np.round(mass * unit_value) + 1.0
     unit = catalogue.unit[code]
     per_unit = catalogue.unit_mass[code] * rng.lognormal(0.0, 0.15, n_items)
@@ -380,6 +443,7 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> SynthResu
             "true_quantity": quantity,
             "true_tax_rate": true_tax_rate,
             "hidden_share": planted.depth,
+            "price_tier": tier,
             "evaded_revenue": planted.evaded,
             "risky_broker": np.isin(broker[decl], risky_brokers),
             "risky_importer": is_risky_imp[item_importer],

@@ -9,8 +9,14 @@ and a valuation database may only target controls.
 from __future__ import annotations
 
 from clearlane.valuation.bands import BandConfig, BandMeta, ValueBands, build_bands, robust_band
-from clearlane.valuation.check import REASON_CODES, PriceCheckResult, check_prices
+from clearlane.valuation.check import (
+    REASON_CODES,
+    PriceCheckResult,
+    calibrate_history,
+    check_prices,
+)
 from clearlane.valuation.conversion import ExchangeRates, UnitTable
+from clearlane.valuation.history import HistoryConfig, ImporterHistory, build_importer_history
 from clearlane.valuation.mirror import (
     mirror_gaps,
     normalise_mirror_statistics,
@@ -24,10 +30,14 @@ __all__ = [
     "BandMeta",
     "BandRegistry",
     "ExchangeRates",
+    "HistoryConfig",
+    "ImporterHistory",
     "PriceCheckResult",
     "UnitTable",
     "ValueBands",
     "build_bands",
+    "build_importer_history",
+    "calibrate_history",
     "check_prices",
     "mirror_gaps",
     "normalise_mirror_statistics",

@@ -1,27 +1,27 @@
-"""Price check: compare each declaration's unit value with its reference band.
+"""Price check: compare each declaration's unit value with its reference.
 
-For each basis (per kg, per supplementary unit) the declaration is matched to the band of its
-period at the most specific level with enough data (``hs6_origin`` → ``hs6`` → ``hs4`` →
-``hs2``; cells with fewer than ``min_count`` trimmed declarations are skipped). Declarations
-dated after the bands' window use the latest period, before it the first.
+The reference is, most specific first: the importer's own accepted earlier declarations
+(``importer_exporter_hs6`` → ``importer_hs6_origin`` → ``importer_hs6``, see
+:mod:`clearlane.valuation.history`; only when a ``history`` is given and the declaration is
+dated after it), then the market band of its period (``hs6_origin`` → ``hs6`` → ``hs4`` →
+``hs2``; cells with fewer than ``min_count`` trimmed declarations are skipped; see
+:mod:`clearlane.valuation.matching`). Dates after the bands' window use the latest period.
 
-Per basis, the **robust z** is ``(ln median − ln unit value) / scale``: how many robust spreads
-the declared unit value lies *below* the band centre. The **price score** is
-the per-kg robust z (per-unit when there is no mass), averaged with the quantile model's
-robust z when one is given (higher = riskier; negative = above the centre). A declaration is
-**flagged** when its unit value is below the band's lower quantile on some basis.
+Per basis, the **robust z** is ``(ln reference median − ln unit value) / spread``: how many
+spreads the declared unit value lies *below* the reference. The **price score** (higher =
+riskier) is, with a history, the log10 odds that the declaration is under-valued by at least
+``reference_cut`` rather than honest (comparable across reference levels; see
+:func:`calibrate_history`), plus half the trader excess; without one, the per-kg robust z
+(per-unit when there is no mass), averaged with the quantile model's z when given. A
+declaration is **flagged** when its unit value is below its reference's lower quantile on some
+basis, or when the importer's accepted history sits far below the market (``trader_flag``).
 
-For flagged declarations, the **estimated under-declared value** is the reference value
-(band median × quantity, back in national currency; the geometric mean over bases) minus the
-declared customs value, and the **revenue at risk** is the duty at the declared ``tax_rate``
-plus ``vat_rate`` (both percent of the customs value), applied to that difference. These are **risk
-indicators** for targeting a valuation check, never a correct or substitute customs value.
-
-For totals, a per-row figure summed over flagged rows overstates the loss (honest prices
-below the median are flagged too). The **expected revenue at risk** instead weights each
-declaration by its posterior probability of being under-valued under a two-component mixture
-fitted to the batch's robust z (clean: centred at 0; under-valued: shifted by ``μ``), and uses
-the mixture's shift for the size of the gap: ``p × declared × (exp(μ × scale) − 1)``.
+For rows below their reference, the **estimated under-declared value** is the reference value
+(median × quantity, back in national currency; the geometric mean over bases) minus the
+declared customs value, and the **revenue at risk** is the declared ``tax_rate`` plus
+``vat_rate`` (percent) applied to that difference: a per-case figure. For totals use the
+**expected revenue at risk** (:mod:`clearlane.valuation.revenue`). All are **risk indicators**
+for targeting a valuation check, never a correct or substitute customs value.
 
 All joins are vectorised (polars); only :meth:`PriceCheckResult.reasons` builds Python
 objects, for the rows asked for.
@@ -29,31 +29,36 @@ objects, for the rows asked for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import math
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from statistics import NormalDist
 
 import numpy as np
 import polars as pl
 
 from clearlane.errors import ValidationError
 from clearlane.schema.reasons import Reason
-from clearlane.valuation.bands import LEVEL_HS_COLUMN, LEVELS, ValueBands
+from clearlane.valuation.bands import ValueBands
 from clearlane.valuation.conversion import ExchangeRates, UnitTable
-from clearlane.valuation.unit_values import ANY_ORIGIN, BASES, unit_values
-
-STAT_COLUMNS = ("level", "period", "n_trimmed", "median", "scale", "low", "high")
-CAUTION = (
-    "This is a risk indicator for selecting a valuation check, not a correct or minimum value; "
-    "the customs value is determined under the valuation rules (transaction value first)."
+from clearlane.valuation.explain import CAUTION, REASON_CODES, ordinal, reasons_for_row
+from clearlane.valuation.history import (
+    Calibration,
+    HistoryConfig,
+    ImporterHistory,
+    apply_history,
+    build_importer_history,
 )
-REASON_CODES: dict[str, str] = {
-    "PRICE_BELOW_BAND": "Declared unit value below the lower bound of its reference band.",
-    "PRICE_ABOVE_BAND": "Declared unit value above the upper bound of its reference band.",
-    "PRICE_BAND_BACKOFF": "The band came from a coarser level because the specific cell was sparse.",
-    "PRICE_NO_REFERENCE": "No reference band with enough declarations for this commodity.",
-    "PRICE_BELOW_MODEL_RANGE": "Declared unit value below the conditional quantile model's range.",
-}
-"""Stable reason codes of the price check and what each means."""
+from clearlane.valuation.matching import match_market
+from clearlane.valuation.revenue import (
+    MIN_ROWS,
+    GapMixture,
+    add_expected_revenue,
+    fit_gap_mixture,
+    level_factors,
+    log_gaps,
+)
+from clearlane.valuation.unit_values import BASES, unit_values
 
 
 @dataclass(frozen=True)
@@ -90,14 +95,17 @@ def check_prices(
     units: UnitTable | None = None,
     vat_rate: float = 0.0,
     model_bands: pl.DataFrame | None = None,
+    history: ImporterHistory | None = None,
 ) -> PriceCheckResult:
     """Check every declaration of ``frame`` (canonical columns) against ``bands``.
 
     ``rates`` must convert the national currency to the bands' currency (not needed when the
-    bands are in the national currency). ``vat_rate`` (percent) is added to the declared duty
-    rate when computing revenue at risk. ``model_bands`` (optional, from
-    :meth:`UnitValueQuantileModel.predict_band`) adds the conditional model's robust z as one
-    more basis of the score.
+    bands are in the national currency). ``vat_rate`` (percent) is added to the declared
+    ``tax_rate`` when computing revenue at risk (leave it 0 when ``tax_rate`` already includes
+    VAT). ``model_bands`` (optional, from :meth:`UnitValueQuantileModel.predict_band`) adds the
+    conditional model's robust z as one more basis of the score. ``history`` (optional, from
+    :func:`build_importer_history`) puts the importer's own accepted earlier declarations in front
+    of the market back-off chain, for declarations dated after the history.
     """
     config = bands.config
     rates = rates or ExchangeRates.identity(bands.meta.national_currency)
@@ -107,11 +115,7 @@ def check_prices(
             f"{bands.meta.national_currency!r} but the rates are for {rates.national_currency!r}"
         )
     long = unit_values(frame, rates=rates, currency=bands.meta.currency, period=config.period, units=units)
-    usable = bands.usable()
-    if usable.height:
-        starts = usable["period_start"]
-        long = long.with_columns(pl.col("period_start").clip(pl.lit(starts.min()), pl.lit(starts.max())))
-    matched = _shrink_to_hs6(_match_levels(long, usable), usable, config.shrinkage)
+    matched = _reference(match_market(long, bands), frame, history, config.lower_q, config.upper_q)
 
     out = pl.DataFrame({"_row": pl.int_range(frame.height, eager=True, dtype=pl.UInt32)})
     z_columns: list[str] = []
@@ -129,8 +133,17 @@ def check_prices(
             pl.col("n_trimmed").alias(f"{basis}_n"),
             pl.col("period").alias(f"{basis}_period"),
             ((pl.col("median").log() - pl.col("log_uv")) / pl.col("scale")).alias(f"{basis}_z"),
+            pl.col("market_median").alias(f"{basis}_market_median"),
+            pl.col("market_level").alias(f"{basis}_market_level"),
+            pl.col("market_n").alias(f"{basis}_market_n"),
+            ((pl.col("market_median").log() - pl.col("log_uv")) / pl.col("market_scale")).alias(f"{basis}_market_z"),
+            pl.col("importer_shift").alias(f"{basis}_importer_shift"),
+            pl.col("origin_effect").alias(f"{basis}_origin_effect"),
+            pl.col("importer_index_n").alias(f"{basis}_importer_index_n"),
+            pl.col("trader_z").alias(f"_{basis}_trader_z"),
+            pl.col("trader_index").alias(f"_{basis}_trader_index"),
             (pl.col("median") * pl.col("quantity") * pl.col("national_per_unit")).alias(f"_{basis}_ref"),
-            pl.col("scale").alias(f"_{basis}_scale"),
+            pl.col("scale").alias(f"{basis}_scale"),
         )
         out = out.join(part, on="_row", how="left")
         z_columns.append(f"{basis}_z")
@@ -149,238 +162,158 @@ def check_prices(
         )
         z_columns.append("model_z")
 
+    threshold = history.config.trader_threshold if history is not None else float("inf")
     declared = frame["customs_value"].cast(pl.Float64)
     duty = frame["tax_rate"].cast(pl.Float64).fill_null(0.0) / 100.0 if "tax_rate" in frame.columns else None
+    trader_z = pl.coalesce("_kg_trader_z", "_unit_trader_z")
     out = out.with_columns(
+        trader_z.alias("trader_z"),
+        pl.coalesce("_kg_trader_index", "_unit_trader_index").alias("trader_index"),
+        pl.coalesce("kg_importer_index_n", "unit_importer_index_n").alias("trader_n"),
+    ).with_columns(
         # per kg first: the supplementary-unit value adds the noise of the unit mass
-        pl.mean_horizontal(pl.coalesce(z_columns[:2]), *z_columns[2:]).alias("price_score"),
-        pl.any_horizontal(below_columns).alias("price_flag"),
+        (
+            pl.mean_horizontal(pl.coalesce(z_columns[:2]), *z_columns[2:])
+            + (pl.col("trader_z") - threshold).clip(lower_bound=0.0).fill_null(0.0)
+        ).alias("price_score"),
+        (pl.col("trader_z") > threshold).fill_null(False).alias("trader_flag"),
         # geometric mean of the available bases' reference values
         pl.mean_horizontal([pl.col(c).log() for c in ref_columns]).exp().alias("reference_value"),
         declared.alias("_declared"),
         (duty if duty is not None else pl.lit(0.0)).alias("_duty"),
+    ).with_columns(
+        pl.any_horizontal(*below_columns, "trader_flag").alias("price_flag"),
     )
-    undervalue = pl.when(pl.col("price_flag")).then(
+    undervalue = pl.when(pl.any_horizontal(below_columns)).then(
         (pl.col("reference_value") - pl.col("_declared")).clip(lower_bound=0.0)
     ).otherwise(0.0).fill_null(0.0)
+    if history is not None:
+        # odds comparable across reference levels rank better than a z: an equal z means more
+        # at a tight own-history band than at a wide market band
+        cal = history.calibration or Calibration({}, tuple(DEFAULT_HONEST), 0)
+        d, s = log_gaps(out, cal.factors)
+        mixture = scoring_mixture(cal, history.config.reference_cut)
+        valid = np.isfinite(d) & np.isfinite(s) & (s > 0)
+        odds = mixture.log_odds_at_least(np.where(valid, d, 0.0), np.where(valid, s, 1.0))
+        log_odds = np.where(valid, odds / np.log(10.0), np.nan)
+        out = out.with_columns(
+            (pl.Series(log_odds).fill_nan(None)
+             + TRADER_WEIGHT * (pl.col("trader_z") - threshold).clip(lower_bound=0.0).fill_null(0.0)
+             ).alias("price_score")
+        )
     out = out.with_columns(undervalue.alias("estimated_undervalue")).with_columns(
         (
             pl.col("estimated_undervalue")
             * (pl.col("_duty") + vat_rate / 100.0)
         ).alias("revenue_at_risk"),
     )
-    out = _add_expected(out, frame, vat_rate)
-    ids = [c for c in ("declaration_id", "item_no", "hs_code", "origin_country", "declared_at") if c in frame.columns]
+    ids = [c for c in ("declaration_id", "item_no", "importer_id", "exporter_id", "hs_code", "origin_country",
+                       "declared_at")
+           if c in frame.columns]
+    hidden = [c for c in out.columns if c.startswith("_")]
     result = pl.concat(
-        [frame.select(ids), out.drop("_row", "_declared", "_duty", *ref_columns)], how="horizontal"
+        [frame.select(ids), out.with_columns(
+            pl.col("_declared").alias("customs_value"), (pl.col("_duty") * 100.0).alias("tax_rate")
+        ).drop(*hidden)],
+        how="horizontal",
     )
-    label = f"{_ordinal(config.lower_q)}–{_ordinal(config.upper_q)} percentile"
+    result = add_expected_revenue(result, vat_rate)
+    label = f"{ordinal(config.lower_q)}–{ordinal(config.upper_q)} percentile"
     return PriceCheckResult(result, bands.meta.version, bands.meta.currency, label)
 
 
-def _match_levels(long: pl.DataFrame, usable: pl.DataFrame) -> pl.DataFrame:
-    """Match each (row, basis) to the most specific usable band; unmatched rows keep nulls."""
-    keep = ["basis", "unit", "hs", "origin", "period_start", *STAT_COLUMNS]
-    remaining = long.with_columns(pl.lit(ANY_ORIGIN).alias("_any"))
-    parts: list[pl.DataFrame] = []
-    for level in LEVELS:
-        cells = usable.filter(pl.col("level") == level).select(keep)
-        left_on = ["basis", "unit", LEVEL_HS_COLUMN[level], "origin" if level == "hs6_origin" else "_any", "period_start"]
-        right_on = ["basis", "unit", "hs", "origin", "period_start"]
-        hit = remaining.join(cells, left_on=left_on, right_on=right_on, how="inner")
-        parts.append(hit.select(*long.columns, *STAT_COLUMNS))
-        remaining = remaining.join(cells, left_on=left_on, right_on=right_on, how="anti")
-    schema = usable.schema
-    parts.append(
-        remaining.select(
-            *long.columns, *[pl.lit(None, dtype=schema[c]).alias(c) for c in STAT_COLUMNS]
-        )
+def _reference(
+    matched: pl.DataFrame,
+    frame: pl.DataFrame,
+    history: ImporterHistory | None,
+    lower_q: float,
+    upper_q: float,
+) -> pl.DataFrame:
+    """The reference per (row, basis): the importer's own history when it applies, else the
+    market band (moved by the importer's shrunk price index). Keeps the market band alongside
+    (``market_*``) for the trader comparison."""
+    market = matched.with_columns(
+        pl.col("median").alias("market_median"), pl.col("scale").alias("market_scale"),
+        pl.col("level").alias("market_level"), pl.col("n_trimmed").alias("market_n"),
     )
-    return pl.concat(parts, how="vertical")
-
-
-def _shrink_to_hs6(matched: pl.DataFrame, usable: pl.DataFrame, strength: float) -> pl.DataFrame:
-    """Pull HS6 × origin centres towards their HS6 centre: ``w = n / (n + strength)`` on the
-    log scale (empirical-Bayes style; a small origin cell borrows from all origins)."""
-    if strength <= 0:
-        return matched
-    parent = usable.filter(pl.col("level") == "hs6").select(
-        "basis", "unit", pl.col("hs").alias("hs6"), "period_start", pl.col("median").alias("_pmed")
+    if history is None:
+        return market.with_columns(
+            pl.lit(0.0).alias("importer_shift"), pl.lit(None, pl.UInt32).alias("importer_index_n"),
+            pl.lit(None, pl.Float64).alias("trader_z"), pl.lit(None, pl.Float64).alias("trader_index"),
+        )
+    h = apply_history(market, frame, history)
+    own = pl.col("h_level").is_not_null()
+    centre = pl.col("market_median").log() + pl.when(own).then(pl.col("h_rel")).otherwise(pl.col("h_shift"))
+    z_low, z_high = NormalDist().inv_cdf(lower_q), NormalDist().inv_cdf(upper_q)
+    floor = history.config.min_scale
+    scale = pl.when(own).then(pl.col("h_scale")).otherwise(
+        pl.coalesce("h_index_scale", "market_scale").clip(lower_bound=floor)
     )
-    weight = pl.col("n_trimmed") / (pl.col("n_trimmed") + strength)
-    blended = (weight * pl.col("median").log() + (1 - weight) * pl.col("_pmed").log()).exp()
-    return (
-        matched.join(parent, on=["basis", "unit", "hs6", "period_start"], how="left")
-        .with_columns(
-            pl.when((pl.col("level") == "hs6_origin") & pl.col("_pmed").is_not_null())
-            .then(blended)
-            .otherwise(pl.col("median"))
-            .alias("median")
-        )
-        .drop("_pmed")
+    span = pl.format("{} to {}", pl.col("h_first").dt.strftime("%Y-%m-%d"), pl.col("h_last").dt.strftime("%Y-%m-%d"))
+    return h.with_columns(
+        pl.when(own).then(pl.col("h_level")).otherwise(pl.col("level")).alias("level"),
+        pl.when(own).then(pl.col("h_n")).otherwise(pl.col("n_trimmed")).alias("n_trimmed"),
+        pl.when(own).then(span).otherwise(pl.col("period")).alias("period"),
+        centre.exp().alias("median"),
+        scale.alias("scale"),
+        pl.when(own).then((centre + z_low * pl.col("h_scale")).exp())
+        .otherwise(pl.col("low") * pl.col("h_shift").exp()).alias("low"),
+        pl.when(own).then((centre + z_high * pl.col("h_scale")).exp())
+        .otherwise(pl.col("high") * pl.col("h_shift").exp()).alias("high"),
+        pl.col("h_shift").alias("importer_shift"),
+        pl.col("h_index_n").alias("importer_index_n"),
     )
 
 
-def _money(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.4g}"
+def calibrate_history(
+    frame: pl.DataFrame,
+    bands: ValueBands,
+    *,
+    rates: ExchangeRates | None = None,
+    units: UnitTable | None = None,
+    config: HistoryConfig | None = None,
+    weeks: int = 13,
+) -> ImporterHistory:
+    """Build the importer history of ``frame`` (accepted earlier declarations) and calibrate it.
 
-
-def _unit_label(basis: str, row: dict[str, Any]) -> str:
-    return "kg" if basis == "kg" else str(row.get("unit_unit") or "unit")
-
-
-def _ordinal(q: float) -> str:
-    n = round(q * 100, 1)
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(int(n) % 10, "th")
-    return f"{n:g}{suffix}"
-
-
-def reasons_for_row(
-    row: dict[str, Any], currency: str, band_label: str = "5th–95th percentile"
-) -> tuple[Reason, ...]:
-    """Reasons for one result row (a dict of :class:`PriceCheckResult` columns)."""
-    reasons: list[Reason] = []
-    hs = row.get("hs_code") or "?"
-    origin = row.get("origin_country") or "?"
-    any_band = False
-    for basis in BASES:
-        if row.get(f"{basis}_band_median") is None:
-            continue
-        any_band = True
-        unit = _unit_label(basis, row)
-        level = row[f"{basis}_level"]
-        where = {
-            "hs6_origin": f"HS {str(hs)[:6]} from {origin}",
-            "hs6": f"HS {str(hs)[:6]} (all origins)",
-            "hs4": f"HS heading {str(hs)[:4]} (all origins)",
-            "hs2": f"HS chapter {str(hs)[:2]} (all origins)",
-        }[level]
-        evidence = {
-            "basis": basis,
-            "unit": unit,
-            "declared_unit_value": row[f"{basis}_unit_value"],
-            "band_low": row[f"{basis}_band_low"],
-            "band_median": row[f"{basis}_band_median"],
-            "band_high": row[f"{basis}_band_high"],
-            "level": level,
-            "cell_size": row[f"{basis}_n"],
-            "period": row[f"{basis}_period"],
-            "robust_z": row[f"{basis}_z"],
-            "currency": currency,
-        }
-        band_text = (
-            f"the {band_label} for {where} in {row[f'{basis}_period']} is "
-            f"{_money(row[f'{basis}_band_low'])}–{_money(row[f'{basis}_band_high'])} {currency}/{unit} "
-            f"(median {_money(row[f'{basis}_band_median'])}) over {row[f'{basis}_n']:,} declarations"
-        )
-        declared = f"declared {_money(row[f'{basis}_unit_value'])} {currency}/{unit}"
-        if row.get(f"{basis}_below"):
-            text = f"Risk indicator (price below band): {declared}; {band_text}."
-            if row.get("estimated_undervalue"):
-                text += (
-                    f" Estimated under-declared value {_money(row['estimated_undervalue'])} and "
-                    f"revenue at risk {_money(row.get('revenue_at_risk'))} (national currency)."
-                )
-            reasons.append(Reason("PRICE_BELOW_BAND", f"{text} {CAUTION}", float(row[f"{basis}_z"] or 0.0), evidence))
-        elif row.get(f"{basis}_above"):
-            reasons.append(
-                Reason(
-                    "PRICE_ABOVE_BAND",
-                    f"Risk indicator (price above band): {declared}; {band_text}. {CAUTION}",
-                    0.0,
-                    evidence,
-                )
-            )
-        if level != "hs6_origin" and (row.get(f"{basis}_below") or row.get(f"{basis}_above")):
-            reasons.append(
-                Reason(
-                    "PRICE_BAND_BACKOFF",
-                    f"Risk indicator context: the {basis} band is from {where} because the "
-                    f"HS {str(hs)[:6]} × {origin} cell had too few declarations.",
-                    0.0,
-                    {"basis": basis, "level": level, "cell_size": row[f"{basis}_n"]},
-                )
-            )
-    model_z = row.get("model_z")
-    model_low = row.get("model_low")
-    kg_uv = row.get("kg_unit_value")
-    if model_z is not None and model_low is not None and kg_uv is not None and kg_uv < model_low:
-        reasons.append(
-            Reason(
-                "PRICE_BELOW_MODEL_RANGE",
-                f"Risk indicator: declared {_money(kg_uv)} {currency}/kg is below the conditional "
-                f"model's range {_money(model_low)}–{_money(row.get('model_high'))} {currency}/kg for "
-                f"similar declarations (same goods, origin, quantity, transport). {CAUTION}",
-                float(model_z),
-                {"model_low": model_low, "model_median": row.get("model_median"),
-                 "model_high": row.get("model_high"), "robust_z": model_z},
-            )
-        )
-    if not any_band:
-        reasons.append(
-            Reason(
-                "PRICE_NO_REFERENCE",
-                f"No risk indicator: no reference band with enough declarations for HS "
-                f"{str(hs)[:6]} at any level, or no positive value and quantity.",
-                0.0,
-                {},
-            )
-        )
-    return tuple(reasons)
-
-
-def fit_shift_mixture(z: np.ndarray, iterations: int = 200) -> tuple[float, float, float]:
-    """EM fit of ``(1 − π) N(0, σ²) + π N(μ, σ²)`` to robust z values; returns (π, μ, σ).
-
-    ``σ`` is fixed at the robust spread of ``z`` (1.4826 × MAD around 0, i.e. the clean
-    majority); ``μ >= 0`` (under-valuation lowers the price, raising z). With a small or shallow
-    under-valued share the mixture is weakly identified: treat the result as an estimate.
+    The last ``weeks`` of ``frame`` are checked against a history of the declarations before
+    them, exactly as a new batch would be; from those checks (no labels) come each reference
+    level's spread factor and the gap mixture (:mod:`clearlane.valuation.revenue`). With a
+    calibration, ``price_score`` becomes the log10 odds that the declaration is under-valued
+    (plus the trader excess): comparable across reference levels. Too little data (fewer than
+    ``MIN_ROWS`` recent checks) leaves the history uncalibrated (score = robust z).
     """
-    z = z[np.isfinite(z)]
-    if z.size < 50:
-        return 0.0, 0.0, 1.0
-    sigma = max(float(1.4826 * np.median(np.abs(z - np.median(z)))), 1e-6)
-    centre = float(np.median(z))
-    x = (z - centre) / sigma
-    pi, mu = 0.05, 2.0
-    for _ in range(iterations):
-        log_clean = -0.5 * x**2 + np.log(1.0 - pi)
-        log_fraud = -0.5 * (x - mu) ** 2 + np.log(pi)
-        post = 1.0 / (1.0 + np.exp(np.clip(log_clean - log_fraud, -50, 50)))
-        new_pi = float(np.clip(post.mean(), 1e-5, 0.5))
-        new_mu = float(max((post * x).sum() / max(post.sum(), 1e-12), 0.0))
-        if abs(new_pi - pi) < 1e-7 and abs(new_mu - mu) < 1e-6:
-            pi, mu = new_pi, new_mu
-            break
-        pi, mu = new_pi, new_mu
-    return pi, mu * sigma, sigma
+    history = build_importer_history(frame, bands, rates=rates, units=units, config=config)
+    if history.window_end is None:
+        return history
+    cut = history.window_end - timedelta(days=7 * weeks)
+    dates = pl.col("declared_at").cast(pl.Date)
+    earlier, recent = frame.filter(dates <= cut), frame.filter(dates > cut)
+    if earlier.is_empty() or recent.height < MIN_ROWS:
+        return history
+    inner = build_importer_history(earlier, bands, rates=rates, units=units, config=config)
+    checked = check_prices(recent, bands, rates=rates, units=units, history=inner).frame
+    factors = level_factors(checked)
+    d, s = log_gaps(checked, factors)
+    mixture = fit_gap_mixture(d, s)
+    if mixture.rho <= 0:
+        return history
+    return replace(history, calibration=Calibration(factors, tuple(mixture), recent.height))
 
 
-def _add_expected(out: pl.DataFrame, frame: pl.DataFrame, vat_rate: float) -> pl.DataFrame:
-    """Add ``undervaluation_probability``, ``expected_undervalue``, ``expected_revenue_at_risk``."""
-    z_col = pl.coalesce("kg_z", "unit_z")
-    scale_col = pl.when(pl.col("kg_z").is_not_null()).then(pl.col("_kg_scale")).otherwise(pl.col("_unit_scale"))
-    z = out.select(z_col).to_series().to_numpy().astype(float)
-    # fit on rows with an HS6-level band: coarser bands mix codes and fatten the tails
-    level = out.select(pl.coalesce("kg_level", "unit_level")).to_series()
-    specific = level.is_in(["hs6_origin", "hs6"]).fill_null(False).to_numpy()
-    pi, mu, sigma = fit_shift_mixture(z[specific] if specific.sum() >= 50 else z)
-    centre = float(np.nanmedian(z)) if np.isfinite(z).any() else 0.0
-    if pi <= 0 or mu <= 0:
-        prob = pl.lit(0.0)
-    else:
-        x = (z_col - centre) / sigma
-        log_ratio = (-0.5 * x**2 + np.log(1 - pi)) - (-0.5 * (x - mu / sigma) ** 2 + np.log(pi))
-        prob = 1.0 / (1.0 + log_ratio.clip(-50, 50).exp())
-    return out.with_columns(prob.fill_null(0.0).alias("undervaluation_probability")).with_columns(
-        (
-            pl.col("undervaluation_probability") * pl.col("_declared")
-            * ((mu * scale_col).exp() - 1.0)
-        ).fill_null(0.0).alias("expected_undervalue")
-    ).with_columns(
-        (pl.col("expected_undervalue") * (pl.col("_duty") + vat_rate / 100.0)).alias("expected_revenue_at_risk")
-    ).drop("_kg_scale", "_unit_scale")
+TRADER_WEIGHT = 0.5
+"""log10 odds added per unit of trader z above the threshold (a trader z of 4 adds 1: 10× odds)."""
+DEFAULT_HONEST = GapMixture(pi=0.03, centre=0.0, delta=0.0, tau=0.0, rho=0.05, k=3.0)
+
+
+def scoring_mixture(calibration: Calibration, reference_cut: float) -> GapMixture:
+    """The mixture the price score uses: the honest part (centre, outliers) and the share as
+    fitted on the history's last weeks, the under-valued part at a fixed ``reference_cut``
+    (a declared value ``reference_cut`` below the true one), so the score does not depend on
+    how well a label-free fit finds the depth."""
+    fit = GapMixture(*calibration.mixture)
+    return GapMixture(pi=min(max(fit.pi, 0.005), 0.2), centre=fit.centre, delta=-math.log(1.0 - reference_cut),
+                      tau=0.1, rho=min(max(fit.rho, 0.005), 0.3), k=fit.k)
+
+
+__all__ = ["CAUTION", "REASON_CODES", "PriceCheckResult", "calibrate_history", "check_prices", "reasons_for_row"]
