@@ -197,7 +197,9 @@ def main() -> None:
         f"`{CONFIG.period}`, HS6 × origin back-off, min cell {CONFIG.min_count}); the hold-out from {CUT} "
         "is checked week by week with the importer history rebuilt (and calibrated on its own last 13 "
         "weeks, no labels) before each week from all earlier declarations less those found fraudulent "
-        "by then (time-ordered, no later data); its score is the log10 odds of a 25 % cut. Positives: items "
+        "by then (time-ordered, no later data); goods without an own-history cell use the market band "
+        "moved by the importer's price index, the cell's bias and the exporter's price level for that "
+        "HS6 across all importers (shrunk); its score is the log10 odds of a 25 % cut. Positives: items "
         f"with a cut declared value ({', '.join(UNDERVALUED)}). `bands` = market bands alone; `oracle` = "
         "distance to the true expected unit value of the item's trade relationship (known only to the "
         "generator), the ceiling for any method ranking by the declared unit value.",
@@ -257,6 +259,9 @@ def main() -> None:
         )
     lines += [
         "",
+        "Per-declaration checks use the mixture fitted once per calibrated history (no fit of their "
+        "own; without a calibrated history, a fit on 8,000 sampled rows of the batch); totals come from "
+        "the separate totals step (`add_expected_revenue`). "
         "Speed, wall clock (CPU) on this shared machine: market bands (period quarter, 4 levels × 2 "
         f"bases, {int(speed['cells']):,} cells) for 1,000,000 declarations in {speed['build_s']:.2f} s "
         f"({speed['build_cpu']:.2f} s); 100,000 price checks in {speed['check_s']:.3f} s "

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from clearlane.valuation import BandConfig, build_bands, check_prices
 from clearlane.valuation.check import calibrate_history
 from clearlane.valuation.history import HistoryConfig, build_importer_history
-from clearlane.valuation.revenue import fit_gap_mixture
+from clearlane.valuation.revenue import GapMixture, apply_expected_revenue, fit_gap_mixture
 
 
 def make_market(seed: int = 1, n: int = 3_000, start: date = date(2024, 1, 1)) -> pl.DataFrame:
@@ -113,6 +113,31 @@ def test_calibrated_history_scores_lower_prices_higher(market, bands) -> None:  
     probes = pl.concat([probe("I000", price) for price in (20.0, 15.0, 10.0, 5.0)])
     scores = check_prices(probes, bands, history=history).frame["price_score"].to_list()
     assert scores == sorted(scores)
+
+
+def test_first_time_buyer_gets_the_exporters_price_level(market, bands) -> None:  # type: ignore[no-untyped-def]
+    # every third declaration of the market is bought from EPREM at twice the buyer's usual price
+    third = pl.int_range(pl.len()) % 3 == 0
+    premium_market = market.with_columns(
+        pl.when(third).then(pl.lit("EPREM")).otherwise(pl.col("exporter_id")).alias("exporter_id"),
+        pl.when(third).then(pl.col("customs_value") * 2.0).otherwise(pl.col("customs_value")).alias("customs_value"),
+    )
+    history = build_importer_history(premium_market, bands)
+    new_buyer = probe("I999", 10.0)  # no history of its own
+    premium = check_prices(new_buyer.with_columns(pl.lit("EPREM").alias("exporter_id")), bands, history=history)
+    unknown = check_prices(new_buyer.with_columns(pl.lit("E999").alias("exporter_id")), bands, history=history)
+    assert premium.frame["kg_level"][0] == unknown.frame["kg_level"][0] == "hs6_origin"
+    assert premium.frame["kg_band_median"][0] > 1.5 * unknown.frame["kg_band_median"][0]
+
+
+def test_calibrated_check_uses_the_history_mixture(market, bands) -> None:  # type: ignore[no-untyped-def]
+    history = calibrate_history(market, bands, weeks=8)
+    assert history.calibration is not None
+    probes = pl.concat([probe("I000", price) for price in (20.0, 10.0, 5.0)])
+    frame = check_prices(probes, bands, history=history).frame
+    cal = history.calibration
+    again = apply_expected_revenue(frame, GapMixture(*cal.mixture), cal.factors, 0.0)
+    assert frame["undervaluation_probability"].to_list() == again["undervaluation_probability"].to_list()
 
 
 @settings(max_examples=10, deadline=None)

@@ -20,7 +20,9 @@ For rows below their reference, the **estimated under-declared value** is the re
 (median × quantity, back in national currency; the geometric mean over bases) minus the
 declared customs value, and the **revenue at risk** is the declared ``tax_rate`` plus
 ``vat_rate`` (percent) applied to that difference: a per-case figure. For totals use the
-**expected revenue at risk** (:mod:`clearlane.valuation.revenue`). All are **risk indicators**
+**expected revenue at risk** (:mod:`clearlane.valuation.revenue`): per row from the mixture
+fitted once per calibrated history (no fit per check), for totals from the separate totals step
+:func:`~clearlane.valuation.revenue.add_expected_revenue`. All are **risk indicators**
 for targeting a valuation check, never a correct or substitute customs value.
 
 All joins are vectorised (polars); only :meth:`PriceCheckResult.reasons` builds Python
@@ -51,9 +53,11 @@ from clearlane.valuation.history import (
 )
 from clearlane.valuation.matching import match_market
 from clearlane.valuation.revenue import (
+    CHECK_FIT_ROWS,
     MIN_ROWS,
     GapMixture,
     add_expected_revenue,
+    apply_expected_revenue,
     fit_gap_mixture,
     level_factors,
     log_gaps,
@@ -217,7 +221,12 @@ def check_prices(
         ).drop(*hidden)],
         how="horizontal",
     )
-    result = add_expected_revenue(result, vat_rate)
+    if history is not None and history.calibration is not None:
+        # fitted once per history on its own last weeks: a check does no fit of its own
+        cal = history.calibration
+        result = apply_expected_revenue(result, GapMixture(*cal.mixture), cal.factors, vat_rate)
+    else:
+        result = add_expected_revenue(result, vat_rate, max_rows=CHECK_FIT_ROWS)
     label = f"{ordinal(config.lower_q)}–{ordinal(config.upper_q)} percentile"
     return PriceCheckResult(result, bands.meta.version, bands.meta.currency, label)
 

@@ -20,7 +20,8 @@ Levels (most specific first), each needing at least ``min_count`` earlier declar
 * ``importer_hs6``: this importer, this HS6, any origin;
 * otherwise the market band, its centre moved by the importer's **price index** (median ``rel``
   over all its goods), shrunk towards 0 with ``w = n / (n + σ_within² / σ_between²)``
-  (empirical Bayes; needs ``min_index`` declarations).
+  (empirical Bayes; needs ``min_index`` declarations), plus the market cell's bias and the
+  exporter's price level for the HS6 over all importers' earlier declarations (shrunk).
 
 The spread of an importer level is the pooled robust spread of ``rel`` around its cell median
 (per level and basis), inflated for the error of the cell median itself:
@@ -57,6 +58,8 @@ MEDIAN_ERROR = math.pi / 2
 CELL_COLUMNS = ("n", "rel", "first", "last")
 MARKET_KEYS = ("m_level", "m_hs", "m_origin")
 BIAS_PRIOR = 5.0
+SUPPLIER_PRIOR = 5.0
+"""Pseudo-declarations of the supplier price level's shrinkage towards 0 (as ``BIAS_PRIOR``)."""
 
 
 @dataclass(frozen=True)
@@ -106,13 +109,17 @@ class ImporterHistory:
     (basis, importer_id) the price ``index``, its size ``index_n``, shrink weight ``index_w`` and
     ``trader_z``. ``market_bias``: per market cell, the shrunk median of ``rel − w × index``
     (how far a cell's centre sits from what its traders' own price levels explain: a small cell
-    bought by one premium importer has a high centre). ``scales``: pooled spreads
+    bought by one premium importer has a high centre). ``supplier``: per (basis, unit, exporter,
+    hs6) the shrunk median of what is left after the importer index and the market bias, over
+    all importers that bought those goods from that exporter (``supplier_shift``, ``supplier_n``):
+    the exporter's own price level for the goods. ``scales``: pooled spreads
     (``"<level>/<basis>"``, ``"within/<basis>"``, ``"between/<basis>"``). ``window_end``: last day of the history.
     """
 
     cells: pl.DataFrame
     index: pl.DataFrame
     market_bias: pl.DataFrame
+    supplier: pl.DataFrame
     scales: dict[str, float]
     window_end: date | None
     declarations: int
@@ -161,12 +168,14 @@ def build_importer_history(
             scales[f"{level}/{basis}"] = max(value, config.min_scale)
     index = _price_index(rel, config, scales)
     bias = _market_bias(rel, index, config)
+    supplier = _supplier_level(rel, index, bias, config)
     window_end = history.select(pl.col("declared_at").cast(pl.Date).max()).item() if history.height else None
     return ImporterHistory(
         cells=pl.concat(cells, how="vertical").select("level", "basis", "unit", "importer_id", "exporter",
                                                       "hs6", "origin", *CELL_COLUMNS),
         index=index,
         market_bias=bias,
+        supplier=supplier,
         scales=scales,
         window_end=window_end,
         declarations=history.height,
@@ -267,7 +276,9 @@ def apply_history(matched: pl.DataFrame, frame: pl.DataFrame, history: ImporterH
         )
     out = out.join(history.index, on=["basis", "importer_id"], how="left").with_columns(
         *_market_keys()
-    ).join(history.market_bias, on=["basis", "unit", *MARKET_KEYS], how="left")
+    ).join(history.market_bias, on=["basis", "unit", *MARKET_KEYS], how="left").join(
+        history.supplier.rename({"exporter": "_exporter_id"}), on=["basis", "unit", "_exporter_id", "hs6"], how="left"
+    )
     level_expr = pl.lit(None, pl.String)
     for i in reversed(range(len(HISTORY_LEVELS))):
         level_expr = pl.when(eligible & pl.col(f"_n{i}").is_not_null()).then(
@@ -301,8 +312,9 @@ def apply_history(matched: pl.DataFrame, frame: pl.DataFrame, history: ImporterH
             (
                 pl.when(use_index & pl.col("h_level").is_null()).then(pl.col("index_w") * pl.col("index"))
                 .otherwise(0.0)
-                + pl.when(eligible & pl.col("h_level").is_null()).then(pl.col("bias").fill_null(0.0))
-                .otherwise(0.0)
+                + pl.when(eligible & pl.col("h_level").is_null()).then(
+                    pl.col("bias").fill_null(0.0) + pl.col("supplier_shift").fill_null(0.0)
+                ).otherwise(0.0)
             ).alias("h_shift"),
             pl.when(use_index & pl.col("h_level").is_null()).then(
                 (resid**2 + pl.col("scale") ** 2 * MEDIAN_ERROR / pl.col("n_trimmed").cast(pl.Float64)).sqrt()
@@ -312,6 +324,7 @@ def apply_history(matched: pl.DataFrame, frame: pl.DataFrame, history: ImporterH
             pl.when(use_index).then(pl.col("index")).alias("trader_index"),
         )
         .drop("_origin", "_exporter", "_exporter_id", "_date", "index_n", "index", "index_w", "bias",
+              "supplier_shift", "supplier_n",
               *MARKET_KEYS,
               *[f"_{c}{i}" for i in range(len(HISTORY_LEVELS)) for c in CELL_COLUMNS])
     )
@@ -336,6 +349,28 @@ def _market_bias(rel: pl.DataFrame, index: pl.DataFrame, config: HistoryConfig) 
     n = pl.len().cast(pl.Float64)
     return adjusted.group_by("basis", "unit", *MARKET_KEYS).agg(
         (pl.col("_x").median() * n / (n + BIAS_PRIOR)).alias("bias")
+    )
+
+
+def _supplier_level(
+    rel: pl.DataFrame, index: pl.DataFrame, bias: pl.DataFrame, config: HistoryConfig
+) -> pl.DataFrame:
+    """Per (basis, unit, exporter, hs6): shrunk median of ``rel − w × index − bias`` over every
+    importer's earlier declarations of those goods from that exporter (see :class:`ImporterHistory`)."""
+    adjusted = (
+        rel.filter(pl.col("exporter").is_not_null())
+        .join(index, on=["basis", "importer_id"], how="left")
+        .join(bias, on=["basis", "unit", *MARKET_KEYS], how="left")
+        .with_columns(
+            (pl.col("rel") - pl.when(pl.col("index_n") >= config.min_index)
+             .then(pl.col("index_w") * pl.col("index")).otherwise(0.0).fill_null(0.0)
+             - pl.col("bias").fill_null(0.0)).alias("_x")
+        )
+    )
+    n = pl.len().cast(pl.Float64)
+    return adjusted.group_by("basis", "unit", "exporter", "hs6").agg(
+        (pl.col("_x").median() * n / (n + SUPPLIER_PRIOR)).alias("supplier_shift"),
+        pl.len().cast(pl.UInt32).alias("supplier_n"),
     )
 
 

@@ -38,6 +38,9 @@ import polars as pl
 
 MIN_ROWS = 50
 FIT_ROWS = 40_000
+CHECK_FIT_ROWS = 8_000
+"""Rows of the per-batch fit inside a check without a calibrated history (a totals step refits
+on up to ``FIT_ROWS``)."""
 OUTPUT_COLUMNS = ("undervaluation_probability", "expected_undervalue", "expected_revenue_at_risk")
 CALIBRATION_ROWS = 100
 MAD_TO_SIGMA = 1.4826
@@ -98,17 +101,19 @@ class GapMixture(NamedTuple):
         return np.asarray(np.maximum(self.delta + shrink * (d - self.centre - self.delta), 0.0))
 
 
-def fit_gap_mixture(d: np.ndarray, s: np.ndarray, iterations: int = 300) -> GapMixture:
+def fit_gap_mixture(
+    d: np.ndarray, s: np.ndarray, iterations: int = 300, max_rows: int = FIT_ROWS
+) -> GapMixture:
     """EM fit of the honest / under-valued / honest-outlier mixture to log gaps ``d`` with
-    reference spreads ``s`` (at most ``FIT_ROWS``: a fixed-seed sample of larger batches). The
+    reference spreads ``s`` (at most ``max_rows``: a fixed-seed sample of larger batches). The
     outlier component is symmetric, so heavy honest tails (seen
     above the reference as often as below) are not mistaken for under-valuation."""
     keep = np.isfinite(d) & np.isfinite(s) & (s > 0)
     d, s = d[keep], s[keep]
     if d.size < MIN_ROWS:
         return GapMixture(0.0, 0.0, 0.0, 0.0)
-    if d.size > FIT_ROWS:  # the parameters are global: a fixed-seed sample keeps the fit fast
-        pick = np.random.default_rng(0).choice(d.size, FIT_ROWS, replace=False)
+    if d.size > max_rows:  # the parameters are global: a fixed-seed sample keeps the fit fast
+        pick = np.random.default_rng(0).choice(d.size, max_rows, replace=False)
         d, s = d[pick], s[pick]
     best, best_ll = GapMixture(0.0, 0.0, 0.0, 0.0), -math.inf
     # EM finds a local optimum: start from a shallow, a medium and a deep cut, keep the best
@@ -169,18 +174,29 @@ def log_gaps(out: pl.DataFrame, factors: dict[str, float]) -> tuple[np.ndarray, 
             parts["s"].cast(pl.Float64).fill_null(np.nan).to_numpy())
 
 
-def add_expected_revenue(out: pl.DataFrame, vat_rate: float) -> pl.DataFrame:
-    """Add ``undervaluation_probability``, ``expected_undervalue`` and
-    ``expected_revenue_at_risk`` to a price check frame (or several concatenated: the mixture
-    is refitted on all rows given). Needs ``kg_z``/``unit_z``, ``kg_scale``/``unit_scale``,
-    ``kg_level``/``unit_level``, ``customs_value`` (national currency) and ``tax_rate`` (percent).
+def add_expected_revenue(out: pl.DataFrame, vat_rate: float, max_rows: int = FIT_ROWS) -> pl.DataFrame:
+    """The **totals step**: fit the mixture on every row given and add
+    ``undervaluation_probability``, ``expected_undervalue`` and ``expected_revenue_at_risk`` to a
+    price check frame (or several concatenated). Needs ``kg_z``/``unit_z``,
+    ``kg_scale``/``unit_scale``, ``kg_level``/``unit_level``, ``customs_value`` (national
+    currency) and ``tax_rate`` (percent).
 
     Before the fit each level's spread is recalibrated on the batch (label-free): multiplied by
-    the robust spread of that level's z when it has at least ``CALIBRATION_ROWS`` rows.
+    the robust spread of that level's z when it has at least ``CALIBRATION_ROWS`` rows. The fit
+    uses at most ``max_rows`` rows (a fixed-seed sample).
     """
     factors = level_factors(out)
     d, s = log_gaps(out, factors)
-    mixture = fit_gap_mixture(d, s)
+    return apply_expected_revenue(out, fit_gap_mixture(d, s, max_rows=max_rows), factors, vat_rate)
+
+
+def apply_expected_revenue(
+    out: pl.DataFrame, mixture: GapMixture, factors: dict[str, float], vat_rate: float
+) -> pl.DataFrame:
+    """Add the expected-revenue columns of :func:`add_expected_revenue` with an already fitted
+    ``mixture`` and level ``factors`` (no fit: what a per-batch check uses, with the mixture
+    calibrated once on the importer history's last weeks)."""
+    d, s = log_gaps(out, factors)
     valid = np.isfinite(d) & np.isfinite(s) & (s > 0)
     d_safe, s_safe = np.where(valid, d, 0.0), np.where(valid, s, 1.0)
     prob = np.where(valid, mixture.posterior(d_safe, s_safe), 0.0)
@@ -198,4 +214,4 @@ def add_expected_revenue(out: pl.DataFrame, vat_rate: float) -> pl.DataFrame:
     )
 
 
-__all__ = ["GapMixture", "add_expected_revenue", "fit_gap_mixture", "level_factors", "log_gaps"]
+__all__ = ["GapMixture", "add_expected_revenue", "apply_expected_revenue", "fit_gap_mixture", "level_factors", "log_gaps"]
