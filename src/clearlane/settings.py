@@ -19,7 +19,7 @@ class Settings(BaseSettings):
         DEFAULT_WORKSPACE, description="Folder holding the workspace database and model artifacts."
     )
     batch_rows: int = Field(
-        100_000, ge=1_000, description="Rows read per batch while ingesting large files."
+        500_000, ge=1_000, description="Rows read per batch while ingesting large files."
     )
     max_future_days: int = Field(
         1,

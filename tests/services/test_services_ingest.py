@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -170,3 +171,30 @@ def test_kcs_profile_end_to_end(workspace: Workspace, kcs_dir: Path) -> None:
     assert stored.get_column("critical").sum() == (source.get_column("Critical Fraud") == "2").sum()
     assert stored.get_column("currency").unique().to_list() == ["KRW"]
     assert stored.get_column("extra").str.contains("Tax Type").all()
+
+
+def test_read_ahead_keeps_order_and_raises_reader_errors_in_the_caller() -> None:
+    from clearlane.services.ingest import _read_ahead
+
+    assert list(_read_ahead(iter(range(50)))) == list(range(50))
+
+    def broken() -> Iterator[int]:
+        yield 1
+        raise ValueError("line 7: unreadable")
+
+    seen: list[int] = []
+    with pytest.raises(ValueError, match="line 7"):
+        for item in _read_ahead(broken()):
+            seen.append(item)
+    assert seen == [1]
+
+
+def test_read_ahead_stops_its_reader_when_the_caller_stops_early() -> None:
+    import threading
+
+    from clearlane.services.ingest import _read_ahead
+
+    ahead = _read_ahead(iter(range(1_000)))
+    assert next(ahead) == 0
+    ahead.close()  # the caller failed or stopped: the reader thread must end, not hang
+    assert not any(t.name == "clearlane-ingest-reader" for t in threading.enumerate())

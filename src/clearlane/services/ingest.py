@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import queue
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 from duckdb import DuckDBPyConnection
@@ -27,6 +31,8 @@ from clearlane.schema.fields import EXTRA_COLUMN, FIELD_NAMES
 from clearlane.settings import Settings
 from clearlane.store.ingest_writer import BatchCounts, IngestWriter
 from clearlane.store.workspace import Workspace
+
+T = TypeVar("T")
 
 Progress = Callable[[float, float | None], None]
 
@@ -117,7 +123,7 @@ def ingest_file(
         writer = IngestWriter(con, batch_id, path.name)
         fast = SqlBatchValidator(profile, context, scan.columns, absent)
         done = 0
-        for raw in scan.arrow_batches():
+        for raw in _read_ahead(scan.arrow_batches()):
             con.register(RAW_VIEW, raw)
             try:
                 _ingest_batch(con, writer, fast, profile, context, absent, raw.num_rows)
@@ -205,6 +211,50 @@ def _ingest_batch(
         con.execute("DROP VIEW batch_valid")
         if slow is not None:
             con.unregister("slow_accepted")
+
+
+def _read_ahead(batches: Iterator[T]) -> Iterator[T]:
+    """Yield ``batches`` while a reader thread already reads the next one.
+
+    The reader has its own DuckDB connection and DuckDB releases the GIL while it parses, so
+    reading batch n + 1 overlaps with validating and writing batch n. At most one batch waits
+    (memory stays bounded); an error in the reader is raised here, in the caller's thread.
+    """
+    slot: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        slot.put(("batch", batch), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slot.put(("done", None))
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            slot.put(("error", exc))
+
+    reader = threading.Thread(target=read, name="clearlane-ingest-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, item = slot.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                assert isinstance(item, BaseException)
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting on a full slot, then let it end
+            with contextlib.suppress(queue.Empty):
+                slot.get_nowait()
+            reader.join(timeout=0.05)
 
 
 def _malformed_issues(problems: list[Problem]) -> pl.DataFrame:
