@@ -174,27 +174,30 @@ def test_kcs_profile_end_to_end(workspace: Workspace, kcs_dir: Path) -> None:
 
 
 def test_read_ahead_keeps_order_and_raises_reader_errors_in_the_caller() -> None:
-    from clearlane.services.ingest import _read_ahead
+    from clearlane.services.ingest import ReadAhead
 
-    assert list(_read_ahead(iter(range(50)))) == list(range(50))
+    with ReadAhead(iter(range(50))) as ahead:
+        assert list(ahead) == list(range(50))
 
     def broken() -> Iterator[int]:
         yield 1
         raise ValueError("line 7: unreadable")
 
     seen: list[int] = []
-    with pytest.raises(ValueError, match="line 7"):
-        for item in _read_ahead(broken()):
+    with pytest.raises(ValueError, match="line 7"), ReadAhead(broken()) as ahead:
+        for item in ahead:
             seen.append(item)
     assert seen == [1]
 
 
-def test_read_ahead_stops_its_reader_when_the_caller_stops_early() -> None:
+@pytest.mark.parametrize("consumed", [0, 1])
+def test_read_ahead_ends_its_reader_when_closed_early(consumed: int) -> None:
     import threading
 
-    from clearlane.services.ingest import _read_ahead
+    from clearlane.services.ingest import ReadAhead
 
-    ahead = _read_ahead(iter(range(1_000)))
-    assert next(ahead) == 0
-    ahead.close()  # the caller failed or stopped: the reader thread must end, not hang
+    ahead = ReadAhead(iter(range(1_000)))
+    for _, item in zip(range(consumed), ahead, strict=False):
+        assert item == 0
+    ahead.close()  # the caller stopped (already ingested, or an error): the reader must end
     assert not any(t.name == "clearlane-ingest-reader" for t in threading.enumerate())

@@ -11,14 +11,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import polars as pl
+import pyarrow as pa
 from duckdb import DuckDBPyConnection
 
 from clearlane.errors import Problem
 from clearlane.ingest.profile import Profile, load_profile
-from clearlane.ingest.readers import ROW_COLUMN, open_source
+from clearlane.ingest.readers import ROW_COLUMN, SourceScan, open_source
 from clearlane.ingest.sql_validate import CHECKED_TABLE, RAW_VIEW, SqlBatchValidator
 from clearlane.ingest.validate import (
     ISSUE_SCHEMA,
@@ -89,7 +90,36 @@ def ingest_file(
     path = Path(path)
     profile = load_profile(profile) if isinstance(profile, str) else profile
     started = datetime.now(UTC)
-    sha = file_sha256(path) if path.exists() else ""
+    # The file's hash (for idempotence) is computed while the reader thread reads the first
+    # batch: hashlib and DuckDB both release the GIL.
+    scan = open_source(
+        path,
+        profile.format,
+        batch_rows=settings.batch_rows,
+        delimiter=profile.csv.delimiter,
+        encoding=profile.csv.encoding,
+        sheet=profile.sheet,
+    )
+    absent = set(check_columns(profile, scan.columns, path.name))
+    with ReadAhead(scan.arrow_batches()) as batches:
+        return _ingest_scan(
+            workspace, path, profile, scan, batches, absent, settings, today, progress, started
+        )
+
+
+def _ingest_scan(
+    workspace: Workspace,
+    path: Path,
+    profile: Profile,
+    scan: SourceScan,
+    batches: ReadAhead[pa.Table],
+    absent: set[str],
+    settings: Settings,
+    today: date | None,
+    progress: Progress | None,
+    started: datetime,
+) -> IngestReport:
+    sha = file_sha256(path)
     fingerprint = profile.fingerprint()
     previous = workspace.query(
         "SELECT batch_id FROM ingest_batches WHERE file_sha256 = ? AND profile_fingerprint = ?",
@@ -103,15 +133,6 @@ def ingest_file(
             counts=BatchCounts(0, 0, 0, 0, 0, 0),
             already_ingested=True,
         )
-    scan = open_source(
-        path,
-        profile.format,
-        batch_rows=settings.batch_rows,
-        delimiter=profile.csv.delimiter,
-        encoding=profile.csv.encoding,
-        sheet=profile.sheet,
-    )
-    absent = set(check_columns(profile, scan.columns, path.name))
     context = ValidationContext(
         today=today or date.today(), max_future_days=settings.max_future_days
     )
@@ -123,7 +144,7 @@ def ingest_file(
         writer = IngestWriter(con, batch_id, path.name)
         fast = SqlBatchValidator(profile, context, scan.columns, absent)
         done = 0
-        for raw in _read_ahead(scan.arrow_batches()):
+        for raw in batches:
             con.register(RAW_VIEW, raw)
             try:
                 _ingest_batch(con, writer, fast, profile, context, absent, raw.num_rows)
@@ -213,48 +234,64 @@ def _ingest_batch(
             con.unregister("slow_accepted")
 
 
-def _read_ahead(batches: Iterator[T]) -> Iterator[T]:
-    """Yield ``batches`` while a reader thread already reads the next one.
+class ReadAhead(Generic[T]):
+    """Iterate ``batches`` while a reader thread already reads the next one.
 
-    The reader has its own DuckDB connection and DuckDB releases the GIL while it parses, so
-    reading batch n + 1 overlaps with validating and writing batch n. At most one batch waits
-    (memory stays bounded); an error in the reader is raised here, in the caller's thread.
+    The reader starts at once and has its own DuckDB connection; DuckDB releases the GIL while
+    it parses, so reading batch n + 1 overlaps with validating and writing batch n. At most one
+    batch waits (memory stays bounded); an error in the reader is raised in the caller's thread.
+    Always ``close()`` it (or use it as a context manager): that ends the reader thread.
     """
-    slot: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
-    stop = threading.Event()
 
-    def read() -> None:
+    def __init__(self, batches: Iterator[T]) -> None:
+        self._slot: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._read, args=(batches,), name="clearlane-ingest-reader", daemon=True
+        )
+        self._thread.start()
+
+    def _read(self, batches: Iterator[T]) -> None:
         try:
             for batch in batches:
-                while not stop.is_set():
-                    try:
-                        slot.put(("batch", batch), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not self._offer(("batch", batch)):
                     return
-            slot.put(("done", None))
+            self._offer(("done", None))
         except BaseException as exc:  # handed to the caller's thread, raised there
-            slot.put(("error", exc))
+            self._offer(("error", exc))
 
-    reader = threading.Thread(target=read, name="clearlane-ingest-reader", daemon=True)
-    reader.start()
-    try:
+    def _offer(self, item: tuple[str, object]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._slot.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[T]:
         while True:
-            kind, item = slot.get()
+            kind, item = self._slot.get()
             if kind == "done":
                 return
             if kind == "error":
                 assert isinstance(item, BaseException)
                 raise item
             yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        while reader.is_alive():  # unblock a reader waiting on a full slot, then let it end
+
+    def close(self) -> None:
+        """Stop the reader (unblocking it if it waits on a full slot) and wait for it to end."""
+        self._stop.set()
+        while self._thread.is_alive():
             with contextlib.suppress(queue.Empty):
-                slot.get_nowait()
-            reader.join(timeout=0.05)
+                self._slot.get_nowait()
+            self._thread.join(timeout=0.05)
+
+    def __enter__(self) -> ReadAhead[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _malformed_issues(problems: list[Problem]) -> pl.DataFrame:
