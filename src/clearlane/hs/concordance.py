@@ -7,13 +7,12 @@ code may split into several new ones; :meth:`Concordance.map` returns all of the
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from clearlane.errors import NotFoundError, Problem, ValidationError
 from clearlane.hs.codes import normalise_code
+from clearlane.hs.reference_csv import read_reference_csv
 
 _FROM = ("hs2017", "hs_2017", "from", "source", "old", "from_code", "hs2017_code")
 _TO = ("hs2022", "hs_2022", "to", "target", "new", "to_code", "hs2022_code")
@@ -39,30 +38,14 @@ class Concordance:
 
 def load_concordance(path: Path | str) -> Concordance:
     """Read a concordance CSV (see the module docstring)."""
-    source = Path(path)
-    if not source.exists():
-        raise NotFoundError(f"concordance file {str(source)!r} does not exist")
-    with source.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        columns = {c.strip().lower(): c for c in reader.fieldnames or []}
-        old = next((columns[c] for c in _FROM if c in columns), None)
-        new = next((columns[c] for c in _TO if c in columns), None)
-        if old is None or new is None:
-            raise ValidationError(
-                f"cannot read {source.name} as a concordance",
-                [
-                    Problem(
-                        "columns",
-                        ", ".join(columns.values()),
-                        f"need a source column ({', '.join(_FROM)}) and a target column "
-                        f"({', '.join(_TO)})",
-                        source=str(source),
-                    )
-                ],
-            )
-        mapping: dict[str, list[str]] = defaultdict(list)
-        for row in reader:
-            a, b = normalise_code(row[old] or "")[:6], normalise_code(row[new] or "")[:6]
-            if len(a) == 6 and len(b) == 6 and b not in mapping[a]:
-                mapping[a].append(b)
-    return Concordance(source.stem, {k: tuple(v) for k, v in mapping.items()})
+    rows, columns = read_reference_csv(
+        path, "concordance", {"source": _FROM, "target": _TO}
+    )
+    old, new = columns["source"], columns["target"]
+    assert old is not None and new is not None
+    mapping: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        a, b = normalise_code(row[old] or "")[:6], normalise_code(row[new] or "")[:6]
+        if len(a) == 6 and len(b) == 6 and b not in mapping[a]:
+            mapping[a].append(b)
+    return Concordance(Path(path).stem, {k: tuple(v) for k, v in mapping.items()})

@@ -16,12 +16,11 @@ subheading are skipped.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from clearlane.errors import NotFoundError, ValidationError
 from clearlane.hs.codes import normalise_code
+from clearlane.hs.reference_csv import read_reference_csv
 from clearlane.reference.hs_nomenclature import codes_at_level
 
 _CODE_COLUMNS = ("hs6_code", "hs_code", "code", "hscode")
@@ -42,31 +41,24 @@ class LabelledExamples:
 
 def load_examples(path: Path | str, name: str | None = None) -> LabelledExamples:
     """Read a CSV of (code, description[, category]) examples; see the module docstring."""
-    path = Path(path)
-    if not path.exists():
-        raise NotFoundError(f"examples file {str(path)!r} does not exist")
+    rows, columns = read_reference_csv(
+        path,
+        "examples",
+        {"code": _CODE_COLUMNS, "text": _TEXT_COLUMNS},
+        {"category": ("category",)},
+    )
+    code_col, text_col, category_col = columns["code"], columns["text"], columns["category"]
+    assert code_col is not None and text_col is not None
     valid = set(codes_at_level(6))
     texts: list[str] = []
     codes: list[str] = []
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        columns = {c.lower().strip(): c for c in reader.fieldnames or []}
-        code_col = next((columns[c] for c in _CODE_COLUMNS if c in columns), None)
-        text_col = next((columns[c] for c in _TEXT_COLUMNS if c in columns), None)
-        if code_col is None or text_col is None:
-            raise ValidationError(
-                f"examples file {str(path)!r} has columns {sorted(columns)}; it needs a code "
-                f"column (one of {', '.join(_CODE_COLUMNS)}) and a text column (one of "
-                f"{', '.join(_TEXT_COLUMNS)})"
-            )
-        category_col = columns.get("category")
-        for row in reader:
-            code = normalise_code(row.get(code_col) or "")
-            text = (row.get(text_col) or "").strip()
-            if code[:6] not in valid or not text:
-                continue
-            if category_col and row.get(category_col):
-                text = f"{row[category_col]} {text}"
-            texts.append(text)
-            codes.append(code[:6])
-    return LabelledExamples(name or path.stem, tuple(texts), tuple(codes))
+    for row in rows:
+        code = normalise_code(row.get(code_col) or "")
+        text = (row.get(text_col) or "").strip()
+        if code[:6] not in valid or not text:
+            continue
+        if category_col and row.get(category_col):
+            text = f"{row[category_col]} {text}"
+        texts.append(text)
+        codes.append(code[:6])
+    return LabelledExamples(name or Path(path).stem, tuple(texts), tuple(codes))

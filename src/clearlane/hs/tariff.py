@@ -15,14 +15,14 @@ compound rates are kept as text with ``rate_percent = None``. ``Free`` is 0 %.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clearlane.errors import NotFoundError, Problem, ValidationError
+from clearlane.errors import ValidationError
 from clearlane.hs.codes import normalise_code
+from clearlane.hs.reference_csv import read_reference_csv
 from clearlane.reference.hs_nomenclature import codes_at_level
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
@@ -107,29 +107,15 @@ def load_tariff(path: Path | str, name: str | None = None) -> NationalTariff:
     another HS edition; load a concordance to map them).
     """
     source = Path(path)
-    if not source.exists():
-        raise NotFoundError(f"national tariff file {str(source)!r} does not exist")
-    with source.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        columns = {c.strip().lower(): c for c in reader.fieldnames or []}
-        code_col = next((columns[c] for c in _CODE_COLUMNS if c in columns), None)
-        text_col = next((columns[c] for c in _TEXT_COLUMNS if c in columns), None)
-        if code_col is None or text_col is None:
-            raise ValidationError(
-                f"cannot read {source.name} as a national tariff",
-                [
-                    Problem(
-                        "columns",
-                        ", ".join(columns.values()),
-                        f"need a code column ({', '.join(_CODE_COLUMNS)}) and a description "
-                        f"column ({', '.join(_TEXT_COLUMNS)})",
-                        source=str(source),
-                    )
-                ],
-            )
-        rate_col = next((columns[c] for c in _RATE_COLUMNS if c in columns), None)
-        indent_col = columns.get("indent")
-        lines = list(_read_lines(reader, code_col, text_col, rate_col, indent_col))
+    rows, columns = read_reference_csv(
+        source,
+        "national tariff",
+        {"code": _CODE_COLUMNS, "description": _TEXT_COLUMNS},
+        {"rate": _RATE_COLUMNS, "indent": ("indent",)},
+    )
+    code_col, text_col = columns["code"], columns["description"]
+    assert code_col is not None and text_col is not None
+    lines = list(_read_lines(rows, code_col, text_col, columns["rate"], columns["indent"]))
     if not lines:
         raise ValidationError(f"{source.name} holds no line with an HS 2022 subheading")
     return NationalTariff(name or source.stem, tuple(lines))
