@@ -13,10 +13,6 @@ from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspa
 from clearlane.services.risk import assess_declarations, evaluate_model, train_models
 from clearlane.store.workspace import Workspace
 
-DateOption = Annotated[
-    datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Date, YYYY-MM-DD (inclusive).")
-]
-
 
 def train(
     workspace: WorkspaceOption = None,

@@ -41,7 +41,7 @@ part, checked against the true rate of the week.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -494,7 +494,3 @@ def plant_new_pattern(declarations: pl.DataFrame, truth_fraud: np.ndarray,
     revenue = np.where(planted & ~np.asarray(truth_fraud, dtype=bool), duty_share * value,
                        np.asarray(truth_revenue, dtype=float))
     return fraud, revenue, planted
-
-
-def strategy_names(config: SimulationConfig) -> Sequence[str]:
-    return config.strategies

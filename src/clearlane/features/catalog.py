@@ -66,14 +66,6 @@ VALUE_FEATURES: tuple[str, ...] = (
 """Value, tax and seniority features (no outcome labels involved)."""
 
 
-def history_feature_names(groups: tuple[HistoryGroup, ...] = HISTORY_GROUPS) -> list[str]:
-    return [f"{g.name}_{s}" for g in groups for s in HISTORY_SUFFIXES]
-
-
 def category_feature_name(column: str) -> str:
     """Feature name of a categorical source column (``extra:`` prefix for extras)."""
     return "cat_" + "".join(ch if ch.isalnum() else "_" for ch in column.lower())
-
-
-LABEL_FREE_SUFFIXES: tuple[str, ...] = ("n",)
-"""History suffixes that do not depend on outcome labels (usable without any inspections)."""

@@ -192,14 +192,3 @@ def load_profile(name_or_path: str | Path) -> Profile:
             " (or give a path to a YAML file)"
         )
     return parse_profile(resource.read_text(encoding="utf-8"), str(name_or_path))
-
-
-def canonical_profile() -> Profile:
-    """The identity profile: source columns already carry canonical names."""
-    return Profile(
-        name="canonical",
-        description="Source columns already use canonical field names.",
-        columns={name: ColumnMapping(column=name) for name in FIELDS_BY_NAME},
-        missing_columns="ignore",
-        extras="unmapped",
-    )

@@ -32,7 +32,6 @@ from clearlane.models.fraud import _reason_rows
 from clearlane.models.reasons import reasons_from_contributions
 from clearlane.schema.reasons import Reason
 
-_LABEL_SUFFIXES = ("_insp", "_n_fraud", "_fraud_rate", "_rev_per_insp")
 _LABEL_COLUMNS = ("inspected", "fraud", "revenue_recovered")
 
 SIGNALS: tuple[tuple[str, int, bool], ...] = (
@@ -49,14 +48,6 @@ GROUPS: tuple[str, ...] = ("importer", "hs6", "hs6_origin", "importer_hs6")
 """History groups the signals need (a smaller pipeline than the fraud model's)."""
 
 _CLIP = 6.0
-
-
-def label_free(feature_names: list[str]) -> list[str]:
-    """Features that do not use any inspection outcome."""
-    return [
-        f for f in feature_names
-        if f != "all_fraud_rate" and not f.endswith(_LABEL_SUFFIXES)
-    ]
 
 
 class AnomalyDetector:

@@ -10,7 +10,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -152,8 +151,3 @@ def load_model(workspace: Workspace, record: ModelRecord) -> Any:
     if not path.exists():
         raise NotFoundError(f"artifact {str(path)!r} of model {record.version!r} is missing")
     return load_artifact(path, trusted_dir=workspace.artifacts_dir)
-
-
-def load_external(path: Path, workspace: Workspace | None = None, trust: bool = False) -> Any:
-    """Load an artifact file given by path (refused outside the workspace unless ``trust``)."""
-    return load_artifact(path, workspace.artifacts_dir if workspace else None, trust=trust)

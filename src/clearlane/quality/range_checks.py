@@ -93,15 +93,6 @@ RANGE_CHECKS: tuple[RangeCheck, ...] = (
 )
 
 
-def check_by_code(code: str) -> RangeCheck:
-    """A range check by its code; an unknown code lists the valid ones."""
-    for check in RANGE_CHECKS:
-        if check.code == code:
-            return check
-    valid = ", ".join(c.code for c in RANGE_CHECKS)
-    raise KeyError(f"unknown range check {code!r}; valid: {valid}")
-
-
 def render(check: RangeCheck, as_of: date, earliest: date = HS_CONVENTION_START) -> str:
     """The violation predicate with its date placeholders filled in (NULL counts as false)."""
     text = check.violates.replace("{as_of}", f"DATE '{as_of.isoformat()}'")

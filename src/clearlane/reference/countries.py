@@ -112,11 +112,3 @@ QU above all, for 'unknown' or 'not specified'."""
 def is_user_assigned(value: str) -> bool:
     """True for an ISO 3166-1 user-assigned alpha-2 code such as ZZ (unknown)."""
     return value.strip().upper() in USER_ASSIGNED
-
-
-def country_name(alpha2: str) -> str:
-    """Common English name of an alpha-2 country code (the code itself if unknown)."""
-    country = pycountry.countries.get(alpha_2=alpha2)
-    if country is None:
-        return alpha2
-    return str(getattr(country, "common_name", None) or country.name)

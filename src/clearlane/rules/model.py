@@ -46,10 +46,6 @@ class Watchlist:
     values: frozenset[str]
     description: str = ""
 
-    @property
-    def default_field(self) -> str:
-        return WATCHLIST_FIELDS[self.kind]
-
 
 @dataclass(frozen=True)
 class Condition:
@@ -125,11 +121,6 @@ class Rule:
 
     def describe(self) -> str:
         return " and ".join(c.describe() for c in self.conditions)
-
-    def active_on(self, day: date) -> bool:
-        return (self.valid_from is None or day >= self.valid_from) and (
-            self.valid_to is None or day <= self.valid_to
-        )
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -61,12 +61,6 @@ class UnitTable:
 
     factors: dict[str, tuple[str, float]] = field(default_factory=lambda: dict(DEFAULT_UNIT_FACTORS))
 
-    def with_units(self, extra: dict[str, tuple[str, float]]) -> UnitTable:
-        """A copy with user-supplied units added (they win over the defaults)."""
-        merged = dict(self.factors)
-        merged.update({k.strip().upper(): (v[0].strip().upper(), float(v[1])) for k, v in extra.items()})
-        return UnitTable(merged)
-
     def canonical_quantity(self, quantity: pl.Expr, unit: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         """Expressions (canonical quantity, canonical unit) for a quantity and its unit."""
         upper = unit.cast(pl.String).str.strip_chars().str.to_uppercase()

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from clearlane.errors import NotFoundError
-from clearlane.valuation.bands import BandMeta, ValueBands
+from clearlane.valuation.bands import ValueBands
 
 _VERSION = re.compile(r"^v(\d+)\.parquet$")
 
@@ -53,6 +53,3 @@ class BandRegistry:
         if version not in versions:
             raise NotFoundError(f"value bands {version!r} not found; stored versions: {versions}")
         return ValueBands.read(self.path(version))
-
-    def metas(self) -> list[BandMeta]:
-        return [self.load(v).meta for v in self.versions()]
