@@ -177,8 +177,14 @@ def _price_signal(workspace: Workspace, date_from: date | None, date_to: date | 
     )
 
 
-def _segment_evidence(workspace: Workspace, before: date, weeks: int,
-                      half_life: float) -> SegmentEvidence:
+def _importers_first_seen(workspace: Workspace) -> pl.DataFrame:
+    """Each importer's first declaration date (segments tell new importers from established)."""
+    return workspace.query("SELECT importer_id, min(declared_at) AS first_seen "
+                           "FROM declarations GROUP BY 1")
+
+
+def _segment_evidence(workspace: Workspace, before: date, weeks: int, half_life: float,
+                      first_seen: pl.DataFrame) -> SegmentEvidence:
     """Evidence from the outcomes of the ``weeks`` weeks before ``before`` that are linked to a
     selection holding the model probability the item had when selected."""
     rows = workspace.query(
@@ -191,8 +197,6 @@ def _segment_evidence(workspace: Workspace, before: date, weeks: int,
         [before, before - timedelta(weeks=weeks)])
     if rows.height == 0:
         return SegmentEvidence.empty()
-    first_seen = workspace.query("SELECT importer_id, min(declared_at) AS first_seen "
-                                 "FROM declarations GROUP BY 1")
     labels = segment_labels(rows, first_seen)
     ages = age_in_weeks(rows["declared_at"].cast(pl.Date).to_numpy(), before)
     return SegmentEvidence.from_outcomes(
@@ -249,11 +253,11 @@ def select_for_inspection(
                          f"(weight {weights[column]:g})")
     first_day = declarations["declared_at"].cast(pl.Date).min()
     assert isinstance(first_day, date)
-    evidence = (_segment_evidence(workspace, first_day, segment_weeks, 2.0)
-                if segment_signal or policy.exploration == "segments" else None)
+    evidence: SegmentEvidence | None = None
+    if segment_signal or policy.exploration == "segments":
+        first_seen = _importers_first_seen(workspace)
+        evidence = _segment_evidence(workspace, first_day, segment_weeks, 2.0, first_seen)
     if evidence is not None and evidence.table.height:
-        first_seen = workspace.query("SELECT importer_id, min(declared_at) AS first_seen "
-                                     "FROM declarations GROUP BY 1")
         labels = segment_labels(declarations, first_seen)
         if segment_signal and version is not None:
             lift, lift_notes = segment_lift(labels, evidence)
