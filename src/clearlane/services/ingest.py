@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 import polars as pl
-import pyarrow as pa
 from duckdb import DuckDBPyConnection
 
 from clearlane.errors import Problem
 from clearlane.ingest.profile import Profile, load_profile
-from clearlane.ingest.readers import ROW_COLUMN, SourceScan, open_source
+from clearlane.ingest.readers import ROW_COLUMN, open_source
 from clearlane.ingest.sql_validate import CHECKED_TABLE, RAW_VIEW, SqlBatchValidator
 from clearlane.ingest.validate import (
     ISSUE_SCHEMA,
@@ -102,91 +101,74 @@ def ingest_file(
     )
     absent = set(check_columns(profile, scan.columns, path.name))
     with ReadAhead(scan.arrow_batches()) as batches:
-        return _ingest_scan(
-            workspace, path, profile, scan, batches, absent, settings, today, progress, started
+        sha = file_sha256(path)
+        fingerprint = profile.fingerprint()
+        previous = workspace.query(
+            "SELECT batch_id FROM ingest_batches WHERE file_sha256 = ? AND profile_fingerprint = ?",
+            [sha, fingerprint],
         )
-
-
-def _ingest_scan(
-    workspace: Workspace,
-    path: Path,
-    profile: Profile,
-    scan: SourceScan,
-    batches: ReadAhead[pa.Table],
-    absent: set[str],
-    settings: Settings,
-    today: date | None,
-    progress: Progress | None,
-    started: datetime,
-) -> IngestReport:
-    sha = file_sha256(path)
-    fingerprint = profile.fingerprint()
-    previous = workspace.query(
-        "SELECT batch_id FROM ingest_batches WHERE file_sha256 = ? AND profile_fingerprint = ?",
-        [sha, fingerprint],
-    )
-    if previous.height:
+        if previous.height:
+            return IngestReport(
+                batch_id=str(previous.item(0, 0)),
+                source_file=str(path),
+                profile=profile.name,
+                counts=BatchCounts(0, 0, 0, 0, 0, 0),
+                already_ingested=True,
+            )
+        context = ValidationContext(
+            today=today or date.today(), max_future_days=settings.max_future_days
+        )
+        estimate = _estimate_rows(path, scan.format)
+        batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        with workspace.transaction() as con:
+            con.execute(f"SET memory_limit = '{settings.ingest_memory_limit}'")
+            con.execute(f"SET temp_directory = '{workspace.path / 'tmp'}'")
+            writer = IngestWriter(con, batch_id, path.name)
+            fast = SqlBatchValidator(profile, context, scan.columns, absent)
+            done = 0
+            for raw in batches:
+                con.register(RAW_VIEW, raw)
+                try:
+                    _ingest_batch(con, writer, fast, profile, context, absent, raw.num_rows)
+                finally:
+                    con.unregister(RAW_VIEW)
+                done += raw.num_rows
+                if progress is not None:
+                    progress(done, max(estimate, done) if estimate else None)
+            fast.drop(con)
+            writer.renumber_csv_lines([p.row for p in scan.malformed if p.row is not None])
+            if scan.malformed:
+                writer.add_issues(_malformed_issues(scan.malformed))
+                writer.add_quarantine(
+                    pl.DataFrame(
+                        {
+                            "source_row": [p.row for p in scan.malformed],
+                            "raw": [p.value for p in scan.malformed],
+                            "reasons": [p.reason for p in scan.malformed],
+                        },
+                        schema={"source_row": pl.Int64, "raw": pl.String, "reasons": pl.String},
+                    )
+                )
+            counts = writer.finish(
+                {
+                    "file_sha256": sha,
+                    "file_bytes": path.stat().st_size,
+                    "profile_name": profile.name,
+                    "profile_fingerprint": fingerprint,
+                    "started_at": started,
+                },
+                malformed_rows=len(scan.malformed),
+            )
+        if progress is not None:
+            progress(done, done)
         return IngestReport(
-            batch_id=str(previous.item(0, 0)),
+            batch_id=batch_id,
             source_file=str(path),
             profile=profile.name,
-            counts=BatchCounts(0, 0, 0, 0, 0, 0),
-            already_ingested=True,
+            counts=counts,
+            malformed=list(scan.malformed),
+            seconds=(datetime.now(UTC) - started).total_seconds(),
         )
-    context = ValidationContext(
-        today=today or date.today(), max_future_days=settings.max_future_days
-    )
-    estimate = _estimate_rows(path, scan.format)
-    batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    with workspace.transaction() as con:
-        con.execute(f"SET memory_limit = '{settings.ingest_memory_limit}'")
-        con.execute(f"SET temp_directory = '{workspace.path / 'tmp'}'")
-        writer = IngestWriter(con, batch_id, path.name)
-        fast = SqlBatchValidator(profile, context, scan.columns, absent)
-        done = 0
-        for raw in batches:
-            con.register(RAW_VIEW, raw)
-            try:
-                _ingest_batch(con, writer, fast, profile, context, absent, raw.num_rows)
-            finally:
-                con.unregister(RAW_VIEW)
-            done += raw.num_rows
-            if progress is not None:
-                progress(done, max(estimate, done) if estimate else None)
-        fast.drop(con)
-        writer.renumber_csv_lines([p.row for p in scan.malformed if p.row is not None])
-        if scan.malformed:
-            writer.add_issues(_malformed_issues(scan.malformed))
-            writer.add_quarantine(
-                pl.DataFrame(
-                    {
-                        "source_row": [p.row for p in scan.malformed],
-                        "raw": [p.value for p in scan.malformed],
-                        "reasons": [p.reason for p in scan.malformed],
-                    },
-                    schema={"source_row": pl.Int64, "raw": pl.String, "reasons": pl.String},
-                )
-            )
-        counts = writer.finish(
-            {
-                "file_sha256": sha,
-                "file_bytes": path.stat().st_size,
-                "profile_name": profile.name,
-                "profile_fingerprint": fingerprint,
-                "started_at": started,
-            },
-            malformed_rows=len(scan.malformed),
-        )
-    if progress is not None:
-        progress(done, done)
-    return IngestReport(
-        batch_id=batch_id,
-        source_file=str(path),
-        profile=profile.name,
-        counts=counts,
-        malformed=list(scan.malformed),
-        seconds=(datetime.now(UTC) - started).total_seconds(),
-    )
 
 
 def _ingest_batch(
