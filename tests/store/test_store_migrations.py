@@ -35,8 +35,20 @@ def test_old_workspace_is_upgraded(tmp_path: Path) -> None:
     for statement in MIGRATIONS[0].statements:
         con.execute(statement)
     con.execute("INSERT INTO schema_migrations VALUES (1, 'v1', now())")
+    con.execute(
+        "INSERT INTO declarations (declaration_id, item_no, goods_description, batch_id) "
+        "VALUES ('D1', 1, 'cotton t-shirts', 'b1')"
+    )
     con.close()
-    assert Workspace.open(ws.path).schema_version() == LATEST_VERSION
+    upgraded = Workspace.open(ws.path)
+    assert upgraded.schema_version() == LATEST_VERSION
+    # The rebuilt declarations table kept its rows and stores free text with zstd.
+    kept = upgraded.query("SELECT declaration_id, goods_description FROM declarations")
+    assert kept.rows() == [("D1", "cotton t-shirts")]
+    ddl = upgraded.query(
+        "SELECT sql FROM duckdb_tables() WHERE table_name = 'declarations'"
+    ).item(0, 0)
+    assert "goods_description VARCHAR USING COMPRESSION ZSTD" in ddl
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -18,8 +18,18 @@ class Migration:
     statements: tuple[str, ...]
 
 
-def _declarations_table() -> str:
-    columns = [f"{f.name} {sql_type(f.kind)}" for f in DECLARATION_FIELDS]
+# Columns stored with zstd instead of DuckDB's default dictionary+FSST: nearly unique
+# text, where the default spends most of the ingest's write time building dictionaries
+# that do not pay off (measured on 1 M synthetic rows: goods_description 1.4 s -> 0.75 s of
+# CPU and a smaller file; declaration_id 0.58 s -> 0.33 s).
+ZSTD_COLUMNS = ("declaration_id", "goods_description")
+
+
+def _declarations_table(name: str = "declarations", compressed: bool = False) -> str:
+    def compression(field: str) -> str:
+        return " USING COMPRESSION zstd" if compressed and field in ZSTD_COLUMNS else ""
+
+    columns = [f"{f.name} {sql_type(f.kind)}{compression(f.name)}" for f in DECLARATION_FIELDS]
     columns += [
         f"{EXTRA_COLUMN} VARCHAR",
         "batch_id VARCHAR NOT NULL",
@@ -28,7 +38,7 @@ def _declarations_table() -> str:
     # No PRIMARY KEY index: the ingest writer is the only writer and resolves every repeated
     # (declaration_id, item_no) as a duplicate or a conflict before inserting (an ART index
     # would double the ingest time for millions of rows). tests/store checks uniqueness.
-    return "CREATE TABLE declarations (\n  " + ",\n  ".join(columns) + "\n)"
+    return f"CREATE TABLE {name} (\n  " + ",\n  ".join(columns) + "\n)"
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -210,6 +220,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        11,
+        "declarations: zstd storage for declaration ids and goods descriptions (faster ingest)",
+        (
+            _declarations_table("declarations_zstd", compressed=True),
+            "INSERT INTO declarations_zstd SELECT * FROM declarations",
+            "DROP TABLE declarations",
+            "ALTER TABLE declarations_zstd RENAME TO declarations",
+        ),
+    ),
 )
 
-LATEST_VERSION = MIGRATIONS[-1].version
+LATEST_VERSION = max(m.version for m in MIGRATIONS)

@@ -121,7 +121,7 @@ class Workspace:
                     f"({LATEST_VERSION}); upgrade Clearlane"
                 )
             done = _applied_versions(con)
-            for migration in MIGRATIONS:
+            for migration in sorted(MIGRATIONS, key=lambda m: m.version):
                 if migration.version in done:
                     continue
                 con.begin()
