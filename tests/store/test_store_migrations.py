@@ -45,9 +45,9 @@ def test_old_workspace_is_upgraded(tmp_path: Path) -> None:
     # The rebuilt declarations table kept its rows and stores free text with zstd.
     kept = upgraded.query("SELECT declaration_id, goods_description FROM declarations")
     assert kept.rows() == [("D1", "cotton t-shirts")]
-    ddl = upgraded.query(
-        "SELECT sql FROM duckdb_tables() WHERE table_name = 'declarations'"
-    ).item(0, 0)
+    ddl = upgraded.query("SELECT sql FROM duckdb_tables() WHERE table_name = 'declarations'").item(
+        0, 0
+    )
     assert "goods_description VARCHAR USING COMPRESSION ZSTD" in ddl
 
 
@@ -74,5 +74,7 @@ def test_a_lower_numbered_migration_added_later_is_still_applied(tmp_path: Path)
             table = statement.split("TABLE", 1)[1].split("(", 1)[0].strip()
             con.execute(f"DROP TABLE IF EXISTS {table}")
     assert Workspace.open(ws.path).migrate() == []  # open() already applied it
-    versions = ws.query("SELECT version FROM schema_migrations ORDER BY version").get_column("version")
+    versions = ws.query("SELECT version FROM schema_migrations ORDER BY version").get_column(
+        "version"
+    )
     assert versions.to_list() == [m.version for m in MIGRATIONS]
