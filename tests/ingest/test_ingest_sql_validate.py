@@ -13,7 +13,7 @@ from clearlane.ingest.profile import Profile, load_profile, parse_profile
 from clearlane.ingest.readers import ROW_COLUMN
 from clearlane.ingest.sql_validate import CHECKED_TABLE, RAW_VIEW, SqlBatchValidator
 from clearlane.ingest.validate import ValidationContext, check_columns, validate_batch
-from clearlane.schema.fields import EXTRA_COLUMN, FIELD_NAMES
+from clearlane.schema.fields import EXTRA_COLUMN, FIELD_NAMES, KEY_FIELDS
 
 CONTEXT = ValidationContext(today=date(2024, 6, 30))
 
@@ -45,6 +45,9 @@ def run_both(profile: Profile, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Da
     fast.check(con)
     columns = [*FIELD_NAMES, EXTRA_COLUMN, "source_row"]
     clean = con.sql(fast.accepted_sql).pl().select(columns).sort("source_row")
+    # The cheaper key query gives exactly the keys of the accepted rows.
+    keys = con.sql(fast.accepted_keys_sql).fetchall()
+    assert sorted(keys, key=repr) == sorted(clean.select(KEY_FIELDS).rows(), key=repr)
     flagged = set(reference.issues.get_column("source_row").to_list())
     con.close()
     return reference.accepted.rename({ROW_COLUMN: "source_row"}), clean, flagged

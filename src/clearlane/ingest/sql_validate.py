@@ -39,6 +39,7 @@ from clearlane.schema.fields import (
     DECLARATION_FIELDS,
     EXTRA_COLUMN,
     FIELD_NAMES,
+    KEY_FIELDS,
     CanonicalField,
     sql_type,
 )
@@ -136,9 +137,12 @@ class SqlBatchValidator:
             return None, False
         return f"b.{_ident(mapping.column)}", False
 
-    def _select_sql(self) -> str:
+    def _select_sql(self, keys_only: bool = False) -> str:
         """Two layers: ``inner`` computes each text, number and lookup once; the outer
-        select turns them into canonical values and the ``suspect`` flag."""
+        select turns them into canonical values and the ``suspect`` flag.
+
+        ``keys_only``: just the key columns, computed exactly as in the full statement.
+        """
         inner: list[str] = [f"b.{_ident(ROW_COLUMN)} AS source_row"]
         values: list[str] = []
         suspects: list[str] = []
@@ -146,7 +150,8 @@ class SqlBatchValidator:
         joins: list[str] = []
         text_columns: list[str] = []
         number_columns: list[str] = []
-        for field in DECLARATION_FIELDS:
+        fields = [f for f in DECLARATION_FIELDS if f.name in KEY_FIELDS or not keys_only]
+        for field in fields:
             name, kind = field.name, field.kind
             raw, constant = self._raw_sql(field)
             target = sql_type(kind)
@@ -205,6 +210,9 @@ class SqlBatchValidator:
                 values.append(f"{scaled} AS {name}")
             if factor != 1.0:
                 carried.append(t)
+        if keys_only:
+            assert not joins, "key fields are never validated through a lookup"
+            return f"SELECT {', '.join(values)} FROM (SELECT {', '.join(inner)} FROM {RAW_VIEW} b)"
         if number_columns:
             # One search over the row's number texts: cheaper than one per column.
             inner.append(f"contains(concat({', '.join(number_columns)}), '_') AS underscore")
@@ -252,6 +260,7 @@ class SqlBatchValidator:
             )
             self.lookups[field.name] = _Lookup(field, table, raw, constant)
         self._sql = self._select_sql()
+        self._keys_sql = self._select_sql(keys_only=True)
         self._ready = True
 
     def _update_lookups(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -314,6 +323,17 @@ class SqlBatchValidator:
         """SQL for the canonical columns, ``extra`` and ``source_row`` of non-suspect rows."""
         columns = ", ".join([*FIELD_NAMES, EXTRA_COLUMN, "source_row"])
         return f"SELECT {columns} FROM {CHECKED_TABLE}{self._filter}"
+
+    @property
+    def accepted_keys_sql(self) -> str:
+        """SQL for the key columns of :attr:`accepted_sql`'s rows, in the same order.
+
+        Without suspects every row is accepted, and the keys are computed from the raw batch
+        alone: the duplicate and conflict checks then skip the lookup joins.
+        """
+        if self._filter:
+            return f"SELECT {', '.join(KEY_FIELDS)} FROM {CHECKED_TABLE}{self._filter}"
+        return self._keys_sql
 
     def normalisations(self, con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         """Value changes among the rows that are not suspect (as the reference counts them)."""

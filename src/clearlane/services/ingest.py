@@ -27,7 +27,7 @@ from clearlane.ingest.validate import (
     check_columns,
     validate_batch,
 )
-from clearlane.schema.fields import EXTRA_COLUMN, FIELD_NAMES
+from clearlane.schema.fields import EXTRA_COLUMN, FIELD_NAMES, KEY_FIELDS
 from clearlane.settings import Settings
 from clearlane.store.ingest_writer import BatchCounts, IngestWriter
 from clearlane.store.workspace import Workspace
@@ -188,7 +188,7 @@ def _ingest_batch(
     """
     suspects = fast.check(con)
     columns = ", ".join([*FIELD_NAMES, EXTRA_COLUMN, "source_row"])
-    valid = fast.accepted_sql
+    valid, keys = fast.accepted_sql, fast.accepted_keys_sql
     fast_norm = fast.normalisations(con)
     slow: BatchResult | None = None
     if suspects:
@@ -201,6 +201,7 @@ def _ingest_batch(
         slow = validate_batch(frame, profile, context, absent)
         con.register("slow_accepted", slow.accepted.rename({ROW_COLUMN: "source_row"}).to_arrow())
         valid += f" UNION ALL SELECT {columns} FROM slow_accepted"
+        keys += f" UNION ALL SELECT {', '.join(KEY_FIELDS)} FROM slow_accepted"
     con.execute(f"CREATE OR REPLACE TEMP VIEW batch_valid AS {valid}")
     try:
         writer.write(
@@ -209,6 +210,7 @@ def _ingest_batch(
             slow.rejected if slow else pl.DataFrame(),
             pl.concat([fast_norm, slow.normalisations]) if slow else fast_norm,
             rows,
+            keys,
         )
     finally:
         con.execute("DROP VIEW batch_valid")

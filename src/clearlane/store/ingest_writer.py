@@ -65,21 +65,26 @@ class IngestWriter:
         rejected: pl.DataFrame,
         normalisations: pl.DataFrame,
         rows_read: int,
+        keys: str | None = None,
     ) -> None:
         """Write one validated batch.
 
         ``valid`` names a table or view on the connection holding the accepted rows: the
-        canonical columns, ``extra`` and ``source_row``.
+        canonical columns, ``extra`` and ``source_row``. ``keys``, optional, is a cheaper
+        SQL query giving the same rows' key columns (by default they are read from ``valid``).
         """
         con = self.con
         self.rows_read += rows_read
+        keys = keys or f"SELECT {_KEY} FROM {valid}"
         # Distinct key hashes prove the keys distinct; a hash collision only costs the
         # exact (pass-by-pass) path below.
-        rows = con.execute(f"SELECT count(*), count(DISTINCT hash({_KEY})) FROM {valid}").fetchall()
+        rows = con.execute(
+            f"SELECT count(*), count(DISTINCT hash({_KEY})) FROM ({keys})"
+        ).fetchall()
         total, distinct = (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
         self.rows_valid += total
         if total == distinct:
-            self._write_unique_keys(valid, total)
+            self._write_unique_keys(valid, total, keys)
         else:
             # A key repeated inside the batch is written first-come: later copies go in a
             # later pass, where they meet the first copy as an existing row.
@@ -110,16 +115,14 @@ class IngestWriter:
         if normalisations.height:
             self._with_input("INSERT INTO stage_norm SELECT * FROM batch_input", normalisations)
 
-    def _write_unique_keys(self, source: str, size: int) -> None:
+    def _write_unique_keys(self, source: str, size: int, keys: str | None = None) -> None:
         """Store the rows of ``source`` (keys unique within it) whose key is new."""
         con = self.con
         columns = ", ".join(_CANONICAL)
+        keys = keys or f"SELECT {_KEY} FROM {source}"
         # Keys only first: in the usual case no key exists yet and the full comparison
         # (which reads every column of every row) is skipped.
-        matched = _count(
-            con,
-            f"SELECT count(*) FROM (SELECT {_KEY} FROM {source}) JOIN declarations USING ({_KEY})",
-        )
+        matched = _count(con, f"SELECT count(*) FROM ({keys}) JOIN declarations USING ({_KEY})")
         conflicting = 0
         if matched:
             con.execute(
