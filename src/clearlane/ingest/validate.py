@@ -301,6 +301,17 @@ LOOKUP_KINDS = frozenset({"hs", "country", "currency", "date", "datetime", "bool
 """Field kinds with few distinct values: validated once per distinct text (see below)."""
 
 
+def load_reference_data() -> None:
+    """Load the HS nomenclature, country and currency tables the checks use (cached).
+
+    The ingest calls this while its first batch is still being read, so the loading (a
+    third of a second, mostly the nomenclature) overlaps with reading instead of following it.
+    """
+    check_hs_code("010121")
+    normalise_country("CN")
+    normalise_currency("USD")
+
+
 def evaluate_distinct(
     texts: list[str],
     field: CanonicalField,

@@ -25,6 +25,7 @@ from clearlane.ingest.validate import (
     BatchResult,
     ValidationContext,
     check_columns,
+    load_reference_data,
     validate_batch,
 )
 from clearlane.schema.fields import EXTRA_COLUMN, FIELD_NAMES, KEY_FIELDS
@@ -115,6 +116,7 @@ def ingest_file(
                 counts=BatchCounts(0, 0, 0, 0, 0, 0),
                 already_ingested=True,
             )
+        load_reference_data()
         context = ValidationContext(
             today=today or date.today(), max_future_days=settings.max_future_days
         )
