@@ -127,3 +127,26 @@ def test_clean_batch_needs_no_materialisation() -> None:
         f"SELECT table_type FROM information_schema.tables WHERE table_name = '{CHECKED_TABLE}'"
     ).fetchall()
     assert kind == [("VIEW",)]
+
+
+def test_clean_batch_counts_normalisations_like_the_reference() -> None:
+    frame = pl.DataFrame(
+        {
+            "declaration_id": ["A", "B", "C", "D"],
+            "declared_at": ["2024-01-01"] * 4,
+            "hs_code": ["0101.21", "010121", "0101.21", "851713"],
+            "origin_country": ["China", "CN", "china", "kor"],
+            "currency": ["usd", "USD", "usd", "EUR"],
+        }
+    ).with_columns(pl.int_range(2, 6, dtype=pl.Int64).alias(ROW_COLUMN))
+    profile = load_profile("canonical")
+    absent = set(check_columns(profile, frame.columns, "t"))
+    con = duckdb.connect()
+    con.register(RAW_VIEW, frame.to_arrow())
+    fast = SqlBatchValidator(profile, CONTEXT, frame.columns, absent)
+    assert fast.check(con) == 0
+    order = ["field", "original", "normalised"]
+    counted = fast.normalisations(con).sort(order)
+    reference = validate_batch(frame, profile, CONTEXT, absent).normalisations
+    assert counted.to_dicts() == reference.select(counted.columns).sort(order).to_dicts()
+    assert counted.height >= 3  # HS dots, country names and lower-case currency were counted

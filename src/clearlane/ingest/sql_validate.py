@@ -93,6 +93,14 @@ def _other_whitespace_sql(columns: list[str]) -> str:
     )
 
 
+# Lookup fields whose accepted values may differ from their text (counted as normalisations).
+_NORMALISED_KINDS = ("hs", "country", "currency")
+
+
+def _counts_table(field: str) -> str:
+    return f"lookup_counts_{field}"
+
+
 @dataclass(frozen=True)
 class _Lookup:
     """A field validated per distinct text: its temp table and where its text comes from."""
@@ -264,13 +272,30 @@ class SqlBatchValidator:
         self._ready = True
 
     def _update_lookups(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Validate, with the reference, every text of a lookup field not seen before."""
-        for lookup in self.lookups.values():
-            new = con.sql(
-                f"SELECT DISTINCT {lookup.raw_sql} AS raw FROM {RAW_VIEW} b "
-                f"WHERE {lookup.raw_sql} IS NOT NULL "
-                f"AND {lookup.raw_sql} NOT IN (SELECT raw FROM {lookup.table})"
-            ).fetchall()
+        """Validate, with the reference, every text of a lookup field not seen before.
+
+        Fields whose values may be normalised (HS codes, countries, currencies) also keep how
+        many rows of the batch hold each text: a batch without suspect rows counts its
+        normalisations from those (:meth:`normalisations`) instead of a pass over the batch.
+        """
+        for name, lookup in self.lookups.items():
+            if lookup.field.kind in _NORMALISED_KINDS:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {_counts_table(name)} AS "
+                    f"SELECT {lookup.raw_sql} AS raw, count(*) AS rows FROM {RAW_VIEW} b "
+                    "GROUP BY ALL"
+                )
+                source = (
+                    f"SELECT raw FROM {_counts_table(name)} WHERE raw IS NOT NULL "
+                    f"AND raw NOT IN (SELECT raw FROM {lookup.table})"
+                )
+            else:
+                source = (
+                    f"SELECT DISTINCT {lookup.raw_sql} AS raw FROM {RAW_VIEW} b "
+                    f"WHERE {lookup.raw_sql} IS NOT NULL "
+                    f"AND {lookup.raw_sql} NOT IN (SELECT raw FROM {lookup.table})"
+                )
+            new = con.sql(source).fetchall()
             if not new:
                 continue
             evaluated = evaluate_distinct(
@@ -310,8 +335,9 @@ class SqlBatchValidator:
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
         """Remove the temporary tables and views this validator made."""
         self._drop_checked(con)
-        for lookup in self.lookups.values():
+        for name, lookup in self.lookups.items():
             con.execute(f"DROP TABLE IF EXISTS {lookup.table}")
+            con.execute(f"DROP TABLE IF EXISTS {_counts_table(name)}")
 
     def _drop_checked(self, con: duckdb.DuckDBPyConnection) -> None:
         if self._checked_kind:
@@ -339,7 +365,17 @@ class SqlBatchValidator:
         """Value changes among the rows that are not suspect (as the reference counts them)."""
         parts: list[str] = []
         for name, lookup in self.lookups.items():
-            if lookup.field.kind in ("hs", "country", "currency"):
+            if lookup.field.kind not in _NORMALISED_KINDS:
+                continue
+            if not self._filter:
+                # Every row is accepted: the per-text counts of this batch suffice.
+                parts.append(
+                    f"SELECT '{name}' AS field, l.original, l.value AS normalised, "
+                    f"sum(c.rows) AS rows FROM {_counts_table(name)} c "
+                    f"JOIN {lookup.table} l ON l.raw = c.raw WHERE l.original <> l.value "
+                    "GROUP BY ALL"
+                )
+            else:
                 original = _ident("o:" + name)
                 parts.append(
                     f"SELECT '{name}' AS field, {original} AS original, {name} AS normalised, "
