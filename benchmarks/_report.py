@@ -1,6 +1,7 @@
 """Write one benchmark's section of docs/benchmarks.md, leaving the other sections alone.
 
 Each benchmark owns the text between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``.
+Set ``CLEARLANE_BENCH_REPORT`` to another file for a trial run.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def write_section(name: str, title: str, command: str, body: str) -> Path:
         f"Command: `{command}`  \nMachine: {machine()}  \nRun: {stamp}\n\n{body.strip()}\n"
         f"<!-- /bench:{name} -->"
     )
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else HEADER
+    # CLEARLANE_BENCH_REPORT sends a trial run elsewhere, leaving docs/benchmarks.md alone.
+    report = Path(os.environ.get("CLEARLANE_BENCH_REPORT") or REPORT)
+    text = report.read_text(encoding="utf-8") if report.exists() else HEADER
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     if start in text and end in text:
         before, rest = text.split(start, 1)
@@ -41,6 +44,6 @@ def write_section(name: str, title: str, command: str, body: str) -> Path:
         text = before + section + after
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(text, encoding="utf-8")
-    return REPORT
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(text, encoding="utf-8")
+    return report
