@@ -164,3 +164,40 @@ def test_empty_batch_gives_empty_features() -> None:
     pipeline = FeaturePipeline().fit(data)
     features = pipeline.transform(data.head(0))
     assert features.height == 0 and features.columns == pipeline.feature_names_
+
+
+def test_batch_with_unseen_and_missing_keys_equals_the_general_path() -> None:
+    data = _frame(400, seed=5)
+    cut = date(2024, 1, 25)
+    train = data.filter(pl.col("declared_at") < cut)
+    test = data.filter(pl.col("declared_at") >= cut).drop("fraud", "inspected")
+    n = test.height
+    test = test.with_columns(  # new importers (some repeated), missing and new sellers
+        pl.Series("importer_id", [f"NEW{i % 7}" if i % 3 == 0 else v
+                                  for i, v in enumerate(test["importer_id"].to_list())]),
+        pl.Series("exporter_id", [None if i % 5 == 0 else ("S9" if i % 4 == 0 else v)
+                                  for i, v in enumerate(test["exporter_id"].to_list())]),
+    )
+    assert n > 50
+    pipeline = FeaturePipeline().fit(train)
+    fast = pipeline.transform(test)
+    general = pipeline.transform(pl.concat([train.head(1).drop("fraud", "inspected"), test])
+                                 ).slice(1)
+    np.testing.assert_allclose(fast.to_numpy(), general.to_numpy(), rtol=1e-9, equal_nan=True)
+    assert fast["importer_n"].max() > 0  # the batch's own earlier rows of new importers count
+
+
+def test_batch_feature_rows_equal_the_whole_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clearlane.features.batch import BatchFeatures
+
+    data = _frame(400, seed=4)
+    cut = date(2024, 1, 25)
+    pipeline = FeaturePipeline().fit(data.filter(pl.col("declared_at") < cut))
+    test = data.filter(pl.col("declared_at") >= cut).drop("fraud", "inspected")
+    whole = pipeline.transform(test).to_numpy()
+    monkeypatch.setattr(BatchFeatures, "block_rows", 7)  # many blocks, a partial last one
+    batch = pipeline.batch(test)
+    np.testing.assert_array_equal(batch.matrix(), whole)
+    rows = np.array([0, 5, 3, test.height - 1])
+    np.testing.assert_array_equal(batch.matrix(rows), whole[rows])
+    assert batch.matrix().flags.c_contiguous

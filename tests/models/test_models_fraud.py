@@ -172,3 +172,23 @@ def test_compiled_trees_give_the_same_scores(model: FraudModel, tmp_path: Path,
     assert copy.compile(tmp_path / "compiled") and copy.compiled
     np.testing.assert_allclose(copy.predict_proba(rows), before, rtol=1e-9, atol=1e-12)
     assert not pickle.loads(pickle.dumps(copy)).compiled  # native code never enters artifacts
+
+
+def test_compiled_block_scores_equal_lightgbm(model: FraudModel, tmp_path: Path,
+                                              synth_split: tuple[pl.DataFrame, pl.DataFrame],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("lleaves", reason="the optional extra 'fast' (lleaves) is not installed")
+    import pickle
+
+    from clearlane.features.batch import BatchFeatures
+
+    _, test = synth_split
+    rows = test.drop(LABELS).head(300)
+    plain = model.score(rows, reasons=0)
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy.compile(tmp_path / "compiled")
+    monkeypatch.setattr(BatchFeatures, "block_rows", 64)  # several blocks over 2 threads
+    blocks = copy.score(rows, reasons=0)
+    for column in ("fraud_probability", "revenue_if_fraud", "expected_revenue"):
+        np.testing.assert_allclose(blocks[column].to_numpy(), plain[column].to_numpy(),
+                                   rtol=1e-9, atol=1e-12)

@@ -2,14 +2,14 @@
 
 ``cumulative_state`` turns per-key daily sums into cumulative state (with a zero sentinel row
 per key and the key's totals on every row); ``asof_sums`` looks up sums strictly before each
-row's day (and before its window's start); ``batch_earlier`` adds a batch's own rows on
-earlier days. All sums are in :data:`SUMS` order; :data:`WINDOWED` ones cover the window.
+row's day (and before its window's start). Batches dated after the history use the
+integer-keyed copy of the state in :mod:`clearlane.features.keyed` instead. All sums are in
+:data:`SUMS` order; :data:`WINDOWED` ones cover the window.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -31,22 +31,10 @@ ALL_GROUP = HistoryGroup("all", (), "All declarations", "OVERALL_HISTORY")
 SENTINEL_DAY = date(1900, 1, 1)
 
 
-NO_WINDOW_DAY = date(1900, 1, 2)  # an as-of look-up here finds only the zero sentinel
-
-
 def unsort(values: np.ndarray, order: np.ndarray) -> np.ndarray:
     out = np.empty(len(values), dtype=float)
     out[order] = values
     return out
-
-
-def key_series(prep: pl.DataFrame, group: HistoryGroup) -> pl.Series:
-    if not group.columns:
-        return pl.Series("key", ["*"], dtype=pl.String).extend_constant("*", prep.height - 1)
-    return prep.select(key_expr(group).alias("key"))["key"]
-
-
-BATCH_SUMS = ("n", "uv_n", "uv_s", "uv_ss", "tax_n", "tax_s")
 
 
 def needed_sums(group: str) -> tuple[str, ...]:
@@ -57,54 +45,6 @@ def needed_sums(group: str) -> tuple[str, ...]:
     if group == "hs6":
         needed += ("tax_n", "tax_s")
     return needed
-
-
-def batch_earlier(joined: pl.DataFrame, day_num: np.ndarray, columns: Sequence[str]
-                   ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Sums over the batch's own rows of the same key on earlier days (rows sorted by day),
-    and the key's first day in the batch when it is earlier than the row's (else +inf).
-
-    A stable sort by key hash keeps the date order inside each key; an exclusive running sum
-    read at the first row of the row's (key, day) run minus its value at the key's first row
-    is the earlier-day sum. (Hashes are only compared within this call.)
-    """
-    keys = joined["key"]
-    hashes = keys.hash(seed=0).to_numpy()
-    valid_rows = keys.is_not_null().to_numpy()
-    order = np.argsort(hashes, kind="stable")
-    h, d, valid = hashes[order], day_num[order], valid_rows[order]
-    n = len(order)
-    index = np.arange(n, dtype=np.int64)
-    key_start = np.ones(n, dtype=bool)
-    key_start[1:] = h[1:] != h[:-1]
-    run_start = key_start.copy()
-    run_start[1:] |= d[1:] != d[:-1]
-    key_first = np.maximum.accumulate(np.where(key_start, index, 0))
-    run_first = np.maximum.accumulate(np.where(run_start, index, 0))
-    out: dict[str, np.ndarray] = {}
-    for c in columns:
-        if c == "n":
-            earlier = (run_first - key_first).astype(float)
-        else:
-            x = joined[c].to_numpy()[order]
-            exclusive = np.cumsum(x) - x
-            earlier = exclusive[run_first] - exclusive[key_first]
-        out[c] = unsort(np.where(valid, earlier, 0.0), order)
-    first = np.where(valid & (d[key_first] < d), d[key_first], np.inf)
-    return out, unsort(first, order)
-
-
-def batch_value_columns() -> list[pl.Expr]:
-    uv = pl.col("log_uv")
-    tax = pl.col("tax_rate")
-    return [
-        pl.lit(1.0).alias("n"),
-        uv.is_not_null().cast(pl.Float64).alias("uv_n"),
-        uv.fill_null(0.0).alias("uv_s"),
-        (uv.fill_null(0.0) ** 2).alias("uv_ss"),
-        tax.is_not_null().cast(pl.Float64).alias("tax_n"),
-        tax.fill_null(0.0).alias("tax_s"),
-    ]
 
 
 def key_expr(group: HistoryGroup) -> pl.Expr:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -37,6 +38,7 @@ import numpy as np
 import polars as pl
 
 from clearlane.errors import ValidationError
+from clearlane.features.batch import BatchFeatures
 from clearlane.features.catalog import (
     GROUPS_BY_NAME,
     HISTORY_GROUPS,
@@ -48,20 +50,15 @@ from clearlane.features.catalog import (
 )
 from clearlane.features.history import (
     ALL_GROUP,
-    BATCH_SUMS,
-    NO_WINDOW_DAY,
     SENTINEL_DAY,
     SUMS,
     WINDOWED,
     asof_sums,
-    batch_earlier,
-    batch_value_columns,
     cumulative_state,
     daily_sums,
-    key_series,
-    needed_sums,
     unsort,
 )
+from clearlane.features.keyed import KeyedHistory, build_keyed_history
 from clearlane.features.prepare import EPOCH, extra_keys, prepare, prepare_record, record_key
 
 CATEGORY_COLUMNS: tuple[str, ...] = (
@@ -168,6 +165,7 @@ class FeaturePipeline:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_lookup", None)  # rebuilt on demand; keeps artifacts small
+        state.pop("_keyed_history", None)
         return state
 
     # -- transforming -------------------------------------------------------------------------
@@ -176,23 +174,19 @@ class FeaturePipeline:
         return pl.DataFrame(self._transform_arrays(declarations))
 
     def transform_matrix(self, declarations: pl.DataFrame) -> np.ndarray:
-        """Features as a float64 matrix (rows × :attr:`feature_names_`), column-major.
+        """Features as a row-major float64 matrix (rows × :attr:`feature_names_`)."""
+        return self.batch(declarations).matrix()
 
-        Column-major because each feature is computed as one column (filling a row-major
-        matrix column by column costs a cache miss per value); use ``np.ascontiguousarray``
-        where a row-major copy is needed.
+    def batch(self, declarations: pl.DataFrame, n_jobs: int = 1) -> BatchFeatures:
+        """The history look-ups of a whole batch, done once; features of any rows on demand.
+
+        Large batches are scored block by block from it (see :meth:`BatchFeatures.matrix`).
+        ``n_jobs`` threads share the history groups of a large batch dated after the history.
         """
-        arrays = self._transform_arrays(declarations)
-        by_feature = np.empty((len(arrays), declarations.height), dtype=float)
-        for j, values in enumerate(arrays.values()):
-            by_feature[j] = values
-        return by_feature.T
-
-    def _transform_arrays(self, declarations: pl.DataFrame) -> dict[str, np.ndarray]:
         self._check_fitted()
         prep = prepare(declarations, self.extra_columns_)
         if prep.height == 0:
-            return {name: np.empty(0) for name in self.feature_names_}
+            return BatchFeatures(self, {}, {}, {}, 0)
         first: date = prep["day"].min()  # type: ignore[assignment]
         last: date = prep["day"].max()  # type: ignore[assignment]
         window = self.window_days
@@ -201,63 +195,59 @@ class FeaturePipeline:
             # the batch must not outlive the window: its own rows would fall out of it
             fast = (last - self.history_end_).days <= window
         if not fast:
-            raw = self._raw_general(prep)
-            return self._derive(_columns(prep), raw, self._encode_categories(prep))
+            return BatchFeatures(self, _columns(prep), self._raw_general(prep),
+                                 self._encode_categories(prep), prep.height)
         # fast path: work in date order, put the rows back in input order at the end
         day_numbers = prep["day"].to_numpy()
         if bool(np.all(day_numbers[1:] >= day_numbers[:-1])):  # already in date order
-            return self._derive(_columns(prep), self._raw_fast(prep),
-                                self._encode_categories(prep))
+            return BatchFeatures(self, _columns(prep), self._raw_fast(prep, n_jobs),
+                                 self._encode_categories(prep), prep.height)
         order = np.argsort(day_numbers, kind="stable")
         ordered = prep[order]
-        out = self._derive(_columns(ordered), self._raw_fast(ordered),
-                           self._encode_categories(ordered))
-        return {name: unsort(values, order) for name, values in out.items()}
+        raw = {name: {c: unsort(v, order) for c, v in sums.items()}
+               for name, sums in self._raw_fast(ordered, n_jobs).items()}
+        columns = {c: unsort(v, order) for c, v in _columns(ordered).items()}
+        categories = {c: unsort(v, order) for c, v in self._encode_categories(ordered).items()}
+        return BatchFeatures(self, columns, raw, categories, prep.height)
 
-    def _raw_fast(self, prep: pl.DataFrame) -> dict[str, dict[str, np.ndarray]]:
-        """Rows dated after the history, sorted by date: state look-ups (one as-of join per
-        group at the window's start, which also carries the key's totals) plus the batch's
-        own rows on earlier days."""
-        window = self.window_days or 0
-        base = prep.select(
-            (pl.col("day") - pl.duration(days=window)).alias("day_w") if window else
-            pl.lit(NO_WINDOW_DAY).alias("day_w"),
-            *batch_value_columns(),
-        )
-        day_num = prep["day"].cast(pl.Int64).cast(pl.Float64).to_numpy()
+    def _transform_arrays(self, declarations: pl.DataFrame) -> dict[str, np.ndarray]:
+        return self.batch(declarations).arrays()
+
+    def _raw_fast(self, prep: pl.DataFrame, n_jobs: int = 1) -> dict[str, dict[str, np.ndarray]]:
+        """Rows dated after the history, sorted by date: integer-keyed look-ups in the fitted
+        state (see :mod:`clearlane.features.keyed`) plus the batch's own rows on earlier days."""
+        keyed = self._keyed()
+        codes = keyed.encode(prep)
+        day = prep["day"].cast(pl.Int64).to_numpy()
+        log_uv = prep["log_uv"].to_numpy()
+        tax = prep["tax_rate"].to_numpy()
+        has_uv = ~np.isnan(log_uv)
+        has_tax = ~np.isnan(tax)
+        uv = np.where(has_uv, log_uv, 0.0)
+        batch = {"uv_n": has_uv.astype(float), "uv_s": uv, "uv_ss": uv * uv,
+                 "tax_n": has_tax.astype(float), "tax_s": np.where(has_tax, tax, 0.0)}
         zeros = np.zeros(prep.height)
-        raw: dict[str, dict[str, np.ndarray]] = {}
-        for name, state in self.state_.items():
-            group = GROUPS_BY_NAME.get(name, ALL_GROUP)
-            needed = needed_sums(name)
-            wanted = ["key", "day", *[f"t_{c}" for c in needed],
-                      *[f"c_{c}" for c in needed if c in WINDOWED and window]]
-            if name == "importer":
-                wanted.append("t_first_day")
-            query = base.with_columns(key_series(prep, group))
-            joined = query.join_asof(
-                state.select(wanted), left_on="day_w", right_on="day", by="key",
-                strategy="backward", allow_exact_matches=False, check_sortedness=False,
-            )
-            earlier, batch_first = batch_earlier(
-                joined, day_num, [c for c in needed if c in BATCH_SUMS]
-            )
+
+        def group(name: str) -> dict[str, np.ndarray]:
             sums: dict[str, np.ndarray] = dict.fromkeys(SUMS, zeros)
-            for c in needed:
-                total = joined[f"t_{c}"].fill_null(0.0).to_numpy()
-                if c in WINDOWED and window:
-                    total = total - joined[f"c_{c}"].fill_null(0.0).to_numpy()
-                if c in earlier:
-                    total = total + earlier[c]
-                sums[c] = total
-            if name == "importer":
-                known = joined["t_first_day"].cast(pl.Int64).cast(pl.Float64).to_numpy()
-                first = np.fmin(np.where(np.isnan(known), np.inf, known), batch_first)
-                sums["first_day"] = np.where(np.isfinite(first), first, np.nan)
-            else:
-                sums["first_day"] = zeros
-            raw[name] = sums
-        return raw
+            sums["first_day"] = zeros
+            sums.update(keyed.group_sums(name, codes, day, self.window_days, batch))
+            return sums
+
+        names = list(self.state_)
+        if n_jobs > 1 and prep.height >= _PARALLEL_FROM_ROWS:
+            # numpy sorts, searches and gathers release the GIL: groups run side by side
+            with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+                return dict(zip(names, pool.map(group, names), strict=True))
+        return {name: group(name) for name in names}
+
+    def _keyed(self) -> KeyedHistory:
+        """The integer-keyed history, built from the fitted state once per loaded pipeline."""
+        cached: KeyedHistory | None = getattr(self, "_keyed_history", None)
+        if cached is None:
+            cached = build_keyed_history(self.state_, self.history_start_, self.history_end_)
+            self._keyed_history = cached
+        return cached
 
     def _raw_general(self, prep: pl.DataFrame) -> dict[str, dict[str, np.ndarray]]:
         """Any dates: rebuild the cumulative history with the batch's later rows, look up."""
@@ -437,6 +427,9 @@ class FeaturePipeline:
                 arr = np.where(bad, np.nan, arr)
             columns[name] = arr
         return columns
+
+
+_PARALLEL_FROM_ROWS = 50_000
 
 
 _NUMERIC_WORK = ("customs_value", "net_mass_kg", "quantity", "tax_rate", "taxes_paid", "log_uv",

@@ -30,6 +30,14 @@ FLOAT_COLUMNS = ("customs_value", "net_mass_kg", "quantity", "tax_rate", "taxes_
 EPOCH = date(1970, 1, 1)
 
 
+SCORING_COLUMNS: tuple[str, ...] = (
+    "declaration_id", "item_no", "declared_at", *STRING_COLUMNS[1:],
+    *[c for c in FLOAT_COLUMNS if c != "revenue_recovered"], EXTRA_COLUMN,
+)
+"""The canonical columns scoring reads: identifiers, date and every feature input (no labels).
+Reading only these from the workspace is much cheaper than whole rows."""
+
+
 def extra_keys(declarations: pl.DataFrame, limit: int = 30) -> list[str]:
     if EXTRA_COLUMN not in declarations.columns:
         return []
@@ -90,7 +98,9 @@ def prepare(declarations: pl.DataFrame, extras: Sequence[str]) -> pl.DataFrame:
             pl.col("_extra").str.json_path_match(f"$['{k}']").alias(f"extra:{k}")
             for k in extras
         )
-        out = out.join(parsed, on="_extra", how="left", maintain_order="left")
+        # join the one text column, not the whole frame (a join copies every column it carries)
+        values = out.select("_extra").join(parsed, on="_extra", how="left", maintain_order="left")
+        out = out.hstack(values.drop("_extra").get_columns())
     out = out.drop("_extra")
     if out["day"].null_count():
         raise ValidationError("declared_at is missing on some declarations; every row needs a date")

@@ -13,6 +13,7 @@ import polars as pl
 
 from clearlane.errors import ValidationError
 from clearlane.evaluate.metrics import TargetingMetrics, targeting_metrics
+from clearlane.features.prepare import SCORING_COLUMNS
 from clearlane.models import registry
 from clearlane.models.anomaly import AnomalyDetector
 from clearlane.models.fraud import DEFAULT_GRID, FraudModel
@@ -47,6 +48,25 @@ def _load(workspace: Workspace, date_from: date | None, date_to: date | None) ->
             f"{date_to or 'the end'}; ingest data or widen the window"
         )
     return frame
+
+
+def load_for_scoring(workspace: Workspace, date_from: date | None = None,
+                     date_to: date | None = None) -> pl.DataFrame:
+    """Declarations of a window with only the columns scoring reads (identifiers, date and
+    feature inputs; see :data:`~clearlane.features.prepare.SCORING_COLUMNS`), by date."""
+    present = _declaration_columns(workspace)
+    columns = [c for c in SCORING_COLUMNS if c in present]
+    frame = workspace.declarations(columns=columns, where=date_window_sql(date_from, date_to))
+    if frame.height == 0:
+        raise ValidationError(
+            f"no declarations in the workspace between {date_from or 'the start'} and "
+            f"{date_to or 'the end'}; ingest data or widen the window"
+        )
+    return frame
+
+
+def _declaration_columns(workspace: Workspace) -> set[str]:
+    return set(workspace.query("SELECT * FROM declarations LIMIT 0").columns)
 
 
 def train_models(
@@ -120,7 +140,7 @@ def assess_declarations(
         raise ValidationError(f"output {str(output)!r} must end in .csv or .parquet")
     record = registry.get_model(workspace, version, kind="fraud")
     model: FraudModel = registry.load_model(workspace, record)
-    data = _load(workspace, date_from, date_to)
+    data = load_for_scoring(workspace, date_from, date_to)
     if data.height >= COMPILE_FROM_ROWS:
         # native trees (extra `fast`), compiled once per model and cached in the workspace
         model.compile(workspace.artifacts_dir / "compiled")
