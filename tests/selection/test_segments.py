@@ -114,3 +114,58 @@ def test_unassessed_units_take_no_model_slot() -> None:
                               & (pl.col("basis") == "model"))
     assert scored_red.height > 0
     assert "top" in scored_red["reasons"][0]
+
+
+def _two_chapter_evidence(p_in_scheme: float) -> tuple[SegmentEvidence, pl.DataFrame]:
+    """Chapter 27: 3 inspections, 2 frauds, each given ``p_in_scheme`` by the model; the other
+    chapters: 300 inspections where outcomes match the model (p = 0.1, 10 % frauds)."""
+    frame = _frame(303, seed=3).with_columns(
+        pl.when(pl.int_range(pl.len()) < 3).then(pl.lit("270110")).otherwise(pl.lit("840110"))
+        .alias("hs_code"))
+    labels = segment_labels(frame)
+    p = np.where(np.arange(303) < 3, p_in_scheme, 0.1)
+    fraud = np.zeros(303, dtype=bool)
+    fraud[:2] = True
+    fraud[3:33] = True  # 30 of 300 elsewhere, as the model expects
+    return SegmentEvidence.from_outcomes(labels, fraud, p, np.zeros(303)), labels
+
+
+def test_a_surprising_fraud_is_stronger_evidence_than_an_expected_one() -> None:
+    surprising, labels = _two_chapter_evidence(0.03)
+    expected, _ = _two_chapter_evidence(0.5)
+
+    def chapter_27(evidence: SegmentEvidence) -> dict[str, float]:
+        row = evidence.posterior().filter((pl.col("dimension") == "hs_chapter")
+                                          & (pl.col("segment") == "27"))
+        return row.row(0, named=True)
+
+    low, high = chapter_27(surprising), chapter_27(expected)
+    assert low["scheme"] > 0.5 > high["scheme"]
+    assert low["excess"] > high["excess"]
+    scheme = (labels["seg_hs_chapter"] == "27").to_numpy()
+    lift_low, _ = segment_lift(labels, surprising)
+    lift_high, _ = segment_lift(labels, expected)
+    assert lift_low[scheme].min() > lift_high[scheme].max()
+    # the surprising chapter takes most of the exploration draws
+    weights, _ = thompson_exploration(labels, surprising, np.random.default_rng(0),
+                                      min_share=0.0, min_items=3)
+    assert weights[scheme].sum() > 0.5 * weights.sum()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.001, 0.2), st.floats(0.05, 1.0))
+def test_posterior_is_a_probability_and_the_prior_without_evidence(
+        seed: int, share: float, sd: float) -> None:
+    frame = _frame(120, seed)
+    labels = segment_labels(frame)
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.0, 1.0, frame.height)
+    evidence = SegmentEvidence.from_outcomes(labels, rng.random(frame.height) < p, p,
+                                             rng.integers(0, 8, frame.height))
+    post = evidence.posterior(share, sd)
+    assert post["scheme"].is_between(0.0, 1.0).all()
+    assert (post["sd"] > 0).all() and (post["sd"] <= sd).all()
+    lift, _ = segment_lift(labels, evidence, scheme_share=share, scheme_sd=sd)
+    assert ((lift >= 0) & (lift <= 1)).all()
+    empty = SegmentEvidence.empty()
+    assert (segment_lift(labels, empty, scheme_share=share, scheme_sd=sd)[0] == 0).all()

@@ -22,15 +22,17 @@ The inspection rate follows a schedule: ``start_rate`` falling linearly to ``fin
   (weights ``p·(1−p)``, the selector's exploration);
 * ``exploit+segments`` — ``1 − explore`` by the model, ``explore`` by Thompson sampling over
   segments (HS chapter, origin, office, importer newness; :mod:`clearlane.selection.segments`):
-  the segments where the strategy's recent inspections found more fraud than its model expected
-  — or that it has hardly inspected, so the excess is uncertain — win the exploration slots.
+  spread evenly over the segments while none holds surprising frauds, concentrated on a segment
+  as soon as its inspections found frauds the model did not expect.
 
 Every model strategy (``exploit`` included: it is the same model, without exploration) adds
-the **segment signal** to its fraud probability when ``segment_signal`` is on: the shrunk
-recency-weighted excess of revealed frauds over the model's own probabilities in the item's
-segments, from that strategy's inspections of the last ``segment_weeks`` weeks (half-life
-``segment_half_life`` weeks). So a scheme revealed by any inspection is followed the next week,
-before the model is retrained; a strategy that never inspects a segment learns nothing there.
+the **segment signal** to its fraud probability when ``segment_signal`` is on: the posterior
+mean excess fraud rate of the item's segments (spike-and-slab prior: share
+``segment_scheme_share`` of segments hide a scheme of size ~ N(0, ``segment_scheme_sd``²)),
+from that strategy's inspections of the last ``segment_weeks`` weeks (half-life
+``segment_half_life`` weeks), each weighted by how surprising its outcome was to the model. So
+a scheme revealed by any inspection is followed the next week, before the model is retrained;
+a strategy that never inspects a segment's low-risk items learns little there.
 
 Per week and strategy: precision (frauds / inspected), revenue caught, normalised precision
 (precision / the best possible that week, ``min(1, frauds / inspected)``), normalised revenue
@@ -181,7 +183,8 @@ class SimulationConfig:
     segment_weeks: int = 8
     segment_signal: bool = True
     segment_half_life: float = 2.0
-    segment_strength: float = 5.0
+    segment_scheme_share: float = 0.02
+    segment_scheme_sd: float = 0.3
     seed: int = 0
 
     def rate(self, week: int) -> float:
@@ -353,7 +356,9 @@ def simulate(
                     week - 1 - week_of[recent], config.segment_half_life)
             week_labels = labels.filter(pl.Series(in_week))
             if evidence is not None and config.segment_signal and strategy in _MODEL_STRATEGIES:
-                lift, _ = segment_lift(week_labels, evidence, strength=config.segment_strength)
+                lift, _ = segment_lift(week_labels, evidence,
+                                       scheme_share=config.segment_scheme_share,
+                                       scheme_sd=config.segment_scheme_sd)
                 boosted = np.clip(raw_p + lift, 0.0, 1.0)
                 at_stake = np.where(raw_p > 1e-9, np.asarray(exp_rev, float) / np.maximum(
                     raw_p, 1e-9), 0.0)
@@ -367,7 +372,8 @@ def simulate(
             if strategy == "exploit+segments" and evidence is not None:
                 weights, _ = thompson_exploration(
                     week_labels, evidence, np.random.default_rng([config.seed, week, 7]),
-                    strength=config.segment_strength)
+                    scheme_share=config.segment_scheme_share,
+                    scheme_sd=config.segment_scheme_sd)
                 scores = scores.with_columns(pl.Series("exploration_weight", weights))
             result = select_lanes(scores, policy, hits=hits if strategy == "rules" else None,
                                   seed=config.seed * 100_003 + week, explain=False)

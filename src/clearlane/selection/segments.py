@@ -4,37 +4,39 @@ recency-weighted segment signal for exploitation.
 A **segment** is one value of one dimension: HS chapter, origin country, office, or importer
 newness (an importer first seen less than ``new_importer_days`` days before the declaration).
 Each revealed inspection (an outcome linked to the selection that caused it) adds to every
-segment the declaration belongs to, weighted by recency ``w = 0.5 ** (age_weeks / half_life)``:
+segment the declaration belongs to, weighted by recency ``w = 0.5 ** (age_weeks / half_life)``.
+``p`` is the fraud probability the model gave the item **when it was selected**, recalibrated
+per probability band (:func:`_recalibrated`), and ``v = max(p(1 − p), variance_floor)``:
 
-* ``n`` = Σ w (inspections), ``frauds`` = Σ w·y, ``expected`` = c·Σ w·p (``p`` the fraud
-  probability the model gave the item **when it was selected**), ``variance`` = c·Σ w·p·(1 − p),
-  where ``c = Σ w·y / Σ w·p`` over all the evidence (clipped to [0.5, 2]) removes the model's
-  overall miscalibration, so that a segment stands out against the others, not against a
-  model that is merely too low everywhere.
+* ``n`` = Σ w, ``frauds`` = Σ w·y, ``expected`` = Σ w·p, ``variance`` = Σ w·p(1 − p);
+* ``information`` ``I`` = Σ w / v and ``surprise`` ``S`` = Σ w·(y − p) / v: each inspection
+  counts with the inverse of its variance under the model, so a fraud on an item the model gave
+  3 % is strong evidence and a fraud on an item it gave 50 % is weak. Under any selection rule
+  that looks only at the declaration (top-k, uncertainty, random), ``y − p`` has mean zero when
+  the model is right; a segment where it is persistently positive holds a pattern the model has
+  not learned (a new scheme).
 
-The **excess** ``R = frauds − expected`` is what the model missed in the segment. Because the
-model's probability is conditional on the item's features, ``y − p`` has mean zero under any
-selection rule that looks only at features (top-k, uncertainty, random) when the model is right;
-a segment where it is persistently positive holds a pattern the model has not learned yet (a
-new scheme) — whoever selected the inspections.
+**Spike-and-slab posterior** of a segment's excess fraud rate θ: a priori θ = 0 (the model is
+right there) except with probability ``scheme_share``, where θ ~ N(0, ``scheme_sd``²). With
+``S ~ N(I·θ, I)`` the posterior scheme probability ``π'`` follows from the Bayes factor
+``log B = −½ log(1 + I·sd²) + S²·sd² / (2(1 + I·sd²))`` and, given a scheme,
+``θ ~ N(S / (I + 1/sd²), 1 / (I + 1/sd²))``. A new scheme is a rare, large effect: the spike
+keeps untested segments at 0 while a few surprising frauds move ``π'`` close to 1.
 
-* **Segment signal** (exploitation): ``lift = max(0, R − z·√variance) / (n + strength)``, the
-  shrunk, significance-discounted excess rate; an item gets the largest lift of its segments,
-  added to its fraud probability. Once a few inspections reveal frauds in a segment, the next
-  selection follows them, before the model is retrained; as the model learns the pattern ``p``
-  rises, ``R`` falls and the lift fades.
-* **Thompson exploration**: each segment's excess rate has the posterior
-  ``N(R / (n + strength), σ² / (n + strength))`` with ``σ² = r̄(1 − r̄)`` (``r̄`` the overall
-  recent hit rate). For ``draws`` joint draws the segment with the largest sampled excess wins;
+* **Segment signal** (exploitation): ``lift = max(0, π'·E[θ | scheme])``, the posterior mean
+  excess; an item gets the largest lift of its segments, added to its fraud probability. Once
+  inspections reveal surprising frauds in a segment, the next selection follows them, before
+  the model is retrained; as the model learns the pattern ``p`` rises, ``S`` falls and the lift
+  fades.
+* **Thompson exploration**: in each of ``draws`` joint draws every segment samples θ from its
+  posterior (0 with probability ``1 − π'``) and the largest wins (ties broken uniformly);
   ``π_s`` = its share of wins. An item's exploration weight is ``Σ π_s / N_s`` over its
   segments (``N_s`` items of the segment in the group), so the exploration slots (drawn by the
   selector without replacement in proportion to the weights) are spread over the winning
-  segments, uniformly inside each. Segments the model already inspects a lot have narrow
-  posteriors near 0 and rarely win: exploration is spent where the model is blind
-  (uncertainty) and where a pull has the most to gain (the sampled excess hit rate, the
-  potential). Segments with fewer than ``min_items`` items or ``min_share`` of the group are not
-  arms: a scheme there would be worth few inspections, and many tiny arms would dilute the
-  exploration budget.
+  segments, uniformly inside each: evenly over all segments while none is surprising (breadth),
+  concentrated on a segment as soon as its evidence is (depth). Segments with fewer than
+  ``min_items`` items or ``min_share`` of the group are not arms: a scheme there would be worth
+  few inspections, and many tiny arms would dilute the exploration budget.
 """
 
 from __future__ import annotations
@@ -48,6 +50,13 @@ import polars as pl
 SEGMENT_DIMENSIONS: tuple[str, ...] = ("hs_chapter", "origin_country", "office_id",
                                        "importer_newness")
 """Dimensions of the segments, in the order reasons quote them."""
+
+_COLUMNS: tuple[str, ...] = ("segment", "n", "frauds", "expected", "variance", "information",
+                             "surprise")
+SCHEME_SHARE = 0.02
+"""Prior probability that a segment hides a scheme (an excess fraud rate over the model)."""
+SCHEME_SD = 0.3
+"""Prior standard deviation of a scheme's excess fraud rate."""
 
 _LABELS = {"hs_chapter": "HS chapter", "origin_country": "origin", "office_id": "office",
            "importer_newness": "importers"}
@@ -96,14 +105,14 @@ class SegmentEvidence:
 
     @classmethod
     def empty(cls, base_rate: float = 0.1) -> SegmentEvidence:
-        return cls(pl.DataFrame(schema={"dimension": pl.String, "segment": pl.String,
-                                        "n": pl.Float64, "frauds": pl.Float64,
-                                        "expected": pl.Float64, "variance": pl.Float64}),
-                   base_rate)
+        schema = {"dimension": pl.String, "segment": pl.String,
+                  **{c: pl.Float64 for c in _COLUMNS[1:]}}
+        return cls(pl.DataFrame(schema=schema), base_rate)
 
     @classmethod
     def from_outcomes(cls, labels: pl.DataFrame, fraud: np.ndarray, probability: np.ndarray,
-                      age_weeks: np.ndarray, half_life_weeks: float = 2.0) -> SegmentEvidence:
+                      age_weeks: np.ndarray, half_life_weeks: float = 2.0,
+                      variance_floor: float = 0.05) -> SegmentEvidence:
         """Evidence from revealed inspections: segment ``labels`` (from :func:`segment_labels`),
         outcome ``fraud`` (bool), the model ``probability`` when selected (rows with NaN are
         skipped: no model score, nothing to compare) and the age in weeks (>= 0)."""
@@ -114,7 +123,10 @@ class SegmentEvidence:
         y = np.asarray(fraud, dtype=float)[keep]
         p = np.clip(p[keep], 0.0, 1.0)
         w = 0.5 ** (np.asarray(age_weeks, dtype=float)[keep] / half_life_weeks)
-        base = pl.DataFrame({"w": w, "wy": w * y, "wp": w * p, "wv": w * p * (1 - p)})
+        p = _recalibrated(p, y, w)
+        v = np.maximum(p * (1 - p), variance_floor)
+        base = pl.DataFrame({"w": w, "wy": w * y, "wp": w * p, "wv": w * p * (1 - p),
+                             "wi": w / v, "ws": w * (y - p) / v})
         rows = labels.filter(pl.Series(keep))
         parts = []
         for dim in SEGMENT_DIMENSIONS:
@@ -122,23 +134,55 @@ class SegmentEvidence:
                          .group_by("segment").agg(
                              pl.col("w").sum().alias("n"), pl.col("wy").sum().alias("frauds"),
                              pl.col("wp").sum().alias("expected"),
-                             pl.col("wv").sum().alias("variance"))
+                             pl.col("wv").sum().alias("variance"),
+                             pl.col("wi").sum().alias("information"),
+                             pl.col("ws").sum().alias("surprise"))
                          .with_columns(pl.lit(dim).alias("dimension")))
-        # remove the model's overall miscalibration (a model trained on its own selections is
-        # rarely calibrated): a segment stands out only against the others
-        scale = float(np.clip((w * y).sum() / max((w * p).sum(), 1e-9), 0.5, 2.0))
-        table = pl.concat(parts).select(
-            "dimension", "segment", "n", "frauds", pl.col("expected") * scale,
-            pl.col("variance") * scale)
+        table = pl.concat(parts).select("dimension", *_COLUMNS)
         rate = float((w * y).sum() / w.sum()) if w.sum() > 0 else 0.1
         return cls(table, rate)
 
+    def posterior(self, scheme_share: float = SCHEME_SHARE,
+                  scheme_sd: float = SCHEME_SD) -> pl.DataFrame:
+        """Per segment: ``scheme`` (posterior probability that the segment's excess fraud rate
+        θ is not 0), ``mean`` and ``sd`` of θ given that it is not, and ``excess`` (the
+        posterior mean of θ, ``scheme × mean``). See the module docstring."""
+        info = pl.col("information")
+        spread = 1.0 + info * scheme_sd**2
+        log_odds = (np.log(scheme_share / (1.0 - scheme_share)) - 0.5 * spread.log()
+                    + pl.col("surprise") ** 2 * scheme_sd**2 / (2.0 * spread))
+        precision = info + 1.0 / scheme_sd**2
+        return self.table.with_columns(
+            (1.0 / (1.0 + (-log_odds.clip(-50.0, 50.0)).exp())).alias("scheme"),
+            (pl.col("surprise") / precision).alias("mean"),
+            (1.0 / precision.sqrt()).alias("sd"),
+        ).with_columns((pl.col("scheme") * pl.col("mean")).alias("excess"))
 
-def _per_dimension(labels: pl.DataFrame, evidence: SegmentEvidence, dim: str) -> pl.DataFrame:
-    wanted = evidence.table.filter(pl.col("dimension") == dim).drop("dimension")
+
+def _recalibrated(p: np.ndarray, y: np.ndarray, w: np.ndarray, per_bin: int = 50,
+                  most_bins: int = 10) -> np.ndarray:
+    """``p`` scaled per probability band by the band's observed / predicted frauds (clipped to
+    [0.5, 2]). A model trained on its own selections is rarely calibrated (typically too low
+    at the top, where it inspects): a segment must stand out against inspections of similar
+    predicted risk elsewhere, not against the model's miscalibration. Bands are quantiles of
+    ``p`` with at least ``per_bin`` inspections each."""
+    bins = int(max(1, min(most_bins, len(p) // per_bin)))
+    edges = np.quantile(p, np.linspace(0.0, 1.0, bins + 1))[1:-1]
+    band = np.searchsorted(edges, p, side="right")
+    found = np.bincount(band, weights=w * y, minlength=bins)
+    expected = np.bincount(band, weights=w * p, minlength=bins)
+    scale = np.clip(found / np.maximum(expected, 1e-9), 0.5, 2.0)
+    return np.clip(p * scale[band], 0.0, 1.0)
+
+
+def _per_dimension(labels: pl.DataFrame, evidence: SegmentEvidence, dim: str,
+                   scheme_share: float, scheme_sd: float) -> pl.DataFrame:
+    wanted = (evidence.posterior(scheme_share, scheme_sd).filter(pl.col("dimension") == dim)
+              .drop("dimension"))
     return labels.select(pl.col(f"seg_{dim}").alias("segment")).join(
         wanted, on="segment", how="left", maintain_order="left").with_columns(
-        pl.col("n", "frauds", "expected", "variance").fill_null(0.0))
+        pl.col(*_COLUMNS[1:], "mean", "excess").fill_null(0.0),
+        pl.col("scheme").fill_null(scheme_share), pl.col("sd").fill_null(scheme_sd))
 
 
 def _describe(dim: str, segment: str, n: float, frauds: float, expected: float) -> str:
@@ -148,26 +192,26 @@ def _describe(dim: str, segment: str, n: float, frauds: float, expected: float) 
             f"inspections where the model expected {expected:.1f}")
 
 
-def segment_lift(labels: pl.DataFrame, evidence: SegmentEvidence, *, strength: float = 5.0,
-                 z: float = 1.0) -> tuple[np.ndarray, list[str | None]]:
-    """Per row: the additive fraud-probability lift of its strongest segment (0 when none has
-    a significant excess) and the text explaining it (None when the lift is 0)."""
+def segment_lift(labels: pl.DataFrame, evidence: SegmentEvidence, *,
+                 scheme_share: float = SCHEME_SHARE, scheme_sd: float = SCHEME_SD,
+                 ) -> tuple[np.ndarray, list[str | None]]:
+    """Per row: the additive fraud-probability lift of its strongest segment (the posterior
+    mean of the segment's excess fraud rate, 0 when not positive) and the text explaining it
+    (None when the lift is 0)."""
     rows = labels.height
     best = np.zeros(rows)
     notes: list[str | None] = [None] * rows
     if evidence.table.height == 0:
         return best, notes
     for dim in SEGMENT_DIMENSIONS:
-        part = _per_dimension(labels, evidence, dim)
-        n = part["n"].to_numpy()
-        excess = part["frauds"].to_numpy() - part["expected"].to_numpy()
-        lift = np.clip(excess - z * np.sqrt(part["variance"].to_numpy()), 0.0, None) / (
-            n + strength)
+        part = _per_dimension(labels, evidence, dim, scheme_share, scheme_sd)
+        lift = np.clip(part["excess"].to_numpy(), 0.0, 1.0)
         better = np.flatnonzero(lift > best)
         if len(better) == 0:
             continue
         best[better] = lift[better]
         segs = part["segment"].to_numpy()
+        n = part["n"].to_numpy()
         frauds = part["frauds"].to_numpy()
         expected = part["expected"].to_numpy()
         for i in better.tolist():
@@ -177,8 +221,8 @@ def segment_lift(labels: pl.DataFrame, evidence: SegmentEvidence, *, strength: f
 
 
 def thompson_exploration(labels: pl.DataFrame, evidence: SegmentEvidence,
-                         rng: np.random.Generator, *, strength: float = 5.0, draws: int = 512,
-                         min_items: int = 5, min_share: float = 0.01,
+                         rng: np.random.Generator, *, scheme_share: float = SCHEME_SHARE,
+                         scheme_sd: float = SCHEME_SD, draws: int = 512, min_items: int = 5, min_share: float = 0.01,
                          ) -> tuple[np.ndarray, list[str | None]]:
     """Per row: the exploration weight (see the module docstring) and the text naming the
     segment that contributes most to it (None for rows of no arm)."""
@@ -188,31 +232,34 @@ def thompson_exploration(labels: pl.DataFrame, evidence: SegmentEvidence,
     if rows == 0:
         return weights, notes
     smallest = max(min_items, int(np.ceil(min_share * rows)))
-    rate = min(max(evidence.base_rate, 0.01), 0.5)
-    sigma2 = rate * (1 - rate)
-    arms: list[tuple[str, str, float, float, float, float, np.ndarray]] = []
+    arms: list[tuple[str, str, float, float, float, float, float, float, np.ndarray]] = []
     for dim in SEGMENT_DIMENSIONS:
-        part = _per_dimension(labels, evidence, dim)
+        part = _per_dimension(labels, evidence, dim, scheme_share, scheme_sd)
         stats = (part.with_row_index("_i").group_by("segment").agg(
-            pl.col("_i"), pl.col("n").first(), pl.col("frauds").first(),
-            pl.col("expected").first()).sort("segment"))
-        for seg, idx, n, frauds, expected in stats.iter_rows():
+            pl.col("_i"), pl.col("n", "frauds", "expected", "scheme", "mean", "sd").first())
+            .sort("segment"))
+        for seg, idx, n, frauds, expected, scheme, mean, sd in stats.iter_rows():
             members = np.asarray(idx, dtype=np.int64)
             if len(members) >= smallest:
                 arms.append((dim, str(seg), float(n), float(frauds), float(expected),
-                             float(len(members)), members))
+                             float(scheme), float(mean), float(sd), members))
     if not arms:
         return np.ones(rows), notes
-    n_arr = np.array([a[2] for a in arms])
-    mean = (np.array([a[3] for a in arms]) - np.array([a[4] for a in arms])) / (n_arr + strength)
-    sd = np.sqrt(sigma2 / (n_arr + strength))
-    sample = mean + sd * rng.standard_normal((draws, len(arms)))
+    scheme = np.array([a[5] for a in arms])
+    mean = np.array([a[6] for a in arms])
+    sd = np.array([a[7] for a in arms])
+    shape = (draws, len(arms))
+    # spike and slab: θ = 0 unless the arm's draw falls in the slab; ties at 0 (no arm drew a
+    # positive excess) are broken uniformly at random
+    sample = np.where(rng.random(shape) < scheme, mean + sd * rng.standard_normal(shape), 0.0)
+    sample += 1e-9 * rng.random(shape)
     wins = np.bincount(np.argmax(sample, axis=1), minlength=len(arms)) / draws
     top = np.zeros(rows)
-    for (dim, seg, n, frauds, expected, size, members), share in zip(arms, wins, strict=True):
+    for (dim, seg, n, frauds, expected, _, _, _, members), share in zip(arms, wins,
+                                                                        strict=True):
         if share <= 0:
             continue
-        per_item = share / size
+        per_item = share / len(members)
         weights[members] += per_item
         for i in members[per_item > top[members]].tolist():
             notes[i] = (_describe(dim, seg, n, frauds, expected)
