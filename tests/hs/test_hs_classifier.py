@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.base import clone
 
-from clearlane.errors import UntrustedArtifactError
+from clearlane.errors import UntrustedArtifactError, ValidationError
 from clearlane.hs.check import REASON_CODE, check_declarations
 from clearlane.hs.classifier import HSClassifier
+from clearlane.hs.mixture import FEATURES
 from clearlane.hs.persistence import load_classifier, save_classifier
 from clearlane.hs.tariff import NationalTariff
 
@@ -30,7 +33,7 @@ OBVIOUS = [
 
 
 def test_init_only_stores_parameters() -> None:
-    model = HSClassifier(top_k=3, temperature=0.1, random_state=7)
+    model = HSClassifier(top_k=3, weights={"match": 2.0}, random_state=7)
     assert model.get_params()["top_k"] == 3
     assert not any(name.endswith("_") for name in vars(model))
     assert clone(model).get_params() == model.get_params()
@@ -39,7 +42,7 @@ def test_init_only_stores_parameters() -> None:
 def test_fit_returns_self_and_learned_attributes_end_with_underscore() -> None:
     model = HSClassifier()
     assert model.fit([]) is model
-    assert hasattr(model, "classes_") and hasattr(model, "temperature_")
+    assert hasattr(model, "classes_") and hasattr(model, "weights_")
 
 
 def test_probabilities_sum_to_one_and_do_not_mutate_input(cold_model: HSClassifier) -> None:
@@ -99,6 +102,14 @@ def test_persistence_round_trip_and_trust(cold_model: HSClassifier, tmp_path: Pa
         load_classifier(path, trusted=True)
 
 
+def test_model_saved_in_an_older_format_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "old.pkl"
+    header = {"format": "clearlane-hs-classifier", "format_version": 1, "sha256": ""}
+    path.write_bytes(json.dumps(header).encode() + b"\n" + b"payload")
+    with pytest.raises(ValidationError, match="format-2"):
+        load_classifier(path, trusted=True)
+
+
 def test_check_flags_car_declared_as_parts_with_duty_difference(
     cold_model: HSClassifier, tariff: NationalTariff
 ) -> None:
@@ -117,7 +128,7 @@ def test_check_flags_car_declared_as_parts_with_duty_difference(
     assert car.p_wrong > shirt.p_wrong
 
 
-def test_history_weights_and_temperature_are_chosen_on_held_out_history() -> None:
+def test_mixture_weights_are_learned_on_held_out_history() -> None:
     products = {
         "847989": "zx-9 widget",
         "950300": "blip plush toy",
@@ -133,8 +144,39 @@ def test_history_weights_and_temperature_are_chosen_on_held_out_history() -> Non
         codes.append(code)
     model = HSClassifier(random_state=0).fit(history, codes)
     assert model.n_history_ == 240
-    assert all(w in (0.0, 0.25, 0.5, 1.0) for w in model.history_weights_)
-    assert model.temperature_ in (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3)
+    weights = dict(zip(FEATURES, model.weights_, strict=True))
+    assert all(w >= 0 for w in weights.values())
+    # History is all this data has to say: the learned mixture leans on it.
+    assert weights["history_hs6"] + weights["match"] > 0
     assert list(model.predict(["qq handset yellow", "blip plush toy"])) == ["851713", "950300"]
-    fixed = HSClassifier(history_weights=(1.0, 0.0, 0.0), random_state=0).fit(history, codes)
-    assert fixed.history_weights_ == (1.0, 0.0, 0.0)
+    fixed = HSClassifier(weights={"history_hs6": 9.0}, random_state=0).fit(history, codes)
+    assert dict(zip(FEATURES, fixed.weights_, strict=True))["history_hs6"] == 9.0
+
+
+def test_unknown_weight_name_is_rejected_with_the_valid_ones() -> None:
+    with pytest.raises(ValidationError, match="history_hs6"):
+        HSClassifier(weights={"temperature": 1.0}).fit([])
+
+
+def test_fit_weights_improves_likelihood_on_its_pairs(cold_model: HSClassifier) -> None:
+    texts = [d for d, _ in OBVIOUS]
+    codes = [
+        "100630",
+        "870323",
+        "610910",
+        "020714",
+        "252329",
+        "401110",
+        "851713",
+        "847130",
+        "240220",
+        "170199",
+        "100640",
+        "252329",
+    ]
+    model = copy.deepcopy(cold_model)
+    target = np.searchsorted(model.classes_, codes)
+    before = np.log(model.predict_proba(texts)[np.arange(len(texts)), target]).mean()
+    model.fit_weights(texts, codes)
+    after = np.log(model.predict_proba(texts)[np.arange(len(texts)), target]).mean()
+    assert after > before

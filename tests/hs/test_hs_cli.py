@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from clearlane.cli.main import app
+from clearlane.hs.mixture import COLD_WEIGHTS, FEATURES
 from clearlane.services import hs as service
 from clearlane.store.workspace import Workspace
 
@@ -90,3 +91,18 @@ def test_train_with_embeddings_names_the_missing_extra(
     result = runner.invoke(app, ["hs", "train", "--embeddings", "-w", str(workspace.path)])
     assert result.exit_code != 0
     assert "clearlane[text]" in result.output + str(result.exception)
+
+
+def test_train_with_validation_relearns_the_mixture_weights(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    validation = tmp_path / "reviewed.csv"
+    validation.write_text(
+        "hs6_code,description\n100630,jasmine rice\n870323,used toyota corolla\n"
+        "610910,cotton t-shirts\n847130,laptop computers\n"
+    )
+    ws = ["-w", str(workspace.path)]
+    result = runner.invoke(app, ["hs", "train", "--validation", str(validation), *ws])
+    assert result.exit_code == 0, result.output
+    weights = service.load_workspace_classifier(workspace).weights_
+    assert list(weights) != [COLD_WEIGHTS[name] for name in FEATURES]

@@ -31,6 +31,12 @@ def train(
         bool,
         typer.Option(help="Add sentence-embedding similarity (extra `text`; much slower)."),
     ] = False,
+    validation: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of reviewed (hs6_code, description) pairs to re-learn the mixture weights on."
+        ),
+    ] = None,
 ) -> None:
     """Train the classifier on the workspace history and officers' feedback (cold start if none)."""
     ws = Workspace.open(workspace_path(workspace))
@@ -41,6 +47,7 @@ def train(
             examples,
             embeddings=embeddings,
             progress=lambda done, total: advance(done, total),
+            validation_path=validation,
         )
     console.print(
         f"Trained on {model.n_history_} history pairs, {len(model.classes_)} subheadings; "

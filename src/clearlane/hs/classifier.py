@@ -1,35 +1,39 @@
 """The HS classifier: goods description → ranked HS6 (and HS4/HS2) candidates.
 
-Scores of one candidate subheading ``c`` for a description ``q`` (cosine similarities of
+Evidence for one candidate subheading ``c`` of a description ``q`` (cosine similarities of
 TF-IDF word unigrams + character 3-5-grams over normalised text, see :mod:`clearlane.hs.text`;
 character n-grams found in more than ``max_df`` of the reference texts are dropped, which
-halves scoring time at no measured loss):
+halves scoring time):
 
-* ``retrieval(c)`` = max similarity between ``q`` and any reference text of ``c``: the HS 2022
+* ``match(c)`` = best similarity between ``q`` and any reference text of ``c``: the HS 2022
   text (chapter + heading + subheading), every national tariff line under ``c`` (with its
   parents' texts), every labelled example of ``c`` (:mod:`clearlane.hs.examples`) and every
   past declaration declared under ``c``;
-* ``chapter(c)`` and ``heading(c)`` = similarity between ``q`` and the centroid of all
-  reference texts of the chapter / heading of ``c``: they pool the wording of a whole chapter
-  or heading where one nearest neighbour cannot (the hierarchical part of the score);
-* ``history_L(c)`` for L = 6, 4, 2 = the probability of the HS6, HS4 or HS2 code of ``c``
-  under a logistic regression trained on history only (:mod:`clearlane.hs.history`; absent
-  at cold start).
+* ``heading_match(c)``, ``chapter_match(c)`` = the best ``match`` of any subheading in the
+  heading / chapter of ``c``: a description that clearly belongs to a heading lifts all its
+  subheadings, so the right one can win on a weaker text of its own (back-off up the
+  hierarchy, with no bonus for headings that merely have many lines);
+* ``heading_centroid(c)``, ``chapter_centroid(c)`` = similarity between ``q`` and the centroid
+  of all reference texts of the heading / chapter: they pool the wording of a whole group;
+* ``chapter_classifier(c)`` = log-probability of the chapter of ``c`` under a linear model
+  trained on the words of all reference texts (:mod:`clearlane.hs.chapters`);
+* ``history_hsL(c)`` for L = 6, 4, 2 = the probability of the L-digit code of ``c`` under a
+  logistic regression trained on history only (:mod:`clearlane.hs.history`; 0 at cold start).
 
-``score = retrieval + chapter_weight·chapter + heading_weight·heading
-+ Σ_L w_L·history_L``. With at least 200 history pairs, 20 % of them are held out, the
-weights ``w_L`` are chosen on them (top-1 + top-5 accuracy at HS6), then the softmax
-temperature is refitted on them (log-loss), and the history part is refitted on all pairs;
-otherwise ``history_weights`` (default 0.5 each) and ``temperature`` are used. Confidence is
-the softmax of the scores, summed over candidates for HS4/HS2. Codes never seen in history
-still get a retrieval score, so the model answers for them.
+``score = Σ weight_f · feature_f`` and the confidence is the softmax of the scores over all
+subheadings, summed over candidates for HS4/HS2. The weights are a conditional logit
+(:mod:`clearlane.hs.mixture`): at cold start :data:`~clearlane.hs.mixture.COLD_WEIGHTS`
+(learned on customs rulings held apart from the benchmark's cold-start rows); with at least
+200 history pairs, all weights are re-learned on 20 % of history held out from a history model fitted on
+the other 80 %, and the history model is then refitted on all pairs. :meth:`fit_weights`
+re-learns them on any labelled validation set. Codes never seen in history still get the
+retrieval evidence, so the model answers for them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import product
 from typing import Any
 
 import numpy as np
@@ -38,17 +42,24 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from clearlane.errors import ValidationError
+from clearlane.hs.chapters import ChapterModel
 from clearlane.hs.codes import normalise_code
 from clearlane.hs.embeddings import SentenceEncoder
 from clearlane.hs.examples import LabelledExamples
-from clearlane.hs.history import LEVELS, HistoryModel
+from clearlane.hs.history import HistoryModel
+from clearlane.hs.mixture import COLD_WEIGHTS, FEATURES, fit_mixture_weights, softmax
 from clearlane.hs.tariff import NationalTariff
 from clearlane.hs.text import normalise_description, tokens
-from clearlane.reference.hs_nomenclature import nomenclature
+from clearlane.reference.hs_nomenclature import codes_at_level, nomenclature
 
 Progress = Callable[[float, float | None], None]
-DEFAULT_HISTORY_WEIGHTS: tuple[float, float, float] = (0.5, 0.5, 0.5)
-_WEIGHT_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
+# With history too small to learn weights on: a middle of the values learned on larger ones.
+DEFAULT_HISTORY_WEIGHTS: dict[str, float] = {
+    "history_hs6": 4.0,
+    "history_hs4": 2.0,
+    "history_hs2": 2.0,
+}
 _MIN_HOLD_OUT = 200
 _CHUNK = 256
 
@@ -113,10 +124,11 @@ class HSClassifier(BaseEstimator):
     Parameters are stored as given (scikit-learn contract). ``fit(X, y)`` takes descriptions
     and declared codes (6-10 digits; ``y=None`` or empty for cold start) and returns self.
     ``tariff`` (national tariff lines) and ``examples`` (labelled example descriptions) are
-    optional reference texts; ``history_weights`` = (HS6, HS4, HS2) weights of the history
-    models, ``None`` = chosen on held-out history when there is enough of it. ``encoder``
-    (optional, extra ``text``) adds ``embedding_weight`` × sentence-embedding similarity to
-    each subheading's official text; slower, off by default.
+    optional reference texts. ``weights`` maps evidence names (:data:`FEATURES`) to mixture
+    weights; ``None`` = the cold-start defaults, re-learned on held-out history when there is
+    enough of it (``calibrate``). ``encoder`` (optional, extra ``text``) adds
+    ``embedding_weight`` × sentence-embedding similarity to each subheading's official text;
+    slower, off by default.
     """
 
     def __init__(
@@ -124,12 +136,9 @@ class HSClassifier(BaseEstimator):
         tariff: NationalTariff | None = None,
         examples: LabelledExamples | None = None,
         top_k: int = 5,
-        chapter_weight: float = 0.5,
-        heading_weight: float = 0.5,
-        history_weights: tuple[float, float, float] | None = None,
-        temperature: float = 0.03,
+        weights: dict[str, float] | None = None,
         max_df: float = 0.05,
-        alpha: float = 1e-4,
+        alpha: float = 1e-5,
         max_iter: int = 20,
         calibrate: bool = True,
         random_state: int | None = 0,
@@ -139,10 +148,7 @@ class HSClassifier(BaseEstimator):
         self.tariff = tariff
         self.examples = examples
         self.top_k = top_k
-        self.chapter_weight = chapter_weight
-        self.heading_weight = heading_weight
-        self.history_weights = history_weights
-        self.temperature = temperature
+        self.weights = weights
         self.max_df = max_df
         self.alpha = alpha
         self.max_iter = max_iter
@@ -159,15 +165,7 @@ class HSClassifier(BaseEstimator):
         progress: Progress | None = None,
     ) -> HSClassifier:
         """Learn from history (``X`` descriptions, ``y`` declared codes); cold start when empty."""
-        descriptions = [str(x) for x in X]
-        labels = [normalise_code(c)[:6] for c in (y if y is not None else [])]
-        valid = {c for c in nomenclature() if len(c) == 6}
-        pairs = [
-            (normalise_description(d), c)
-            for d, c in zip(descriptions, labels, strict=False)
-            if c in valid and d
-        ]
-        pairs = [(d, c) for d, c in pairs if d]
+        pairs = _labelled_pairs(X, y)
         ref_texts, ref_codes = reference_texts(self.tariff, self.examples)
         if progress:
             progress(0.1, 1.0)
@@ -183,7 +181,10 @@ class HSClassifier(BaseEstimator):
             dtype=np.float32,
         )
         # The vocabulary and IDF see history texts too (no labels involved).
-        matrix = self._fit_vectors(ref_texts + [d for d, _ in pairs])
+        matrix, words = self._fit_vectors(ref_texts + [d for d, _ in pairs])
+        self.chapter_model_ = ChapterModel(random_state=self.random_state).fit(
+            words[: len(ref_texts)], ref_codes, np.unique(ref_codes)
+        )
         history_vectors = matrix[len(ref_texts) :]
         matrix = matrix[: len(ref_texts)]
         self.word_names_ = self.word_vectorizer_.get_feature_names_out()
@@ -196,12 +197,12 @@ class HSClassifier(BaseEstimator):
         sorted_codes = np.asarray(ref_codes)[order]
         self.classes_, starts = np.unique(sorted_codes, return_index=True)
         self.class_starts_ = starts
-        self.chapter_codes_, self.chapter_centroids_, self.chapter_index_ = self._centroids(
-            matrix, ref_codes, 2
-        )
-        self.heading_codes_, self.heading_centroids_, self.heading_index_ = self._centroids(
-            matrix, ref_codes, 4
-        )
+        self.chapter_centroids_, self.chapter_index_ = self._centroids(matrix, ref_codes, 2)
+        self.heading_centroids_, self.heading_index_ = self._centroids(matrix, ref_codes, 4)
+        self.group_starts_ = {
+            level: np.unique([c[:level] for c in self.classes_], return_index=True)[1]
+            for level in (2, 4)
+        }
         self.class_embeddings_: np.ndarray | None = None
         if self.encoder is not None:
             entries = nomenclature()
@@ -217,10 +218,9 @@ class HSClassifier(BaseEstimator):
             progress(0.6, 1.0)
         self.history_: HistoryModel | None = None
         self.n_history_ = len(pairs)
-        self.history_weights_ = tuple(self.history_weights or DEFAULT_HISTORY_WEIGHTS)
-        self.temperature_ = float(self.temperature)
+        self.weights_ = _weight_vector(self.weights, history=bool(pairs))
         if len({c for _, c in pairs}) >= 2:
-            if self.calibrate and len(pairs) >= _MIN_HOLD_OUT:
+            if self.calibrate and self.weights is None and len(pairs) >= _MIN_HOLD_OUT:
                 self._tune_on_hold_out(pairs, history_vectors)
             if progress:
                 progress(0.8, 1.0)
@@ -229,10 +229,22 @@ class HSClassifier(BaseEstimator):
             progress(1.0, 1.0)
         return self
 
+    def fit_weights(self, X: Sequence[str], y: Sequence[str]) -> HSClassifier:
+        """Re-learn the mixture weights on labelled validation pairs (conditional logit, see
+        :mod:`clearlane.hs.mixture`); the fitted texts and history stay as they are."""
+        pairs = _labelled_pairs(X, y)
+        if not pairs:
+            raise ValidationError("fit_weights needs at least one pair with a valid HS6 code")
+        texts = [d for d, _ in pairs]
+        features = self._stacked_features(texts, self._vectors(texts))
+        target = np.searchsorted(self.classes_, [c for _, c in pairs])
+        self.weights_ = fit_mixture_weights(features, target, start=self.weights_)
+        return self
+
     def _centroids(
         self, matrix: sp.csr_matrix, codes: Sequence[str], level: int
-    ) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray]:
-        """(codes at ``level``, their normalised centroids as columns, index of each class)."""
+    ) -> tuple[sp.csr_matrix, np.ndarray]:
+        """(normalised centroids of the codes at ``level`` as columns, index of each class)."""
         prefixes = np.array([c[:level] for c in codes])
         groups, group_of_doc = np.unique(prefixes, return_inverse=True)
         membership = sp.csr_matrix(
@@ -241,7 +253,7 @@ class HSClassifier(BaseEstimator):
         )
         centroids = normalize(membership @ matrix).T.tocsr()
         index = np.searchsorted(groups, np.array([c[:level] for c in self.classes_]))
-        return groups, centroids, index
+        return centroids, index
 
     def _fit_history(self, pairs: list[tuple[str, str]], vectors: sp.csr_matrix) -> HistoryModel:
         return HistoryModel(self.alpha, self.max_iter, self.random_state).fit(
@@ -249,8 +261,8 @@ class HSClassifier(BaseEstimator):
         )
 
     def _tune_on_hold_out(self, pairs: list[tuple[str, str]], vectors: sp.csr_matrix) -> None:
-        """Choose the history weights and the temperature on 20 % of history held out from a
-        history model fitted on the other 80 % (the final model is refitted on all)."""
+        """Learn the mixture weights on 20 % of history held out from a history model fitted
+        on the other 80 % (the final history model is refitted on all)."""
         rng = np.random.default_rng(self.random_state)
         hold = rng.random(len(pairs)) < 0.2
         keep = np.flatnonzero(~hold)
@@ -261,25 +273,15 @@ class HSClassifier(BaseEstimator):
         self.history_ = self._fit_history(train_pairs, vectors[keep])
         texts = [pairs[i][0] for i in held]
         target = np.searchsorted(self.classes_, [pairs[i][1] for i in held])
-        base, levels = self._components(texts, vectors[held])
-        best, best_hits = self.history_weights_, -1.0
-        grid = [self.history_weights] if self.history_weights else product(_WEIGHT_GRID, repeat=3)
-        for weights in grid:
-            scores = _combine(base, levels, tuple(weights))
-            top5 = np.argpartition(-scores, 5, axis=1)[:, :5]
-            top1 = scores.argmax(axis=1)
-            hits = float(np.mean(top1 == target) + np.mean((top5 == target[:, None]).any(axis=1)))
-            if hits > best_hits:
-                best, best_hits = tuple(weights), hits
-        self.history_weights_ = best
-        scores = _combine(base, levels, best)
-        self.temperature_ = _best_temperature(scores, target, self.temperature)
+        features = self._stacked_features(texts, vectors[held])
+        self.weights_ = fit_mixture_weights(features, target, start=self.weights_)
         self.history_ = None
 
-    def _fit_vectors(self, texts: list[str]) -> sp.csr_matrix:
+    def _fit_vectors(self, texts: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """(joined word + character rows, word rows) of ``texts``."""
         words = self.word_vectorizer_.fit_transform(texts)
         chars = self.char_vectorizer_.fit_transform(texts)
-        return _join(words, chars)
+        return _join(words, chars), words
 
     def _vectors(self, normalised: Sequence[str]) -> sp.csr_matrix:
         words = self.word_vectorizer_.transform(normalised)
@@ -287,42 +289,58 @@ class HSClassifier(BaseEstimator):
         return _join(words, chars)
 
     # -- scoring ---------------------------------------------------------------------------
-    def _components(
-        self, normalised: Sequence[str], queries: sp.csr_matrix
-    ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-        """(retrieval + hierarchy scores, history probabilities per level)."""
+    def _stacked_features(self, normalised: Sequence[str], queries: sp.csr_matrix) -> np.ndarray:
+        """Evidence of every chunk, shape (n_features, n, n_classes)."""
+        parts = [
+            self._features(normalised[start : start + _CHUNK], queries[start : start + _CHUNK])
+            for start in range(0, len(normalised), _CHUNK)
+        ]
+        return np.concatenate(parts, axis=1)
+
+    def _features(self, normalised: Sequence[str], queries: sp.csr_matrix) -> np.ndarray:
+        """Evidence per (description, subheading), shape (n_features, n, n_classes), in the
+        order of :data:`FEATURES`."""
+        n, n_classes = queries.shape[0], len(self.classes_)
+        out = np.zeros((len(FEATURES), n, n_classes), dtype=np.float32)
         sims = (queries @ self.documents_).toarray()
-        scores = np.maximum.reduceat(sims, self.class_starts_, axis=1)
-        levels: dict[int, np.ndarray] = {}
+        match = np.maximum.reduceat(sims, self.class_starts_, axis=1)
         if self.history_ is not None:
-            np.maximum(scores, self.history_.nearest(queries, len(self.classes_)), out=scores)
-            levels = self.history_.level_proba(normalised, len(self.classes_))
-        if self.chapter_weight:
-            chapter = (queries @ self.chapter_centroids_).toarray()
-            scores += self.chapter_weight * chapter[:, self.chapter_index_]
-        if self.heading_weight:
-            heading = (queries @ self.heading_centroids_).toarray()
-            scores += self.heading_weight * heading[:, self.heading_index_]
-        if self.encoder is not None and self.class_embeddings_ is not None:
-            embedded = self.encoder.encode(normalised)
-            scores += self.embedding_weight * (embedded @ self.class_embeddings_.T)
-        return scores, levels
+            np.maximum(match, self.history_.nearest(queries, n_classes), out=match)
+            for level, proba in self.history_.level_proba(normalised, n_classes).items():
+                out[FEATURES.index(f"history_hs{level}")] = proba
+        out[0] = match
+        for name, level in (("heading_match", 4), ("chapter_match", 2)):
+            starts = self.group_starts_[level]
+            best = np.maximum.reduceat(match, starts, axis=1)
+            out[FEATURES.index(name)] = np.repeat(best, np.diff(np.r_[starts, n_classes]), axis=1)
+        heading = (queries @ self.heading_centroids_).toarray()
+        out[FEATURES.index("heading_centroid")] = heading[:, self.heading_index_]
+        chapter = (queries @ self.chapter_centroids_).toarray()
+        out[FEATURES.index("chapter_centroid")] = chapter[:, self.chapter_index_]
+        words = queries[:, : len(self.word_vectorizer_.vocabulary_)]
+        out[FEATURES.index("chapter_classifier")] = self.chapter_model_.log_proba(words)
+        return out
 
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
-        """Raw scores, shape (n, n_classes); higher = more likely that subheading."""
+        """Raw scores (log-odds up to a constant), shape (n, n_classes); higher = more likely
+        that subheading."""
         normalised = [normalise_description(str(x)) for x in X]
         queries = self._vectors(normalised)
         parts = [np.zeros((0, len(self.classes_)), dtype=np.float32)]
         # Chunks keep the dense (chunk x documents) similarity block in cache: >2x faster.
         for start in range(0, len(normalised), _CHUNK):
-            stop = start + _CHUNK
-            base, levels = self._components(normalised[start:stop], queries[start:stop])
-            parts.append(_combine(base, levels, self.history_weights_))
+            chunk = normalised[start : start + _CHUNK]
+            features = self._features(chunk, queries[start : start + _CHUNK])
+            scores = np.tensordot(self.weights_.astype(np.float32), features, 1)
+            if self.encoder is not None and self.class_embeddings_ is not None:
+                embedded = self.encoder.encode(chunk)
+                scores += self.embedding_weight * (embedded @ self.class_embeddings_.T)
+            parts.append(scores)
         return np.vstack(parts)
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities over ``classes_`` (HS6), rows sum to 1."""
-        return _softmax(self.decision_function(X), self.temperature_)
+        return softmax(self.decision_function(X))
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """The most likely HS6 code for each description."""
@@ -390,28 +408,28 @@ def _join(words: sp.csr_matrix, chars: sp.csr_matrix) -> sp.csr_matrix:
     return normalize(sp.hstack([normalize(words), normalize(chars)]).tocsr())
 
 
-def _combine(
-    base: np.ndarray, levels: dict[int, np.ndarray], weights: tuple[float, ...]
-) -> np.ndarray:
-    scores = base.copy() if levels else base
-    for level, weight in zip(LEVELS, weights, strict=True):
-        if weight and level in levels:
-            scores += weight * levels[level]
-    return np.asarray(scores)
+def _labelled_pairs(X: Sequence[str], y: Sequence[str] | None) -> list[tuple[str, str]]:
+    """(normalised description, HS6) pairs whose code is an HS 2022 subheading."""
+    labels = [normalise_code(c)[:6] for c in (y if y is not None else [])]
+    valid = codes_at_level(6)
+    pairs = [
+        (normalise_description(str(d)), c)
+        for d, c in zip(X, labels, strict=False)
+        if c in valid and d
+    ]
+    return [(d, c) for d, c in pairs if d]
 
 
-def _best_temperature(scores: np.ndarray, target: np.ndarray, default: float) -> float:
-    """The softmax temperature minimising the log-loss of the held-out codes."""
-    best, best_loss = default, np.inf
-    for temp in (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3):
-        probs = _softmax(scores, temp)
-        loss = float(-np.mean(np.log(probs[np.arange(len(target)), target] + 1e-9)))
-        if loss < best_loss:
-            best, best_loss = temp, loss
-    return float(best)
-
-
-def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
-    z = (scores - scores.max(axis=1, keepdims=True)) / temperature
-    e = np.exp(z)
-    return np.asarray(e / e.sum(axis=1, keepdims=True))
+def _weight_vector(weights: dict[str, float] | None, history: bool) -> np.ndarray:
+    """Weights in the order of FEATURES; unknown names are an error."""
+    chosen = dict(COLD_WEIGHTS)
+    if history:
+        chosen.update(DEFAULT_HISTORY_WEIGHTS)
+    if weights is not None:
+        unknown = sorted(set(weights) - set(FEATURES))
+        if unknown:
+            raise ValidationError(
+                f"unknown HS classifier weight(s) {unknown}; valid: {', '.join(FEATURES)}"
+            )
+        chosen.update(weights)
+    return np.array([float(chosen[name]) for name in FEATURES])

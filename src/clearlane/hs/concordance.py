@@ -38,9 +38,7 @@ class Concordance:
 
 def load_concordance(path: Path | str) -> Concordance:
     """Read a concordance CSV (see the module docstring)."""
-    rows, columns = read_reference_csv(
-        path, "concordance", {"source": _FROM, "target": _TO}
-    )
+    rows, columns = read_reference_csv(path, "concordance", {"source": _FROM, "target": _TO})
     old, new = columns["source"], columns["target"]
     assert old is not None and new is not None
     mapping: dict[str, list[str]] = defaultdict(list)

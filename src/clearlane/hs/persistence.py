@@ -20,7 +20,8 @@ from clearlane.errors import NotFoundError, UntrustedArtifactError, ValidationEr
 from clearlane.hs.classifier import HSClassifier
 
 FORMAT = "clearlane-hs-classifier"
-FORMAT_VERSION = 1
+# 2: mixture weights (``weights_``) replaced the temperature and fixed weights of version 1.
+FORMAT_VERSION = 2
 
 
 def save_classifier(model: HSClassifier, path: Path | str) -> Path:

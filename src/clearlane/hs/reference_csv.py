@@ -31,14 +31,21 @@ def read_reference_csv(
         reader = csv.DictReader(handle)
         headers = {c.strip().lower(): c for c in reader.fieldnames or []}
         roles = {**(optional or {}), **required}
-        found = {role: next((headers[a] for a in aliases if a in headers), None)
-                 for role, aliases in roles.items()}
+        found = {
+            role: next((headers[a] for a in aliases if a in headers), None)
+            for role, aliases in roles.items()
+        }
         missing = [role for role in required if found[role] is None]
         if missing:
-            need = " and ".join(f"a {role} column ({', '.join(required[role])})" for role in missing)
+            need = " and ".join(
+                f"a {role} column ({', '.join(required[role])})" for role in missing
+            )
             raise ValidationError(
                 f"cannot read {source.name} as a {what}",
-                [Problem("columns", ", ".join(headers.values()), f"need {need}",
-                         source=str(source))],
+                [
+                    Problem(
+                        "columns", ", ".join(headers.values()), f"need {need}", source=str(source)
+                    )
+                ],
             )
         return list(reader), found

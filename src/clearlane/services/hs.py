@@ -55,12 +55,16 @@ def train_classifier(
     embeddings: bool = False,
     progress: Progress | None = None,
     random_state: int = 0,
+    validation_path: Path | None = None,
 ) -> tuple[HSClassifier, Path]:
     """Fit on the workspace history and feedback (cold start when empty) and save it, with
     the national tariff and labelled example descriptions as extra reference texts and,
-    with ``embeddings``, sentence-embedding similarity (extra ``text``)."""
+    with ``embeddings``, sentence-embedding similarity (extra ``text``). ``validation_path``
+    (a reviewed sample, same CSV layout as the examples) re-learns the mixture weights on it
+    after the fit."""
     tariff = load_tariff(tariff_path) if tariff_path else None
     examples = load_examples(examples_path) if examples_path else None
+    validation = load_examples(validation_path) if validation_path else None
     texts, codes = training_pairs(workspace)
     encoder = SentenceEncoder() if embeddings else None
     if encoder is not None:
@@ -68,6 +72,8 @@ def train_classifier(
     model = HSClassifier(
         tariff=tariff, examples=examples, encoder=encoder, random_state=random_state
     ).fit(texts, codes, progress=progress)
+    if validation is not None:
+        model.fit_weights(list(validation.texts), list(validation.codes))
     return model, save_classifier(model, model_path(workspace))
 
 
