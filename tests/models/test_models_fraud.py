@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +117,22 @@ def test_untrusted_artifact_refused(tmp_path: Path) -> None:
     with pytest.raises(UntrustedArtifactError, match="trust"):
         load_artifact(path, trusted_dir=tmp_path / "artifacts")
     assert load_artifact(path, trusted_dir=tmp_path / "artifacts", trust=True) == {"x": 1}
+
+
+def test_artifact_is_compressed_and_version_1_still_loads(tmp_path: Path) -> None:
+    model = {"state": list(range(50_000)) * 4}
+    path = tmp_path / "m.clm"
+    header = save_artifact(model, path, "test", "v2")
+    assert header["compression"] == "zstd"
+    assert header["payload_bytes"] < header["uncompressed_bytes"] / 3
+    assert load_artifact(path, trust=True) == model
+    # An artifact written before compression (envelope version 1) still loads.
+    old = tmp_path / "old.clm"
+    payload = pickle.dumps(model)
+    head = {"format": "clearlane-model", "envelope_version": 1, "kind": "test",
+            "model_version": "v1", "payload_sha256": hashlib.sha256(payload).hexdigest()}
+    old.write_bytes(json.dumps(head).encode() + b"\n" + payload)
+    assert load_artifact(old, trust=True) == model
 
 
 def test_corrupt_artifact_rejected(tmp_path: Path) -> None:
