@@ -138,15 +138,16 @@ def check_workspace(
         model_bands = UnitValueQuantileModel.load(model_file).predict_band(frame, rates)
     history = None
     if use_history and "importer_id" in frame.columns and frame.height:
-        history = _importer_history(workspace, frame, bands, rates)
+        history = _importer_history(workspace, frame, bands, rates, vat_rate)
     return check_prices(frame, bands, rates=rates, vat_rate=vat_rate, model_bands=model_bands,
                         history=history)
 
 
 def _importer_history(
-    workspace: Workspace, frame: pl.DataFrame, bands: ValueBands, rates: ExchangeRates
+    workspace: Workspace, frame: pl.DataFrame, bands: ValueBands, rates: ExchangeRates, vat_rate: float = 0.0
 ) -> ImporterHistory | None:
-    """Accepted declarations before the earliest checked one (found fraud left out)."""
+    """Accepted declarations before the earliest checked one (found fraud left out), calibrated
+    with the controls known before it when the workspace records outcomes."""
     first = frame.select(pl.col("declared_at").cast(pl.Date).min()).item()
     if first is None:
         return None
@@ -155,7 +156,34 @@ def _importer_history(
     earlier = _declarations(workspace, _where(None, first - timedelta(days=1), accepted))
     if earlier.is_empty() or "importer_id" not in earlier.columns:
         return None
+    controls = _controls(workspace, earlier, first, available)
+    if controls is not None:
+        return calibrate_history(controls[0], bands, rates=rates, findings=controls[1], vat_rate=vat_rate)
     return calibrate_history(earlier, bands, rates=rates)
+
+
+def _controls(
+    workspace: Workspace, earlier: pl.DataFrame, first: date, available: set[str]
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """Past controls known before ``first``: ``earlier`` with its ``fraud`` outcome (inspected
+    before ``first``, else null) and the valuation findings (under-valuation found, with the
+    revenue recovered); None when the workspace has no such outcomes."""
+    if not {"fraud", "revenue_recovered", "finding", "inspected_at"} <= available:
+        return None
+    before = f"DATE '{first.isoformat()}'"
+    known = workspace.query(
+        "SELECT declaration_id, item_no, fraud FROM declarations "
+        f"WHERE declared_at < {before} AND inspected_at < {before} AND fraud IS NOT NULL"
+    )
+    findings = workspace.query(
+        "SELECT customs_value, tax_rate, revenue_recovered FROM declarations "
+        f"WHERE declared_at < {before} AND inspected_at < {before} AND fraud "
+        "AND lower(finding) LIKE '%valuation%' AND revenue_recovered > 0"
+    )
+    outcome = known.select(pl.col("declaration_id").cast(pl.String), pl.col("item_no").cast(pl.Int64), "fraud")
+    joined = earlier.with_columns(pl.col("declaration_id").cast(pl.String), pl.col("item_no").cast(pl.Int64)).join(
+        outcome, on=["declaration_id", "item_no"], how="left", maintain_order="left")
+    return joined, findings
 
 
 def read_canonical(path: Path) -> pl.DataFrame:

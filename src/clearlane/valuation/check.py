@@ -14,7 +14,10 @@ riskier) is, with a history, the log10 odds that the declaration is under-valued
 :func:`calibrate_history`), plus half the trader excess; without one, the per-kg robust z
 (per-unit when there is no mass), averaged with the quantile model's z when given. A
 declaration is **flagged** when its unit value is below its reference's lower quantile on some
-basis, or when the importer's accepted history sits far below the market (``trader_flag``).
+basis, or when the importer's accepted history sits far below the market (``trader_flag``), or
+when its declared quantity in kg falls short of its net mass (``quantity_mismatch``: hidden
+goods or a data error, not a price; score and expected revenue then use the value per declared
+kg).
 
 For rows below their reference, the **estimated under-declared value** is the reference value
 (median × quantity, back in national currency; the geometric mean over bases) minus the
@@ -42,6 +45,7 @@ import polars as pl
 from clearlane.errors import ValidationError
 from clearlane.schema.reasons import Reason
 from clearlane.valuation.bands import ValueBands
+from clearlane.valuation.controls import calibrate_controls, finding_gaps
 from clearlane.valuation.conversion import ExchangeRates, UnitTable
 from clearlane.valuation.explain import CAUTION, REASON_CODES, ordinal, reasons_for_row
 from clearlane.valuation.history import (
@@ -57,10 +61,12 @@ from clearlane.valuation.revenue import (
     MIN_ROWS,
     GapMixture,
     add_expected_revenue,
+    apply_controlled_revenue,
     apply_expected_revenue,
     fit_gap_mixture,
     level_factors,
     log_gaps,
+    reference_levels,
 )
 from clearlane.valuation.unit_values import BASES, unit_values
 
@@ -157,6 +163,12 @@ def check_prices(
             (pl.col(f"{basis}_unit_value") < pl.col(f"{basis}_band_low")).fill_null(False).alias(f"{basis}_below"),
             (pl.col(f"{basis}_unit_value") > pl.col(f"{basis}_band_high")).fill_null(False).alias(f"{basis}_above"),
         )
+    out = out.with_columns(_quantity_short(frame, units or UnitTable()).alias("quantity_short")).with_columns(
+        pl.col("quantity_short").is_not_null().alias("quantity_mismatch"),
+        # the price of what was declared: per declared kg when the quantity in kg is short
+        (pl.col("kg_z") - pl.col("quantity_short").fill_null(0.0) / pl.col("kg_scale")).alias("_kg_price_z"),
+    )
+    z_columns[0] = "_kg_price_z"
     if model_bands is not None:
         out = out.with_columns(
             model_bands["model_z"].alias("model_z"),
@@ -181,12 +193,15 @@ def check_prices(
             + (pl.col("trader_z") - threshold).clip(lower_bound=0.0).fill_null(0.0)
         ).alias("price_score"),
         (pl.col("trader_z") > threshold).fill_null(False).alias("trader_flag"),
-        # geometric mean of the available bases' reference values
-        pl.mean_horizontal([pl.col(c).log() for c in ref_columns]).exp().alias("reference_value"),
+        # geometric mean of the available bases' reference values (per declared kg when short)
+        pl.mean_horizontal(
+            (pl.col("_kg_ref").log() - pl.col("quantity_short").fill_null(0.0)),
+            *[pl.col(c).log() for c in ref_columns[1:]],
+        ).exp().alias("reference_value"),
         declared.alias("_declared"),
         (duty if duty is not None else pl.lit(0.0)).alias("_duty"),
     ).with_columns(
-        pl.any_horizontal(*below_columns, "trader_flag").alias("price_flag"),
+        pl.any_horizontal(*below_columns, "trader_flag", "quantity_mismatch").alias("price_flag"),
     )
     undervalue = pl.when(pl.any_horizontal(below_columns)).then(
         (pl.col("reference_value") - pl.col("_declared")).clip(lower_bound=0.0)
@@ -224,7 +239,10 @@ def check_prices(
     if history is not None and history.calibration is not None:
         # fitted once per history on its own last weeks: a check does no fit of its own
         cal = history.calibration
-        result = apply_expected_revenue(result, GapMixture(*cal.mixture), cal.factors, vat_rate)
+        if cal.controls is not None:
+            result = apply_controlled_revenue(result, cal.controls, vat_rate)
+        else:
+            result = apply_expected_revenue(result, GapMixture(*cal.mixture), cal.factors, vat_rate)
     else:
         result = add_expected_revenue(result, vat_rate, max_rows=CHECK_FIT_ROWS)
     label = f"{ordinal(config.lower_q)}–{ordinal(config.upper_q)} percentile"
@@ -282,6 +300,8 @@ def calibrate_history(
     units: UnitTable | None = None,
     config: HistoryConfig | None = None,
     weeks: int = 13,
+    findings: pl.DataFrame | None = None,
+    vat_rate: float = 0.0,
 ) -> ImporterHistory:
     """Build the importer history of ``frame`` (accepted earlier declarations) and calibrate it.
 
@@ -291,6 +311,14 @@ def calibrate_history(
     calibration, ``price_score`` becomes the log10 odds that the declaration is under-valued
     (plus the trader excess): comparable across reference levels. Too little data (fewer than
     ``MIN_ROWS`` recent checks) leaves the history uncalibrated (score = robust z).
+
+    Past controls, when known, calibrate the expected revenue at risk
+    (:mod:`clearlane.valuation.controls`; the price score stays label-free): the honest spread per
+    reference level from the last weeks' declarations inspected and found in order (a ``fraud``
+    column that is false; null = not inspected, or not known yet), and the depth of
+    under-valuation from ``findings`` — declarations whose control found under-valuation, with
+    ``customs_value``, ``tax_rate`` and ``revenue_recovered`` (the recovered duty and tax at
+    ``tax_rate + vat_rate``). Pass only outcomes known before the batch to check.
     """
     history = build_importer_history(frame, bands, rates=rates, units=units, config=config)
     if history.window_end is None:
@@ -307,9 +335,29 @@ def calibrate_history(
     mixture = fit_gap_mixture(d, s)
     if mixture.rho <= 0:
         return history
-    return replace(history, calibration=Calibration(factors, tuple(mixture), recent.height))
+    controls = None
+    if findings is not None and "fraud" in recent.columns:
+        clean = (recent["fraud"].cast(pl.Boolean) == False).fill_null(False).to_numpy()  # noqa: E712
+        raw_d, raw_s = log_gaps(checked, {})
+        controls = calibrate_controls(raw_d, raw_s, reference_levels(checked), clean,
+                                      finding_gaps(findings, vat_rate))
+    return replace(history, calibration=Calibration(factors, tuple(mixture), recent.height, controls))
 
 
+def _quantity_short(frame: pl.DataFrame, units: UnitTable) -> pl.Series:
+    """``ln(net mass / declared quantity)`` where the supplementary unit is a mass (in kg) and
+    falls more than ``QUANTITY_TOLERANCE`` short of the net mass (hidden goods ride along, or a
+    data error); null elsewhere."""
+    if not {"quantity", "quantity_unit", "net_mass_kg"} <= set(frame.columns):
+        return pl.Series("quantity_short", [None] * frame.height, dtype=pl.Float64)
+    qty, unit = units.canonical_quantity(pl.col("quantity"), pl.col("quantity_unit"))
+    short = (pl.col("net_mass_kg").cast(pl.Float64) / qty).log()
+    keep = (unit == "KGM") & (qty > 0) & (short > -math.log(1 - QUANTITY_TOLERANCE))
+    return frame.select(pl.when(keep.fill_null(False)).then(short).alias("quantity_short")).to_series()
+
+
+QUANTITY_TOLERANCE = 0.02
+"""Share by which a quantity in kg may fall short of the net mass before it is a mismatch."""
 TRADER_WEIGHT = 0.5
 """log10 odds added per unit of trader z above the threshold (a trader z of 4 adds 1: 10× odds)."""
 DEFAULT_HONEST = GapMixture(pi=0.03, centre=0.0, delta=0.0, tau=0.0, rho=0.05, k=3.0)

@@ -20,6 +20,7 @@ REASON_CODES: dict[str, str] = {
     "PRICE_NO_REFERENCE": "No reference band with enough declarations for this commodity.",
     "PRICE_TRADER_BELOW_MARKET": "The importer's accepted earlier declarations sit far below the market bands.",
     "PRICE_BELOW_MODEL_RANGE": "Declared unit value below the conditional quantile model's range.",
+    "PRICE_QUANTITY_MISMATCH": "Declared quantity in kg below the declared net mass: priced per declared kg.",
 }
 """Stable reason codes of the price check and what each means."""
 
@@ -130,6 +131,19 @@ def reasons_for_row(
                 float(trader_z),
                 {"trader_z": trader_z, "trader_index": row.get("trader_index"),
                  "declarations": row.get("trader_n")},
+            )
+        )
+    short = row.get("quantity_short")
+    if row.get("quantity_mismatch") and short is not None:
+        reasons.append(
+            Reason(
+                "PRICE_QUANTITY_MISMATCH",
+                f"Risk indicator (quantity): the declared quantity is {-math.expm1(-short):.0%} below the "
+                "declared net mass, so the price is measured per declared kg. Goods beyond the declared "
+                "quantity (concealment) or a data error are a matter for a documentary or physical check, "
+                f"not a valuation. {CAUTION}",
+                float(short),
+                {"quantity_short": short},
             )
         )
     model_z = row.get("model_z")

@@ -47,6 +47,7 @@ import polars as pl
 
 from clearlane.errors import ValidationError
 from clearlane.valuation.bands import MAD_TO_SIGMA, ValueBands
+from clearlane.valuation.controls import ControlledMixture
 from clearlane.valuation.conversion import ExchangeRates, UnitTable
 from clearlane.valuation.matching import match_market
 from clearlane.valuation.unit_values import ANY_ORIGIN, BASES, unit_values
@@ -93,11 +94,15 @@ class HistoryConfig:
 class Calibration:
     """How the check turns a log gap into a probability, learnt on the history's own last weeks
     (see :func:`clearlane.valuation.check.calibrate_history`): per reference level a factor on
-    its spread, and the gap mixture (:class:`clearlane.valuation.revenue.GapMixture` fields)."""
+    its spread, and the gap mixture (:class:`clearlane.valuation.revenue.GapMixture` fields);
+    with past controls also a :class:`clearlane.valuation.controls.ControlledMixture`."""
 
     factors: dict[str, float]
     mixture: tuple[float, ...]
     rows: int
+    controls: ControlledMixture | None = None
+    """Mixture calibrated on past controls (honest spreads of controlled-clean declarations,
+    gaps of valuation findings); used for expected revenue when present."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from clearlane.valuation.controls import ControlledMixture, fit_shares
+
 MIN_ROWS = 50
 FIT_ROWS = 40_000
 CHECK_FIT_ROWS = 8_000
@@ -165,29 +167,58 @@ def level_factors(out: pl.DataFrame) -> dict[str, float]:
 
 
 def log_gaps(out: pl.DataFrame, factors: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-    """(log gap ``d``, calibrated spread ``s``) per row of a check frame (NaN where no band)."""
+    """(log gap ``d``, calibrated spread ``s``) per row of a check frame (NaN where no band).
+
+    On the kg basis a row whose declared quantity in kg falls short of its net mass
+    (``quantity_short``, see :func:`clearlane.valuation.check.check_prices`) is measured per
+    declared kg: its per-kg gap less ``quantity_short``."""
     on_kg = pl.col("kg_z").is_not_null()
     scale = pl.when(on_kg).then(pl.col("kg_scale")).otherwise(pl.col("unit_scale"))
     factor = _level().replace_strict(factors, default=1.0, return_dtype=pl.Float64)
-    parts = out.select((pl.coalesce("kg_z", "unit_z") * scale).alias("d"), (scale * factor).alias("s"))
+    short = pl.col("quantity_short").fill_null(0.0) if "quantity_short" in out.columns else pl.lit(0.0)
+    gap = pl.when(on_kg).then(pl.col("kg_z") * pl.col("kg_scale") - short).otherwise(
+        pl.col("unit_z") * pl.col("unit_scale"))
+    parts = out.select(gap.alias("d"), (scale * factor).alias("s"))
     return (parts["d"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
             parts["s"].cast(pl.Float64).fill_null(np.nan).to_numpy())
 
 
-def add_expected_revenue(out: pl.DataFrame, vat_rate: float, max_rows: int = FIT_ROWS) -> pl.DataFrame:
-    """The **totals step**: fit the mixture on every row given and add
-    ``undervaluation_probability``, ``expected_undervalue`` and ``expected_revenue_at_risk`` to a
-    price check frame (or several concatenated). Needs ``kg_z``/``unit_z``,
-    ``kg_scale``/``unit_scale``, ``kg_level``/``unit_level``, ``customs_value`` (national
-    currency) and ``tax_rate`` (percent).
+def reference_levels(out: pl.DataFrame) -> np.ndarray:
+    """Reference level per row of a check frame (the kg basis first; ``none`` without a band)."""
+    return np.asarray(out.select(_level()).to_series().to_numpy(), dtype=object)
 
-    Before the fit each level's spread is recalibrated on the batch (label-free): multiplied by
-    the robust spread of that level's z when it has at least ``CALIBRATION_ROWS`` rows. The fit
-    uses at most ``max_rows`` rows (a fixed-seed sample).
+
+def add_expected_revenue(
+    out: pl.DataFrame, vat_rate: float, max_rows: int = FIT_ROWS, controls: ControlledMixture | None = None
+) -> pl.DataFrame:
+    """The **totals step**: fit on every row given and add ``undervaluation_probability``,
+    ``expected_undervalue`` and ``expected_revenue_at_risk`` to a price check frame (or several
+    concatenated). Needs ``kg_z``/``unit_z``, ``kg_scale``/``unit_scale``,
+    ``kg_level``/``unit_level``, ``customs_value`` (national currency) and ``tax_rate`` (percent).
+
+    With ``controls`` (calibrated on past controls, see :mod:`clearlane.valuation.controls`) only
+    the under-valued share per level and the honest centres are refitted on these rows. Without,
+    the label-free mixture: each level's spread is recalibrated on the batch (multiplied by the
+    robust spread of that level's z when it has at least ``CALIBRATION_ROWS`` rows) and the
+    three-component mixture is fitted on at most ``max_rows`` rows (a fixed-seed sample).
     """
+    if controls is not None:
+        d, s = log_gaps(out, {})
+        return apply_controlled_revenue(out, fit_shares(controls, d, s, reference_levels(out)), vat_rate)
     factors = level_factors(out)
     d, s = log_gaps(out, factors)
     return apply_expected_revenue(out, fit_gap_mixture(d, s, max_rows=max_rows), factors, vat_rate)
+
+
+def apply_controlled_revenue(out: pl.DataFrame, controls: ControlledMixture, vat_rate: float) -> pl.DataFrame:
+    """Add the expected-revenue columns with a control-calibrated mixture (no fit)."""
+    d, s = log_gaps(out, {})
+    valid = np.isfinite(d) & np.isfinite(s) & (s > 0)
+    prob, gain = np.zeros(d.size), np.zeros(d.size)
+    if valid.any():
+        p, g = controls.posterior_and_gain(d[valid], s[valid], reference_levels(out)[valid])
+        prob[valid], gain[valid] = p, g
+    return _with_expected(out, prob, gain, vat_rate)
 
 
 def apply_expected_revenue(
@@ -201,10 +232,16 @@ def apply_expected_revenue(
     d_safe, s_safe = np.where(valid, d, 0.0), np.where(valid, s, 1.0)
     prob = np.where(valid, mixture.posterior(d_safe, s_safe), 0.0)
     gap = np.where(valid, mixture.gap(d_safe, s_safe), 0.0)
+    return _with_expected(out, prob, np.expm1(gap), vat_rate)
+
+
+def _with_expected(out: pl.DataFrame, prob: np.ndarray, gain: np.ndarray, vat_rate: float) -> pl.DataFrame:
+    """``expected_undervalue = p × declared × gain`` (gain = expected ``exp(g) − 1``) and its
+    revenue at the declared rate plus ``vat_rate``."""
     out = out.drop([c for c in OUTPUT_COLUMNS if c in out.columns])
     return out.with_columns(
         pl.Series("undervaluation_probability", prob),
-        (pl.Series(prob) * pl.col("customs_value").cast(pl.Float64) * pl.Series(np.expm1(gap))).fill_null(0.0)
+        (pl.Series(prob) * pl.col("customs_value").cast(pl.Float64) * pl.Series(gain)).fill_null(0.0)
         .alias("expected_undervalue"),
     ).with_columns(
         (
@@ -214,4 +251,5 @@ def apply_expected_revenue(
     )
 
 
-__all__ = ["GapMixture", "add_expected_revenue", "apply_expected_revenue", "fit_gap_mixture", "level_factors", "log_gaps"]
+__all__ = ["GapMixture", "add_expected_revenue", "apply_controlled_revenue", "apply_expected_revenue", "fit_gap_mixture",
+           "level_factors", "log_gaps", "reference_levels"]
