@@ -82,8 +82,25 @@ def test_price_check_becomes_a_signal_with_its_reason(workspace: Workspace) -> N
     reasons = [r for text in run.result.lanes.filter(pl.col("lane") != "green")["reasons"]
                for r in json.loads(text)]
     price = [r for r in reasons if r["code"] == "PRICE_CHECK"]
-    assert price and price[0]["text"].startswith("price check: declared ")
-    assert ", below the band: the 5th–95th percentile" in price[0]["text"]
+    below = [r for r in price if r["text"].startswith("price check: declared ")]
+    assert below and ", below the band: the 5th–95th percentile" in below[0]["text"]
+
+
+def test_quantity_short_of_the_net_mass_is_a_full_price_signal(workspace: Workspace) -> None:
+    from clearlane.services.selection import _price_signal
+    from clearlane.services.valuation import build_workspace_bands
+    from clearlane.valuation.bands import BandConfig
+
+    first, last = _window(workspace)
+    build_workspace_bands(workspace, config=BandConfig(period="all", min_count=5),
+                          national_currency="XOF")
+    signal = _price_signal(workspace, first, last)
+    assert signal is not None
+    short = signal.filter(pl.col("price_check_note").str.contains("below the declared net mass"))
+    assert short.height > 0  # the synthetic concealment mechanism declares too few kg
+    assert (short["price_check"] == 1.0).all()
+    others = signal.filter(~pl.col("price_check_note").str.contains("net mass").fill_null(False))
+    assert others["price_check"].max() < 1.0
 
 
 def test_recorded_frauds_raise_their_segment_next_time(workspace: Workspace,

@@ -152,8 +152,12 @@ def _hs_signal(workspace: Workspace, declarations: pl.DataFrame) -> pl.DataFrame
 
 def _price_signal(workspace: Workspace, date_from: date | None, date_to: date | None
                   ) -> pl.DataFrame | None:
-    """``price_check`` (probability of undervaluation, flagged rows only) and its note, when
-    the workspace has value bands; None otherwise."""
+    """``price_check`` and its note, when the workspace has value bands; None otherwise.
+
+    A row flagged below its band gets its probability of undervaluation; a row whose declared
+    quantity in kg falls short of its net mass (hidden goods or a data error: an inconsistency
+    between two declared fields, not a price estimate) gets 1. Other rows get 0.
+    """
     from clearlane.services.valuation import check_workspace
     from clearlane.valuation.registry import BandRegistry
 
@@ -164,13 +168,19 @@ def _price_signal(workspace: Workspace, date_from: date | None, date_to: date | 
     flagged = frame.filter(pl.col("price_flag").fill_null(False))
     notes: dict[int, str] = {}
     for i in flagged["_row"].to_list():
-        below = [r.text for r in result.reasons(i) if r.code.startswith("PRICE_BELOW")]
-        if below:
+        reasons = result.reasons(i)
+        below = [r.text for r in reasons if r.code.startswith("PRICE_BELOW")]
+        short = [r.text for r in reasons if r.code == "PRICE_QUANTITY_MISMATCH"]
+        if short:
+            text = short[0].removeprefix("Risk indicator (quantity): ").split(". ", 1)[0]
+            notes[i] = "price check: " + text
+        elif below:
             text = below[0].removeprefix("Risk indicator (price below band): ")
             notes[i] = "price check: " + text.replace("; ", ", below the band: ", 1)
     return frame.select(
         pl.col("declaration_id").cast(pl.String), pl.col("item_no").cast(pl.Int64),
-        pl.when(pl.col("price_flag").fill_null(False))
+        pl.when(pl.col("quantity_mismatch").fill_null(False)).then(1.0)
+        .when(pl.col("price_flag").fill_null(False))
         .then(pl.col("undervaluation_probability")).otherwise(0.0).alias("price_check"),
         pl.col("_row").replace_strict(notes, default=None, return_dtype=pl.String)
         .alias("price_check_note"),
