@@ -17,7 +17,7 @@ from clearlane.features.prepare import SCORING_COLUMNS
 from clearlane.models import registry
 from clearlane.models.anomaly import AnomalyDetector
 from clearlane.models.fraud import DEFAULT_GRID, FraudModel
-from clearlane.store.workspace import Workspace, date_window_sql
+from clearlane.store.workspace import DECLARATION_ORDER, Workspace, date_window_sql
 
 Progress = Callable[[float, float | None], None]
 
@@ -54,19 +54,22 @@ def load_for_scoring(workspace: Workspace, date_from: date | None = None,
                      date_to: date | None = None) -> pl.DataFrame:
     """Declarations of a window with only the columns scoring reads (identifiers, date and
     feature inputs; see :data:`~clearlane.features.prepare.SCORING_COLUMNS`), by date."""
-    present = _declaration_columns(workspace)
-    columns = [c for c in SCORING_COLUMNS if c in present]
-    frame = workspace.declarations(columns=columns, where=date_window_sql(date_from, date_to))
+    where = date_window_sql(date_from, date_to)
+    # One connection for both queries: opening the database costs more than listing columns.
+    with workspace.connect() as con:
+        present = set(con.sql("SELECT * FROM declarations LIMIT 0").columns)
+        columns = ", ".join(c for c in SCORING_COLUMNS if c in present)
+        frame = con.sql(
+            f"SELECT {columns} FROM declarations"
+            + (f" WHERE {where}" if where else "")
+            + f" ORDER BY {DECLARATION_ORDER}"
+        ).pl()
     if frame.height == 0:
         raise ValidationError(
             f"no declarations in the workspace between {date_from or 'the start'} and "
             f"{date_to or 'the end'}; ingest data or widen the window"
         )
     return frame
-
-
-def _declaration_columns(workspace: Workspace) -> set[str]:
-    return set(workspace.query("SELECT * FROM declarations LIMIT 0").columns)
 
 
 def train_models(

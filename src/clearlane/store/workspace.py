@@ -19,6 +19,8 @@ from clearlane.errors import ClearlaneError, NotFoundError
 from clearlane.store.migrations import LATEST_VERSION, MIGRATIONS
 
 DATABASE_FILE = "clearlane.duckdb"
+# The order every declarations read returns: by date, then key.
+DECLARATION_ORDER = "declared_at, declaration_id, item_no"
 
 
 class SchemaVersionError(ClearlaneError):
@@ -157,7 +159,7 @@ class Workspace:
         sql = f"SELECT {cols} FROM declarations"
         if where:
             sql += f" WHERE {where}"
-        sql += " ORDER BY declared_at, declaration_id, item_no"
+        sql += f" ORDER BY {DECLARATION_ORDER}"
         return self.query(sql)
 
     def summary(self) -> WorkspaceSummary:
