@@ -10,6 +10,7 @@ import typer
 from rich.panel import Panel
 
 from clearlane.cli import risk as risk_cli
+from clearlane.cli import selection as selection_cli
 from clearlane.cli.commands_data import print_ingest_report
 from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspace_path
 from clearlane.cli.quality import print_quality_summary
@@ -19,6 +20,7 @@ from clearlane.services.workspace import init_workspace
 from clearlane.synth import SynthConfig
 
 HOLDOUT_DAYS = 90
+EXAMPLE_RULES = Path(__file__).resolve().parent.parent / "rules" / "examples" / "basic.yaml"
 TOUR = """[bold]What to run next[/] (add [bold]-w {ws}[/] to each, or set CLEARLANE_WORKSPACE):
 
   clearlane info               what the workspace holds
@@ -27,6 +29,8 @@ TOUR = """[bold]What to run next[/] (add [bold]-w {ws}[/] to each, or set CLEARL
   clearlane models list        trained models, their windows and validation metrics
   clearlane evaluate --by revenue   precision, recall and revenue at 1-10 %
   clearlane valuation build    reference value bands; then `valuation check`
+  clearlane outcomes record F  record inspection results for the selected declarations
+  clearlane report performance hit rates by lane and reason against the random sample
   clearlane profile suggest F  propose a column mapping for your own export F
   clearlane ingest F -p P      ingest your own declarations with profile P
   clearlane --help             every command
@@ -40,7 +44,7 @@ def demo(
     items: Annotated[int, typer.Option(help="Synthetic declaration items to generate.")] = 200_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
 ) -> None:
-    """Run the main flow on synthetic data: data, ingest, quality, train, measure, assess."""
+    """Run the main flow on synthetic data: data, ingest, quality, train, measure, assess, select."""
     path = workspace_path(workspace)
     ws, created = init_workspace(path)
     console.rule("[bold]Clearlane demo")
@@ -91,6 +95,22 @@ def demo(
         output=Path(ws.reports_dir) / "assessments.parquet",
         explain_top=10.0,
         show=5,
+    )
+
+    last_day = datetime.combine(summary.last_date, time())
+    first_day = last_day - timedelta(days=6)
+    console.print(
+        f"8. Selecting lanes for the last week, {first_day:%Y-%m-%d} to {last_day:%Y-%m-%d} "
+        "(the example risk rules, at most 25 red per office and day, 1 % random control, "
+        "10 % exploration)"
+    )
+    selection_cli.select(
+        workspace=ws.path,
+        date_from=first_day,
+        date_to=last_day,
+        rules=EXAMPLE_RULES,
+        capacity=25,
+        seed=seed,
     )
 
     console.print(Panel(TOUR.format(ws=ws.path, html=html, truth=run.files.truth), title="Tour"))
