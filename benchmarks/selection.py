@@ -241,6 +241,37 @@ def speed(rows: int, repeats: int = 3) -> str:
             + ".\n")
 
 
+_SPEED_HEADING = "### Speed of lane assignment"
+_SYNTH_HEADING = "### Synthetic data with a planted new scheme"
+
+
+def _write_speed_only(speed_text: str, rows: int) -> None:
+    """Replace the speed part of the section; the simulator parts stay, with their provenance."""
+    from benchmarks._report import REPORT
+
+    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
+    start, end = "<!-- bench:selection -->", "<!-- /bench:selection -->"
+    if start not in text or _SYNTH_HEADING not in text:
+        raise SystemExit("--speed-only needs an earlier full run in docs/benchmarks.md")
+    body = text.split(start, 1)[1].split(end, 1)[0]
+    kept = body[body.index(_SYNTH_HEADING):].strip()
+    if "The simulator parts come from" in body:
+        provenance = body[body.index("The simulator parts come from"):].split("\n", 1)[0]
+    else:
+        command = body.split("Command: `", 1)[1].split("`", 1)[0]
+        stamp = body.split("Run: ", 1)[1].split("\n", 1)[0]
+        provenance = (f"The simulator parts come from the full run `{command}` of {stamp}; the "
+                      "speed part was re-run alone with `--speed-only`.")
+    new_body = (
+        "Simulator protocol, strategies and the detection definition: see docs/simulation.md. "
+        "Model: the risk engine's leakage-safe feature pipeline with a fixed-size LightGBM "
+        f"(`FastScorer`).\n\n{provenance}\n\n{_SPEED_HEADING}\n\n{speed_text}\n{kept}\n"
+    )
+    write_section("selection", "Selection: lanes, simulator",
+                  f".venv/bin/python -m benchmarks.selection --speed-only --speed-rows {rows}",
+                  new_body)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--synth-retrain-every", type=int, default=1)
@@ -252,10 +283,16 @@ def main() -> None:
     parser.add_argument("--skip-kcs", action="store_true")
     parser.add_argument("--strategy", action="append", choices=STRATEGIES,
                         help="strategy to run (repeatable; default: the issue's five)")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="re-run only the lane-assignment speed; keep the simulator parts "
+                             "of the last full run in docs/benchmarks.md")
     args = parser.parse_args()
     strategies = tuple(args.strategy or ISSUE_STRATEGIES)
     speed_text = speed(args.speed_rows)
     print(speed_text, flush=True)
+    if args.speed_only:
+        _write_speed_only(speed_text, args.speed_rows)
+        return
     seeds = tuple(args.seeds or (7, 8, 9))
     synth_text = synthetic(args.synth_items, args.synth_retrain_every, strategies, seeds)
     print(synth_text, flush=True)
