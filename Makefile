@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 WORKSPACE ?= clearlane-workspace
 DEMO_ITEMS ?= 200000
 
@@ -20,8 +21,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/clearlane demo --workspace $(WORKSPACE) --items $(DEMO_ITEMS)
 
+# The tests also cover the optional compiled trees (extra `fast`).
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,fast]'
+	touch $(TEST_STAMP)
+
 ## test: install what the tests need and run the whole suite
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
