@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import numpy as np
@@ -107,24 +108,12 @@ def test_a_quantity_short_of_the_net_mass_is_priced_per_declared_kg() -> None:
     assert "PRICE_QUANTITY_MISMATCH" not in [r.code for r in result.reasons(1)]
 
 
-def test_calibrate_history_uses_controls_when_known() -> None:
-    rng = np.random.default_rng(5)
-    n = 6_000
-    importer = rng.integers(0, 80, n)
-    kg = np.round(rng.lognormal(3.0, 0.5, n), 1) + 0.1
-    cut = rng.random(n) < 0.04
-    true = kg * 10.0 * np.exp(rng.normal(0.0, 0.3, 80)[importer] + rng.normal(0.0, 0.1, n))
-    declared = np.round(np.where(cut, true * 0.7, true), 2)
-    inspected = rng.random(n) < 0.3
-    data = pl.DataFrame({
-        "declaration_id": [f"C{i:05d}" for i in range(n)], "item_no": [1] * n,
-        "declared_at": [date(2024, 1, 1) + timedelta(days=int(d)) for d in rng.integers(0, 360, n)],
-        "importer_id": [f"I{i:03d}" for i in importer], "exporter_id": [f"E{i:03d}" for i in importer],
-        "hs_code": ["61046200"] * n, "origin_country": ["CN"] * n, "quantity": kg,
-        "quantity_unit": ["KGM"] * n, "net_mass_kg": kg, "customs_value": declared, "tax_rate": [20.0] * n,
-        "fraud": pl.Series([bool(c) if i else None for c, i in zip(cut, inspected, strict=True)], dtype=pl.Boolean),
-        "revenue_recovered": np.where(inspected & cut, (true - declared) * 0.2, 0.0),
-    })
+def test_calibrate_history_uses_controls_when_known(
+    controlled_declarations: Callable[..., pl.DataFrame],
+) -> None:
+    data = controlled_declarations(n=6_000, seed=5).with_columns(
+        pl.col("revenue_recovered").fill_null(0.0)
+    )
     bands = build_bands(data, config=BandConfig(period="all", min_count=5))
     findings = data.filter(pl.col("fraud").fill_null(False))
     history = calibrate_history(data.filter(~pl.col("fraud").fill_null(False)), bands, findings=findings)
