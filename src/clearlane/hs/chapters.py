@@ -15,8 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.linear_model import SGDClassifier
 from sklearn.preprocessing import normalize
+
+from clearlane.hs.history import fit_log_loss_sgd
 
 _FLOOR = 1e-6
 
@@ -32,15 +33,9 @@ class ChapterModel:
     def fit(self, words: sp.csr_matrix, codes: Sequence[str], classes: np.ndarray) -> ChapterModel:
         """``words``: word TF-IDF rows of the reference texts, ``codes`` their HS6 codes,
         ``classes`` the classifier's sorted HS6 classes."""
-        model = SGDClassifier(
-            loss="log_loss",
-            alpha=self.alpha,
-            max_iter=self.max_iter,
-            tol=None,
-            random_state=self.random_state,
-        ).fit(normalize(words), [c[:2] for c in codes])
-        model.coef_ = model.coef_.astype(np.float32)
-        model.intercept_ = model.intercept_.astype(np.float32)
+        model = fit_log_loss_sgd(
+            normalize(words), [c[:2] for c in codes], self.alpha, self.max_iter, self.random_state
+        )
         self.model_ = model
         self.columns_ = np.searchsorted(model.classes_, [c[:2] for c in classes])
         return self

@@ -26,6 +26,23 @@ from clearlane.hs.text import tokens
 LEVELS: tuple[int, ...] = (6, 4, 2)
 
 
+def fit_log_loss_sgd(
+    features: sp.csr_matrix,
+    labels: Sequence[str],
+    alpha: float,
+    max_iter: int,
+    random_state: int | None,
+) -> SGDClassifier:
+    """A multinomial logistic regression fitted by SGD, its weights stored as float32."""
+    model = SGDClassifier(
+        loss="log_loss", alpha=alpha, max_iter=max_iter, tol=None, random_state=random_state
+    ).fit(features, labels)
+    # float32 halves the saved model; the probabilities do not need more precision.
+    model.coef_ = model.coef_.astype(np.float32)
+    model.intercept_ = model.intercept_.astype(np.float32)
+    return model
+
+
 class HistoryModel:
     """Fitted on normalised history texts, their vectors in the classifier's space and codes."""
 
@@ -74,16 +91,7 @@ class HistoryModel:
             labels = [c[:level] for c in codes]
             if len(set(labels)) < 2:
                 continue
-            model = SGDClassifier(
-                loss="log_loss",
-                alpha=self.alpha,
-                max_iter=self.max_iter,
-                tol=None,
-                random_state=self.random_state,
-            ).fit(features, labels)
-            # float32 halves the saved model; the probabilities do not need more precision.
-            model.coef_ = model.coef_.astype(np.float32)
-            model.intercept_ = model.intercept_.astype(np.float32)
+            model = fit_log_loss_sgd(features, labels, self.alpha, self.max_iter, self.random_state)
             self.models_[level] = model
             prefixes = np.array([c[:level] for c in classes])
             index = np.clip(np.searchsorted(model.classes_, prefixes), 0, len(model.classes_) - 1)
