@@ -279,23 +279,17 @@ class SqlBatchValidator:
         normalisations from those (:meth:`normalisations`) instead of a pass over the batch.
         """
         for name, lookup in self.lookups.items():
+            texts = f"SELECT {lookup.raw_sql} AS raw FROM {RAW_VIEW} b"
             if lookup.field.kind in _NORMALISED_KINDS:
                 con.execute(
                     f"CREATE OR REPLACE TEMP TABLE {_counts_table(name)} AS "
-                    f"SELECT {lookup.raw_sql} AS raw, count(*) AS rows FROM {RAW_VIEW} b "
-                    "GROUP BY ALL"
+                    f"SELECT raw, count(*) AS rows FROM ({texts}) GROUP BY ALL"
                 )
-                source = (
-                    f"SELECT raw FROM {_counts_table(name)} WHERE raw IS NOT NULL "
-                    f"AND raw NOT IN (SELECT raw FROM {lookup.table})"
-                )
-            else:
-                source = (
-                    f"SELECT DISTINCT {lookup.raw_sql} AS raw FROM {RAW_VIEW} b "
-                    f"WHERE {lookup.raw_sql} IS NOT NULL "
-                    f"AND {lookup.raw_sql} NOT IN (SELECT raw FROM {lookup.table})"
-                )
-            new = con.sql(source).fetchall()
+                texts = f"SELECT raw FROM {_counts_table(name)}"
+            new = con.sql(
+                f"SELECT DISTINCT raw FROM ({texts}) "
+                f"WHERE raw IS NOT NULL AND raw NOT IN (SELECT raw FROM {lookup.table})"
+            ).fetchall()
             if not new:
                 continue
             evaluated = evaluate_distinct(
