@@ -41,7 +41,11 @@ class AssessResult:
 
 
 def _load(workspace: Workspace, date_from: date | None, date_to: date | None) -> pl.DataFrame:
-    frame = workspace.declarations(where=date_window_sql(date_from, date_to))
+    return _non_empty(workspace.declarations(where=date_window_sql(date_from, date_to)),
+                      date_from, date_to)
+
+
+def _non_empty(frame: pl.DataFrame, date_from: date | None, date_to: date | None) -> pl.DataFrame:
     if frame.height == 0:
         raise ValidationError(
             f"no declarations in the workspace between {date_from or 'the start'} and "
@@ -64,12 +68,7 @@ def load_for_scoring(workspace: Workspace, date_from: date | None = None,
             + (f" WHERE {where}" if where else "")
             + f" ORDER BY {DECLARATION_ORDER}"
         ).pl()
-    if frame.height == 0:
-        raise ValidationError(
-            f"no declarations in the workspace between {date_from or 'the start'} and "
-            f"{date_to or 'the end'}; ingest data or widen the window"
-        )
-    return frame
+    return _non_empty(frame, date_from, date_to)
 
 
 def train_models(
