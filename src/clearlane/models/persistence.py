@@ -3,7 +3,7 @@
 File layout: one line of JSON (the envelope header: format, envelope version, kind, model
 version, library versions, compression, SHA-256 of the stored payload), a newline, then the
 pickled model, compressed with zstd (envelope version 2; a model's history state compresses
-about four-fold, and decompressing it costs a fraction of a second). Version 1 artifacts
+several-fold, and decompressing it costs a fraction of a second). Version 1 artifacts
 (uncompressed) still load. Pickle
 runs code when loaded, so an artifact outside the workspace's ``artifacts`` folder is refused
 unless the caller passes ``trust=True`` (:class:`UntrustedArtifactError`).
