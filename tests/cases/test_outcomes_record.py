@@ -98,6 +98,16 @@ def test_record_links_selection_labels_declarations_and_reports(
     assert report.fraud_rate.frauds == int(random_rows["fraud"].sum())
     assert "Overall fraud rate" in report.to_html()
     assert list_outcomes(filled, 5).height == 5
+    # the declarations keep why each item was inspected: the basis of the lane that caused it
+    recorded = filled.query(
+        "SELECT declaration_id, item_no, inspection_basis FROM declarations "
+        "WHERE inspected AND officer_id IS NULL")
+    expected = red.join(lanes.select("declaration_id", "item_no", "basis"),
+                        on=["declaration_id", "item_no"])
+    both = recorded.join(expected, on=["declaration_id", "item_no"])
+    assert both.height == red.height
+    assert both["inspection_basis"].to_list() == both["basis"].to_list()
+    assert "random" in both["inspection_basis"].to_list()
 
 
 def test_override_is_kept_and_needs_justification(filled: Workspace) -> None:

@@ -45,6 +45,8 @@ def test_old_workspace_is_upgraded(tmp_path: Path) -> None:
     # The rebuilt declarations table kept its rows and stores free text with zstd.
     kept = upgraded.query("SELECT declaration_id, goods_description FROM declarations")
     assert kept.rows() == [("D1", "cotton t-shirts")]
+    # fields added after the first schema arrive with their own migration, empty on old rows
+    assert upgraded.query("SELECT inspection_basis FROM declarations").rows() == [(None,)]
     ddl = upgraded.query("SELECT sql FROM duckdb_tables() WHERE table_name = 'declarations'").item(
         0, 0
     )

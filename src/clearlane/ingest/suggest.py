@@ -118,6 +118,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "tax_rate": ("tax rate", "duty rate", "rate", "taux", "taux droit"),
     "taxes_paid": ("taxes", "taxes paid", "duty paid", "duties", "droits", "tax amount"),
     "inspected": ("inspected", "examined", "controlled", "controle", "inspection"),
+    "inspection_basis": ("inspection basis", "selection basis", "selectivity", "control type",
+                         "selection criterion", "type de controle", "critere de selection"),
     "fraud": ("fraud", "fraudulent", "offence", "infraction", "positive", "hit"),
     "revenue_recovered": ("revenue recovered", "additional revenue", "recovered", "redressement"),
     "critical": ("critical", "critical fraud", "serious"),

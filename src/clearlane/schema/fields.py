@@ -85,6 +85,13 @@ DECLARATION_FIELDS: tuple[CanonicalField, ...] = (
     ),
     # Outcome of an inspection (may be absent).
     CanonicalField("inspected", "bool", "Whether the item was inspected.", outcome=True),
+    CanonicalField(
+        "inspection_basis",
+        "str",
+        "Why the item was inspected: `random` for the random control sample (the unbiased one); "
+        "otherwise the selection basis (`rule`, `model`, `exploration`, …) or a national code.",
+        outcome=True,
+    ),
     CanonicalField("fraud", "bool", "Whether the inspection found fraud.", outcome=True),
     CanonicalField(
         "revenue_recovered",
@@ -98,6 +105,12 @@ DECLARATION_FIELDS: tuple[CanonicalField, ...] = (
     CanonicalField("inspected_at", "date", "Date of the inspection.", outcome=True),
     CanonicalField("officer_id", "str", "Officer who recorded the outcome.", outcome=True),
 )
+
+ADDED_FIELDS: dict[str, int] = {"inspection_basis": 14}
+"""Fields added after the first schema, with the migration version that adds their column (the
+earlier migrations create the declarations table without them)."""
+RANDOM_BASIS = "random"
+"""The ``inspection_basis`` of the random control sample (compared case-insensitively)."""
 
 FIELDS_BY_NAME: dict[str, CanonicalField] = {f.name: f for f in DECLARATION_FIELDS}
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in DECLARATION_FIELDS)

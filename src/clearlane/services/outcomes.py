@@ -67,6 +67,13 @@ def record_outcomes(workspace: Workspace, outcomes: pl.DataFrame | Path | str,
                    finding = i.finding, inspected_at = i.inspected_at, officer_id = i.officer_id
                FROM incoming i
                WHERE d.declaration_id = i.declaration_id AND d.item_no = i.item_no""")
+        # why each item was inspected, from the selection that caused it (`random` marks the
+        # random control sample, which valuation totals use as their unbiased anchor)
+        con.execute(
+            """UPDATE declarations AS d SET inspection_basis = o.basis
+               FROM outcomes o SEMI JOIN incoming i
+                   ON o.declaration_id = i.declaration_id AND o.item_no = i.item_no
+               WHERE d.declaration_id = o.declaration_id AND d.item_no = o.item_no""")
         linked_row = con.execute(
             "SELECT count(*) FROM outcomes o SEMI JOIN incoming i ON o.declaration_id = "
             "i.declaration_id AND o.item_no = i.item_no WHERE o.selection_id IS NOT NULL"

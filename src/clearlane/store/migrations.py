@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clearlane.schema.fields import DECLARATION_FIELDS, EXTRA_COLUMN, sql_type
+from clearlane.schema.fields import ADDED_FIELDS, DECLARATION_FIELDS, EXTRA_COLUMN, sql_type
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,9 @@ def _declarations_table(name: str = "declarations", compressed: bool = False) ->
     def compression(field: str) -> str:
         return " USING COMPRESSION zstd" if compressed and field in ZSTD_COLUMNS else ""
 
-    columns = [f"{f.name} {sql_type(f.kind)}{compression(f.name)}" for f in DECLARATION_FIELDS]
+    # the fields of the first schema only: later fields come with the migration that adds them
+    first = [f for f in DECLARATION_FIELDS if f.name not in ADDED_FIELDS]
+    columns = [f"{f.name} {sql_type(f.kind)}{compression(f.name)}" for f in first]
     columns += [
         f"{EXTRA_COLUMN} VARCHAR",
         "batch_id VARCHAR NOT NULL",
@@ -227,6 +229,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             "INSERT INTO declarations_zstd SELECT * FROM declarations",
             "DROP TABLE declarations",
             "ALTER TABLE declarations_zstd RENAME TO declarations",
+        ),
+    ),
+    Migration(
+        14,
+        "declarations: inspection_basis (why an item was inspected; `random` marks the random control sample)",
+        tuple(
+            f"ALTER TABLE declarations ADD COLUMN {name} {sql_type(f.kind)}"
+            for f in DECLARATION_FIELDS
+            for name, version in ADDED_FIELDS.items()
+            if f.name == name and version == 14
         ),
     ),
 )

@@ -379,6 +379,7 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> SynthResu
             "tax_rate": tax_rate,
             "taxes_paid": np.round(planted.declared_value * tax_rate / 100.0),
             "inspected": inspected,
+            "inspection_basis": np.where(outcomes.random_control, "random", "rule"),
             "fraud": outcomes.fraud,
             "revenue_recovered": outcomes.revenue_recovered,
             "critical": outcomes.critical,
@@ -408,6 +409,7 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> SynthResu
             ignore_nulls=True,
         ),
         fraud=pl.when(pl.col("inspected")).then(pl.col("fraud")),
+        inspection_basis=pl.when(pl.col("inspected")).then(pl.col("inspection_basis")),
         critical=pl.when(pl.col("inspected")).then(pl.col("critical")),
         revenue_recovered=pl.when(pl.col("inspected")).then(pl.col("revenue_recovered")),
         finding=pl.when(pl.col("inspected")).then(

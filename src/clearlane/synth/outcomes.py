@@ -36,6 +36,7 @@ class Outcomes:
     critical: np.ndarray  # bool (meaningful where inspected)
     inspection_delay_days: np.ndarray  # int (meaningful where inspected)
     officer_no: np.ndarray  # int, officer number within the office
+    random_control: np.ndarray  # bool, inspected as part of the random control sample
 
 
 def inspect(
@@ -76,4 +77,4 @@ def inspect(
         critical = np.zeros(len(mechanism), dtype=bool)
     delay = rng.integers(0, 3, n_declarations)[decl_of_item]
     officer = rng.integers(1, 7, n_declarations)[decl_of_item]
-    return Outcomes(inspected, found, recovered, critical, delay, officer)
+    return Outcomes(inspected, found, recovered, critical, delay, officer, random_pick[decl_of_item])
