@@ -150,3 +150,28 @@ def test_clean_batch_counts_normalisations_like_the_reference() -> None:
     reference = validate_batch(frame, profile, CONTEXT, absent).normalisations
     assert counted.to_dicts() == reference.select(counted.columns).sort(order).to_dicts()
     assert counted.height >= 3  # HS dots, country names and lower-case currency were counted
+
+
+def test_source_extras_object_is_merged_with_other_kept_columns() -> None:
+    """A source that carries its own `extra` object and other unmapped columns keeps both."""
+    profile = parse_profile(
+        "name: t\ncolumns:\n  declaration_id: id\n  declared_at: d\n  hs_code: hs\nextras: unmapped\n")
+    frame = pl.DataFrame(
+        {
+            "id": ["A", "B", "C", "D", "E"],
+            "d": ["2024-01-05"] * 5,
+            "hs": ["851713"] * 5,
+            "extra": ['{"payment_type":"cash"}', None, "{}", "plain note", ' {"a":1} '],
+            "new": ["x", "y", None, "z", 'q"t'],
+        }
+    ).with_columns(pl.int_range(2, 7, dtype=pl.Int64).alias(ROW_COLUMN))
+    assert_agrees(profile, frame)
+    accepted, clean, _ = run_both(profile, frame)
+    assert clean.height == 5  # every row takes the fast path, and agrees with the reference
+    assert accepted[EXTRA_COLUMN].to_list() == [
+        '{"payment_type":"cash","new":"x"}',
+        '{"new":"y"}',
+        '{"new":null}',
+        '{"extra":"plain note","new":"z"}',
+        '{"a":1,"new":"q\\"t"}',
+    ]

@@ -246,10 +246,19 @@ class SqlBatchValidator:
             else list(profile.extras)
         )
         columns = [c for c in columns if c in self.source_columns and c != EXTRA_COLUMN]
+        existing = EXTRA_COLUMN in self.source_columns and profile.extras == "unmapped"
         if columns:
             pairs = ", ".join(f"{_literal(c)}, b.{_ident(c)}" for c in columns)
-            return f"CAST(json_object({pairs}) AS VARCHAR)"
-        if EXTRA_COLUMN in self.source_columns and profile.extras == "unmapped":
+            new = f"CAST(json_object({pairs}) AS VARCHAR)"
+            if not existing:
+                return new
+            # the source's own extras object and the other kept columns, merged (nothing lost)
+            old = f"trim(CAST(b.{_ident(EXTRA_COLUMN)} AS VARCHAR))"
+            wrapped = f"CAST(json_object({_literal(EXTRA_COLUMN)}, b.{_ident(EXTRA_COLUMN)}, {pairs}) AS VARCHAR)"
+            return (f"CASE WHEN {old} IS NULL OR {old} IN ('', '{{}}') THEN {new} "
+                    f"WHEN {old} LIKE '{{%}}' THEN left({old}, length({old}) - 1) || ',' || substr({new}, 2) "
+                    f"ELSE {wrapped} END")
+        if existing:
             return f"b.{_ident(EXTRA_COLUMN)}"
         return "CAST(NULL AS VARCHAR)"
 

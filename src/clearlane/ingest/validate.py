@@ -390,9 +390,19 @@ def validate_batch(
         else list(profile.extras)
     )
     extra_columns = [c for c in extra_columns if c in source_columns and c != EXTRA_COLUMN]
+    existing = EXTRA_COLUMN in source_columns and profile.extras == "unmapped"
     if extra_columns:
-        extra = pl.struct([pl.col(c).cast(pl.String) for c in extra_columns]).struct.json_encode()
-    elif EXTRA_COLUMN in source_columns and profile.extras == "unmapped":
+        kept = [pl.col(c).cast(pl.String) for c in extra_columns]
+        extra = pl.struct(kept).struct.json_encode()
+        if existing:  # the source's own extras object and the other kept columns, merged
+            old = pl.col(EXTRA_COLUMN).cast(pl.String).str.strip_chars(" ")
+            is_object = old.str.starts_with("{") & old.str.ends_with("}") & (old.str.len_chars() >= 2)
+            extra = (
+                pl.when(old.is_null() | old.is_in(["", "{}"])).then(extra)
+                .when(is_object).then(old.str.slice(0, old.str.len_chars() - 1) + "," + extra.str.slice(1))
+                .otherwise(pl.struct([pl.col(EXTRA_COLUMN).cast(pl.String), *kept]).struct.json_encode())
+            )
+    elif existing:
         extra = pl.col(EXTRA_COLUMN).cast(pl.String)
     else:
         extra = pl.lit(None, dtype=pl.String)
