@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from clearlane.valuation import BandConfig, build_bands, check_prices
 from clearlane.valuation.check import calibrate_history
 from clearlane.valuation.controls import (
+    MIN_RANDOM_CONTROLS,
     POOLED,
+    RandomControls,
     calibrate_controls,
     finding_gaps,
     fit_honest_shape,
@@ -71,6 +73,32 @@ def test_control_calibrated_total_matches_the_planted_amount(depth: float) -> No
     assert float(p.sum()) == pytest.approx(batch["cut"].sum(), rel=0.2)
 
 
+@pytest.mark.parametrize("seed", [3, 4])
+def test_random_controls_anchor_the_total_of_a_shallow_cut(seed: int) -> None:
+    """A 10 % cut is within one honest spread at both levels, so its share is not identified by
+    prices: a reference built on history that holds the same scheme sits a little low, and that
+    offset alone doubles a share fitted on prices. The random control sample's share anchors it."""
+    depth, share = 0.1, 0.035
+    controls_window = planted_batch(1, 20_000, share, depth)
+    clean = ~controls_window["cut"] & (np.random.default_rng(2).random(20_000) < 0.2)
+    gaps = np.full(60, -math.log(1 - depth))
+    random = RandomControls(6_000, round(6_000 * share))
+    mixture = calibrate_controls(controls_window["d"], controls_window["s"], controls_window["levels"], clean,
+                                 gaps, random)
+    assert mixture is not None and mixture.random == random
+    batch = planted_batch(seed, 30_000, share, depth)
+    d = batch["d"] - 0.7 * share * gaps[0]  # the contaminated reference: every gap a little low
+    anchored = fit_shares(mixture, d, batch["s"], batch["levels"])
+    p, gain = anchored.posterior_and_gain(d, batch["s"], batch["levels"])
+    assert float((p * batch["declared"] * gain).sum()) == pytest.approx(batch["undervalue"].sum(), rel=0.2)
+    assert float(p.sum()) == pytest.approx(batch["cut"].sum(), rel=0.2)
+
+
+def test_random_controls_need_a_minimum_sample() -> None:
+    assert RandomControls(MIN_RANDOM_CONTROLS - 1, 10).share is None
+    assert RandomControls(1_000, 35).share == pytest.approx(0.035)
+
+
 def test_too_few_findings_leave_no_control_calibration() -> None:
     batch = planted_batch(1, 2_000, 0.03, 0.3)
     assert calibrate_controls(batch["d"], batch["s"], batch["levels"], ~batch["cut"], np.full(5, 0.3)) is None
@@ -116,9 +144,11 @@ def test_calibrate_history_uses_controls_when_known(
     )
     bands = build_bands(data, config=BandConfig(period="all", min_count=5))
     findings = data.filter(pl.col("fraud").fill_null(False))
-    history = calibrate_history(data.filter(~pl.col("fraud").fill_null(False)), bands, findings=findings)
+    history = calibrate_history(data.filter(~pl.col("fraud").fill_null(False)), bands, findings=findings,
+                                random_controls=RandomControls(500, 20))
     assert history.calibration is not None and history.calibration.controls is not None
     controls = history.calibration.controls
+    assert controls.random is not None and controls.random.share == pytest.approx(0.04)
     assert controls.findings == findings.height
     assert np.dot(controls.gaps, controls.gap_weights) == pytest.approx(-math.log(0.7), abs=0.02)
     later = data.head(200).with_columns(pl.col("declared_at") + timedelta(days=400))

@@ -14,9 +14,11 @@ from pathlib import Path
 import polars as pl
 
 from clearlane.errors import NotFoundError, ValidationError
+from clearlane.schema.fields import RANDOM_BASIS
 from clearlane.store.workspace import Workspace
 from clearlane.valuation.bands import BandConfig, ValueBands, build_bands
 from clearlane.valuation.check import PriceCheckResult, calibrate_history, check_prices
+from clearlane.valuation.controls import RandomControls
 from clearlane.valuation.conversion import ExchangeRates
 from clearlane.valuation.history import ImporterHistory
 from clearlane.valuation.mirror import mirror_gaps, read_mirror_statistics
@@ -158,16 +160,18 @@ def _importer_history(
         return None
     controls = _controls(workspace, earlier, first, available)
     if controls is not None:
-        return calibrate_history(controls[0], bands, rates=rates, findings=controls[1], vat_rate=vat_rate)
+        return calibrate_history(controls[0], bands, rates=rates, findings=controls[1], vat_rate=vat_rate,
+                                 random_controls=controls[2])
     return calibrate_history(earlier, bands, rates=rates)
 
 
 def _controls(
     workspace: Workspace, earlier: pl.DataFrame, first: date, available: set[str]
-) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+) -> tuple[pl.DataFrame, pl.DataFrame, RandomControls | None] | None:
     """Past controls known before ``first``: ``earlier`` with its ``fraud`` outcome (inspected
-    before ``first``, else null) and the valuation findings (under-valuation found, with the
-    revenue recovered); None when the workspace has no such outcomes."""
+    before ``first``, else null), the valuation findings (under-valuation found, with the
+    revenue recovered) and the random control sample's counts (items whose
+    ``inspection_basis`` is ``random``); None when the workspace has no such outcomes."""
     if not {"fraud", "revenue_recovered", "finding", "inspected_at"} <= available:
         return None
     before = f"DATE '{first.isoformat()}'"
@@ -180,10 +184,19 @@ def _controls(
         f"WHERE declared_at < {before} AND inspected_at < {before} AND fraud "
         "AND lower(finding) LIKE '%valuation%' AND revenue_recovered > 0"
     )
+    random = None
+    if "inspection_basis" in available:
+        counts = workspace.query(
+            "SELECT count(*) AS inspected, count(*) FILTER (WHERE fraud AND lower(finding) LIKE "
+            "'%valuation%') AS undervalued FROM declarations "
+            f"WHERE declared_at < {before} AND inspected_at < {before} AND fraud IS NOT NULL "
+            f"AND lower(trim(inspection_basis)) = '{RANDOM_BASIS}'"
+        ).row(0)
+        random = RandomControls(int(counts[0]), int(counts[1] or 0))
     outcome = known.select(pl.col("declaration_id").cast(pl.String), pl.col("item_no").cast(pl.Int64), "fraud")
     joined = earlier.with_columns(pl.col("declaration_id").cast(pl.String), pl.col("item_no").cast(pl.Int64)).join(
         outcome, on=["declaration_id", "item_no"], how="left", maintain_order="left")
-    return joined, findings
+    return joined, findings, random
 
 
 def read_canonical(path: Path) -> pl.DataFrame:

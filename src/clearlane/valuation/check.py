@@ -45,7 +45,7 @@ import polars as pl
 from clearlane.errors import ValidationError
 from clearlane.schema.reasons import Reason
 from clearlane.valuation.bands import ValueBands
-from clearlane.valuation.controls import calibrate_controls, finding_gaps
+from clearlane.valuation.controls import RandomControls, calibrate_controls, finding_gaps
 from clearlane.valuation.conversion import ExchangeRates, UnitTable
 from clearlane.valuation.explain import CAUTION, REASON_CODES, ordinal, reasons_for_row
 from clearlane.valuation.history import (
@@ -302,6 +302,7 @@ def calibrate_history(
     weeks: int = 13,
     findings: pl.DataFrame | None = None,
     vat_rate: float = 0.0,
+    random_controls: RandomControls | None = None,
 ) -> ImporterHistory:
     """Build the importer history of ``frame`` (accepted earlier declarations) and calibrate it.
 
@@ -318,7 +319,9 @@ def calibrate_history(
     column that is false; null = not inspected, or not known yet), and the depth of
     under-valuation from ``findings`` — declarations whose control found under-valuation, with
     ``customs_value``, ``tax_rate`` and ``revenue_recovered`` (the recovered duty and tax at
-    ``tax_rate + vat_rate``). Pass only outcomes known before the batch to check.
+    ``tax_rate + vat_rate``). ``random_controls``, the random control sample's count of items
+    inspected and found under-valued, anchors the under-valued share where a single price
+    cannot tell a typical cut from honest noise. Pass only outcomes known before the batch.
     """
     history = build_importer_history(frame, bands, rates=rates, units=units, config=config)
     if history.window_end is None:
@@ -340,7 +343,7 @@ def calibrate_history(
         clean = (recent["fraud"].cast(pl.Boolean) == False).fill_null(False).to_numpy()  # noqa: E712
         raw_d, raw_s = log_gaps(checked, {})
         controls = calibrate_controls(raw_d, raw_s, reference_levels(checked), clean,
-                                      finding_gaps(findings, vat_rate))
+                                      finding_gaps(findings, vat_rate), random_controls)
     return replace(history, calibration=Calibration(factors, tuple(mixture), recent.height, controls))
 
 

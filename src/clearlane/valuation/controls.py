@@ -52,6 +52,28 @@ many honest spreads (its typical row); at the other levels the prior share is se
 their posteriors sum to the share pooled over the levels that do."""
 
 
+MIN_RANDOM_CONTROLS = 300
+"""Random controls needed before their under-valuation share anchors the totals."""
+
+
+@dataclass(frozen=True)
+class RandomControls:
+    """Past controls of the **random control sample** (drawn uniformly, so free of the selection
+    bias of targeted controls): how many items it inspected and how many of them were found
+    under-valued. Their ratio is an unbiased estimate of the share of under-valued declarations
+    (of those a control detects: a missed case counts as honest)."""
+
+    inspected: int
+    undervalued: int
+
+    @property
+    def share(self) -> float | None:
+        """The under-valued share, or None below ``MIN_RANDOM_CONTROLS`` inspected items."""
+        if self.inspected < MIN_RANDOM_CONTROLS:
+            return None
+        return self.undervalued / self.inspected
+
+
 @dataclass(frozen=True)
 class HonestShape:
     """Honest log gaps at one reference level: centre, spread factor on the row's own spread,
@@ -78,6 +100,9 @@ class ControlledMixture:
     window_spread: dict[str, float] | None = None
     """Per level, the robust spread (1.4826 × MAD) of ``d / s`` over *all* rows of the
     calibration window: the yardstick that moves the controls' spreads to a batch."""
+    random: RandomControls | None = None
+    """The random control sample, whose under-valued share anchors the levels where a single
+    price cannot tell a typical cut from honest noise."""
 
     def _arrays(self, levels: np.ndarray) -> tuple[np.ndarray, ...]:
         keys = np.array([lv if lv in self.honest else POOLED for lv in levels], dtype=object)
@@ -199,17 +224,19 @@ def _gap_points(gaps: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]
 
 
 def calibrate_controls(
-    d: np.ndarray, s: np.ndarray, levels: np.ndarray, clean: np.ndarray, gaps: np.ndarray
+    d: np.ndarray, s: np.ndarray, levels: np.ndarray, clean: np.ndarray, gaps: np.ndarray,
+    random: RandomControls | None = None,
 ) -> ControlledMixture | None:
     """Honest shapes from the controlled-clean rows (``clean``) of a checked window and the gap
-    distribution of past findings, then the shares fitted on that window; None when there are
-    fewer than ``MIN_CLEAN`` clean rows or ``MIN_FINDINGS`` gaps."""
+    distribution of past findings, then the shares fitted on that window (anchored on the
+    ``random`` control sample where prices cannot tell); None when there are fewer than
+    ``MIN_CLEAN`` clean rows or ``MIN_FINDINGS`` gaps."""
     honest = honest_shapes(d[clean], s[clean], levels[clean])
     if POOLED not in honest or gaps.size < MIN_FINDINGS:
         return None
     points, weights = _gap_points(gaps)
     start = ControlledMixture(honest, {POOLED: 0.03}, points, weights, int(clean.sum()), int(gaps.size),
-                              robust_spreads(d, s, levels))
+                              robust_spreads(d, s, levels), random)
     return fit_shares(start, d, s, levels)
 
 
@@ -251,7 +278,8 @@ def fit_shares(
         honest[name] = HonestShape(float(np.median(d[levels == name])), shape.spread * ratio, shape.outlier_share,
                                    shape.outlier_factor)
     fit = ControlledMixture(honest, {POOLED: mixture.shares.get(POOLED, 0.03)}, mixture.gaps,
-                            mixture.gap_weights, mixture.clean_rows, mixture.findings, batch)
+                            mixture.gap_weights, mixture.clean_rows, mixture.findings, batch, mixture.random)
+    anchor = mixture.random.share if mixture.random is not None else None
     masks = {name: levels == name for name in names}
     mean_gap = float(np.dot(mixture.gaps, mixture.gap_weights))
     # levels where a typical cut stands out of the honest noise decide the share; elsewhere the
@@ -259,8 +287,9 @@ def fit_shares(
     telling = {name for name, mask in masks.items()
                if mean_gap >= SEPARABLE * honest[name].spread * float(np.median(s[mask]))}
     told = np.isin(levels, list(telling))
-    if told.sum() < MIN_CLEAN:
-        telling, told = set(names), np.ones(levels.size, dtype=bool)
+    if told.sum() < MIN_CLEAN:  # no level tells: the random controls' share, else fit them all
+        telling = set() if anchor is not None else set(names)
+        told = np.isin(levels, list(telling))
     for _ in range(4):  # centres: trimmed means of the gaps less their expected cut
         honest0, shifted, _pi = fit._densities(d, s, levels)
         under = _logsumexp(shifted)
@@ -269,14 +298,14 @@ def fit_shares(
         for _ in range(iterations):
             pi = np.array([shares.get(str(lv), shares[POOLED]) for lv in levels])
             p = 1.0 / (1.0 + np.exp(honest0 + np.log(1 - pi) - under - np.log(np.maximum(pi, 1e-12))))
-            pooled = float(np.clip(p[told].mean(), 1e-5, 0.5))
+            pooled = float(np.clip(p[told].mean(), 1e-5, 0.5)) if told.any() else float(anchor or 0.0)
             new = {POOLED: pooled}
             for name, mask in masks.items():
                 if name in telling:
                     new[name] = float(np.clip((p[mask].sum() + PI_PRIOR_ROWS * pooled)
                                               / (mask.sum() + PI_PRIOR_ROWS), 1e-5, 0.5))
-                else:
-                    new[name] = _prior_for_share(honest0[mask] - under[mask], pooled)
+                else:  # the unbiased random-sample share where known, else the telling levels'
+                    new[name] = _prior_for_share(honest0[mask] - under[mask], pooled if anchor is None else anchor)
             done = max(abs(new[k] - shares.get(k, 0.0)) for k in new) < 1e-7
             shares = new
             if done:
@@ -288,7 +317,7 @@ def fit_shares(
             centre = float(moved[inside].mean()) if inside.any() else shape.centre
             honest[name] = HonestShape(centre, shape.spread, shape.outlier_share, shape.outlier_factor)
         fit = ControlledMixture(honest, shares, mixture.gaps, mixture.gap_weights, mixture.clean_rows,
-                                mixture.findings, batch)
+                                mixture.findings, batch, mixture.random)
     return fit
 
 
@@ -296,6 +325,7 @@ __all__ = [
     "POOLED",
     "ControlledMixture",
     "HonestShape",
+    "RandomControls",
     "calibrate_controls",
     "finding_gaps",
     "fit_honest_shape",
