@@ -35,3 +35,21 @@ def test_history_is_calibrated_on_controls_known_before_the_batch(workspace: Wor
     known = data.filter((pl.col("inspected_at") < date(2024, 12, 1)) & pl.col("fraud").fill_null(False))
     assert controls.findings == known.height
     assert float(np.dot(controls.gaps, controls.gap_weights)) == pytest.approx(-np.log(0.7), abs=0.02)
+
+
+def test_random_controls_known_before_the_batch_anchor_the_share(workspace: Workspace) -> None:
+    # half of the inspections were part of the random control sample
+    with workspace.transaction() as con:
+        con.execute("UPDATE declarations SET inspection_basis = CASE WHEN source_row % 2 = 0 THEN 'Random ' "
+                    "ELSE 'rule' END WHERE inspected")
+    data = workspace.declarations()
+    bands = build_bands(data, config=BandConfig(period="all", min_count=5))
+    batch = data.filter(pl.col("declared_at") >= date(2024, 12, 1))
+    history = _importer_history(workspace, batch, bands, ExchangeRates.identity("XOF"))
+    assert history is not None and history.calibration is not None and history.calibration.controls is not None
+    random = history.calibration.controls.random
+    sample = data.filter((pl.col("inspected_at") < date(2024, 12, 1)) & (pl.col("source_row") % 2 == 0)
+                         & pl.col("fraud").is_not_null())
+    assert random is not None and random.inspected == sample.height
+    assert random.undervalued == sample["fraud"].sum()
+    assert random.share == pytest.approx(0.04, abs=0.015)  # the fixture cuts 4 % of declarations
