@@ -52,6 +52,7 @@ def test_build_check_show_export_import_mirror(workspace: Path, tmp_path: Path):
     out = invoke("valuation", "check", "-w", w, "--input", str(probe_path), "--output", str(results),
                  "--vat-rate", "18")
     assert "PRICE_BELOW_BAND" in out and "risk indicator" in out.lower()
+    assert "Revenue at risk " in out and ("calibrated on" in out or "label-free" in out)
     checked = pl.read_csv(results)
     assert checked.height == 20 and checked["price_flag"].all()
 

@@ -136,6 +136,7 @@ def check(
         f"{frame['expected_revenue_at_risk'].sum():,.0f} (national currency, probability-weighted) "
         "— a risk indicator, not a value."
     )
+    console.print(f"Revenue at risk {result.revenue_basis}.")
     if output is not None:
         if output.suffix.lower() == ".parquet":
             frame.write_parquet(output)

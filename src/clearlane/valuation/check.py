@@ -87,6 +87,8 @@ class PriceCheckResult:
     bands_version: str
     currency: str
     band_label: str = "5th–95th percentile"
+    revenue_basis: str = ""
+    """What the expected revenue at risk was calibrated on, in words."""
 
     def reasons(self, row: int) -> tuple[Reason, ...]:
         """Plain-language reasons for one row (0-based), each worded as a risk indicator."""
@@ -236,17 +238,20 @@ def check_prices(
         ).drop(*hidden)],
         how="horizontal",
     )
+    basis = "label-free: fitted on the prices of this batch (an order of magnitude only)"
     if history is not None and history.calibration is not None:
         # fitted once per history on its own last weeks: a check does no fit of its own
         cal = history.calibration
         if cal.controls is not None:
             result = apply_controlled_revenue(result, cal.controls, vat_rate)
+            basis = cal.controls.describe()
         else:
             result = apply_expected_revenue(result, GapMixture(*cal.mixture), cal.factors, vat_rate)
+            basis = "label-free: fitted on the importer history's last weeks (no controls recorded)"
     else:
         result = add_expected_revenue(result, vat_rate, max_rows=CHECK_FIT_ROWS)
     label = f"{ordinal(config.lower_q)}–{ordinal(config.upper_q)} percentile"
-    return PriceCheckResult(result, bands.meta.version, bands.meta.currency, label)
+    return PriceCheckResult(result, bands.meta.version, bands.meta.currency, label, basis)
 
 
 def _reference(

@@ -104,6 +104,16 @@ class ControlledMixture:
     """The random control sample, whose under-valued share anchors the levels where a single
     price cannot tell a typical cut from honest noise."""
 
+    def describe(self) -> str:
+        """What calibrated it, in words (for the totals' reader)."""
+        share = self.random.share if self.random is not None else None
+        anchor = (f"under-valued share {share:.1%} from {self.random.inspected:,} random controls"
+                  if share is not None and self.random is not None
+                  else "no random control sample (fewer than "
+                  f"{MIN_RANDOM_CONTROLS} items): shares fitted on the prices")
+        return (f"calibrated on {self.clean_rows:,} past controls found in order and {self.findings:,} "
+                f"valuation findings; {anchor}")
+
     def _arrays(self, levels: np.ndarray) -> tuple[np.ndarray, ...]:
         keys = np.array([lv if lv in self.honest else POOLED for lv in levels], dtype=object)
         pooled_pi = self.shares.get(POOLED, 0.0)
