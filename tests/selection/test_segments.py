@@ -92,6 +92,25 @@ def test_thompson_spends_exploration_on_the_blind_or_surprising_segment() -> Non
     assert (blind > 0).all()
 
 
+def test_breadth_goes_to_segments_with_little_recent_evidence() -> None:
+    frame = _frame(600)
+    labels = segment_labels(frame)
+    chapter = labels["seg_hs_chapter"].to_numpy()
+    inspected = chapter != "85"
+    rng = np.random.default_rng(4)
+    # outcomes as the model expects everywhere it looked; chapter 85 was never inspected
+    evidence = SegmentEvidence.from_outcomes(
+        labels.filter(pl.Series(inspected)), rng.random(int(inspected.sum())) < 0.1,
+        np.full(int(inspected.sum()), 0.1), np.zeros(int(inspected.sum())))
+    blind, seen = chapter == "85", chapter == "84"
+    weights, _ = thompson_exploration(labels, evidence, np.random.default_rng(0))
+    assert weights[blind].sum() > 2 * weights[seen].sum()
+    # the exact spike (null_sd = 0) breaks ties uniformly: no preference for the blind chapter
+    exact, _ = thompson_exploration(labels, evidence, np.random.default_rng(0), null_sd=0.0)
+    assert exact[blind].sum() < 2 * exact[seen].sum()
+    assert exact[blind].sum() < weights[blind].sum()
+
+
 def test_unassessed_units_take_no_model_slot() -> None:
     n = 200
     frame = pl.DataFrame({

@@ -28,7 +28,9 @@ The inspection rate follows a schedule: ``start_rate`` falling linearly to ``fin
 Every model strategy (``exploit`` included: it is the same model, without exploration) adds
 the **segment signal** to its fraud probability when ``segment_signal`` is on: the posterior
 mean excess fraud rate of the item's segments (spike-and-slab prior: share
-``segment_scheme_share`` of segments hide a scheme of size ~ N(0, ``segment_scheme_sd``²)),
+``segment_scheme_share`` of segments hide a scheme of size ~ N(0, ``segment_scheme_sd``²); the
+exploration draws of ``exploit+segments`` use the optimistic share ``segment_explore_share``
+and a spike of width ``segment_null_sd``, see :mod:`clearlane.selection.segments`),
 from that strategy's inspections of the last ``segment_weeks`` weeks (half-life
 ``segment_half_life`` weeks), each weighted by how surprising its outcome was to the model. So
 a scheme revealed by any inspection is followed the next week, before the model is retrained;
@@ -57,6 +59,10 @@ from clearlane.rules.evaluate import evaluate_rules
 from clearlane.rules.model import Condition, Rule, RuleSet, Watchlist
 from clearlane.selection import SelectionPolicy, select_lanes
 from clearlane.selection.segments import (
+    EXPLORE_SCHEME_SHARE,
+    NULL_SD,
+    SCHEME_SD,
+    SCHEME_SHARE,
     SegmentEvidence,
     segment_labels,
     segment_lift,
@@ -183,8 +189,10 @@ class SimulationConfig:
     segment_weeks: int = 8
     segment_signal: bool = True
     segment_half_life: float = 2.0
-    segment_scheme_share: float = 0.02
-    segment_scheme_sd: float = 0.3
+    segment_scheme_share: float = SCHEME_SHARE
+    segment_scheme_sd: float = SCHEME_SD
+    segment_null_sd: float = NULL_SD
+    segment_explore_share: float = EXPLORE_SCHEME_SHARE
     seed: int = 0
 
     def rate(self, week: int) -> float:
@@ -372,8 +380,8 @@ def simulate(
             if strategy == "exploit+segments" and evidence is not None:
                 weights, _ = thompson_exploration(
                     week_labels, evidence, np.random.default_rng([config.seed, week, 7]),
-                    scheme_share=config.segment_scheme_share,
-                    scheme_sd=config.segment_scheme_sd)
+                    scheme_share=config.segment_explore_share,
+                    scheme_sd=config.segment_scheme_sd, null_sd=config.segment_null_sd)
                 scores = scores.with_columns(pl.Series("exploration_weight", weights))
             result = select_lanes(scores, policy, hits=hits if strategy == "rules" else None,
                                   seed=config.seed * 100_003 + week, explain=False)
@@ -409,6 +417,8 @@ def simulate(
                 pat = planted[in_week] & week_fraud
                 row["pattern_frauds"] = int(pat.sum())
                 row["pattern_caught"] = int((pat & chosen).sum())
+                explored = result.lanes["explored"].to_numpy() & chosen
+                row["pattern_explored"] = int((pat & explored).sum())
             rows.append(row)
             step += 1
             report(step, total_steps)

@@ -29,14 +29,21 @@ keeps untested segments at 0 while a few surprising frauds move ``π'`` close to
   the model is retrained; as the model learns the pattern ``p`` rises, ``S`` falls and the lift
   fades.
 * **Thompson exploration**: in each of ``draws`` joint draws every segment samples θ from its
-  posterior (0 with probability ``1 − π'``) and the largest wins (ties broken uniformly);
-  ``π_s`` = its share of wins. An item's exploration weight is ``Σ π_s / N_s`` over its
-  segments (``N_s`` items of the segment in the group), so the exploration slots (drawn by the
-  selector without replacement in proportion to the weights) are spread over the winning
-  segments, uniformly inside each: evenly over all segments while none is surprising (breadth),
-  concentrated on a segment as soon as its evidence is (depth). Segments with fewer than
-  ``min_items`` items or ``min_share`` of the group are not arms: a scheme there would be worth
-  few inspections, and many tiny arms would dilute the exploration budget.
+  posterior and the largest wins; ``π_s`` = its share of wins. With probability ``π'`` the
+  draw is from the slab; otherwise from the spike, which for exploration is the model's
+  residual error in the segment, a priori N(0, ``null_sd``²), whose posterior
+  N(S / (I + 1/null_sd²), 1 / (I + 1/null_sd²)) narrows with the segment's information: when
+  no slab draw wins, the segments with the least recent evidence do (breadth). The draws use
+  an optimistic prior share (:data:`EXPLORE_SCHEME_SHARE`) and the signal a strict one
+  (:data:`SCHEME_SHARE`): a wrong exploration slot costs one inspection, a wrong lift many, so
+  a suspicion is enough to explore a segment and only strong evidence moves exploitation.
+  An item's exploration weight is ``Σ π_s / N_s`` over its segments (``N_s`` items of the
+  segment in the group), so the exploration slots (drawn by the selector without replacement
+  in proportion to the weights) are spread over the winning segments, uniformly inside each:
+  over the least-known segments while none is suspicious (breadth), concentrated on a segment
+  as soon as its evidence is (depth). Segments with fewer than ``min_items`` items or
+  ``min_share`` of the group are not arms: a scheme there would be worth few inspections, and
+  many tiny arms would dilute the exploration budget.
 """
 
 from __future__ import annotations
@@ -53,10 +60,18 @@ SEGMENT_DIMENSIONS: tuple[str, ...] = ("hs_chapter", "origin_country", "office_i
 
 _COLUMNS: tuple[str, ...] = ("segment", "n", "frauds", "expected", "variance", "information",
                              "surprise")
-SCHEME_SHARE = 0.02
-"""Prior probability that a segment hides a scheme (an excess fraud rate over the model)."""
+SCHEME_SHARE = 0.005
+"""Prior probability that a segment hides a scheme (an excess fraud rate over the model), for
+the segment signal: strict, because a lift moves exploitation slots (a false alarm costs many
+inspections), so it needs strong evidence (about two frauds the model did not expect)."""
+EXPLORE_SCHEME_SHARE = 0.1
+"""The same prior for the exploration draws: optimistic, because a wrong exploration slot costs
+one inspection, so a suspicion (frauds the model half expected) is enough to send a few."""
 SCHEME_SD = 0.3
 """Prior standard deviation of a scheme's excess fraud rate."""
+NULL_SD = 0.1
+"""Prior standard deviation of the model's residual error in a segment without a scheme (the
+spike's width, used by Thompson exploration only)."""
 
 _LABELS = {"hs_chapter": "HS chapter", "origin_country": "origin", "office_id": "office",
            "importer_newness": "importers"}
@@ -221,8 +236,9 @@ def segment_lift(labels: pl.DataFrame, evidence: SegmentEvidence, *,
 
 
 def thompson_exploration(labels: pl.DataFrame, evidence: SegmentEvidence,
-                         rng: np.random.Generator, *, scheme_share: float = SCHEME_SHARE,
-                         scheme_sd: float = SCHEME_SD, draws: int = 512, min_items: int = 5, min_share: float = 0.01,
+                         rng: np.random.Generator, *, scheme_share: float = EXPLORE_SCHEME_SHARE,
+                         scheme_sd: float = SCHEME_SD, null_sd: float = NULL_SD,
+                         draws: int = 512, min_items: int = 5, min_share: float = 0.01,
                          ) -> tuple[np.ndarray, list[str | None]]:
     """Per row: the exploration weight (see the module docstring) and the text naming the
     segment that contributes most to it (None for rows of no arm)."""
@@ -232,31 +248,39 @@ def thompson_exploration(labels: pl.DataFrame, evidence: SegmentEvidence,
     if rows == 0:
         return weights, notes
     smallest = max(min_items, int(np.ceil(min_share * rows)))
-    arms: list[tuple[str, str, float, float, float, float, float, float, np.ndarray]] = []
+    arms: list[tuple[str, str, float, float, float, float, float, float, float, float,
+                     np.ndarray]] = []
     for dim in SEGMENT_DIMENSIONS:
         part = _per_dimension(labels, evidence, dim, scheme_share, scheme_sd)
         stats = (part.with_row_index("_i").group_by("segment").agg(
-            pl.col("_i"), pl.col("n", "frauds", "expected", "scheme", "mean", "sd").first())
+            pl.col("_i"), pl.col("n", "frauds", "expected", "scheme", "mean", "sd",
+                                 "information", "surprise").first())
             .sort("segment"))
-        for seg, idx, n, frauds, expected, scheme, mean, sd in stats.iter_rows():
+        for seg, idx, n, frauds, expected, scheme, mean, sd, info, surprise in stats.iter_rows():
             members = np.asarray(idx, dtype=np.int64)
             if len(members) >= smallest:
                 arms.append((dim, str(seg), float(n), float(frauds), float(expected),
-                             float(scheme), float(mean), float(sd), members))
+                             float(scheme), float(mean), float(sd), float(info),
+                             float(surprise), members))
     if not arms:
         return np.ones(rows), notes
     scheme = np.array([a[5] for a in arms])
     mean = np.array([a[6] for a in arms])
     sd = np.array([a[7] for a in arms])
     shape = (draws, len(arms))
-    # spike and slab: θ = 0 unless the arm's draw falls in the slab; ties at 0 (no arm drew a
-    # positive excess) are broken uniformly at random
-    sample = np.where(rng.random(shape) < scheme, mean + sd * rng.standard_normal(shape), 0.0)
+    # spike and slab: in the spike the model is right up to its residual error in the segment,
+    # θ ~ N(0, null_sd²) a priori, whose posterior narrows with the segment's information; so
+    # when no arm draws a scheme, the arms the strategy knows least about win (breadth where
+    # evidence is missing), and an arm drawing from its slab beats them all (depth)
+    null = _null_posterior(np.array([a[8] for a in arms]), np.array([a[9] for a in arms]),
+                           null_sd)
+    slab = rng.random(shape) < scheme
+    noise = rng.standard_normal(shape)
+    sample = np.where(slab, mean + sd * noise, null[0] + null[1] * noise)
     sample += 1e-9 * rng.random(shape)
     wins = np.bincount(np.argmax(sample, axis=1), minlength=len(arms)) / draws
     top = np.zeros(rows)
-    for (dim, seg, n, frauds, expected, _, _, _, members), share in zip(arms, wins,
-                                                                        strict=True):
+    for (dim, seg, n, frauds, expected, *_, members), share in zip(arms, wins, strict=True):
         if share <= 0:
             continue
         per_item = share / len(members)
@@ -266,6 +290,16 @@ def thompson_exploration(labels: pl.DataFrame, evidence: SegmentEvidence,
                         + f"; drawn by the segment bandit in {share:.0%} of draws")
         top[members] = np.maximum(top[members], per_item)
     return weights, notes
+
+
+def _null_posterior(information: np.ndarray, surprise: np.ndarray, null_sd: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of θ in the spike (no scheme: the model's residual error in
+    the segment, a priori N(0, ``null_sd``²)); a zero ``null_sd`` is the exact spike θ = 0."""
+    if null_sd <= 0:
+        return np.zeros_like(information), np.zeros_like(information)
+    precision = information + 1.0 / null_sd**2
+    return surprise / precision, 1.0 / np.sqrt(precision)
 
 
 def age_in_weeks(days: np.ndarray, today: date) -> np.ndarray:
