@@ -57,6 +57,7 @@ from clearlane.errors import ValidationError
 from clearlane.evaluate.performance import wilson_interval
 from clearlane.rules.evaluate import evaluate_rules
 from clearlane.rules.model import Condition, Rule, RuleSet, Watchlist
+from clearlane.schema.fields import OUTCOME_FIELDS
 from clearlane.selection import SelectionPolicy, select_lanes
 from clearlane.selection.segments import (
     EXPLORE_SCHEME_SHARE,
@@ -74,8 +75,6 @@ Progress = Callable[[float, float | None], None]
 STRATEGIES: tuple[str, ...] = ("random", "rules", "exploit", "exploit+random",
                                "exploit+explore", "exploit+segments")
 _MODEL_STRATEGIES = {"exploit", "exploit+random", "exploit+explore", "exploit+segments"}
-_OUTCOMES = ("inspected", "fraud", "revenue_recovered", "critical", "finding", "inspected_at",
-             "officer_id")
 
 
 class Scorer(Protocol):
@@ -260,7 +259,7 @@ def _weeks(days: np.ndarray, start: date) -> np.ndarray:
 
 
 def _hidden(declarations: pl.DataFrame) -> pl.DataFrame:
-    return declarations.drop([c for c in _OUTCOMES if c in declarations.columns])
+    return declarations.drop([c for c in OUTCOME_FIELDS if c in declarations.columns])
 
 
 def simulate(
