@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh workspace per test and the shared benchmark data folder."""
+"""Shared fixtures: a fresh workspace per test and the shared benchmark data folder; the
+Hypothesis profile every property test runs under."""
 
 from __future__ import annotations
 
@@ -10,8 +11,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import settings
 
 from clearlane.store.workspace import Workspace
+
+# No per-example deadline: speed is measured in benchmarks, never in tests, and a deadline
+# fails a correct example on a loaded CI machine.
+settings.register_profile("clearlane", deadline=None)
+settings.load_profile("clearlane")
 
 REPO = Path(__file__).resolve().parents[1]
 
