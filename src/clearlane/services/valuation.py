@@ -175,8 +175,11 @@ def _controls(
     if not {"fraud", "revenue_recovered", "finding", "inspected_at"} <= available:
         return None
     before = f"DATE '{first.isoformat()}'"
+    has_basis = "inspection_basis" in available
+    in_sample = f"coalesce(lower(trim(inspection_basis)) = '{RANDOM_BASIS}', false)" if has_basis else "false"
     known = workspace.query(
-        "SELECT declaration_id, item_no, fraud FROM declarations "
+        f"SELECT declaration_id, item_no, fraud, {in_sample} AS random_control, "
+        "coalesce(fraud AND lower(finding) LIKE '%valuation%', false) AS undervalued FROM declarations "
         f"WHERE declared_at < {before} AND inspected_at < {before} AND fraud IS NOT NULL"
     )
     findings = workspace.query(
@@ -184,15 +187,8 @@ def _controls(
         f"WHERE declared_at < {before} AND inspected_at < {before} AND fraud "
         "AND lower(finding) LIKE '%valuation%' AND revenue_recovered > 0"
     )
-    random = None
-    if "inspection_basis" in available:
-        counts = workspace.query(
-            "SELECT count(*) AS inspected, count(*) FILTER (WHERE fraud AND lower(finding) LIKE "
-            "'%valuation%') AS undervalued FROM declarations "
-            f"WHERE declared_at < {before} AND inspected_at < {before} AND fraud IS NOT NULL "
-            f"AND lower(trim(inspection_basis)) = '{RANDOM_BASIS}'"
-        ).row(0)
-        random = RandomControls(int(counts[0]), int(counts[1] or 0))
+    sample = known.filter(pl.col("random_control"))
+    random = RandomControls(sample.height, int(sample["undervalued"].sum())) if has_basis else None
     outcome = known.select(pl.col("declaration_id").cast(pl.String), pl.col("item_no").cast(pl.Int64), "fraud")
     joined = earlier.with_columns(pl.col("declaration_id").cast(pl.String), pl.col("item_no").cast(pl.Int64)).join(
         outcome, on=["declaration_id", "item_no"], how="left", maintain_order="left")
