@@ -47,6 +47,7 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import write_section
+from clearlane.schema.fields import RANDOM_BASIS
 from clearlane.synth import SynthConfig, generate
 from clearlane.valuation import BandConfig, build_bands, check_prices
 from clearlane.valuation.check import calibrate_history
@@ -119,7 +120,7 @@ def known_by(declarations: pl.DataFrame, week: date) -> tuple[pl.DataFrame, pl.D
     findings = earlier.filter(
         pl.col("fraud").fill_null(False) & pl.col("finding").str.to_lowercase().str.contains("valuation")
     ).select("customs_value", "tax_rate", "revenue_recovered")
-    sample = earlier.filter(pl.col("fraud").is_not_null() & (pl.col("inspection_basis") == "random"))
+    sample = earlier.filter(pl.col("fraud").is_not_null() & (pl.col("inspection_basis") == RANDOM_BASIS))
     found = sample.filter(pl.col("fraud") & pl.col("finding").str.to_lowercase().str.contains("valuation"))
     return earlier.filter(~pl.col("fraud").fill_null(False)), findings, RandomControls(sample.height, found.height)
 

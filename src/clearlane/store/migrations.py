@@ -235,10 +235,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         14,
         "declarations: inspection_basis (why an item was inspected; `random` marks the random control sample)",
         tuple(
-            f"ALTER TABLE declarations ADD COLUMN {name} {sql_type(f.kind)}"
+            f"ALTER TABLE declarations ADD COLUMN {f.name} {sql_type(f.kind)}"
             for f in DECLARATION_FIELDS
-            for name, version in ADDED_FIELDS.items()
-            if f.name == name and version == 14
+            if ADDED_FIELDS.get(f.name) == 14
         ),
     ),
 )

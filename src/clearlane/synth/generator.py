@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from clearlane.errors import ValidationError
-from clearlane.schema.fields import canonical_schema
+from clearlane.schema.fields import RANDOM_BASIS, canonical_schema
 from clearlane.synth.config import MECHANISMS, SynthConfig
 from clearlane.synth.goods import build_catalogue
 from clearlane.synth.mechanisms import CODE, TrueItems, plant
@@ -379,7 +379,7 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> SynthResu
             "tax_rate": tax_rate,
             "taxes_paid": np.round(planted.declared_value * tax_rate / 100.0),
             "inspected": inspected,
-            "inspection_basis": np.where(outcomes.random_control, "random", "rule"),
+            "inspection_basis": np.where(outcomes.random_control, RANDOM_BASIS, "rule"),
             "fraud": outcomes.fraud,
             "revenue_recovered": outcomes.revenue_recovered,
             "critical": outcomes.critical,
