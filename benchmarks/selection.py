@@ -138,14 +138,21 @@ def _planted_chapter(data: pl.DataFrame, fraud: np.ndarray, before: date) -> tup
 @dataclass(frozen=True)
 class SynthRun:
     """One seed's planted-scheme run: the simulator result, its detection table, a one-line
-    description, the CPU seconds it took and the chance that uniform exploration would have
-    inspected at least one scheme fraud in the scheme's first two weeks (:func:`_contact`)."""
+    description, the CPU seconds it took, the chance that uniform exploration would have
+    inspected at least one scheme fraud in the scheme's first two weeks (:func:`_contact`) and
+    the week its exploration first did (:func:`_first_contact`)."""
 
     result: SimulationResult
     detection: pl.DataFrame
     line: str
     cpu: float
     contact: float
+    first_contact: int | None
+
+    def caught(self, strategy: str) -> bool:
+        """Whether ``strategy`` detected the scheme within 4 weeks."""
+        row = self.detection.filter(pl.col("strategy") == strategy)["caught_in_time"]
+        return bool(row[0]) if row.len() else False
 
 
 def _contact(week_of: np.ndarray, scheme_fraud: np.ndarray, appears_week: int, explore: float,
@@ -195,7 +202,8 @@ def synthetic_run(items: int, retrain_every: int, strategies: tuple[str, ...], s
     contact = _contact(week_of, pattern & fraud, appears_week, explore)
     line = (f"seed {seed}: {data.height:,} items, scheme in HS chapter {chapter} ({share:.1%} "
             f"of items) from week {appears_week} ({appears})")
-    return SynthRun(result, detection, line, time.process_time() - cpu, contact)
+    return SynthRun(result, detection, line, time.process_time() - cpu, contact,
+                    _first_contact(result.weekly, appears_week))
 
 
 def _synthetic_job(job: tuple[int, int, tuple[str, ...], int, float]) -> SynthRun:
@@ -258,9 +266,7 @@ def synthetic(items: int, retrain_every: int, strategies: tuple[str, ...] = ISSU
     ).sort("strategy")
     verdict: dict[int, bool] = {}
     for seed, run in zip(seeds, runs, strict=True):
-        caught = dict(zip(run.detection["strategy"], run.detection["caught_in_time"],
-                          strict=True))
-        verdict[seed] = bool(caught.get(EXPLORING)) and not caught.get("exploit", False)
+        verdict[seed] = run.caught(EXPLORING) and not run.caught("exploit")
     design = [s for s in seeds if s in design_seeds]
     target_line = (f"\nTarget check per seed ({EXPLORING} within 4 weeks while exploit does "
                    "not). " + (_target_line("Fresh seeds, the test", fresh, verdict)
@@ -313,7 +319,7 @@ def _contact_section(seeds: tuple[int, ...], design_seeds: tuple[int, ...],
         detected = run.detection.filter(pl.col("strategy") == EXPLORING)["detected_after_weeks"]
         rows.append({"seed": f"{seed}{'*' if seed in design_seeds else ''}",
                      "p_uniform_contact_weeks_1_2": run.contact,
-                     "first_exploration_contact_week": _first_contact(run.result.weekly, 16),
+                     "first_exploration_contact_week": run.first_contact,
                      "detected_week": detected[0] if detected.len() else None,
                      "target_met": verdict[seed]})
     table = pl.DataFrame(rows, infer_schema_length=None)
@@ -340,14 +346,12 @@ def _sweep(items: int, retrain_every: int, seeds: tuple[int, ...],
     extra = _run_all(work, jobs)
     seconds = time.perf_counter() - started
     fresh = [i for i, s in enumerate(seeds) if s not in design_seeds]
-    exploit_in_time = [bool(dict(zip(r.detection["strategy"], r.detection["caught_in_time"],
-                                     strict=True)).get("exploit", False)) for r in runs]
+    exploit_in_time = [r.caught("exploit") for r in runs]
     rows = []
     for share, group in [(0.10, runs)] + [
             (share, extra[k * len(seeds):(k + 1) * len(seeds)])
             for k, share in enumerate(shares)]:
-        caught = [bool(r.detection.filter(pl.col("strategy") == EXPLORING)["caught_in_time"][0])
-                  for r in group]
+        caught = [r.caught(EXPLORING) for r in group]
         summary = pl.concat([r.result.summary.filter(pl.col("strategy") == EXPLORING)
                              for r in group])
         rows.append({
