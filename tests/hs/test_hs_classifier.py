@@ -104,9 +104,9 @@ def test_persistence_round_trip_and_trust(cold_model: HSClassifier, tmp_path: Pa
 
 def test_model_saved_in_an_older_format_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "old.pkl"
-    header = {"format": "clearlane-hs-classifier", "format_version": 1, "sha256": ""}
+    header = {"format": "clearlane-hs-classifier", "format_version": 2, "sha256": ""}
     path.write_bytes(json.dumps(header).encode() + b"\n" + b"payload")
-    with pytest.raises(ValidationError, match="format-2"):
+    with pytest.raises(ValidationError, match="format-3"):
         load_classifier(path, trusted=True)
 
 

