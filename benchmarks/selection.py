@@ -32,6 +32,7 @@ import numpy as np
 import polars as pl
 
 from benchmarks._report import write_section
+from benchmarks._workers import stop_workers_on_termination
 from clearlane.evaluate.simulate import (
     STRATEGIES,
     SimulationConfig,
@@ -465,6 +466,7 @@ def main() -> None:
                         help="re-run only the lane-assignment speed; keep the simulator parts "
                              "of the last full run in docs/benchmarks.md")
     args = parser.parse_args()
+    stop_workers_on_termination()
     strategies = tuple(args.strategy or ISSUE_STRATEGIES)
     speed_text = speed(args.speed_rows)
     print(speed_text, flush=True)
