@@ -29,7 +29,10 @@ def train(
     ] = None,
     embeddings: Annotated[
         bool,
-        typer.Option(help="Add sentence-embedding similarity (extra `text`; much slower)."),
+        typer.Option(
+            help="Add sentence-embedding nearest-neighbour evidence (extra `text`; embedding "
+            "every reference text takes minutes on a CPU, scoring is slower)."
+        ),
     ] = False,
     validation: Annotated[
         Path | None,

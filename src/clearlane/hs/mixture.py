@@ -59,17 +59,17 @@ COLD_WEIGHTS: dict[str, float] = {
 }
 
 EMBEDDING_COLD_WEIGHTS: dict[str, float] = {
-    "match": 4.56,
-    "heading_match": 0.02,
+    "match": 4.61,
+    "heading_match": 0.03,
     "chapter_match": 0.0,
-    "heading_centroid": 2.14,
+    "heading_centroid": 2.11,
     "chapter_centroid": 0.0,
-    "chapter_classifier": 0.45,
+    "chapter_classifier": 0.44,
     "history_hs6": 0.0,
     "history_hs4": 0.0,
     "history_hs2": 0.0,
-    "embedding_match": 7.99,
-    "embedding_heading_match": 5.85,
+    "embedding_match": 8.14,
+    "embedding_heading_match": 5.67,
     "embedding_chapter_match": 2.18,
 }
 """Cold-start weights with an encoder (MiniLM), learned the same way as :data:`COLD_WEIGHTS`
