@@ -364,7 +364,6 @@ class HSClassifier(BaseEstimator):
             np.maximum(match, self.history_.nearest(queries, n_classes), out=match)
             for level, proba in self.history_.level_proba(normalised, n_classes).items():
                 out[FEATURES.index(f"history_hs{level}")] = proba
-        out[0] = match
         self._back_off(out, match, "")
         if embedded is not None and self.reference_embeddings_ is not None:
             self._back_off(out, self._embedding_match(embedded), "embedding_")
@@ -379,8 +378,7 @@ class HSClassifier(BaseEstimator):
     def _back_off(self, out: np.ndarray, match: np.ndarray, prefix: str) -> None:
         """Write ``match`` and its best value per heading and chapter into ``out``."""
         n_classes = len(self.classes_)
-        if prefix:
-            out[FEATURES.index(f"{prefix}match")] = match
+        out[FEATURES.index(prefix + "match")] = match
         for name, level in (("heading_match", 4), ("chapter_match", 2)):
             starts = self.group_starts_[level]
             best = np.maximum.reduceat(match, starts, axis=1)
