@@ -3,7 +3,7 @@
 Data: ../shared/data/hs (override with CLEARLANE_SHARED_DATA); nothing from it is committed.
 Run: .venv/bin/python benchmarks/hs.py
 Section 5 (sentence embeddings) needs the extra: .venv/bin/python -m pip install -e '.[text]';
-without it that section reads "Not measured". It encodes ~42,000 texts: about 15 minutes on 2 cores.
+without it that section reads "Not measured". It encodes ~42,000 texts: about 10 minutes on 2 cores.
 """
 
 from __future__ import annotations
