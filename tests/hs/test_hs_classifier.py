@@ -106,7 +106,7 @@ def test_model_saved_in_an_older_format_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "old.pkl"
     header = {"format": "clearlane-hs-classifier", "format_version": 2, "sha256": ""}
     path.write_bytes(json.dumps(header).encode() + b"\n" + b"payload")
-    with pytest.raises(ValidationError, match="format-3"):
+    with pytest.raises(ValidationError, match="format-4"):
         load_classifier(path, trusted=True)
 
 

@@ -1,7 +1,8 @@
 """Misclassification check: does the description read like the declared code?
 
-For each declaration the check reports ``p_wrong`` = 1 - P(declared code at ``level`` digits |
-description), from the classifier's calibrated probabilities; higher = riskier. When the
+For each declaration the check reports ``p_wrong`` = 1 - confidence of the declared code at
+``level`` digits given the description (the classifier's calibrated per-candidate confidence,
+:meth:`~clearlane.hs.classifier.HSClassifier.level_confidence`); higher = riskier. When the
 most likely code differs from the declared one and ``p_wrong`` reaches ``threshold``, it emits
 a :class:`~clearlane.schema.reasons.Reason` with code ``HS_MISCLASSIFICATION`` quoting both
 codes, their texts and, when a national tariff gives both rates, the duty difference
@@ -48,10 +49,7 @@ def check_declarations(
     texts = [str(d or "") for d in descriptions]
     declared = [normalise_code(c) for c in declared_codes]
     proba = model.predict_proba(texts)
-    if level == 6:
-        codes, probs = model.classes_, proba
-    else:
-        codes, probs = model.level_proba(proba, level)
+    codes, probs = model.level_confidence(proba, level)
     index = {str(c): i for i, c in enumerate(codes)}
     entries = nomenclature()
     tariff = model.tariff

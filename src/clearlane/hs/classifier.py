@@ -24,14 +24,16 @@ halves scoring time):
   (:mod:`clearlane.hs.embeddings`) over the same reference texts and past declarations:
   only with an ``encoder`` (extra ``text``), 0 otherwise.
 
-``score = Σ weight_f · feature_f`` and the confidence is the softmax of the scores over all
+``score = Σ weight_f · feature_f``; the probability is the softmax of the scores over all
 subheadings, summed over candidates for HS4/HS2. The weights are a conditional logit
 (:mod:`clearlane.hs.mixture`): at cold start :data:`~clearlane.hs.mixture.COLD_WEIGHTS`
 (learned on customs rulings held apart from the benchmark's cold-start rows); with at least
-200 history pairs, all weights are re-learned on 20 % of history held out from a history model fitted on
-the other 80 %, and the history model is then refitted on all pairs. :meth:`fit_weights`
-re-learns them on any labelled validation set. Codes never seen in history still get the
-retrieval evidence, so the model answers for them.
+200 history pairs, all weights are re-learned on 20 % of history held out from a history
+model fitted on the other 80 %, and the history model is then refitted on all pairs.
+:meth:`fit_weights` re-learns them on any labelled validation set. Codes never seen in
+history still get the retrieval evidence, so the model answers for them. The confidence
+shown for a candidate is its probability recalibrated per level on the same labelled pairs
+as the weights (:mod:`clearlane.hs.confidence`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,13 @@ from sklearn.preprocessing import normalize
 from clearlane.errors import ValidationError
 from clearlane.hs.chapters import ChapterModel
 from clearlane.hs.codes import normalise_code
+from clearlane.hs.confidence import (
+    COLD_CONFIDENCE,
+    EMBEDDING_COLD_CONFIDENCE,
+    LEVELS,
+    ConfidenceMap,
+    fit_confidence_map,
+)
 from clearlane.hs.embeddings import SentenceEncoder
 from clearlane.hs.examples import LabelledExamples
 from clearlane.hs.history import HistoryModel
@@ -232,6 +241,9 @@ class HSClassifier(BaseEstimator):
         self.weights_ = _weight_vector(
             self.weights, history=bool(pairs), embeddings=self.encoder is not None
         )
+        self.confidence_map_: ConfidenceMap = (
+            EMBEDDING_COLD_CONFIDENCE if self.encoder is not None else COLD_CONFIDENCE
+        )
         if len({c for _, c in pairs}) >= 2:
             if self.calibrate and self.weights is None and len(pairs) >= _MIN_HOLD_OUT:
                 self._tune_on_hold_out(pairs, history_vectors, history_embeddings)
@@ -253,7 +265,21 @@ class HSClassifier(BaseEstimator):
         features = self._stacked_features(texts, self._vectors(texts), self._embed(texts))
         target = np.searchsorted(self.classes_, [c for _, c in pairs])
         self.weights_ = fit_mixture_weights(features, target, start=self.weights_)
+        self._fit_confidence(features, target)
         return self
+
+    def _fit_confidence(self, features: np.ndarray, target: np.ndarray) -> None:
+        """Re-learn the confidence map (:mod:`clearlane.hs.confidence`) on the same labelled
+        pairs as the weights, starting from the current map."""
+        proba = softmax(np.tensordot(self.weights_.astype(np.float32), features, 1))
+        right = self.classes_[target]
+        levels: dict[int, tuple[np.ndarray, np.ndarray]] = {6: (self.classes_, proba)}
+        targets = {6: np.asarray(target)}
+        for level in (4, 2):
+            codes, summed = self.level_proba(proba, level)
+            levels[level] = (codes, summed)
+            targets[level] = np.searchsorted(codes, [c[:level] for c in right])
+        self.confidence_map_ = fit_confidence_map(levels, targets, prior=self.confidence_map_)
 
     def _embed(self, normalised: Sequence[str]) -> np.ndarray | None:
         """Sentence embeddings of normalised texts, or None without an encoder."""
@@ -316,6 +342,7 @@ class HSClassifier(BaseEstimator):
             texts, vectors[held], None if embeddings is None else embeddings[held]
         )
         self.weights_ = fit_mixture_weights(features, target, start=self.weights_)
+        self._fit_confidence(features, target)
         self.history_ = None
         self._keep_history_embeddings([], None)
 
@@ -412,7 +439,8 @@ class HSClassifier(BaseEstimator):
         return np.vstack(parts)
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        """Calibrated probabilities over ``classes_`` (HS6), rows sum to 1."""
+        """Probabilities over ``classes_`` (HS6), rows sum to 1 (the mixture's softmax; rank
+        by these). The confidence shown for a candidate is :meth:`level_confidence`."""
         return softmax(self.decision_function(X))
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
@@ -427,6 +455,15 @@ class HSClassifier(BaseEstimator):
         np.add.at(summed.T, inverse, proba.T)
         return codes, summed
 
+    def level_confidence(self, proba: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, calibrated confidences) at ``level`` (6, 4 or 2) from :meth:`predict_proba`
+        output: per code, the chance that it is the right one (:mod:`clearlane.hs.confidence`);
+        same order as the probabilities, but rows need not sum to 1."""
+        if level not in LEVELS:
+            raise ValidationError(f"level must be one of {LEVELS}; got {level!r}")
+        codes, summed = (self.classes_, proba) if level == 6 else self.level_proba(proba, level)
+        return codes, self.confidence_map_.confidence(summed, level)
+
     def suggest(self, X: Sequence[str], k: int | None = None) -> list[Suggestion]:
         """Top-k candidates at HS6, HS4 and HS2 with official texts and driving words."""
         k = k or self.top_k
@@ -434,9 +471,7 @@ class HSClassifier(BaseEstimator):
         proba = self.predict_proba(texts)
         entries = nomenclature()
         out = []
-        levels = {6: (self.classes_, proba)}
-        for level in (4, 2):
-            levels[level] = self.level_proba(proba, level)
+        levels = {level: self.level_confidence(proba, level) for level in LEVELS}
         for i, text in enumerate(texts):
             ranked: dict[int, tuple[Candidate, ...]] = {}
             for level, (codes, probs) in levels.items():

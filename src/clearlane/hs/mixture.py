@@ -1,12 +1,13 @@
 """Mixture weights of the classifier's evidence, learned as a conditional logit.
 
 The classifier scores every candidate subheading ``c`` of a description by a weighted sum of
-evidence features (:data:`FEATURES`); its confidence is the softmax of that sum over all
+evidence features (:data:`FEATURES`); its probability is the softmax of that sum over all
 subheadings. The weights are fitted by maximum likelihood of the right code on labelled
 validation pairs (a conditional logit: one weight per feature shared by all candidates, so a
-few hundred pairs are enough), which makes the softmax calibrated without a separate
-temperature. Weights are kept non-negative (every feature is "more similar = more likely")
-and lightly L2-regularised.
+few hundred pairs are enough), so no separate temperature is needed for the probabilities
+(the confidence shown for the top candidates is recalibrated on top of them,
+:mod:`clearlane.hs.confidence`). Weights are kept non-negative (every feature is "more
+similar = more likely") and lightly L2-regularised.
 
 :data:`COLD_WEIGHTS` are the cold-start defaults. They were learned this way on the CROSS
 *validation* split of the research data (200 customs rulings) with the national tariff and

@@ -22,7 +22,8 @@ from clearlane.hs.classifier import HSClassifier
 FORMAT = "clearlane-hs-classifier"
 # 2: mixture weights (``weights_``) replaced the temperature and fixed weights of version 1.
 # 3: sentence-embedding evidence (three more features, reference embeddings kept).
-FORMAT_VERSION = 3
+# 4: calibrated confidence map (``confidence_map_``).
+FORMAT_VERSION = 4
 
 
 def save_classifier(model: HSClassifier, path: Path | str) -> Path:
