@@ -3,7 +3,8 @@
 Run: ``.venv/bin/python -m benchmarks.targeting`` (options: ``--seeds 5 --synth-items 100000
 --speed-rows 200000``). Writes the ``targeting`` section of docs/benchmarks.md.
 ``--speed-only`` re-runs section 3 alone (keeping sections 1–2 of the last full run, with a
-note saying so); ``--skip-speed`` prints sections 1–2 without writing.
+note saying so); ``--keep-speed`` re-runs sections 1–2 and keeps section 3 of the last run
+(with a note); ``--skip-speed`` prints sections 1–2 without writing.
 
 Protocol (KCS): both files are ingested into a fresh workspace with the shipped ``kcs`` profile.
 Models see the 2020 rows only (features, labels, hyper-parameter choice and calibration on the
@@ -32,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from benchmarks._report import write_section
+from clearlane.evaluate.calibration import reliability, sampling_ece
 from clearlane.evaluate.metrics import targeting_metrics
 from clearlane.features.pipeline import FeaturePipeline
 from clearlane.models.anomaly import AnomalyDetector
@@ -124,13 +126,18 @@ def kcs_section(seeds: int) -> str:
         results.setdefault(name, []).append(row)
 
     chosen = []
+    calibration: dict[str, list[float]] = {}
     for seed in range(seeds):
         start = time.perf_counter()
         model = FraudModel(random_state=seed).fit(train)
         fit_seconds.append(time.perf_counter() - start)
         chosen.append(model.best_params_)
-        record("Clearlane fraud model (LightGBM + history features)",
-               model.predict_proba(unlabelled))
+        probability = model.predict_proba(unlabelled)
+        record("Clearlane fraud model (LightGBM + history features)", probability)
+        fit = reliability(probability, y)
+        for key, value in (("mean", fit.mean_confidence), ("ece", fit.ece),
+                           ("noise", sampling_ece(probability, draws=50, seed=seed))):
+            calibration.setdefault(key, []).append(value)
         detector = AnomalyDetector(random_state=seed).fit(train)
         record("Clearlane anomaly detector (no labels)", detector.score_samples(unlabelled))
         for name, scores in baselines(train, test, seed).items():
@@ -161,7 +168,13 @@ def kcs_section(seeds: int) -> str:
         + header + "\n".join(lines) + "\n" + anchors + "\n" + targets + "\n\n"
         f"Training time per seed (features + 4-candidate search + refit + revenue model): "
         f"{_mean_std(fit_seconds)} s. Chosen settings: "
-        f"{', '.join(sorted({str(c) for c in chosen}))}.\n"
+        f"{', '.join(sorted({str(c) for c in chosen}))}.\n\n"
+        "Calibration of the fraud probability on the test rows (`clearlane.evaluate.reliability`"
+        f", 10 bins): mean probability {_mean_std(calibration['mean'])} against a fraud rate of "
+        f"{y.mean():.3f}; expected calibration error {_mean_std(calibration['ece'])} (a perfectly "
+        f"calibrated model would show {_mean_std(calibration['noise'])} on as many rows, from "
+        "sampling alone). The probability is calibrated on the latest 20 % of 2020; the test "
+        "quarter comes after it.\n"
     )
 
 
@@ -382,6 +395,25 @@ def _earlier_quality_parts() -> str:
             "alone with `--speed-only`.\n\n" + kept)
 
 
+def _earlier_speed_part() -> str:
+    """Section 3 of the last full run in docs/benchmarks.md, with where it came from."""
+    from benchmarks._report import REPORT
+
+    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
+    start, end = "<!-- bench:targeting -->", "<!-- /bench:targeting -->"
+    if start not in text or _SPEED_HEADING not in text:
+        raise SystemExit("--keep-speed needs an earlier run with section 3 in docs/benchmarks.md")
+    body = text.split(start, 1)[1].split(end, 1)[0]
+    speed = _SPEED_HEADING + body.split(_SPEED_HEADING, 1)[1].rstrip()
+    if "Section 3 comes from" in body:  # already a kept part: keep its provenance
+        return speed
+    command = body.split("Command: `", 1)[1].split("`", 1)[0]
+    stamp = body.split("Run: ", 1)[1].split("\n", 1)[0]
+    heading, rest = speed.split("\n", 1)
+    return (f"{heading}\n\nSection 3 comes from the run `{command}` of {stamp}; sections 1–2 "
+            f"were re-run with `--keep-speed`.\n{rest}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
@@ -396,6 +428,9 @@ def main() -> None:
                            "full run, with a note saying so")
     mode.add_argument("--skip-speed", action="store_true",
                       help="run sections 1-2 only (quality) and print them; writes nothing")
+    mode.add_argument("--keep-speed", action="store_true",
+                      help="re-run sections 1-2 only and write them; section 3 is kept from "
+                           "the last run, with a note saying so")
     args = parser.parse_args()
     speed_args = f"--speed-items {args.speed_items} --speed-rows {args.speed_rows}"
     if args.speed_only:
@@ -410,6 +445,13 @@ def main() -> None:
             return
         command = (f".venv/bin/python -m benchmarks.targeting --seeds {args.seeds} "
                    f"--synth-items {args.synth_items} {speed_args}")
+        if args.keep_speed:
+            parts.append(_earlier_speed_part())
+            command = (f".venv/bin/python -m benchmarks.targeting --keep-speed --seeds {args.seeds} "
+                       f"--synth-items {args.synth_items}")
+            write_section("targeting", "Targeting: fraud model, anomaly detector, baselines",
+                          command, "\n".join(parts))
+            return
     parts.append(speed_section(args.speed_items, args.speed_rows))
     print(parts[-1], flush=True)
     write_section("targeting", "Targeting: fraud model, anomaly detector, baselines",
