@@ -376,20 +376,27 @@ def speed_section(items: int, score_rows: int, seed: int = 3) -> str:
 _SPEED_HEADING = "### 3. Speed"
 
 
-def _earlier_quality_parts() -> str:
-    """Sections 1–2 of the last full run in docs/benchmarks.md, with where they came from."""
+def _last_run(option: str) -> tuple[str, str, str]:
+    """(section body, command, run stamp) of the last run in docs/benchmarks.md; ``option``
+    names the flag that needs it in the error."""
     from benchmarks._report import REPORT
 
     text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
     start, end = "<!-- bench:targeting -->", "<!-- /bench:targeting -->"
     if start not in text or _SPEED_HEADING not in text:
-        raise SystemExit("--speed-only needs an earlier full run in docs/benchmarks.md")
+        raise SystemExit(f"{option} needs an earlier full run in docs/benchmarks.md")
     body = text.split(start, 1)[1].split(end, 1)[0]
+    command = body.split("Command: `", 1)[1].split("`", 1)[0]
+    stamp = body.split("Run: ", 1)[1].split("\n", 1)[0]
+    return body, command, stamp
+
+
+def _earlier_quality_parts() -> str:
+    """Sections 1–2 of the last full run in docs/benchmarks.md, with where they came from."""
+    body, command, stamp = _last_run("--speed-only")
     quality = body.split(_SPEED_HEADING, 1)[0]
     if "Sections 1–2 come from" in quality:  # already a kept part: keep its provenance
         return quality[quality.index("Sections 1–2 come from"):].strip()
-    command = body.split("Command: `", 1)[1].split("`", 1)[0]
-    stamp = body.split("Run: ", 1)[1].split("\n", 1)[0]
     kept = quality[quality.index("### 1."):].strip()
     return (f"Sections 1–2 come from the full run `{command}` of {stamp}; section 3 was re-run "
             "alone with `--speed-only`.\n\n" + kept)
@@ -397,18 +404,10 @@ def _earlier_quality_parts() -> str:
 
 def _earlier_speed_part() -> str:
     """Section 3 of the last full run in docs/benchmarks.md, with where it came from."""
-    from benchmarks._report import REPORT
-
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
-    start, end = "<!-- bench:targeting -->", "<!-- /bench:targeting -->"
-    if start not in text or _SPEED_HEADING not in text:
-        raise SystemExit("--keep-speed needs an earlier run with section 3 in docs/benchmarks.md")
-    body = text.split(start, 1)[1].split(end, 1)[0]
+    body, command, stamp = _last_run("--keep-speed")
     speed = _SPEED_HEADING + body.split(_SPEED_HEADING, 1)[1].rstrip()
     if "Section 3 comes from" in body:  # already a kept part: keep its provenance
         return speed
-    command = body.split("Command: `", 1)[1].split("`", 1)[0]
-    stamp = body.split("Run: ", 1)[1].split("\n", 1)[0]
     heading, rest = speed.split("\n", 1)
     return (f"{heading}\n\nSection 3 comes from the run `{command}` of {stamp}; sections 1–2 "
             f"were re-run with `--keep-speed`.\n{rest}")
@@ -443,17 +442,17 @@ def main() -> None:
         print(parts[-1], flush=True)
         if args.skip_speed:
             return
-        command = (f".venv/bin/python -m benchmarks.targeting --seeds {args.seeds} "
-                   f"--synth-items {args.synth_items} {speed_args}")
         if args.keep_speed:
-            parts.append(_earlier_speed_part())
             command = (f".venv/bin/python -m benchmarks.targeting --keep-speed --seeds {args.seeds} "
                        f"--synth-items {args.synth_items}")
-            write_section("targeting", "Targeting: fraud model, anomaly detector, baselines",
-                          command, "\n".join(parts))
-            return
-    parts.append(speed_section(args.speed_items, args.speed_rows))
-    print(parts[-1], flush=True)
+        else:
+            command = (f".venv/bin/python -m benchmarks.targeting --seeds {args.seeds} "
+                       f"--synth-items {args.synth_items} {speed_args}")
+    if args.keep_speed:
+        parts.append(_earlier_speed_part())
+    else:
+        parts.append(speed_section(args.speed_items, args.speed_rows))
+        print(parts[-1], flush=True)
     write_section("targeting", "Targeting: fraud model, anomaly detector, baselines",
                   command, "\n".join(parts))
 
