@@ -273,11 +273,10 @@ class HSClassifier(BaseEstimator):
         pairs as the weights, starting from the current map."""
         proba = softmax(np.tensordot(self.weights_.astype(np.float32), features, 1))
         right = self.classes_[target]
-        levels: dict[int, tuple[np.ndarray, np.ndarray]] = {6: (self.classes_, proba)}
+        levels = {6: proba}
         targets = {6: np.asarray(target)}
         for level in (4, 2):
-            codes, summed = self.level_proba(proba, level)
-            levels[level] = (codes, summed)
+            codes, levels[level] = self.level_proba(proba, level)
             targets[level] = np.searchsorted(codes, [c[:level] for c in right])
         self.confidence_map_ = fit_confidence_map(levels, targets, prior=self.confidence_map_)
 

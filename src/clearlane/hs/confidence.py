@@ -2,10 +2,10 @@
 
 The mixture's softmax (:mod:`clearlane.hs.mixture`) is fitted by likelihood over all 5 612
 subheadings. That makes the probability of the right code right on average, but not the
-confidence of the *top* candidate: measured on held-out rulings, the first HS6 candidate is
-right about twice as often as its probability says, because the likelihood also has to
-cover the descriptions whose right code lies far down the list (docs/benchmarks.md, HS
-section 6). So the confidence shown for a candidate at level L (HS6, HS4 or HS2) is
+confidence of the *top* candidate: measured on held-out rows, the first HS6 candidate's
+probability is 8–14 percentage points off (expected calibration error, docs/benchmarks.md,
+HS section 6), because the likelihood also has to cover the descriptions whose right code
+lies far down the list. So the confidence shown for a candidate at level L (HS6, HS4 or HS2) is
 
     confidence = σ(a_L · logit p + b_L + c_L · [the candidate is the first at its level])
 
@@ -59,12 +59,15 @@ COLD_CONFIDENCE = ConfidenceMap(
     {6: (0.781, -0.294, 0.0), 4: (0.765, -0.336, 0.001), 2: (0.793, -0.171, 0.0)}
 )
 """Cold-start map (no encoder), learned with :data:`~clearlane.hs.mixture.COLD_WEIGHTS` on the
-same CROSS validation rulings (national tariff and examples loaded; ``fit_weights``)."""
+same CROSS validation rulings (national tariff and examples loaded; ``fit_weights`` with
+:data:`IDENTITY` as the prior). The fit is flat enough that the prior shows: re-learned from
+this map as the prior, as ``fit_weights`` now does, the same rulings give a somewhat
+different map (the benchmark prints it)."""
 
 EMBEDDING_COLD_CONFIDENCE = ConfidenceMap(
     {6: (0.789, -0.348, 0.208), 4: (0.857, -0.141, 0.006), 2: (0.898, -0.057, 0.0)}
 )
-"""Cold-start map with an encoder, learned likewise with
+"""Cold-start map with an encoder, learned likewise (identity prior) with
 :data:`~clearlane.hs.mixture.EMBEDDING_COLD_WEIGHTS`."""
 
 
@@ -80,10 +83,10 @@ def fit_level(
     validation sets near the prior."""
     k = min(_TOP_K, proba.shape[1])
     top = np.argsort(-proba, axis=1)[:, :k]
-    log_p = _logit(np.take_along_axis(proba, top, axis=1)).ravel()
+    logit_p = _logit(np.take_along_axis(proba, top, axis=1)).ravel()
     first = np.tile(np.arange(k) == 0, len(proba)).astype(np.float64)
     right = (top == np.asarray(target)[:, None]).ravel().astype(np.float64)
-    design = np.stack([log_p, np.ones_like(log_p), first], axis=1)
+    design = np.stack([logit_p, np.ones_like(logit_p), first], axis=1)
     centre = np.asarray(prior, dtype=np.float64)
     penalty = strength / max(len(proba), 1)
 
@@ -108,17 +111,17 @@ def fit_level(
 
 
 def fit_confidence_map(
-    level_probas: dict[int, tuple[np.ndarray, np.ndarray]],
+    level_probas: dict[int, np.ndarray],
     targets: dict[int, np.ndarray],
     prior: ConfidenceMap,
     strength: float = 1.0,
 ) -> ConfidenceMap:
-    """A map fitted per level: ``level_probas[L] = (codes, proba)``, ``targets[L]`` the index
-    of each row's right code in ``codes``."""
+    """A map fitted per level: ``level_probas[L]`` the probabilities summed to level ``L``,
+    ``targets[L]`` the column of each row's right code there."""
     return ConfidenceMap(
         {
             level: fit_level(
-                level_probas[level][1], targets[level], prior.coefficients[level], strength
+                level_probas[level], targets[level], prior.coefficients[level], strength
             )
             for level in LEVELS
         }
