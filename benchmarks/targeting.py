@@ -173,7 +173,7 @@ def kcs_section(seeds: int) -> str:
         f", 10 bins): mean probability {_mean_std(calibration['mean'])} against a fraud rate of "
         f"{y.mean():.3f}; expected calibration error {_mean_std(calibration['ece'])} (a perfectly "
         f"calibrated model would show {_mean_std(calibration['noise'])} on as many rows, from "
-        "sampling alone). The probability is calibrated on the latest 20 % of 2020; the test "
+        "sampling alone). The model is chosen on the latest 20 % of 2020; the test "
         "quarter comes after it.\n"
     )
 

@@ -60,6 +60,23 @@ def test_probabilities_are_calibrated_roughly(model: FraudModel,
     assert abs(float(p.mean()) - float(observed)) < 0.1  # type: ignore[arg-type]
 
 
+def test_class_weighted_odds_are_mapped_back_on_the_window(
+        synth_split: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    train, test = synth_split
+    balanced = FraudModel(grid=[{**FAST_GRID[0], "balanced": True}], max_rounds=300,
+                          random_state=0).fit(train)
+    inspected = test.filter(pl.col("inspected"))
+    rows = inspected.drop(LABELS)
+    observed = float(inspected["fraud"].cast(pl.Float64).mean())  # type: ignore[arg-type]
+    weighted = 1.0 / (1.0 + np.exp(-balanced.raw_score(balanced.features(rows))))
+    corrected = balanced.predict_proba(rows)
+    # the weighted odds overstate the fraud rate; the window's logistic curve maps them back
+    assert float(weighted.mean()) > observed
+    assert abs(float(corrected.mean()) - observed) < float(weighted.mean()) - observed
+    assert balanced.calibration_ != (1.0, 0.0)
+    assert "val_ece" in balanced.validation_metrics_
+
+
 def test_revenue_model_and_expected_revenue(model: FraudModel,
                                             synth_split: tuple[pl.DataFrame, pl.DataFrame]) -> None:
     _, test = synth_split

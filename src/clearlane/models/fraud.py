@@ -2,9 +2,13 @@
 
 Training uses the inspected declarations (``inspected`` true, ``fraud`` known). Hyper-parameters
 are chosen on a **time-ordered** validation window (the latest ``validation_fraction`` of the
-labelled rows by date); the probability is calibrated on that same window with Platt scaling
-(a logistic curve on the model's log-odds: strictly increasing, so rankings are unchanged), and
-the final model is refitted on all labelled rows with the chosen number of trees.
+labelled rows by date), and the final model is refitted on all labelled rows with the chosen
+number of trees scaled to the larger data. The probability is the refitted model's own
+(binary log-loss) probability. Only when the chosen candidate weights the classes, whose
+odds are then distorted by design, is it mapped back with Platt scaling (a logistic curve on
+the log-odds, strictly increasing, so rankings are unchanged) fitted on the window. A curve
+learned on the window's model does not otherwise transfer to the refitted one: on KCS it
+made the refitted model under-confident (docs/risk-scoring.md).
 
 Expected revenue at stake = calibrated fraud probability × predicted revenue if fraudulent.
 The revenue regressor learns ``log1p(revenue_recovered)`` on frauds when at least
@@ -27,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from clearlane.errors import ValidationError
+from clearlane.evaluate.calibration import reliability
 from clearlane.evaluate.metrics import auc_score, targeting_metrics
 from clearlane.features.batch import BatchFeatures
 from clearlane.features.pipeline import FeaturePipeline
@@ -58,7 +63,8 @@ class FraudModel:
     learning_rate, max_rounds, early_stopping_rounds:
         Boosting schedule; the number of trees is chosen by early stopping on the window.
     validation_fraction:
-        Share of the labelled rows (the latest by date) used to choose and calibrate.
+        Share of the labelled rows (the latest by date) used to choose the setting (and to
+        map back the probability of a class-weighted one).
     select_metric:
         ``"auc"`` or ``"precision@5"`` — what the validation window maximises.
     random_state, n_jobs:
@@ -116,7 +122,7 @@ class FraudModel:
         fit_idx, val_idx = time_split(days, self.validation_fraction)
         grid = list(self.grid or DEFAULT_GRID)
         trials: list[dict[str, Any]] = []
-        best: tuple[float, int, lgb.Booster, Mapping[str, Any], int] | None = None
+        best: tuple[float, int, Mapping[str, Any], int, tuple[float, float]] | None = None
         for i, candidate in enumerate(grid):
             params = self._params(candidate, y[fit_idx])
             train_set = lgb.Dataset(X[fit_idx], y[fit_idx], categorical_feature=cats,
@@ -128,22 +134,22 @@ class FraudModel:
                 callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
             )
             rounds = max(1, booster.best_iteration or self.max_rounds)
-            raw = booster.predict(X[val_idx], raw_score=True, num_iteration=rounds)
+            raw = np.asarray(booster.predict(X[val_idx], raw_score=True, num_iteration=rounds))
             metrics = targeting_metrics(y[val_idx], raw, ks=(5.0, 10.0))
             value = (metrics.auc or 0.0) if self.select_metric == "auc" else metrics.precision[5.0]
+            a, b = _platt(raw, y[val_idx]) if candidate.get("balanced") else (1.0, 0.0)
+            stated = 1.0 / (1.0 + np.exp(-(a * raw + b)))
             trials.append({**candidate, "rounds": rounds, "val_auc": metrics.auc,
                            "val_precision@5%": metrics.precision[5.0],
-                           "val_precision@10%": metrics.precision[10.0]})
+                           "val_precision@10%": metrics.precision[10.0],
+                           "val_ece": reliability(stated, y[val_idx]).ece})
             if best is None or value > best[0]:
-                best = (value, i, booster, candidate, rounds)
+                best = (value, i, candidate, rounds, (a, b))
             report(i + 1, len(grid) + 2)
         assert best is not None
-        _, best_i, best_booster, best_candidate, rounds = best
+        _, best_i, best_candidate, rounds, self.calibration_ = best
         self.trials_ = trials
         self.best_params_ = dict(best_candidate)
-        val_raw = np.asarray(best_booster.predict(X[val_idx], raw_score=True,
-                                                  num_iteration=rounds))
-        self.calibration_ = _platt(val_raw, y[val_idx])
         self.n_rounds_ = max(1, round(rounds * len(y) / max(1, len(fit_idx))))
         self.validation_metrics_ = {
             k: v for k, v in trials[best_i].items() if k.startswith("val_")
