@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def test_train_assess_evaluate_cli(workspace: Workspace, synth_data: SynthResult
         app, ["train", *w, "--to", last_train, "--promote", "--seed", "1", "--no-search"]
     )
     assert result.exit_code == 0, result.output
+    assert re.search(r"calibration\s+error\s+0\.\d{3}", result.output), result.output
     listed = runner.invoke(app, ["models", "list", *w])
     assert "promoted" in listed.output
     out = tmp_path / "assessed.csv"

@@ -47,7 +47,8 @@ def train(
             f"Fraud model [bold]{result.fraud.version}[/] ({result.fraud.status}) trained on "
             f"{result.fraud.n_rows:,} declarations {result.fraud.train_from} – "
             f"{result.fraud.train_to}; validation AUC {m.get('val_auc', float('nan')):.3f}, "
-            f"precision@5% {m.get('val_precision@5%', float('nan')):.3f}"
+            f"precision@5% {m.get('val_precision@5%', float('nan')):.3f}, "
+            f"calibration error {m.get('val_ece', float('nan')):.3f}"
         )
     console.print(f"Anomaly detector [bold]{result.anomaly.version}[/] ({result.anomaly.status})")
 
