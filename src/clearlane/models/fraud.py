@@ -137,14 +137,14 @@ class FraudModel:
             raw = np.asarray(booster.predict(X[val_idx], raw_score=True, num_iteration=rounds))
             metrics = targeting_metrics(y[val_idx], raw, ks=(5.0, 10.0))
             value = (metrics.auc or 0.0) if self.select_metric == "auc" else metrics.precision[5.0]
-            a, b = _platt(raw, y[val_idx]) if candidate.get("balanced") else (1.0, 0.0)
-            stated = 1.0 / (1.0 + np.exp(-(a * raw + b)))
+            curve = _platt(raw, y[val_idx]) if candidate.get("balanced") else (1.0, 0.0)
+            stated = _logistic(raw, curve)
             trials.append({**candidate, "rounds": rounds, "val_auc": metrics.auc,
                            "val_precision@5%": metrics.precision[5.0],
                            "val_precision@10%": metrics.precision[10.0],
                            "val_ece": reliability(stated, y[val_idx]).ece})
             if best is None or value > best[0]:
-                best = (value, i, candidate, rounds, (a, b))
+                best = (value, i, candidate, rounds, curve)
             report(i + 1, len(grid) + 2)
         assert best is not None
         _, best_i, best_candidate, rounds, self.calibration_ = best
@@ -274,8 +274,7 @@ class FraudModel:
         return self.calibrate(self.raw_score(self.pipeline_.transform_matrix(declarations)))
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
-        a, b = self.calibration_
-        return 1.0 / (1.0 + np.exp(-(a * np.asarray(raw) + b)))
+        return _logistic(raw, self.calibration_)
 
     def revenue_if_fraud(self, declarations: pl.DataFrame,
                          features: pl.DataFrame | np.ndarray) -> np.ndarray:
@@ -433,6 +432,12 @@ def time_split(days: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarra
             "need labelled declarations on at least two dates"
         )
     return np.flatnonzero(~val), np.flatnonzero(val)
+
+
+def _logistic(raw: np.ndarray, curve: tuple[float, float]) -> np.ndarray:
+    """``1 / (1 + exp(-(a·raw + b)))`` for ``curve = (a, b)``."""
+    a, b = curve
+    return 1.0 / (1.0 + np.exp(-(a * np.asarray(raw) + b)))
 
 
 def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
