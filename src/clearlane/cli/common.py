@@ -40,6 +40,11 @@ def workspace_path(option: Path | None) -> Path:
     return option if option is not None else Settings().workspace
 
 
+def seed_value(option: int | None) -> int:
+    """The random seed from the option, else from settings (``CLEARLANE_SEED`` or 42)."""
+    return option if option is not None else Settings().seed
+
+
 @contextmanager
 def progress_bar(description: str, total: float | None = None) -> Iterator[ProgressCallback]:
     """A Rich progress bar; yields ``advance(done, total=None, description=None)``."""

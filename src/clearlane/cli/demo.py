@@ -12,7 +12,13 @@ from rich.panel import Panel
 from clearlane.cli import risk as risk_cli
 from clearlane.cli import selection as selection_cli
 from clearlane.cli.commands_data import print_ingest_report
-from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspace_path
+from clearlane.cli.common import (
+    WorkspaceOption,
+    console,
+    progress_bar,
+    seed_value,
+    workspace_path,
+)
 from clearlane.cli.quality import print_quality_summary
 from clearlane.services.quality import quality_report, write_quality_html
 from clearlane.services.synth import ingest_synthetic, write_synthetic
@@ -42,9 +48,11 @@ Synthetic answer key (planted fraud per item): {truth}"""
 def demo(
     workspace: WorkspaceOption = None,
     items: Annotated[int, typer.Option(help="Synthetic declaration items to generate.")] = 200_000,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    seed: Annotated[int | None, typer.Option(
+        help="Random seed (env CLEARLANE_SEED; default 42).", show_default=False)] = None,
 ) -> None:
     """Run the main flow on synthetic data: data, ingest, quality, train, measure, assess, select."""
+    seed = seed_value(seed)
     path = workspace_path(workspace)
     ws, created = init_workspace(path)
     console.rule("[bold]Clearlane demo")

@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspace_path
+from clearlane.cli.common import (
+    WorkspaceOption,
+    console,
+    progress_bar,
+    seed_value,
+    workspace_path,
+)
 from clearlane.services.risk import assess_declarations, evaluate_model, train_models
 from clearlane.store.workspace import Workspace
 
@@ -20,7 +26,8 @@ def train(
         "--from", formats=["%Y-%m-%d"], help="First declaration date used (inclusive).")] = None,
     date_to: Annotated[datetime | None, typer.Option(
         "--to", formats=["%Y-%m-%d"], help="Last declaration date used (inclusive).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    seed: Annotated[int | None, typer.Option(
+        help="Random seed (env CLEARLANE_SEED; default 42).", show_default=False)] = None,
     promote: Annotated[bool, typer.Option(help="Promote the new models at once.")] = False,
     search: Annotated[bool, typer.Option(
         help="Search hyper-parameters on the validation window (--no-search: one default, "
@@ -35,7 +42,7 @@ def train(
     with progress_bar("Training", total=6) as advance:
         result = train_models(
             ws, date_from=date_from.date() if date_from else None,
-            date_to=date_to.date() if date_to else None, seed=seed, promote=promote,
+            date_to=date_to.date() if date_to else None, seed=seed_value(seed), promote=promote,
             search=search,
             progress=lambda done, total: advance(done, total),
         )

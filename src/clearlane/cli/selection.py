@@ -11,7 +11,13 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspace_path
+from clearlane.cli.common import (
+    WorkspaceOption,
+    console,
+    progress_bar,
+    seed_value,
+    workspace_path,
+)
 from clearlane.errors import ValidationError
 from clearlane.selection import SelectionPolicy
 from clearlane.services.selection import override_lane, select_for_inspection
@@ -63,11 +69,14 @@ def select(
     objective: Annotated[str, typer.Option(help="revenue or frauds.")] = "revenue",
     per_item: Annotated[bool, typer.Option(
         help="One lane per item instead of per declaration.")] = False,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same lanes).")] = 0,
+    seed: Annotated[int | None, typer.Option(
+        help="Random seed; same seed, same lanes (env CLEARLANE_SEED; default 42).",
+        show_default=False)] = None,
     model: Annotated[str | None, typer.Option(help="Model version of the assessments.")] = None,
     output: Annotated[Path | None, typer.Option(help="Write the lanes to a .csv file.")] = None,
 ) -> None:
     """Assign red/yellow/blue/green lanes under capacity, with reasons, and store them."""
+    seed = seed_value(seed)
     if day is not None:
         date_from = date_to = day
     policy = SelectionPolicy(

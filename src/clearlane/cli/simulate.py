@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspace_path
+from clearlane.cli.common import (
+    WorkspaceOption,
+    console,
+    progress_bar,
+    seed_value,
+    workspace_path,
+)
 from clearlane.evaluate.simulate import STRATEGIES, SimulationConfig
 from clearlane.services.simulate import simulate_workspace
 from clearlane.store.workspace import Workspace
@@ -34,7 +40,8 @@ def simulate(
     segment_signal: Annotated[bool, typer.Option(
         help="Add the segment signal (recent excess of frauds over the model) to every model "
              "strategy.")] = True,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int | None, typer.Option(
+        help="Random seed (env CLEARLANE_SEED; default 42).", show_default=False)] = None,
 ) -> None:
     """Online simulation ("Take a Chance" protocol): only selected declarations reveal their
     outcome, models retrain on what was revealed, strategies compete at the same rate."""
@@ -42,7 +49,7 @@ def simulate(
         initial_weeks=initial_weeks, weeks=weeks, start_rate=start_rate, final_rate=final_rate,
         ramp_weeks=ramp_weeks, explore=explore, objective=objective,
         retrain_every=retrain_every, strategies=tuple(strategy or STRATEGIES),
-        segment_signal=segment_signal, seed=seed)
+        segment_signal=segment_signal, seed=seed_value(seed))
     ws = Workspace.open(workspace_path(workspace))
     with progress_bar("Simulating") as advance:
         run = simulate_workspace(ws, config, output_dir=output, rules_path=rules,

@@ -10,7 +10,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspace_path
+from clearlane.cli.common import (
+    WorkspaceOption,
+    console,
+    progress_bar,
+    seed_value,
+    workspace_path,
+)
 from clearlane.errors import ValidationError
 from clearlane.services.synth import ingest_synthetic, mechanism_summary, write_synthetic
 from clearlane.synth import SynthConfig
@@ -32,7 +38,9 @@ def synth(
     items: Annotated[
         int, typer.Option("--items", "-n", help="Number of declaration items.")
     ] = 200_000,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 42,
+    seed: Annotated[int | None, typer.Option(
+        help="Random seed; the same seed gives the same data (env CLEARLANE_SEED; default 42).",
+        show_default=False)] = None,
     start: Annotated[str, typer.Option(help="First declaration date (YYYY-MM-DD).")] = "2024-01-01",
     days: Annotated[int, typer.Option(help="Number of days covered.")] = 730,
     importers: Annotated[
@@ -59,7 +67,7 @@ def synth(
     Mechanisms, rates and labels: docs/synthetic-data.md.
     """
     config = SynthConfig(
-        n_items=items, seed=seed, start=_parse_date(start), days=days, n_importers=importers,
+        n_items=items, seed=seed_value(seed), start=_parse_date(start), days=days, n_importers=importers,
         n_offices=offices,
     ).validate()
     with progress_bar(f"Generating {items:,} items", total=None) as advance:
