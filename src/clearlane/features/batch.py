@@ -2,17 +2,15 @@
 
 :meth:`~clearlane.features.pipeline.FeaturePipeline.batch` does the history look-ups of a
 whole batch once; :class:`BatchFeatures` then derives the features (elementwise in those
-inputs) for any rows, so a large batch is scored block by block while each block is in cache.
+inputs, :mod:`clearlane.features.derive`) for any rows, so a large batch is scored block by
+block while each block is in cache.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-if TYPE_CHECKING:
-    from clearlane.features.pipeline import FeaturePipeline
+from clearlane.features.derive import FeatureDerivation
 
 
 class BatchFeatures:
@@ -27,10 +25,10 @@ class BatchFeatures:
     block_rows = 8192
     """Rows derived at a time when building a whole matrix."""
 
-    def __init__(self, pipeline: FeaturePipeline, columns: dict[str, np.ndarray],
+    def __init__(self, derivation: FeatureDerivation, columns: dict[str, np.ndarray],
                  raw: dict[str, dict[str, np.ndarray]], categories: dict[str, np.ndarray],
                  height: int) -> None:
-        self.pipeline = pipeline
+        self.derivation = derivation
         self.columns = columns
         self.raw = raw
         self.categories = categories
@@ -39,9 +37,9 @@ class BatchFeatures:
     def arrays(self, rows: slice | np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Feature name → values of ``rows`` (all rows when ``None``)."""
         if self.height == 0:
-            return {name: np.empty(0) for name in self.pipeline.feature_names_}
+            return {name: np.empty(0) for name in self.derivation.feature_names}
         take = slice(None) if rows is None else rows
-        return self.pipeline._derive(
+        return self.derivation.derive(
             {c: v[take] for c, v in self.columns.items()},
             {g: {c: v[take] for c, v in sums.items()} for g, sums in self.raw.items()},
             {c: v[take] for c, v in self.categories.items()},
@@ -55,7 +53,7 @@ class BatchFeatures:
         of it returned: reusing one buffer per thread for blocks avoids fresh memory (and its
         page faults) for every block.
         """
-        names = self.pipeline.feature_names_
+        names = self.derivation.feature_names
         if rows is not None:
             arrays = self.arrays(rows)
             count = len(arrays[names[0]])

@@ -43,11 +43,11 @@ from clearlane.features.catalog import (
     GROUPS_BY_NAME,
     HISTORY_GROUPS,
     HISTORY_SUFFIXES,
-    UNIT_VALUE_GROUPS,
     VALUE_FEATURES,
     HistoryGroup,
     category_feature_name,
 )
+from clearlane.features.derive import NUMERIC_INPUTS, FeatureDerivation
 from clearlane.features.history import (
     ALL_GROUP,
     SENTINEL_DAY,
@@ -70,8 +70,7 @@ CATEGORY_COLUMNS: tuple[str, ...] = (
 )
 """Canonical low-cardinality columns used directly as categoricals."""
 
-_MIN_UV_HISTORY = 3
-_MIN_STD = 0.05
+
 class FeaturePipeline:
     """History, value and category features for declarations (an estimator in the sklearn sense).
 
@@ -186,7 +185,7 @@ class FeaturePipeline:
         self._check_fitted()
         prep = prepare(declarations, self.extra_columns_)
         if prep.height == 0:
-            return BatchFeatures(self, {}, {}, {}, 0)
+            return BatchFeatures(self.derivation(), {}, {}, {}, 0)
         first: date = prep["day"].min()  # type: ignore[assignment]
         last: date = prep["day"].max()  # type: ignore[assignment]
         window = self.window_days
@@ -195,12 +194,12 @@ class FeaturePipeline:
             # the batch must not outlive the window: its own rows would fall out of it
             fast = (last - self.history_end_).days <= window
         if not fast:
-            return BatchFeatures(self, _columns(prep), self._raw_general(prep),
+            return BatchFeatures(self.derivation(), _columns(prep), self._raw_general(prep),
                                  self._encode_categories(prep), prep.height)
         # fast path: work in date order, put the rows back in input order at the end
         day_numbers = prep["day"].to_numpy()
         if bool(np.all(day_numbers[1:] >= day_numbers[:-1])):  # already in date order
-            return BatchFeatures(self, _columns(prep), self._raw_fast(prep, n_jobs),
+            return BatchFeatures(self.derivation(), _columns(prep), self._raw_fast(prep, n_jobs),
                                  self._encode_categories(prep), prep.height)
         order = np.argsort(day_numbers, kind="stable")
         ordered = prep[order]
@@ -208,7 +207,7 @@ class FeaturePipeline:
                for name, sums in self._raw_fast(ordered, n_jobs).items()}
         columns = {c: unsort(v, order) for c, v in _columns(ordered).items()}
         categories = {c: unsort(v, order) for c, v in self._encode_categories(ordered).items()}
-        return BatchFeatures(self, columns, raw, categories, prep.height)
+        return BatchFeatures(self.derivation(), columns, raw, categories, prep.height)
 
     def _transform_arrays(self, declarations: pl.DataFrame) -> dict[str, np.ndarray]:
         return self.batch(declarations).arrays()
@@ -309,13 +308,13 @@ class FeaturePipeline:
                             values[c] = np.array([total[j] - sums[at][j]])
             values["first_day"] = np.array([key_days[start]])
             raw[name] = values
-        cols = {c: np.array([row[c]], dtype=float) for c in _NUMERIC_WORK}
+        cols = {c: np.array([row[c]], dtype=float) for c in NUMERIC_INPUTS}
         cats = {}
         for column, feature in zip(self.category_columns_, self.categorical_features_,
                                    strict=True):
             code = self.vocab_[column].get(row[column]) if row[column] is not None else None
             cats[feature] = np.array([np.nan if code is None else float(code)])
-        out = self._derive(cols, raw, cats)
+        out = self.derivation().derive(cols, raw, cats)
         return np.array([[out[name][0] for name in self.feature_names_]], dtype=float)
 
     # -- internals ----------------------------------------------------------------------------
@@ -370,74 +369,20 @@ class FeaturePipeline:
         )
         return {f: codes[f].fill_null(np.nan).to_numpy() for f in codes.columns}
 
-    def _derive(self, cols: Mapping[str, np.ndarray], raw: dict[str, dict[str, np.ndarray]],
-                cats: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
-        g_all = raw["all"]
-        prior = (g_all["nfraud"] + 1.0) / (g_all["insp"] + 2.0)
-        out["all_fraud_rate"] = prior
-        m = float(self.prior_strength)
-        for name in self.group_names_:
-            r = raw[name]
-            out[f"{name}_n"] = r["n"]
-            out[f"{name}_insp"] = r["insp"]
-            out[f"{name}_n_fraud"] = r["nfraud"]
-            out[f"{name}_fraud_rate"] = (r["nfraud"] + m * prior) / (r["insp"] + m)
-            out[f"{name}_rev_per_insp"] = _safe_div(r["rev"], r["insp"], 0.0)
-        value = cols["customs_value"]
-        mass = cols["net_mass_kg"]
-        qty = cols["quantity"]
-        tax = cols["tax_rate"]
-        paid = cols["taxes_paid"]
-        log_uv = cols["log_uv"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["log_customs_value"] = np.where(value > 0, np.log(value), np.nan)
-            out["log_net_mass"] = np.where(mass > 0, np.log(mass), np.nan)
-            out["log_unit_value"] = log_uv
-            out["log_value_per_unit"] = np.where(
-                (value > 0) & (qty > 0), np.log(value / np.where(qty > 0, qty, 1.0)), np.nan
-            )
-        out["tax_rate"] = tax
-        out["tax_to_value"] = _safe_div(paid, value, np.nan)
-        out["hs6_numeric"] = cols["hs6_numeric"]
-        for name in UNIT_VALUE_GROUPS:
-            if name not in raw:
-                continue
-            r = raw[name]
-            n = r["uv_n"]
-            mean = _safe_div(r["uv_s"], n, np.nan)
-            var = np.maximum(_safe_div(r["uv_ss"], n, np.nan) - mean**2, 0.0)
-            enough = n >= _MIN_UV_HISTORY
-            dev = np.where(enough, log_uv - mean, np.nan)
-            out[f"uv_dev_{name}"] = dev
-            out[f"uv_z_{name}"] = dev / np.maximum(np.sqrt(var), _MIN_STD)
-        if "hs6" in raw:
-            r = raw["hs6"]
-            out["tax_rate_dev_hs6"] = np.where(
-                r["tax_n"] > 0, tax - _safe_div(r["tax_s"], r["tax_n"], np.nan), np.nan
-            )
-        if "importer" in raw:
-            out["importer_days_since_first"] = cols["day_num"] - raw["importer"]["first_day"]
-        out.update(cats)
-        columns = {}
-        for name in self.feature_names_:
-            arr = np.asarray(out[name], dtype=float)
-            bad = ~np.isfinite(arr)
-            if bad.any():
-                arr = np.where(bad, np.nan, arr)
-            columns[name] = arr
-        return columns
+    def derivation(self) -> FeatureDerivation:
+        """How this fitted pipeline turns per-row inputs into its features."""
+        return FeatureDerivation(
+            feature_names=tuple(self.feature_names_),
+            group_names=tuple(self.group_names_),
+            prior_strength=float(self.prior_strength),
+        )
 
 
 _PARALLEL_FROM_ROWS = 50_000
 
 
-_NUMERIC_WORK = ("customs_value", "net_mass_kg", "quantity", "tax_rate", "taxes_paid", "log_uv",
-                 "hs6_numeric", "day_num")
-
-
 def _columns(prep: pl.DataFrame) -> dict[str, np.ndarray]:
-    return {c: prep[c].fill_null(np.nan).to_numpy().astype(float) for c in _NUMERIC_WORK}
+    return {c: prep[c].fill_null(np.nan).to_numpy().astype(float) for c in NUMERIC_INPUTS}
 
 
 def _value_feature_available(feature: str, groups: list[str]) -> bool:
@@ -448,12 +393,3 @@ def _value_feature_available(feature: str, groups: list[str]) -> bool:
     if feature == "importer_days_since_first":
         return "importer" in groups
     return True
-
-
-def _safe_div(a: np.ndarray, b: np.ndarray, fill: float) -> np.ndarray:
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(b != 0, a / np.where(b != 0, b, 1.0), fill)
-    return np.where(np.isfinite(out), out, fill)
-
