@@ -41,6 +41,7 @@ from clearlane.evaluate.simulate import (
     plant_new_pattern,
     simulate,
 )
+from clearlane.models.simulation_scorers import FastScorer
 from clearlane.rules import evaluate_rules, load_rules
 from clearlane.selection import SelectionPolicy, select_lanes
 
@@ -104,7 +105,8 @@ def kcs(retrain_every: int, strategies: tuple[str, ...] = ISSUE_STRATEGIES
                               explore=0.10, objective="frauds", retrain_every=retrain_every,
                               strategies=strategies)
     started = time.perf_counter()
-    result = simulate(data, data["fraud"].fill_null(False).to_numpy(), None, config=config)
+    result = simulate(data, data["fraud"].fill_null(False).to_numpy(), None, config=config,
+                      scorer=FastScorer(random_state=config.seed))
     seconds = time.perf_counter() - started
     best_value = result.summary.filter(pl.col("strategy") != "random")["mean_precision"].max()
     best = float(best_value) if isinstance(best_value, (int, float)) else float("nan")
@@ -196,7 +198,8 @@ def synthetic_run(items: int, retrain_every: int, strategies: tuple[str, ...], s
     config = SimulationConfig(initial_weeks=4, ramp_weeks=6, start_rate=1.0, final_rate=0.10,
                               explore=explore, objective="frauds",
                               retrain_every=retrain_every, strategies=strategies, seed=seed)
-    result = simulate(data, fraud, revenue, config=config, pattern=pattern)
+    result = simulate(data, fraud, revenue, config=config,
+                      scorer=FastScorer(random_state=config.seed), pattern=pattern)
     detection = pattern_detection(result.weekly, appears_week, threshold=0.5, within=4)
     days = data["declared_at"].cast(pl.Date).to_numpy().astype("datetime64[D]")
     week_of = (days - np.datetime64(first)).astype(int) // 7

@@ -11,13 +11,13 @@ import pytest
 
 from clearlane.errors import ValidationError
 from clearlane.evaluate.simulate import (
-    FastScorer,
     SimulationConfig,
     pattern_detection,
     plant_new_pattern,
     simulate,
 )
 from clearlane.evaluate.simulate_chart import png_chart, simulation_html
+from clearlane.models.simulation_scorers import FastScorer
 from clearlane.synth import SynthConfig, SynthResult, generate
 
 
@@ -120,3 +120,13 @@ def test_config_errors() -> None:
         SimulationConfig(explore=1.5).validate()
     assert SimulationConfig(start_rate=1.0, final_rate=0.1, ramp_weeks=10).rate(5) == \
         pytest.approx(0.55)
+
+
+def test_model_strategies_need_a_scorer(synth: SynthResult) -> None:
+    data, fraud, revenue = _truth(synth)
+    with pytest.raises(ValidationError, match="exploit need a scorer"):
+        simulate(data, fraud, revenue,
+                 config=SimulationConfig(initial_weeks=2, weeks=1, strategies=("exploit",)))
+    result = simulate(data, fraud, revenue, config=SimulationConfig(
+        initial_weeks=2, weeks=2, strategies=("random", "rules")))
+    assert set(result.weekly["strategy"]) == {"random", "rules"}

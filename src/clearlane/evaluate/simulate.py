@@ -77,96 +77,19 @@ STRATEGIES: tuple[str, ...] = ("random", "rules", "exploit", "exploit+random",
 _MODEL_STRATEGIES = {"exploit", "exploit+random", "exploit+explore", "exploit+segments"}
 
 
-class Scorer(Protocol):
-    """Trains on labelled history and scores later declarations (higher = riskier)."""
+class SimulationScorer(Protocol):
+    """Trains on labelled history and scores later declarations (higher = riskier).
+
+    The simulator retrains it every ``retrain_every`` weeks, so it must be cheap to fit; the
+    shipped ones are in :mod:`clearlane.models.simulation_scorers` (``FastScorer``, the
+    default of ``clearlane simulate``, and ``RiskEngineScorer``).
+    """
 
     def fit(self, history: pl.DataFrame) -> Any: ...
 
     def score(self, model: Any, declarations: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Fraud probability and expected revenue (national currency) per row."""
         ...
-
-
-@dataclass
-class RiskEngineScorer:
-    """The risk engine's :class:`~clearlane.models.fraud.FraudModel` with one candidate setting
-    and a short boosting schedule (a weekly retrain must stay cheap)."""
-
-    random_state: int = 0
-    max_rounds: int = 300
-    n_jobs: int = 2
-
-    def fit(self, history: pl.DataFrame) -> Any:
-        from clearlane.models.fraud import DEFAULT_GRID, FraudModel
-
-        model = FraudModel(grid=[DEFAULT_GRID[0]], max_rounds=self.max_rounds,
-                           early_stopping_rounds=30, learning_rate=0.08,
-                           random_state=self.random_state, n_jobs=self.n_jobs)
-        return model.fit(history)
-
-    def score(self, model: Any, declarations: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        out = model.score(declarations, reasons=0)
-        return (out["fraud_probability"].to_numpy(), out["expected_revenue"].to_numpy())
-
-
-@dataclass
-class FastScorer:
-    """The risk engine's leakage-safe features (:class:`~clearlane.features.FeaturePipeline`)
-    with a plain LightGBM of fixed size, uncalibrated (the default: a weekly retrain of the full
-    :class:`RiskEngineScorer` costs about 15 s on 30,000 rows on two cores).
-
-    Expected revenue = probability × ``customs_value × tax_rate / 100`` (duty at stake) unless
-    revealed revenue exists, in which case a second LightGBM learns ``log1p(revenue)`` on frauds.
-    """
-
-    random_state: int = 0
-    rounds: int = 120
-    num_leaves: int = 31
-    n_jobs: int = 1
-    """One thread: a weekly fit is small, and on busy cores OpenMP threads spin-wait (a fit of
-    20,000 rows took 35 s CPU with 2 threads against 2 s with 1 on a loaded 2-core machine)."""
-
-    def fit(self, history: pl.DataFrame) -> Any:
-        import lightgbm as lgb
-
-        from clearlane.features.pipeline import FeaturePipeline
-
-        pipeline = FeaturePipeline().fit(history)
-        mask = history["inspected"].fill_null(False).to_numpy()
-        y = history["fraud"].fill_null(False).to_numpy()[mask].astype(int)
-        if mask.sum() < 50 or y.sum() < 5 or (1 - y).sum() < 5:
-            raise ValidationError(f"need 50 inspected rows with 5 frauds and 5 non-frauds; got "
-                                  f"{int(mask.sum())} inspected, {int(y.sum())} frauds")
-        features = pipeline.transform(history.filter(pl.Series(mask)))
-        cats = [features.columns.index(c) for c in pipeline.categorical_features_]
-        params = {"objective": "binary", "learning_rate": 0.08, "num_leaves": self.num_leaves,
-                  "min_child_samples": 20, "feature_fraction": 0.8, "bagging_fraction": 0.8,
-                  "bagging_freq": 1, "seed": self.random_state, "deterministic": True,
-                  "num_threads": self.n_jobs, "verbose": -1}
-        booster = lgb.train(params, lgb.Dataset(features.to_numpy(), y,
-                                                categorical_feature=cats),
-                            num_boost_round=self.rounds)
-        revenue = history["revenue_recovered"].cast(pl.Float64).fill_null(0.0).to_numpy()[mask]
-        rev_booster = None
-        rows = (y == 1) & (revenue > 0)
-        if rows.sum() >= 30:
-            rev_booster = lgb.train(
-                {**params, "objective": "regression", "num_leaves": 15},
-                lgb.Dataset(features.to_numpy()[rows], np.log1p(revenue[rows]),
-                            categorical_feature=cats), num_boost_round=60)
-        return pipeline, booster, rev_booster
-
-    def score(self, model: Any, declarations: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        pipeline, booster, rev_booster = model
-        features = pipeline.transform(declarations).to_numpy()
-        p = np.asarray(booster.predict(features))
-        if rev_booster is not None:
-            at_stake = np.expm1(np.clip(np.asarray(rev_booster.predict(features)), 0, 50))
-        else:
-            value = declarations["customs_value"].cast(pl.Float64).fill_null(0.0).to_numpy()
-            rate = declarations["tax_rate"].cast(pl.Float64).fill_null(0.0).to_numpy()
-            at_stake = np.nan_to_num(value * rate / 100.0)
-        return p, p * at_stake
 
 
 @dataclass(frozen=True)
@@ -268,7 +191,7 @@ def simulate(
     truth_revenue: np.ndarray | None = None,
     *,
     config: SimulationConfig | None = None,
-    scorer: Scorer | None = None,
+    scorer: SimulationScorer | None = None,
     rules: RuleSet | None = None,
     pattern: np.ndarray | None = None,
     progress: Progress | None = None,
@@ -277,10 +200,15 @@ def simulate(
 
     ``truth_fraud`` (bool) and ``truth_revenue`` (national currency, optional) are revealed
     only for selected rows. ``pattern`` (bool, optional) marks rows of a planted pattern whose
-    weekly recall is reported (``pattern_caught`` / ``pattern_frauds``).
+    weekly recall is reported (``pattern_caught`` / ``pattern_frauds``). ``scorer`` trains the
+    model strategies' model (e.g. :class:`clearlane.models.simulation_scorers.FastScorer`); it
+    may be left out only when no model strategy runs.
     """
     config = (config or SimulationConfig()).validate()
-    scorer = scorer or FastScorer(random_state=config.seed)
+    needs_model = [s for s in config.strategies if s in _MODEL_STRATEGIES]
+    if scorer is None and needs_model:
+        raise ValidationError(f"strategies {', '.join(needs_model)} need a scorer, e.g. "
+                              "clearlane.models.simulation_scorers.FastScorer()")
     frame = declarations.with_columns(pl.col("declared_at").cast(pl.Date)).with_row_index("_row")
     frame = frame.sort("declared_at", "declaration_id", "item_no")
     order = frame["_row"].to_numpy()
@@ -337,6 +265,7 @@ def simulate(
             p = np.zeros(n)
             exp_rev = np.zeros(n)
             if strategy in _MODEL_STRATEGIES:
+                assert scorer is not None  # checked above: a model strategy has a scorer
                 try:
                     if strategy not in models or w_index % config.retrain_every == 0:
                         history = base.filter(pl.Series(before)).with_columns(

@@ -11,6 +11,7 @@ import polars as pl
 from clearlane.errors import ValidationError
 from clearlane.evaluate.simulate import SimulationConfig, SimulationResult, simulate
 from clearlane.evaluate.simulate_chart import png_chart, simulation_html
+from clearlane.models.simulation_scorers import FastScorer
 from clearlane.rules import load_rules
 from clearlane.store.workspace import Workspace
 
@@ -42,7 +43,8 @@ def simulate_workspace(workspace: Workspace, config: SimulationConfig, *,
     truth_revenue = (known["revenue_recovered"].cast(pl.Float64).fill_null(0.0).to_numpy()
                      if known["revenue_recovered"].null_count() < known.height else None)
     result = simulate(known, known["fraud"].to_numpy(), truth_revenue, config=config,
-                      rules=rules, progress=progress)
+                      scorer=FastScorer(random_state=config.seed), rules=rules,
+                      progress=progress)
     folder = output_dir or workspace.reports_dir / "simulation"
     folder.mkdir(parents=True, exist_ok=True)
     files = [folder / "weekly.csv", folder / "summary.csv", folder / "simulation.html"]
