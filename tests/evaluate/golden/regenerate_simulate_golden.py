@@ -30,17 +30,26 @@ CASES: dict[str, SimulationConfig] = {
         initial_weeks=3, weeks=5, ramp_weeks=2, start_rate=0.5, final_rate=0.15,
         objective="revenue", retrain_every=2, segment_signal=False, explore=0.2, seed=9,
         strategies=("exploit", "exploit+segments", "exploit+random", "rules")),
+    "refused_fits": SimulationConfig(
+        initial_weeks=2, weeks=6, ramp_weeks=2, start_rate=0.5, final_rate=0.2,
+        retrain_every=2, seed=2, strategies=("exploit", "exploit+explore", "exploit+segments")),
 }
+"""Each case's scorer is ``ImporterRateScorer(refuse_odd=...)``: ``refused_fits`` refuses about
+half its fits, so the fallback (selection at random, retrain the next week) is pinned too."""
 
 
 class ImporterRateScorer:
-    """Smoothed fraud rate of the importer among the revealed history (higher = riskier);
-    refuses to train on fewer than 40 revealed rows, so the simulator's fallback runs too."""
+    """Smoothed fraud rate of the importer among the revealed history (higher = riskier).
+    With ``refuse_odd`` it refuses to train on an odd number of revealed rows (a stand-in for
+    a model that cannot be trained some weeks)."""
+
+    def __init__(self, refuse_odd: bool = False) -> None:
+        self.refuse_odd = refuse_odd
 
     def fit(self, history: pl.DataFrame) -> Any:
         labelled = history.filter(pl.col("inspected"))
-        if labelled.height < 40:
-            raise ValidationError(f"need 40 inspected rows; got {labelled.height}")
+        if self.refuse_odd and labelled.height % 2:
+            raise ValidationError(f"odd number of inspected rows ({labelled.height})")
         return labelled.group_by("importer_id").agg(
             ((pl.col("fraud").cast(pl.Float64).sum() + 0.1) / (pl.len() + 1)).alias("p"))
 
@@ -67,8 +76,8 @@ def data() -> tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
 def run(name: str) -> dict[str, str]:
     """The case's weekly table, summary (CSV text) and notes (one a line)."""
     frame, fraud, revenue, pattern = data()
-    result = simulate(frame, fraud, revenue, config=CASES[name], scorer=ImporterRateScorer(),
-                      pattern=pattern)
+    scorer = ImporterRateScorer(refuse_odd=name == "refused_fits")
+    result = simulate(frame, fraud, revenue, config=CASES[name], scorer=scorer, pattern=pattern)
     return {"weekly.csv": result.weekly.write_csv(), "summary.csv": result.summary.write_csv(),
             "notes.txt": "".join(f"{note}\n" for note in result.notes)}
 
