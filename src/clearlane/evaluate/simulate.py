@@ -209,147 +209,26 @@ def simulate(
     if scorer is None and needs_model:
         raise ValidationError(f"strategies {', '.join(needs_model)} need a scorer, e.g. "
                               "clearlane.models.simulation_scorers.FastScorer()")
-    frame = declarations.with_columns(pl.col("declared_at").cast(pl.Date)).with_row_index("_row")
-    frame = frame.sort("declared_at", "declaration_id", "item_no")
-    order = frame["_row"].to_numpy()
-    fraud = np.asarray(truth_fraud, dtype=bool)[order]
-    revenue = (np.zeros(len(order)) if truth_revenue is None
-               else np.nan_to_num(np.asarray(truth_revenue, dtype=float))[order])
-    planted = None if pattern is None else np.asarray(pattern, dtype=bool)[order]
-    frame = frame.drop("_row")
-    base = _hidden(frame)
-    first = frame["declared_at"].min()
-    assert isinstance(first, date)
-    week_of = _weeks(frame["declared_at"].to_numpy().astype("datetime64[D]"), first)
-    last_week = int(week_of.max())
-    sim_weeks = list(range(config.initial_weeks, last_week + 1))
-    if config.weeks is not None:
-        sim_weeks = sim_weeks[: config.weeks]
-    if not sim_weeks:
-        raise ValidationError(f"the data spans {last_week + 1} week(s); it needs more than the "
-                              f"{config.initial_weeks} initial week(s)")
-    initial = week_of < config.initial_weeks
-    labels = segment_labels(frame)
+    replay = _Replay.build(declarations, truth_fraud, truth_revenue, pattern, config)
     notes: list[str] = []
     if rules is None and "rules" in config.strategies:
-        labelled = base.filter(pl.Series(initial)).with_columns(
-            pl.lit(True).alias("inspected"), pl.Series("fraud", fraud[initial]))
+        labelled = replay.hidden.filter(pl.Series(replay.initial)).with_columns(
+            pl.lit(True).alias("inspected"), pl.Series("fraud", replay.fraud[replay.initial]))
         rules = starter_rules(labelled)
         notes.append(f"rules strategy: {len(rules)} starter rule(s) learned from the initial "
                      f"period ({sum(len(w.values) for w in rules.watchlists)} watchlist entries)")
-    revealed = {s: initial.copy() for s in config.strategies}
-    # the model probability each revealed row had when it was selected (NaN: no model score)
-    selected_p = {s: np.full(len(order), np.nan) for s in config.strategies}
-    models: dict[str, Any] = {}
+    states = {s: _StrategyState.start(replay) for s in config.strategies}
     rows: list[dict[str, Any]] = []
-    total_steps = len(sim_weeks) * len(config.strategies)
-    step = 0
+    total_steps = len(replay.sim_weeks) * len(config.strategies)
     report = progress or (lambda done, total: None)
-    for w_index, week in enumerate(sim_weeks):
-        in_week = week_of == week
-        before = week_of < week
-        week_frame = base.filter(pl.Series(in_week))
-        n = week_frame.height
-        if n == 0:
+    for w_index, week_number in enumerate(replay.sim_weeks):
+        week = _Week.of(replay, w_index, week_number, config, rules)
+        if week is None:
             continue
-        rate = config.rate(w_index)
-        k = max(1, int(np.floor(rate * n + 1e-9)))
-        week_fraud = fraud[in_week]
-        week_rev = revenue[in_week]
-        best_rev = float(np.sort(week_rev)[::-1][:k].sum())
-        week_start = first + timedelta(days=7 * week)
-        hits = evaluate_rules(rules, week_frame) if rules is not None and "rules" in \
-            config.strategies else None
         for strategy in config.strategies:
-            mask = revealed[strategy]
-            p = np.zeros(n)
-            exp_rev = np.zeros(n)
-            if strategy in _MODEL_STRATEGIES:
-                assert scorer is not None  # checked above: a model strategy has a scorer
-                try:
-                    if strategy not in models or w_index % config.retrain_every == 0:
-                        history = base.filter(pl.Series(before)).with_columns(
-                            pl.Series("inspected", mask[before]),
-                            pl.when(pl.Series(mask[before])).then(pl.Series(fraud[before]))
-                            .otherwise(None).alias("fraud"),
-                            pl.Series("revenue_recovered", np.where(
-                                mask[before], revenue[before], np.nan)).fill_nan(None),
-                        )
-                        models[strategy] = scorer.fit(history)
-                    p, exp_rev = scorer.score(models[strategy], week_frame)
-                except ValidationError as exc:
-                    models.pop(strategy, None)
-                    notes.append(f"week {week} {strategy}: model not trained ({exc}); "
-                                 "selected at random")
-            policy = _policy(strategy, rate, config)
-            raw_p = np.asarray(p, dtype=float)
-            evidence = None
-            if strategy in _MODEL_STRATEGIES and (config.segment_signal
-                                                  or strategy == "exploit+segments"):
-                recent = mask & (week_of < week) & (week_of >= week - config.segment_weeks)
-                evidence = SegmentEvidence.from_outcomes(
-                    labels.filter(pl.Series(recent)), fraud[recent], selected_p[strategy][recent],
-                    week - 1 - week_of[recent], config.segment_half_life)
-            week_labels = labels.filter(pl.Series(in_week))
-            if evidence is not None and config.segment_signal and strategy in _MODEL_STRATEGIES:
-                lift, _ = segment_lift(week_labels, evidence,
-                                       scheme_share=config.segment_scheme_share,
-                                       scheme_sd=config.segment_scheme_sd)
-                boosted = np.clip(raw_p + lift, 0.0, 1.0)
-                at_stake = np.where(raw_p > 1e-9, np.asarray(exp_rev, float) / np.maximum(
-                    raw_p, 1e-9), 0.0)
-                p, exp_rev = boosted, boosted * at_stake
-            scores = week_frame.select("declaration_id", "item_no", "office_id",
-                                       "declared_at").with_columns(
-                pl.Series("fraud_probability", np.asarray(p, dtype=float)),
-                pl.Series("expected_revenue", np.asarray(exp_rev, dtype=float)))
-            if strategy == "rules":
-                scores = scores.with_columns(pl.lit(0.0).alias("fraud_probability"))
-            if strategy == "exploit+segments" and evidence is not None:
-                weights, _ = thompson_exploration(
-                    week_labels, evidence, np.random.default_rng([config.seed, week, 7]),
-                    scheme_share=config.segment_explore_share,
-                    scheme_sd=config.segment_scheme_sd, null_sd=config.segment_null_sd)
-                scores = scores.with_columns(pl.Series("exploration_weight", weights))
-            result = select_lanes(scores, policy, hits=hits if strategy == "rules" else None,
-                                  seed=config.seed * 100_003 + week, explain=False)
-            # the selector returns rows in input order
-            chosen = (result.lanes["lane"] == "red").to_numpy()
-            if chosen.sum() > k:  # stochastic rounding may add one slot
-                chosen[np.flatnonzero(chosen)[k:]] = False
-            idx = np.flatnonzero(in_week)[chosen]
-            mask[idx] = True
-            if strategy in models:  # without a model there is nothing to compare outcomes to
-                selected_p[strategy][idx] = raw_p[chosen]
-            caught = int(week_fraud[chosen].sum())
-            inspected = int(chosen.sum())
-            frauds = int(week_fraud.sum())
-            best_precision = min(1.0, frauds / inspected) if inspected else 0.0
-            precision = caught / inspected if inspected else 0.0
-            row: dict[str, Any] = {
-                "strategy": strategy, "week": week, "week_start": week_start, "rate": rate,
-                "declarations": n, "inspected": inspected, "frauds": frauds, "caught": caught,
-                "precision": precision,
-                "norm_precision": precision / best_precision if best_precision else None,
-                "revenue": float(week_rev[chosen].sum()),
-                "norm_revenue": float(week_rev[chosen].sum()) / best_rev if best_rev else None,
-                "true_rate": frauds / n,
-            }
-            random_rows = result.lanes["random_control"].to_numpy() & chosen
-            if strategy in ("exploit+random", "random"):
-                est = wilson_interval(int(week_fraud[random_rows].sum()), int(random_rows.sum()))
-                row.update({"est_rate": est.rate, "est_low": est.low, "est_high": est.high,
-                            "covered": (est.low is not None and est.high is not None
-                                        and est.low <= frauds / n <= est.high)})
-            if planted is not None:
-                pat = planted[in_week] & week_fraud
-                row["pattern_frauds"] = int(pat.sum())
-                row["pattern_caught"] = int((pat & chosen).sum())
-                explored = result.lanes["explored"].to_numpy() & chosen
-                row["pattern_explored"] = int((pat & explored).sum())
-            rows.append(row)
-            step += 1
-            report(step, total_steps)
+            rows.append(_run_week(strategy, states[strategy], week, replay, scorer, config,
+                                  notes))
+            report(len(rows), total_steps)
     weekly = pl.DataFrame(rows, infer_schema_length=None).sort("strategy", "week")
     window = config.moving_average
     weekly = weekly.with_columns(
@@ -359,6 +238,237 @@ def simulate(
         .alias(f"norm_revenue_ma{window}"),
     )
     return SimulationResult(weekly, summarise(weekly, config), config, tuple(notes))
+
+
+@dataclass(frozen=True)
+class _Replay:
+    """The declarations in date order with their outcomes hidden, the hidden truth per row and
+    the week (from the first date, 0-based) of every row."""
+
+    hidden: pl.DataFrame
+    fraud: np.ndarray
+    revenue: np.ndarray
+    planted: np.ndarray | None
+    week_of: np.ndarray
+    first: date
+    sim_weeks: list[int]
+    initial: np.ndarray
+    """Rows of the fully labelled initial weeks."""
+    labels: pl.DataFrame
+    """Segment labels of every row (:func:`clearlane.selection.segments.segment_labels`)."""
+
+    @classmethod
+    def build(cls, declarations: pl.DataFrame, truth_fraud: np.ndarray,
+              truth_revenue: np.ndarray | None, pattern: np.ndarray | None,
+              config: SimulationConfig) -> _Replay:
+        frame = declarations.with_columns(pl.col("declared_at").cast(pl.Date)).with_row_index(
+            "_row")
+        frame = frame.sort("declared_at", "declaration_id", "item_no")
+        order = frame["_row"].to_numpy()
+        fraud = np.asarray(truth_fraud, dtype=bool)[order]
+        revenue = (np.zeros(len(order)) if truth_revenue is None
+                   else np.nan_to_num(np.asarray(truth_revenue, dtype=float))[order])
+        planted = None if pattern is None else np.asarray(pattern, dtype=bool)[order]
+        frame = frame.drop("_row")
+        first = frame["declared_at"].min()
+        assert isinstance(first, date)
+        week_of = _weeks(frame["declared_at"].to_numpy().astype("datetime64[D]"), first)
+        last_week = int(week_of.max())
+        sim_weeks = list(range(config.initial_weeks, last_week + 1))
+        if config.weeks is not None:
+            sim_weeks = sim_weeks[: config.weeks]
+        if not sim_weeks:
+            raise ValidationError(f"the data spans {last_week + 1} week(s); it needs more than "
+                                  f"the {config.initial_weeks} initial week(s)")
+        return cls(hidden=_hidden(frame), fraud=fraud, revenue=revenue, planted=planted,
+                   week_of=week_of, first=first, sim_weeks=sim_weeks,
+                   initial=week_of < config.initial_weeks, labels=segment_labels(frame))
+
+
+@dataclass
+class _StrategyState:
+    """What one strategy has learned so far: the rows it revealed, the model probability each
+    had when selected (NaN: no model score) and its current model (if ``trained``)."""
+
+    revealed: np.ndarray
+    selected_p: np.ndarray
+    model: Any = None
+    trained: bool = False
+
+    @classmethod
+    def start(cls, replay: _Replay) -> _StrategyState:
+        return cls(revealed=replay.initial.copy(),
+                   selected_p=np.full(len(replay.fraud), np.nan))
+
+
+@dataclass(frozen=True)
+class _Week:
+    """One simulated week: its rows, inspection budget and hidden outcomes."""
+
+    index: int
+    """Position among the simulated weeks (0-based; drives the rate schedule and retrains)."""
+    number: int
+    """Week since the first date (0-based)."""
+    rows: np.ndarray
+    frame: pl.DataFrame
+    labels: pl.DataFrame
+    rate: float
+    budget: int
+    fraud: np.ndarray
+    revenue: np.ndarray
+    best_revenue: float
+    start: date
+    hits: pl.DataFrame | None
+
+    @classmethod
+    def of(cls, replay: _Replay, index: int, number: int, config: SimulationConfig,
+           rules: RuleSet | None) -> _Week | None:
+        """The week's data; ``None`` when it has no declarations."""
+        rows = replay.week_of == number
+        frame = replay.hidden.filter(pl.Series(rows))
+        n = frame.height
+        if n == 0:
+            return None
+        rate = config.rate(index)
+        budget = max(1, int(np.floor(rate * n + 1e-9)))
+        revenue = replay.revenue[rows]
+        hits = evaluate_rules(rules, frame) if rules is not None and "rules" in \
+            config.strategies else None
+        return cls(index=index, number=number, rows=rows, frame=frame,
+                   labels=replay.labels.filter(pl.Series(rows)), rate=rate, budget=budget,
+                   fraud=replay.fraud[rows], revenue=revenue,
+                   best_revenue=float(np.sort(revenue)[::-1][:budget].sum()),
+                   start=replay.first + timedelta(days=7 * number), hits=hits)
+
+
+def _run_week(strategy: str, state: _StrategyState, week: _Week, replay: _Replay,
+              scorer: SimulationScorer | None, config: SimulationConfig,
+              notes: list[str]) -> dict[str, Any]:
+    """One strategy's week: score, select through the selector, reveal the selected rows'
+    outcomes; the week's metrics row."""
+    p = np.zeros(week.frame.height)
+    exp_rev = np.zeros(week.frame.height)
+    if strategy in _MODEL_STRATEGIES:
+        assert scorer is not None  # checked by simulate(): a model strategy has a scorer
+        p, exp_rev = _model_scores(strategy, state, week, replay, scorer, config, notes)
+    raw_p = np.asarray(p, dtype=float)
+    evidence = None
+    if strategy in _MODEL_STRATEGIES and (config.segment_signal
+                                          or strategy == "exploit+segments"):
+        evidence = _segment_evidence(state, week, replay, config)
+    if evidence is not None and config.segment_signal and strategy in _MODEL_STRATEGIES:
+        lift, _ = segment_lift(week.labels, evidence, scheme_share=config.segment_scheme_share,
+                               scheme_sd=config.segment_scheme_sd)
+        boosted = np.clip(raw_p + lift, 0.0, 1.0)
+        at_stake = np.where(raw_p > 1e-9, np.asarray(exp_rev, float) / np.maximum(
+            raw_p, 1e-9), 0.0)
+        p, exp_rev = boosted, boosted * at_stake
+    lanes = _select(strategy, week, p, exp_rev, evidence, config)
+    # the selector returns rows in input order
+    chosen = (lanes["lane"] == "red").to_numpy()
+    if chosen.sum() > week.budget:  # stochastic rounding may add one slot
+        chosen[np.flatnonzero(chosen)[week.budget:]] = False
+    idx = np.flatnonzero(week.rows)[chosen]
+    state.revealed[idx] = True
+    if state.trained:  # without a model there is nothing to compare outcomes to
+        state.selected_p[idx] = raw_p[chosen]
+    return _week_metrics(strategy, week, chosen, lanes, replay)
+
+
+def _model_scores(strategy: str, state: _StrategyState, week: _Week, replay: _Replay,
+                  scorer: SimulationScorer, config: SimulationConfig,
+                  notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Fraud probability and expected revenue of the week's rows from the strategy's model,
+    retrained first when due on the rows before the week, labelled only where the strategy
+    revealed them. Zeros (selection at random) when the model cannot be trained."""
+    mask = state.revealed
+    before = replay.week_of < week.number
+    try:
+        if not state.trained or week.index % config.retrain_every == 0:
+            history = replay.hidden.filter(pl.Series(before)).with_columns(
+                pl.Series("inspected", mask[before]),
+                pl.when(pl.Series(mask[before])).then(pl.Series(replay.fraud[before]))
+                .otherwise(None).alias("fraud"),
+                pl.Series("revenue_recovered", np.where(
+                    mask[before], replay.revenue[before], np.nan)).fill_nan(None),
+            )
+            state.model, state.trained = scorer.fit(history), True
+        return scorer.score(state.model, week.frame)
+    except ValidationError as exc:
+        state.model, state.trained = None, False
+        notes.append(f"week {week.number} {strategy}: model not trained ({exc}); "
+                     "selected at random")
+        n = week.frame.height
+        return np.zeros(n), np.zeros(n)
+
+
+def _segment_evidence(state: _StrategyState, week: _Week, replay: _Replay,
+                      config: SimulationConfig) -> SegmentEvidence:
+    """The strategy's inspections of the last ``segment_weeks`` weeks, each weighted by how
+    surprising its outcome was to the model."""
+    week_of = replay.week_of
+    recent = state.revealed & (week_of < week.number) & (
+        week_of >= week.number - config.segment_weeks)
+    return SegmentEvidence.from_outcomes(
+        replay.labels.filter(pl.Series(recent)), replay.fraud[recent],
+        state.selected_p[recent], week.number - 1 - week_of[recent], config.segment_half_life)
+
+
+def _select(strategy: str, week: _Week, p: np.ndarray, exp_rev: np.ndarray,
+            evidence: SegmentEvidence | None, config: SimulationConfig) -> pl.DataFrame:
+    """The selector's lanes for the week's rows (input order) under the strategy's policy."""
+    scores = week.frame.select("declaration_id", "item_no", "office_id",
+                               "declared_at").with_columns(
+        pl.Series("fraud_probability", np.asarray(p, dtype=float)),
+        pl.Series("expected_revenue", np.asarray(exp_rev, dtype=float)))
+    if strategy == "rules":
+        scores = scores.with_columns(pl.lit(0.0).alias("fraud_probability"))
+    if strategy == "exploit+segments" and evidence is not None:
+        weights, _ = thompson_exploration(
+            week.labels, evidence, np.random.default_rng([config.seed, week.number, 7]),
+            scheme_share=config.segment_explore_share,
+            scheme_sd=config.segment_scheme_sd, null_sd=config.segment_null_sd)
+        scores = scores.with_columns(pl.Series("exploration_weight", weights))
+    result = select_lanes(scores, _policy(strategy, week.rate, config),
+                          hits=week.hits if strategy == "rules" else None,
+                          seed=config.seed * 100_003 + week.number, explain=False)
+    return result.lanes
+
+
+def _week_metrics(strategy: str, week: _Week, chosen: np.ndarray, lanes: pl.DataFrame,
+                  replay: _Replay) -> dict[str, Any]:
+    """Precision, revenue and their normalised forms for the rows ``chosen``; the random
+    part's estimate of the fraud rate; the planted pattern's recall."""
+    n = week.frame.height
+    week_fraud = week.fraud
+    caught = int(week_fraud[chosen].sum())
+    inspected = int(chosen.sum())
+    frauds = int(week_fraud.sum())
+    best_precision = min(1.0, frauds / inspected) if inspected else 0.0
+    precision = caught / inspected if inspected else 0.0
+    revenue = float(week.revenue[chosen].sum())
+    row: dict[str, Any] = {
+        "strategy": strategy, "week": week.number, "week_start": week.start, "rate": week.rate,
+        "declarations": n, "inspected": inspected, "frauds": frauds, "caught": caught,
+        "precision": precision,
+        "norm_precision": precision / best_precision if best_precision else None,
+        "revenue": revenue,
+        "norm_revenue": revenue / week.best_revenue if week.best_revenue else None,
+        "true_rate": frauds / n,
+    }
+    random_rows = lanes["random_control"].to_numpy() & chosen
+    if strategy in ("exploit+random", "random"):
+        est = wilson_interval(int(week_fraud[random_rows].sum()), int(random_rows.sum()))
+        row.update({"est_rate": est.rate, "est_low": est.low, "est_high": est.high,
+                    "covered": (est.low is not None and est.high is not None
+                                and est.low <= frauds / n <= est.high)})
+    if replay.planted is not None:
+        pat = replay.planted[week.rows] & week_fraud
+        row["pattern_frauds"] = int(pat.sum())
+        row["pattern_caught"] = int((pat & chosen).sum())
+        explored = lanes["explored"].to_numpy() & chosen
+        row["pattern_explored"] = int((pat & explored).sum())
+    return row
 
 
 def _policy(strategy: str, rate: float, config: SimulationConfig) -> SelectionPolicy:
