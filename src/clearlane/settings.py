@@ -11,7 +11,27 @@ DEFAULT_WORKSPACE = Path("clearlane-workspace")
 
 
 class Settings(BaseSettings):
-    """Clearlane settings; each can be set with an environment variable ``CLEARLANE_<NAME>``."""
+    """Clearlane settings; each can be set with an environment variable ``CLEARLANE_<NAME>``.
+
+    Built where the program starts (a CLI command, a server), never at import time. Keyword
+    arguments win over the environment, the environment over the defaults:
+
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"CLEARLANE_SEED": "7", "CLEARLANE_BATCH_ROWS": "2000"}):
+    ...     settings = Settings()
+    ...     explicit = Settings(seed=3)
+    >>> settings.seed, settings.batch_rows, explicit.seed
+    (7, 2000, 3)
+
+    Values are validated when the settings are built:
+
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     Settings(batch_rows=10)
+    ... except ValidationError as error:
+    ...     print(error.errors()[0]["loc"], error.errors()[0]["msg"])
+    ('batch_rows',) Input should be greater than or equal to 1000
+    """
 
     model_config = SettingsConfigDict(env_prefix="CLEARLANE_", extra="ignore")
 

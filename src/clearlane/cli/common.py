@@ -41,7 +41,13 @@ def workspace_path(option: Path | None) -> Path:
 
 
 def seed_value(option: int | None) -> int:
-    """The random seed from the option, else from settings (``CLEARLANE_SEED`` or 42)."""
+    """The random seed from the option, else from settings (``CLEARLANE_SEED`` or 42).
+
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"CLEARLANE_SEED": "7"}):
+    ...     seed_value(None), seed_value(3)
+    (7, 3)
+    """
     return option if option is not None else Settings().seed
 
 

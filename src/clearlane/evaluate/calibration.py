@@ -56,7 +56,16 @@ def reliability(
     correct: Sequence[bool] | np.ndarray,
     n_bins: int = 10,
 ) -> Reliability:
-    """Reliability of predictions with stated ``confidence`` (0-1) and outcome ``correct``."""
+    """Reliability of predictions with stated ``confidence`` (0-1) and outcome ``correct``.
+
+    Four predictions stated at 90 % of which two were right, four at 20 % of which one was:
+
+    >>> r = reliability([0.9] * 4 + [0.2] * 4, [True, True, False, False, True] + [False] * 3)
+    >>> r.accuracy, [(b.low, b.count, b.accuracy) for b in r.bins]
+    (0.375, [(0.2, 4, 0.25), (0.9, 4, 0.5)])
+    >>> round(r.ece, 3)  # (4 × |0.5 − 0.9| + 4 × |0.25 − 0.2|) / 8
+    0.225
+    """
     conf = np.asarray(confidence, dtype=np.float64)
     right = np.asarray(correct, dtype=bool)
     if conf.shape != right.shape or conf.ndim != 1:

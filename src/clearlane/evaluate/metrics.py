@@ -44,7 +44,13 @@ class TargetingMetrics:
 
 
 def ranking(scores: np.ndarray, tie_key: Sequence[str] | np.ndarray | None = None) -> np.ndarray:
-    """Row indices from riskiest to safest, with deterministic tie-breaking."""
+    """Row indices from riskiest to safest, with deterministic tie-breaking.
+
+    >>> ranking(np.array([0.2, 0.9, np.nan, 0.9])).tolist()  # ties by row, NaN last
+    [1, 3, 0, 2]
+    >>> ranking(np.array([0.5, 0.5]), tie_key=["D2", "D1"]).tolist()
+    [1, 0]
+    """
     s = np.asarray(scores, dtype=float)
     primary = np.where(np.isnan(s), np.inf, -s)
     secondary = np.arange(len(s)) if tie_key is None else np.asarray(tie_key)
@@ -53,14 +59,24 @@ def ranking(scores: np.ndarray, tie_key: Sequence[str] | np.ndarray | None = Non
 
 
 def selected_count(n: int, k: float) -> int:
-    """Rows selected when inspecting ``k`` percent of ``n`` (floor, at least one if n > 0)."""
+    """Rows selected when inspecting ``k`` percent of ``n`` (floor, at least one if n > 0).
+
+    >>> selected_count(1_234, 10), selected_count(5, 1), selected_count(0, 5)
+    (123, 1, 0)
+    """
     if not 0 < k <= 100:
         raise ValidationError(f"k must be a percentage in (0, 100]; got {k}")
     return 0 if n == 0 else max(1, int(np.floor(n * k / 100.0 + 1e-9)))
 
 
 def auc_score(y: np.ndarray, scores: np.ndarray) -> float | None:
-    """Area under the ROC curve (ties count half); None when only one class is present."""
+    """Area under the ROC curve (ties count half); None when only one class is present.
+
+    >>> auc_score(np.array([False, True, False, True]), np.array([0.1, 0.8, 0.4, 0.4]))
+    0.875
+    >>> auc_score(np.array([True, True]), np.array([0.1, 0.2])) is None
+    True
+    """
     y = np.asarray(y, dtype=bool)
     s = np.asarray(scores, dtype=float)
     s = np.where(np.isnan(s), -np.inf, s)
@@ -80,7 +96,18 @@ def targeting_metrics(
     ks: Sequence[float] = DEFAULT_KS,
     tie_key: Sequence[str] | np.ndarray | None = None,
 ) -> TargetingMetrics:
-    """Precision, recall and revenue at each k percent, plus AUC, of one ranking."""
+    """Precision, recall and revenue at each k percent, plus AUC, of one ranking.
+
+    Ten declarations, three frauds; inspecting the top 20 % (two rows) finds two of them and
+    half the recoverable revenue:
+
+    >>> y = [True, False, True, False, False, False, True, False, False, False]
+    >>> scores = [0.9, 0.1, 0.8, 0.2, 0.3, 0.1, 0.05, 0.4, 0.2, 0.1]
+    >>> revenue = [100.0, 0, 50.0, 0, 0, 0, 150.0, 0, 0, 0]
+    >>> m = targeting_metrics(y, scores, revenue, ks=(20.0,))
+    >>> m.precision[20.0], round(m.recall[20.0], 3), m.revenue[20.0]
+    (1.0, 0.667, 0.5)
+    """
     y_arr = np.asarray(y, dtype=bool)
     s_arr = np.asarray(scores, dtype=float)
     if y_arr.shape != s_arr.shape:

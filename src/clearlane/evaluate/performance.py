@@ -34,7 +34,14 @@ class RateEstimate:
 
 
 def wilson_interval(frauds: int, n: int, confidence: float = 0.95) -> RateEstimate:
-    """Wilson score interval of a binomial proportion (valid for small samples and rare events)."""
+    """Wilson score interval of a binomial proportion (valid for small samples and rare events).
+
+    >>> est = wilson_interval(3, 120)
+    >>> est.rate, round(est.low, 4), round(est.high, 4)
+    (0.025, 0.0085, 0.0709)
+    >>> wilson_interval(0, 0).rate is None
+    True
+    """
     if n <= 0:
         return RateEstimate(0, 0, None, None, None, confidence)
     from scipy.stats import norm
@@ -85,7 +92,16 @@ def random_sample_estimate(decisions: pl.DataFrame, confidence: float = 0.95) ->
 
 
 def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float | None:
-    """Population stability index of ``current`` against ``reference`` (None if either empty)."""
+    """Population stability index of ``current`` against ``reference`` (None if either empty).
+
+    0 when the distribution is unchanged; above about 0.25 is usually read as a real shift.
+
+    >>> reference = np.arange(1_000.0)
+    >>> psi(reference, reference)
+    0.0
+    >>> psi(reference, reference + 500.0) > 0.25
+    True
+    """
     ref = reference[np.isfinite(reference)]
     cur = current[np.isfinite(current)]
     if len(ref) == 0 or len(cur) == 0:
