@@ -125,7 +125,16 @@ class SynthConfig:
         return max(3, self.n_items // 8_000)
 
     def validate(self) -> SynthConfig:
-        """Raise :class:`ValidationError` naming each out-of-range parameter; return self."""
+        """Raise :class:`ValidationError` naming each out-of-range parameter; return self.
+
+        >>> SynthConfig(n_items=4_000).validate().importers  # one importer per 40 items
+        100
+        >>> try:
+        ...     SynthConfig(days=0, detection_rate=1.5).validate()
+        ... except ValidationError as error:
+        ...     print([(problem.field, problem.value) for problem in error.problems])
+        [('days', '0'), ('detection_rate', '1.5')]
+        """
         problems: list[Problem] = []
 
         def need(ok: bool, name: str, reason: str) -> None:
