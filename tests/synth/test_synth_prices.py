@@ -8,7 +8,7 @@ import pytest
 
 from clearlane.errors import ValidationError
 from clearlane.synth import SynthConfig, generate
-from clearlane.synth.generator import price_tiers
+from clearlane.synth.trade import price_tiers
 
 
 def _clean_log_uv(joined: pl.DataFrame) -> pl.DataFrame:
