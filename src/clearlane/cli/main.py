@@ -66,7 +66,7 @@ def run() -> None:
 
 
 def _fail(exc: ClearlaneError) -> None:
-    err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
+    err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     sys.exit(exit_code(exc))
 
 
