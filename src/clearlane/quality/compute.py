@@ -27,7 +27,7 @@ from clearlane.quality.report import (
     RowCounts,
 )
 from clearlane.quality.score import score_report
-from clearlane.quality.sql import SEVERITY_SQL, Scope, scalar
+from clearlane.quality.sql import SEVERITY_SQL, Scope, materialise, scalar
 from clearlane.quality.unit_values import (
     DEFAULT_MIN_CELL_SIZE,
     DEFAULT_THRESHOLD,
@@ -97,6 +97,27 @@ def compute_quality_report(
             progress(float(done), float(_STEPS))
 
     step(0)
+    temporary = materialise(con, scope)
+    try:
+        return _report(con, batch_id, scope, as_of, earliest, threshold, min_cell_size,
+                       examples, top_issues, step)
+    finally:
+        for table in temporary:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _report(
+    con: duckdb.DuckDBPyConnection,
+    batch_id: str | None,
+    scope: Scope,
+    as_of: date,
+    earliest: date,
+    threshold: float,
+    min_cell_size: int,
+    examples: int,
+    top_issues: int,
+    step: Callable[[int], None],
+) -> QualityReport:
     batches = _batches(con, scope)
     rejected = scalar(con, f"SELECT count(*) FROM {scope.quarantine} WHERE {scope.sql}", scope.params)
     conflicts = scalar(con, f"SELECT count(*) FROM conflicts WHERE {scope.sql}", scope.params)

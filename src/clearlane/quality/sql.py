@@ -28,13 +28,18 @@ OUTSTANDING_QUARANTINE = """(SELECT * EXCLUDE (_rank) FROM (
 
 # The ingest issues of what is stored: rejections of outstanding quarantined rows, and
 # warnings (or notes) of stored rows; issues of rows later stored or skipped as copies drop out.
-STORED_ISSUES = f"""(SELECT i.* FROM ingest_issues i
+def stored_issues_sql(outstanding: str) -> str:
+    """:data:`STORED_ISSUES` reading the outstanding quarantine from ``outstanding``."""
+    return f"""(SELECT i.* FROM ingest_issues i
     WHERE CASE WHEN {SEVERITY_SQL} = 'error'
-          THEN EXISTS (SELECT 1 FROM {OUTSTANDING_QUARANTINE} o
+          THEN EXISTS (SELECT 1 FROM {outstanding} o
                        WHERE o.batch_id = i.batch_id
                          AND o.source_row IS NOT DISTINCT FROM i.source_row)
           ELSE EXISTS (SELECT 1 FROM declarations d
                        WHERE d.batch_id = i.batch_id AND d.source_row = i.source_row) END)"""
+
+
+STORED_ISSUES = stored_issues_sql(OUTSTANDING_QUARANTINE)
 
 
 class Scope:
@@ -53,6 +58,22 @@ class Scope:
         self.params: list[Any] = [batch_id] if batch_id is not None else []
         self.quarantine = "quarantine" if batch_id is not None else OUTSTANDING_QUARANTINE
         self.issues = "ingest_issues" if batch_id is not None else STORED_ISSUES
+
+
+def materialise(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
+    """For the whole workspace, compute the outstanding quarantine and the stored issues once
+    into temporary tables that ``scope`` then reads; returns the tables to drop afterwards."""
+    if scope.batch_id is not None:
+        return []
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _quality_outstanding AS SELECT * FROM {OUTSTANDING_QUARANTINE}"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _quality_stored_issues AS "
+        f"SELECT * FROM {stored_issues_sql('_quality_outstanding')}"
+    )
+    scope.quarantine, scope.issues = "_quality_outstanding", "_quality_stored_issues"
+    return ["_quality_outstanding", "_quality_stored_issues"]
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> int:
