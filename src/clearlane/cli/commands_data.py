@@ -155,8 +155,13 @@ def ingest(
         raise NothingStoredError(
             "no row could be stored from "
             + "; ".join(
-                f"{Path(r.source_file).name} ({r.counts.rows_rejected:,} of "
-                f"{r.counts.rows_read:,} rows rejected; batch {r.batch_id})"
+                f"{Path(r.source_file).name} ("
+                + (
+                    f"{r.counts.rows_rejected:,} of {r.counts.rows_read:,} rows rejected"
+                    if r.counts.rows_read
+                    else "no row in the file"
+                )
+                + f"; batch {r.batch_id})"
                 for r in empty
             )
             + ". See the reasons with `clearlane quarantine --batch BATCH`, fix the file and "
