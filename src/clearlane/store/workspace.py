@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import duckdb
 import polars as pl
@@ -78,7 +78,7 @@ class Workspace:
             workspace.artifacts_dir.mkdir(exist_ok=True)
             workspace.reports_dir.mkdir(exist_ok=True)
         except OSError as exc:
-            raise storage_error(exc, workspace.path) or exc from exc
+            _raise_plain(exc, workspace.path)
         workspace.migrate()
         return workspace
 
@@ -104,11 +104,11 @@ class Workspace:
         try:
             con = duckdb.connect(str(self.database), read_only=read_only)
         except (duckdb.Error, OSError) as exc:
-            raise storage_error(exc, self.path) or exc from exc
+            _raise_plain(exc, self.path)
         try:
             yield con
         except (duckdb.Error, OSError) as exc:
-            raise storage_error(exc, self.path) or exc from exc
+            _raise_plain(exc, self.path)
         finally:
             con.close()
 
@@ -257,6 +257,14 @@ def storage_error(exc: BaseException, path: Path) -> ClearlaneError | None:
             "again."
         )
     return None
+
+
+def _raise_plain(exc: duckdb.Error | OSError, path: Path) -> NoReturn:
+    """Raise the plain error for ``exc`` when it is a storage failure, else ``exc`` itself."""
+    mapped = storage_error(exc, path)
+    if mapped is None:
+        raise exc
+    raise mapped from exc
 
 
 _QUOTED_FILE = re.compile(r'(?:file|directory) "(?P<name>[^"]+)"', re.IGNORECASE)
