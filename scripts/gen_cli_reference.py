@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
+from clearlane.cli.common import EXIT_CODE_TABLE
 from clearlane.cli.main import app
 
 TARGET = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
@@ -26,12 +27,25 @@ def command_paths(group: object, prefix: tuple[str, ...] = ()) -> list[tuple[str
     return paths
 
 
+def exit_codes() -> str:
+    """The exit-code table every command follows (from ``clearlane.cli.common``)."""
+    rows = "\n".join(f"| {code} | {meaning} |" for code, meaning in EXIT_CODE_TABLE)
+    return (
+        "## Exit codes\n\n"
+        "Every command ends with one of these codes; an error prints one plain message "
+        "(`Error: ...`) on standard error; only an unexpected error (a bug, code 1) shows a "
+        "Python traceback.\n\n"
+        f"| code | meaning |\n|---|---|\n{rows}\n"
+    )
+
+
 def render() -> str:
     runner = CliRunner()
     root = typer.main.get_command(app)
     parts = [
         "# CLI reference\n",
         "Generated from `--help` by `python scripts/gen_cli_reference.py`; do not edit by hand.\n",
+        exit_codes(),
     ]
     for path in command_paths(root):
         result = runner.invoke(

@@ -75,3 +75,15 @@ class MissingExtraError(ClearlaneError, ImportError):
         super().__init__(
             f"{module!r} is not installed; install the extra with: pip install 'clearlane[{extra}]'"
         )
+
+
+class WorkspaceBusyError(ClearlaneError):
+    """Another process holds the workspace database open for writing."""
+
+
+class StorageError(ClearlaneError):
+    """The workspace cannot be written: a read-only folder or file, or a full disk."""
+
+
+class NothingStoredError(ValidationError):
+    """An input file of which no row could be stored: every row was rejected (or it had none)."""

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 CLEARLANE = str(Path(sys.executable).parent / "clearlane")
+SRC = Path(__file__).resolve().parents[2] / "src"  # this checkout's code, not the installed one
 
 
 def clearlane(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -19,7 +20,11 @@ def clearlane(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=300,
-        env={"COLUMNS": "200", "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"},
+        env={
+            "COLUMNS": "200",
+            "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+            "PYTHONPATH": str(SRC),
+        },
     )
 
 

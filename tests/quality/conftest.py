@@ -65,7 +65,8 @@ def crafted(workspace: Workspace) -> Crafted:
             ],
         )
         con.executemany(
-            "INSERT INTO quarantine VALUES ('batch-a', 'a.csv', ?, ?, ?)",
+            "INSERT INTO quarantine (batch_id, source_file, source_row, raw, reasons) "
+            "VALUES ('batch-a', 'a.csv', ?, ?, ?)",
             [
                 [101, '{"hs_code": "01A121"}', "hs_code: HS code contains letters"],
                 [102, '{"hs_code": "B10121"}', "hs_code: HS code contains letters"],
@@ -83,7 +84,9 @@ def crafted(workspace: Workspace) -> Crafted:
             ],
         )
         con.execute(
-            "INSERT INTO conflicts VALUES ('batch-b', 'b.csv', 7, 'A-005', 1, 'batch-a', 3, 'customs_value')"
+            "INSERT INTO conflicts (batch_id, source_file, source_row, declaration_id, item_no, "
+            "existing_batch_id, existing_source_row, differing_fields) "
+            "VALUES ('batch-b', 'b.csv', 7, 'A-005', 1, 'batch-a', 3, 'customs_value')"
         )
         con.executemany(
             "INSERT INTO normalisations VALUES ('batch-a', ?, ?, ?, ?)",

@@ -11,15 +11,19 @@ from rich.table import Table
 
 from clearlane.cli.app import app
 from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspace_path
+from clearlane.errors import NothingStoredError
 from clearlane.ingest.profile import load_profile, shipped_profiles
 from clearlane.ingest.readers import ROW_COLUMN, open_source
 from clearlane.ingest.suggest import suggest_profile
+from clearlane.quality.compute import resolve_batch
 from clearlane.schema.fields import DECLARATION_FIELDS
 from clearlane.services.ingest import IngestReport, ingest_file
 from clearlane.services.workspace import (
     conflicting_rows,
+    conflicts_for_review,
     describe_workspace,
     init_workspace,
+    quarantine_problems,
     quarantined_rows,
 )
 from clearlane.store.workspace import Workspace
@@ -121,50 +125,137 @@ def ingest(
     profile: Annotated[
         str, typer.Option("--profile", "-p", help="Shipped profile name or a YAML file path.")
     ] = "canonical",
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Exit 0 even when a file has no row that could be stored (every row rejected).",
+        ),
+    ] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Validate files and add their declarations to the workspace (all or nothing per file).
 
     Rejected rows go to the quarantine with their row, field and reason; the same file twice
     adds nothing; a declaration seen again with different content is a conflict, never
-    overwritten.
+    overwritten. A file none of whose rows could be stored (every row rejected, or no row)
+    ends with exit code 2 once every file is done, unless --allow-empty; undo an ingest with
+    `clearlane batches drop`.
     """
     ws = Workspace.open(workspace_path(workspace))
     mapping = load_profile(profile)
+    empty: list[IngestReport] = []
     for path in files:
         with progress_bar(f"Ingesting {path.name}") as advance:
             report = ingest_file(ws, path, mapping, progress=lambda d, t: advance(d, t))
         print_ingest_report(report)
+        if stored_nothing(report):
+            empty.append(report)
+    if empty and not allow_empty:
+        raise NothingStoredError(
+            "no row could be stored from "
+            + "; ".join(
+                f"{Path(r.source_file).name} ("
+                + (
+                    f"{r.counts.rows_rejected:,} of {r.counts.rows_read:,} rows rejected"
+                    if r.counts.rows_read
+                    else "no row in the file"
+                )
+                + f"; batch {r.batch_id})"
+                for r in empty
+            )
+            + ". See the reasons with `clearlane quarantine --batch BATCH`, fix the file and "
+            "ingest it again (drop the failed batch first with `clearlane batches drop BATCH` "
+            "to keep the workspace clean), or pass --allow-empty to accept it."
+        )
+
+
+def stored_nothing(report: IngestReport) -> bool:
+    """Whether an ingest found no valid row at all: none stored, duplicate or conflicting.
+
+    A file ingested before (``already_ingested``) is not such a failure: it adds nothing by
+    design.
+    """
+    c = report.counts
+    return not report.already_ingested and c.rows_accepted + c.rows_duplicate + c.rows_conflict == 0
+
+
+def _shown(value: object, width: int = 40) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @app.command("quarantine")
 def quarantine(
-    batch: Annotated[str | None, typer.Option(help="Only this ingest batch.")] = None,
-    limit: Annotated[int, typer.Option(help="Rows to show.")] = 30,
-    export: Annotated[
-        Path | None, typer.Option(help="Write all quarantined rows to this CSV/Parquet file.")
+    batch: Annotated[
+        str | None, typer.Option(help="Only this ingest batch (an id, a unique prefix or 'latest').")
     ] = None,
+    limit: Annotated[int, typer.Option(help="Problems (or conflicts) to show.")] = 30,
+    export: Annotated[
+        Path | None,
+        typer.Option(help="Write all quarantined rows (or, with --conflicts, all conflicts) to "
+                     "this CSV/Parquet file."),
+    ] = None,
+    conflicts: Annotated[
+        bool,
+        typer.Option("--conflicts", help="Show or export the conflicts instead: rows whose key "
+                     "was stored with different content, with the incoming row for review."),
+    ] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Show rejected rows with the file, row and reason; optionally export them for correction."""
+    """Show rejected rows with the file, row, field, offending value and reason; optionally
+    export them (or the conflicts, with their incoming content) for correction."""
     ws = Workspace.open(workspace_path(workspace))
+    if batch is not None:
+        with ws.connect() as con:
+            batch = resolve_batch(con, batch)
+    if conflicts:
+        _show_conflicts(ws, batch, limit, export)
+        return
     if export is not None:
         rows = quarantined_rows(ws, batch, limit=None)
         (rows.write_parquet if export.suffix == ".parquet" else rows.write_csv)(export)
         console.print(f"Wrote {rows.height:,} quarantined rows to {export}")
         return
-    rows = quarantined_rows(ws, batch, limit)
-    table = Table(title=f"Quarantined rows (first {limit})")
-    for column in ("source_file", "source_row", "reasons"):
+    problems = quarantine_problems(ws, batch, limit)
+    total = ws.query(
+        "SELECT count(*) FROM quarantine" + (" WHERE batch_id = ?" if batch else ""),
+        [batch] if batch else None,
+    ).item()
+    table = Table(title=f"Quarantined rows: {total:,} (first {limit} problems)")
+    for column in ("file", "row", "field", "value", "reason"):
+        table.add_column(column, justify="right" if column == "row" else "left")
+    for row in problems.iter_rows(named=True):
+        table.add_row(
+            row["source_file"], _shown(row["source_row"]), _shown(row["field"]),
+            _shown(row["value"]), row["reason"],
+        )
+    console.print(table)
+    found = conflicting_rows(ws, batch, limit=None).height
+    if found:
+        console.print(
+            f"[yellow]{found:,} conflicting rows[/] (same key, different content; the stored "
+            "row was kept): see them with `clearlane quarantine --conflicts`"
+        )
+
+
+def _show_conflicts(ws: Workspace, batch: str | None, limit: int, export: Path | None) -> None:
+    if export is not None:
+        rows = conflicts_for_review(conflicting_rows(ws, batch, limit=None))
+        (rows.write_parquet if export.suffix == ".parquet" else rows.write_csv)(export)
+        console.print(f"Wrote {rows.height:,} conflicting rows (with their incoming content) to {export}")
+        return
+    rows = conflicting_rows(ws, batch, limit)
+    table = Table(title=f"Conflicts (first {limit}): same key, different content; stored row kept")
+    for column in ("file", "row", "declaration", "differing fields", "stored in batch"):
         table.add_column(column)
     for row in rows.iter_rows(named=True):
-        table.add_row(row["source_file"], str(row["source_row"]), row["reasons"])
-    console.print(table)
-    conflicts = conflicting_rows(ws, limit)
-    if conflicts.height:
-        console.print(
-            f"[yellow]{conflicts.height} conflicting rows[/] (same key, different content; existing kept)"
+        table.add_row(
+            row["source_file"], _shown(row["source_row"]),
+            f"{row['declaration_id']}/{row['item_no']}", row["differing_fields"] or "",
+            f"{row['existing_batch_id']} row {row['existing_source_row']}",
         )
+    console.print(table)
 
 
 @profile_app.command("list")

@@ -19,6 +19,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from clearlane.errors import (
+    ClearlaneError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    StorageError,
+    ValidationError,
+    WorkspaceBusyError,
+)
 from clearlane.settings import Settings
 
 console = Console()
@@ -79,3 +88,66 @@ class ProgressCallback(Protocol):
     def __call__(
         self, done: float, total: float | None = None, description: str | None = None
     ) -> None: ...
+
+
+# Exit codes of every command, most specific class first; documented in docs/cli.md (the
+# table is generated from EXIT_CODE_TABLE by scripts/gen_cli_reference.py).
+EXIT_CODES: dict[type[ClearlaneError], int] = {
+    ValidationError: 2,
+    NotFoundError: 3,
+    ConflictError: 4,
+    PermissionDeniedError: 5,
+    WorkspaceBusyError: 6,
+    StorageError: 7,
+}
+
+EXIT_CODE_TABLE: tuple[tuple[int, str], ...] = (
+    (0, "success"),
+    (1, "an unexpected error (a bug: please report it with the message)"),
+    (2, "invalid input: a wrong option or value, a profile or file that cannot be used, "
+        "or a file of which no row could be stored (`ingest --allow-empty` accepts that)"),
+    (3, "not found: no workspace, file, batch, model or profile of that name"),
+    (4, "conflict: refused because it would overwrite or lose other content "
+        "(for example `batches drop` of a batch others rely on)"),
+    (5, "permission denied: an untrusted model artifact, or a file this user may not read"),
+    (6, "workspace busy: another program has the workspace open (the message names it)"),
+    (7, "storage: the workspace folder is read-only, or the disk is full "
+        "(nothing was changed)"),
+)
+
+
+def exit_code(exc: ClearlaneError) -> int:
+    """The documented exit code of ``exc`` (1 for an error with no code of its own)."""
+    return next((code for kind, code in EXIT_CODES.items() if isinstance(exc, kind)), 1)
+
+
+def plain_error(exc: BaseException) -> ClearlaneError | None:
+    """A Clearlane error for a failure met outside the workspace code, or None.
+
+    DuckDB and OS errors that say the disk is full, a folder is read-only, the database is
+    locked by another process, or a file is missing or unreadable become one plain message;
+    anything else is a bug and is left to raise with its traceback.
+    """
+    import errno
+
+    import duckdb
+
+    from clearlane.store.workspace import storage_error
+
+    name = getattr(exc, "filename", None)
+    folder = Path(str(name)).parent if name is not None else Path.cwd()
+    if isinstance(exc, duckdb.Error):
+        return storage_error(exc, folder)
+    if not isinstance(exc, OSError):
+        return None
+    reason = exc.strerror or str(exc)
+    shown = repr(str(name)) if name is not None else "a file"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+        return storage_error(exc, folder)
+    if exc.errno == errno.ENOENT:
+        return NotFoundError(f"{shown}: {reason}")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return PermissionDeniedError(f"{shown}: {reason}; this user may not use it")
+    if exc.errno in (errno.EISDIR, errno.ENOTDIR):
+        return ValidationError(f"{shown}: {reason}")
+    return None

@@ -1,8 +1,14 @@
-"""`clearlane demo`: the whole flow on synthetic data, from an empty folder, with no questions."""
+"""`clearlane demo`: the whole flow on synthetic data, from an empty folder, with no questions.
+
+Run again on the same workspace it reuses what the first run made: the same synthetic file is
+already ingested, the promoted models trained on the same window are reused (not retrained),
+the held-out days are assessed again with the same model (replacing, never adding, their
+assessments) and the week already selected is not selected twice.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -20,9 +26,12 @@ from clearlane.cli.common import (
     workspace_path,
 )
 from clearlane.cli.quality import print_quality_summary
+from clearlane.models.registry import ModelRecord, list_models
+from clearlane.services.ingest import IngestReport
 from clearlane.services.quality import quality_report, write_quality_html
 from clearlane.services.synth import ingest_synthetic, write_synthetic
 from clearlane.services.workspace import init_workspace
+from clearlane.store.workspace import Workspace
 from clearlane.synth import SynthConfig
 
 HOLDOUT_DAYS = 90
@@ -82,18 +91,28 @@ def demo(
     summary = ws.summary()
     holdout_start = summary.last_date - timedelta(days=HOLDOUT_DAYS - 1)
     train_to = datetime.combine(holdout_start - timedelta(days=1), time())
-    console.print(
-        f"5. Training the fraud model and the anomaly detector on declarations up to {train_to:%Y-%m-%d}"
-    )
-    risk_cli.train(
-        workspace=ws.path, date_from=None, date_to=train_to, seed=seed, promote=True, search=True
-    )
+    reused = reusable_models(ws, report, train_to.date())
+    if reused:
+        console.print(
+            f"5. Reusing the trained models {', '.join(m.version for m in reused)} (trained on "
+            f"declarations up to {train_to:%Y-%m-%d}; no new declaration since): not retrained"
+        )
+    else:
+        console.print(
+            "5. Training the fraud model and the anomaly detector on declarations up to "
+            f"{train_to:%Y-%m-%d}"
+        )
+        risk_cli.train(
+            workspace=ws.path, date_from=None, date_to=train_to, seed=seed, promote=True,
+            search=True,
+        )
     console.print(
         f"6. Measuring it on the held-out last {HOLDOUT_DAYS} days (time-ordered split, inspected items only)"
     )
     risk_cli.evaluate(workspace=ws.path, model=None, date_from=None, date_to=None, by="probability")
     console.print(
         f"7. Assessing the {HOLDOUT_DAYS} held-out days: the riskiest declarations and why"
+        + (" (again with the same model: its earlier assessments are replaced)" if reused else "")
     )
     risk_cli.assess(
         workspace=ws.path,
@@ -107,18 +126,61 @@ def demo(
 
     last_day = datetime.combine(summary.last_date, time())
     first_day = last_day - timedelta(days=6)
-    console.print(
-        f"8. Selecting lanes for the last week, {first_day:%Y-%m-%d} to {last_day:%Y-%m-%d} "
-        "(the example risk rules, at most 25 red per office and day, 1 % random control, "
-        "10 % exploration)"
-    )
-    selection_cli.select(
-        workspace=ws.path,
-        date_from=first_day,
-        date_to=last_day,
-        rules=EXAMPLE_RULES,
-        capacity=25,
-        seed=seed,
-    )
+    earlier = selected_before(ws, first_day.date(), last_day.date(), seed)
+    if earlier is not None:
+        console.print(
+            f"8. The last week, {first_day:%Y-%m-%d} to {last_day:%Y-%m-%d}, was already "
+            f"selected with this model (selection {earlier}): not selected twice; see "
+            f"`clearlane report performance` or the lane_decisions of {earlier}"
+        )
+    else:
+        console.print(
+            f"8. Selecting lanes for the last week, {first_day:%Y-%m-%d} to {last_day:%Y-%m-%d} "
+            "(the example risk rules, at most 25 red per office and day, 1 % random control, "
+            "10 % exploration)"
+        )
+        selection_cli.select(
+            workspace=ws.path,
+            date_from=first_day,
+            date_to=last_day,
+            rules=EXAMPLE_RULES,
+            capacity=25,
+            seed=seed,
+        )
 
     console.print(Panel(TOUR.format(ws=ws.path, html=html, truth=run.files.truth), title="Tour"))
+
+
+def reusable_models(
+    workspace: Workspace, report: IngestReport, train_to: date
+) -> list[ModelRecord]:
+    """The promoted models a demo run can reuse, or [] to train anew.
+
+    Reused when this run stored no new declaration and the promoted anomaly detector (and the
+    promoted fraud model, when one exists) were trained on data ending in the week before
+    ``train_to`` (the demo's training window).
+    """
+    if report.counts.rows_accepted and not report.already_ingested:
+        return []
+    promoted = {m.kind: m for m in list_models(workspace) if m.status == "promoted"}
+    if "anomaly" not in promoted:
+        return []
+    chosen = [promoted[kind] for kind in ("fraud", "anomaly") if kind in promoted]
+    for model in chosen:
+        end = model.train_to.date() if isinstance(model.train_to, datetime) else model.train_to
+        if not isinstance(end, date) or not train_to - timedelta(days=7) <= end <= train_to:
+            return []
+    return chosen
+
+
+def selected_before(workspace: Workspace, first: date, last: date, seed: int) -> str | None:
+    """The id of a stored selection of this window, seed and promoted model, if any."""
+    promoted = [m.version for m in list_models(workspace, "fraud") if m.status == "promoted"]
+    found = workspace.query(
+        """SELECT selection_id FROM selections
+           WHERE seed = ? AND date_from >= ? AND date_to <= ?
+                 AND model_version IS NOT DISTINCT FROM ?
+           ORDER BY created_at DESC LIMIT 1""",
+        [seed, first, last, promoted[0] if promoted else None],
+    )
+    return str(found.item()) if found.height else None

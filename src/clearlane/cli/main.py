@@ -5,21 +5,18 @@ from __future__ import annotations
 import importlib
 import sys
 
+from rich.markup import escape
+
 from clearlane.cli.app import app
-from clearlane.cli.common import err_console
-from clearlane.errors import (
-    ClearlaneError,
-    ConflictError,
-    NotFoundError,
-    PermissionDeniedError,
-    ValidationError,
-)
+from clearlane.cli.common import EXIT_CODES, err_console, exit_code, plain_error
+from clearlane.errors import ClearlaneError
 
 # Every command module, declared once, in the order `clearlane --help` lists them:
 # (module in clearlane.cli, "command" or "group", name on the command line, attribute).
 COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("demo", "command", "demo", "demo"),
     ("synth", "command", "synth", "synth"),
+    ("batches", "group", "batches", "app"),
     ("quality", "command", "quality", "quality"),
     ("risk", "command", "train", "train"),
     ("risk", "command", "assess", "assess"),
@@ -50,19 +47,28 @@ def _register() -> None:
 
 _register()
 
-EXIT_CODES: dict[type[ClearlaneError], int] = {
-    ValidationError: 2,
-    NotFoundError: 3,
-    ConflictError: 4,
-    PermissionDeniedError: 5,
-}
+__all__ = ["COMMANDS", "EXIT_CODES", "app", "run"]
 
 
 def run() -> None:
-    """Console-script entry: run the app and map Clearlane errors to exit codes."""
+    """Console-script entry: run the app; a Clearlane error, a busy or unwritable workspace,
+    a full disk or an unreadable file ends in one plain message and its exit code (see
+    ``EXIT_CODES`` in ``cli/common.py``, documented in docs/cli.md)."""
     try:
         app()
     except ClearlaneError as exc:
-        code = next((c for t, c in EXIT_CODES.items() if isinstance(exc, t)), 1)
-        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
-        sys.exit(code)
+        _fail(exc)
+    except Exception as exc:  # a known storage or file failure is mapped, a bug re-raised
+        mapped = plain_error(exc)
+        if mapped is None:
+            raise
+        _fail(mapped)
+
+
+def _fail(exc: ClearlaneError) -> None:
+    err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    sys.exit(exit_code(exc))
+
+
+if __name__ == "__main__":
+    run()

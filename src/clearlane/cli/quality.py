@@ -70,8 +70,18 @@ def print_quality_summary(report: QualityReport, console: Console, *, issues: in
             highlight=False,
         )
     r = report.rows
+    if report.batch_id is None:
+        console.print(
+            f"Judged on what is stored: {r.accepted:,} stored + {r.rejected:,} rejected rows "
+            f"still outstanding (ingest read {r.read_by_ingest:,} rows in all"
+            + (f"; {r.resolved:,} quarantined rows later stored or rejected again are not "
+               "counted" if r.resolved else "")
+            + ")",
+            highlight=False,
+        )
     console.print(
-        f"Rows read {r.read:,} · accepted {r.accepted:,} · rejected {r.rejected:,} · "
+        f"Rows {'held' if report.batch_id is None else 'read'} {r.read:,} · accepted {r.accepted:,} · "
+        f"rejected {r.rejected:,} · "
         f"warned {r.warned:,} · exact duplicates skipped {r.duplicate_skipped:,} · "
         f"conflicts {r.conflicts:,}",
         highlight=False,

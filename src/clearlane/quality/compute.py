@@ -27,7 +27,7 @@ from clearlane.quality.report import (
     RowCounts,
 )
 from clearlane.quality.score import score_report
-from clearlane.quality.sql import SEVERITY_SQL, Scope, scalar
+from clearlane.quality.sql import SEVERITY_SQL, Scope, materialise, scalar
 from clearlane.quality.unit_values import (
     DEFAULT_MIN_CELL_SIZE,
     DEFAULT_THRESHOLD,
@@ -97,27 +97,65 @@ def compute_quality_report(
             progress(float(done), float(_STEPS))
 
     step(0)
+    temporary = materialise(con, scope)
+    try:
+        return _report(con, batch_id, scope, as_of, earliest, threshold, min_cell_size,
+                       examples, top_issues, step)
+    finally:
+        for table in temporary:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _report(
+    con: duckdb.DuckDBPyConnection,
+    batch_id: str | None,
+    scope: Scope,
+    as_of: date,
+    earliest: date,
+    threshold: float,
+    min_cell_size: int,
+    examples: int,
+    top_issues: int,
+    step: Callable[[int], None],
+) -> QualityReport:
     batches = _batches(con, scope)
-    rejected = scalar(con, f"SELECT count(*) FROM quarantine WHERE {scope.sql}", scope.params)
+    rejected = scalar(con, f"SELECT count(*) FROM {scope.quarantine} WHERE {scope.sql}", scope.params)
     conflicts = scalar(con, f"SELECT count(*) FROM conflicts WHERE {scope.sql}", scope.params)
     accepted = scalar(con, f"SELECT count(*) FROM declarations WHERE {scope.sql}", scope.params)
-    warned_rows = (
-        sum(b.rows_warned for b in batches)
-        if batches
-        else scalar(
+    read_by_ingest = sum(b.rows_read for b in batches)
+    if batch_id is None:
+        # the whole workspace is judged on what it holds: stored rows, each outstanding
+        # rejected row once, and the warnings of stored rows
+        warned_rows = scalar(
             con,
-            f"SELECT count(DISTINCT (batch_id, source_row)) FROM ingest_issues "
-            f"WHERE {scope.sql} AND {SEVERITY_SQL} <> 'error'",
-            scope.params,
+            f"SELECT count(DISTINCT (batch_id, source_row)) FROM {scope.issues} "
+            f"WHERE {SEVERITY_SQL} <> 'error'",
+            [],
         )
-    )
+        read = accepted + rejected
+    else:
+        warned_rows = (
+            sum(b.rows_warned for b in batches)
+            if batches
+            else scalar(
+                con,
+                f"SELECT count(DISTINCT (batch_id, source_row)) FROM ingest_issues "
+                f"WHERE {scope.sql} AND {SEVERITY_SQL} <> 'error'",
+                scope.params,
+            )
+        )
+        read = read_by_ingest if batches else accepted + rejected
     rows = RowCounts(
-        read=sum(b.rows_read for b in batches) if batches else accepted + rejected,
+        read=read,
         accepted=accepted,
         rejected=rejected,
         warned=warned_rows,
         duplicate_skipped=sum(b.rows_duplicate for b in batches),
         conflicts=conflicts,
+        read_by_ingest=read_by_ingest,
+        resolved=scalar(
+            con, f"SELECT count(*) FROM quarantine WHERE {scope.sql}", scope.params
+        ) - rejected,
     )
     if batch_id is not None and not batches and accepted == 0 and rejected == 0:
         raise NotFoundError(f"batch {batch_id!r} holds nothing in this workspace")
@@ -150,8 +188,13 @@ def compute_quality_report(
         )
     if rows.read == 0:
         notes.append("The scope holds no rows: ingest a file first.")
-    if not batches and accepted:
+    if batch_id is not None and not batches and accepted:
         notes.append("No ingest batch is recorded: rows read = accepted + rejected.")
+    if rows.resolved:
+        notes.append(
+            f"{rows.resolved:,} quarantined row(s) are not counted: their key was stored later "
+            "(a fixed file) or rejected again by a later file."
+        )
     score = score_report(rows, fields, rows_out_of_range, duplicates, unit_values)
     step(7)
     return QualityReport(
@@ -249,7 +292,7 @@ def _fields(con: duckdb.DuckDBPyConnection, scope: Scope, rows: RowCounts) -> li
     present = [int(v) for v in present_row] if present_row else [0] * len(DECLARATION_FIELDS)
     issue_counts: dict[tuple[str, str], int] = {}
     for field, severity, n in con.execute(
-        f"""SELECT coalesce(field, ''), {SEVERITY_SQL} AS sev, count(*) FROM ingest_issues
+        f"""SELECT coalesce(field, ''), {SEVERITY_SQL} AS sev, count(*) FROM {scope.issues}
             WHERE {scope.sql} GROUP BY ALL""",
         scope.params,
     ).fetchall():

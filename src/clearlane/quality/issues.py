@@ -23,7 +23,7 @@ def ingest_issue_summaries(
     groups = con.execute(
         f"""SELECT {SEVERITY_SQL} AS sev, field, {key} AS reason_key, count(*) AS n,
                    mode(reason) AS reason, count(DISTINCT reason) AS variants
-            FROM ingest_issues WHERE {scope.sql}
+            FROM {scope.issues} WHERE {scope.sql}
             GROUP BY ALL ORDER BY n DESC, reason_key LIMIT {int(top)}""",
         scope.params,
     ).fetchall()
@@ -33,7 +33,7 @@ def ingest_issue_summaries(
         params = [*scope.params, *([] if field is None else [field]), reason_key, reason]
         # Examples of the most common wording first, so the label and examples agree.
         found = con.execute(
-            f"""SELECT batch_id, source_file, source_row, value, reason FROM ingest_issues
+            f"""SELECT batch_id, source_file, source_row, value, reason FROM {scope.issues}
                 WHERE {scope.sql} AND {SEVERITY_SQL} = '{severity}' AND {field_sql}
                       AND {key} = ?
                 ORDER BY reason IS DISTINCT FROM ?, batch_id, source_row
@@ -56,7 +56,7 @@ def ingest_issue_summaries(
         )
     # Quarantined rows whose reasons were not itemised as issues (older or external batches).
     orphan_sql = f"""
-        FROM quarantine q WHERE {Scope(scope.batch_id, "q").sql} AND NOT EXISTS (
+        FROM {scope.quarantine} q WHERE {Scope(scope.batch_id, "q").sql} AND NOT EXISTS (
             SELECT 1 FROM ingest_issues i WHERE i.batch_id = q.batch_id
               AND i.source_row IS NOT DISTINCT FROM q.source_row AND {SEVERITY_SQL} = 'error')"""
     for reasons, n in con.execute(

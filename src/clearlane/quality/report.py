@@ -17,9 +17,18 @@ Severity = Literal["error", "warning", "info"]
 class RowCounts:
     """Row counts for the scope of the report (one batch or the whole workspace).
 
-    ``read`` counts source rows seen by ingest (from ``ingest_batches``; when no batch is
-    recorded it falls back to ``accepted + rejected``). ``accepted`` counts the declaration
-    items held in the store for the scope.
+    ``accepted`` counts the declaration items held in the store for the scope.
+
+    For one batch, ``read`` counts the source rows its ingest read (from ``ingest_batches``;
+    when no batch is recorded, ``accepted + rejected``), ``rejected`` its quarantined rows
+    and ``warned`` its rows with warnings.
+
+    For the whole workspace the counts are of what is stored: ``rejected`` counts the
+    quarantined rows still outstanding (a row whose key was stored later, from a fixed file,
+    is not counted, and a key rejected by several files counts once: ``resolved`` says how
+    many quarantined rows were left out), ``read`` = ``accepted + rejected``, and ``warned``
+    counts stored rows with a warning. ``read_by_ingest`` is the sum of the rows every
+    ingest read (re-reads included).
     """
 
     read: int
@@ -28,6 +37,8 @@ class RowCounts:
     warned: int
     duplicate_skipped: int
     conflicts: int
+    read_by_ingest: int = 0
+    resolved: int = 0
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ component      weight  value in [0, 1]
 =============  ======  ==========================================================================
 completeness   0.30    mean completeness of the provided, non-outcome fields (required ones
                        count twice); fields no row provides are left out (not mapped)
-validity       0.30    1 − (rejected rows + ½ × warned rows) / rows read
+validity       0.30    1 − (rejected rows + ½ × warned rows) / rows read (for the whole
+                       workspace: of what is stored, see ``RowCounts``)
 ranges         0.20    1 − accepted rows failing any out-of-range check / accepted rows
 duplicates     0.10    1 − (conflicts + repeated keys + suspected double submissions) / rows
                        read

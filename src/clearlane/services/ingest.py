@@ -16,7 +16,12 @@ from typing import Generic, TypeVar
 import polars as pl
 from duckdb import DuckDBPyConnection
 
-from clearlane.errors import Problem
+from clearlane.errors import (
+    NotFoundError,
+    PermissionDeniedError,
+    Problem,
+    ValidationError,
+)
 from clearlane.ingest.profile import Profile, load_profile
 from clearlane.ingest.readers import ROW_COLUMN, open_source
 from clearlane.ingest.sql_validate import CHECKED_TABLE, RAW_VIEW, SqlBatchValidator
@@ -88,6 +93,7 @@ def ingest_file(
     """
     settings = settings or Settings()
     path = Path(path)
+    check_readable(path)
     profile = load_profile(profile) if isinstance(profile, str) else profile
     started = datetime.now(UTC)
     # The file's hash (for idempotence) is computed while the reader thread reads the first
@@ -123,9 +129,10 @@ def ingest_file(
         estimate = _estimate_rows(path, scan.format)
         batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         with workspace.transaction() as con:
-            con.execute(f"SET memory_limit = '{settings.ingest_memory_limit}'")
-            con.execute(f"SET temp_directory = '{workspace.path / 'tmp'}'")
-            writer = IngestWriter(con, batch_id, path.name)
+            # parameters, not text: a workspace folder may be named with quotes
+            con.execute("SET memory_limit = ?", [str(settings.ingest_memory_limit)])
+            con.execute("SET temp_directory = ?", [str(workspace.path / "tmp")])
+            writer = IngestWriter(con, batch_id, path.name, *_key_sources(profile))
             fast = SqlBatchValidator(profile, context, scan.columns, absent)
             done = 0
             for raw in batches:
@@ -171,6 +178,31 @@ def ingest_file(
             malformed=list(scan.malformed),
             seconds=(datetime.now(UTC) - started).total_seconds(),
         )
+
+
+def _key_sources(profile: Profile) -> tuple[dict[str, str], dict[str, str]]:
+    """Where the profile reads the key fields: source columns, and constants."""
+    columns = {k: profile.columns[k].column for k in KEY_FIELDS if k in profile.columns}
+    constants = {k: str(profile.constants[k]) for k in KEY_FIELDS if k in profile.constants}
+    return columns, constants
+
+
+def check_readable(path: Path) -> None:
+    """Raise a plain error when ``path`` is missing, a folder, or cannot be read."""
+    if not path.exists():
+        raise NotFoundError(f"{str(path)!r}: no such file")
+    if path.is_dir():
+        raise ValidationError(f"{str(path)!r} is a folder, not a file; give the file to ingest")
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except PermissionError as exc:
+        raise PermissionDeniedError(
+            f"{str(path)!r} cannot be read: {exc.strerror or 'permission denied'}; "
+            "make it readable by this user (or copy it somewhere readable)"
+        ) from exc
+    except OSError as exc:
+        raise ValidationError(f"{str(path)!r} cannot be read: {exc.strerror or exc}") from exc
 
 
 def _ingest_batch(

@@ -4,7 +4,9 @@ Validated rows are written batch by batch straight into the permanent tables of 
 transaction; until it commits nothing is visible, and a crash leaves the store as it was.
 Each (declaration_id, item_no) is stored once: a key seen again (earlier in the same file or
 in an earlier file) with the same content is a duplicate, with different content a conflict
-that names the fields that differ. Nothing is ever overwritten.
+that names the fields that differ and keeps the incoming row (JSON of its canonical values)
+for review. Nothing is ever overwritten. Duplicates are counted per batch whose row they met
+(``ingest_duplicates``), so that dropping a batch can tell which later batches rely on it.
 """
 
 from __future__ import annotations
@@ -42,13 +44,36 @@ def differing_fields_sql(new: str, old: str) -> str:
     return f"concat_ws(', ', {cases})"
 
 
+def row_json_sql(alias: str) -> str:
+    """SQL expression: the canonical values of row ``alias`` as one JSON object."""
+    pairs = ", ".join(f"'{c}', {alias}.{c}" for c in _CANONICAL)
+    return f"json_object({pairs})::VARCHAR"
+
+
+def _json_pointer(column: str) -> str:
+    """The JSON pointer of a top-level member named ``column`` (RFC 6901 escapes)."""
+    return "/" + column.replace("~", "~0").replace("/", "~1")
+
+
 class IngestWriter:
     """Writes validated batches on an open transaction connection; see module docstring."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, batch_id: str, source_file: str) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        batch_id: str,
+        source_file: str,
+        key_columns: dict[str, str] | None = None,
+        key_constants: dict[str, str] | None = None,
+    ) -> None:
+        """``key_columns`` maps ``declaration_id`` / ``item_no`` to the source column they are
+        read from, ``key_constants`` to a constant: quarantined rows keep their key as written
+        (when the raw row is readable), so a rejected row stored later can be recognised."""
         self.con = con
         self.batch_id = batch_id
         self.source_file = source_file
+        self.key_columns = dict(key_columns or {})
+        self.key_constants = dict(key_constants or {})
         self.rows_read = 0
         self.rows_valid = 0
         self.accepted = 0
@@ -57,6 +82,7 @@ class IngestWriter:
         con.execute(
             "CREATE TEMP TABLE stage_norm (field VARCHAR, original VARCHAR, normalised VARCHAR, rows BIGINT)"
         )
+        con.execute("CREATE TEMP TABLE stage_dups (existing_batch VARCHAR, rows BIGINT)")
 
     def write(
         self,
@@ -104,12 +130,7 @@ class IngestWriter:
             con.execute("DROP VIEW stage_pass")
             con.execute("DROP TABLE stage_passes")
         if issues.height:
-            self._with_input(
-                "INSERT INTO ingest_issues SELECT ?, ?, source_row, field, value, reason, severity "
-                "FROM batch_input",
-                issues,
-                [self.batch_id, self.source_file],
-            )
+            self.add_issues(issues)
         if rejected.height:
             self.add_quarantine(rejected)
         if normalisations.height:
@@ -131,14 +152,23 @@ class IngestWriter:
                            d.source_row AS existing_row, {differing_fields_sql("b", "d")} AS differing
                     FROM {source} b JOIN declarations d USING ({_KEY})"""
             )
-            con.execute(
-                """INSERT INTO conflicts
-                   SELECT ?, ?, source_row, declaration_id, item_no, existing_batch, existing_row,
-                          differing
-                   FROM stage_match WHERE differing <> ''""",
-                [self.batch_id, self.source_file],
-            )
             conflicting = _count(con, "SELECT count(*) FROM stage_match WHERE differing <> ''")
+            if conflicting:
+                # the incoming row is read back only for the conflicts (usually none or few)
+                con.execute(
+                    f"""INSERT INTO conflicts (batch_id, source_file, source_row, declaration_id,
+                                               item_no, existing_batch_id, existing_source_row,
+                                               differing_fields, incoming)
+                        SELECT ?, ?, m.source_row, m.declaration_id, m.item_no, m.existing_batch,
+                               m.existing_row, m.differing, {row_json_sql("b")}
+                        FROM stage_match m JOIN {source} b USING ({_KEY})
+                        WHERE m.differing <> ''""",
+                    [self.batch_id, self.source_file],
+                )
+            con.execute(
+                "INSERT INTO stage_dups SELECT existing_batch, count(*) FROM stage_match "
+                "WHERE differing = '' GROUP BY existing_batch"
+            )
             con.execute(
                 f"""INSERT INTO declarations ({columns}, batch_id, source_row)
                     SELECT {columns}, ?, source_row FROM {source}
@@ -188,18 +218,36 @@ class IngestWriter:
         """Issues found outside row validation (e.g. malformed lines), already line-numbered."""
         if issues.height:
             self._with_input(
-                "INSERT INTO ingest_issues SELECT ?, ?, source_row, field, value, reason, severity "
+                "INSERT INTO ingest_issues (batch_id, source_file, source_row, field, value, "
+                "reason, severity) SELECT ?, ?, source_row, field, value, reason, severity "
                 "FROM batch_input",
                 issues,
                 [self.batch_id, self.source_file],
             )
 
     def add_quarantine(self, rejected: pl.DataFrame) -> None:
+        """Quarantine rejected rows (``source_row``, ``raw``, ``reasons``) with their key."""
         if rejected.height:
+            keys: list[str] = []
+            params: list[object] = [self.batch_id, self.source_file]
+            for name in KEY_FIELDS:
+                if name in self.key_columns:
+                    keys.append(
+                        "CASE WHEN json_valid(raw) THEN "
+                        "nullif(trim(json_extract_string(raw, ?)), '') END"
+                    )
+                    params.append(_json_pointer(self.key_columns[name]))
+                elif name in self.key_constants:
+                    keys.append("?")
+                    params.append(self.key_constants[name])
+                else:
+                    keys.append("NULL")
             self._with_input(
-                "INSERT INTO quarantine SELECT ?, ?, source_row, raw, reasons FROM batch_input",
+                "INSERT INTO quarantine (batch_id, source_file, source_row, raw, reasons, "
+                f"declaration_id, item_no) SELECT ?, ?, source_row, raw, reasons, {', '.join(keys)} "
+                "FROM batch_input",
                 rejected,
-                [self.batch_id, self.source_file],
+                params,
             )
 
     def finish(self, record: dict[str, object], malformed_rows: int = 0) -> BatchCounts:
@@ -217,9 +265,14 @@ class IngestWriter:
                 f"{self.conflicts} conflicts; rolled back"
             )
         con.execute(
-            """INSERT INTO normalisations
+            """INSERT INTO normalisations (batch_id, field, original, normalised, rows)
                SELECT ?, field, original, normalised, sum(rows) FROM stage_norm
                GROUP BY field, original, normalised""",
+            [batch],
+        )
+        con.execute(
+            """INSERT INTO ingest_duplicates (batch_id, existing_batch_id, rows)
+               SELECT ?, existing_batch, sum(rows) FROM stage_dups GROUP BY existing_batch""",
             [batch],
         )
         rejected = _count(con, "SELECT count(*) FROM quarantine WHERE batch_id = ?", [batch])
@@ -237,7 +290,10 @@ class IngestWriter:
             rows_warned=warned,
         )
         con.execute(
-            """INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            """INSERT INTO ingest_batches (batch_id, source_file, file_sha256, file_bytes,
+                   profile_name, profile_fingerprint, started_at, finished_at, rows_read,
+                   rows_accepted, rows_rejected, rows_duplicate, rows_conflict, rows_warned)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 batch,
                 self.source_file,
@@ -255,7 +311,7 @@ class IngestWriter:
                 counts.rows_warned,
             ],
         )
-        for table in ("stage_norm", "stage_match", "stage_thresholds", "stage_passes"):
+        for table in ("stage_norm", "stage_dups", "stage_match", "stage_thresholds", "stage_passes"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         return counts
 

@@ -240,6 +240,36 @@ MIGRATIONS: tuple[Migration, ...] = (
             if ADDED_FIELDS.get(f.name) == 14
         ),
     ),
+    Migration(
+        17,
+        "a workspace that can be cleaned: conflicts keep the incoming row, quarantined rows "
+        "their key, duplicates the batch they met, and batch drops a log",
+        (
+            # the incoming row of a conflict (JSON of its canonical values), for review
+            "ALTER TABLE conflicts ADD COLUMN incoming VARCHAR",
+            # the key as written in the source (when mapped), to see a rejected row later stored
+            "ALTER TABLE quarantine ADD COLUMN declaration_id VARCHAR",
+            "ALTER TABLE quarantine ADD COLUMN item_no VARCHAR",
+            # rows of batch_id skipped as exact copies of rows stored by existing_batch_id
+            """CREATE TABLE ingest_duplicates (
+                batch_id VARCHAR NOT NULL,
+                existing_batch_id VARCHAR NOT NULL,
+                rows BIGINT NOT NULL
+            )""",
+            """CREATE TABLE batch_drops (
+                batch_id VARCHAR NOT NULL,
+                source_file VARCHAR,
+                file_sha256 VARCHAR,
+                profile_name VARCHAR,
+                ingested_at TIMESTAMP,
+                rows_accepted BIGINT,
+                dropped_at TIMESTAMP NOT NULL,
+                dropped_by VARCHAR NOT NULL,
+                reason VARCHAR,
+                removed VARCHAR NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)

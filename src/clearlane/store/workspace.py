@@ -5,17 +5,25 @@ Every write goes through a transaction; a crash mid-write leaves the database as
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import duckdb
 import polars as pl
 
-from clearlane.errors import ClearlaneError, NotFoundError
+from clearlane.errors import (
+    ClearlaneError,
+    NotFoundError,
+    StorageError,
+    WorkspaceBusyError,
+)
 from clearlane.store.migrations import LATEST_VERSION, MIGRATIONS
 
 DATABASE_FILE = "clearlane.duckdb"
@@ -65,9 +73,12 @@ class Workspace:
     def create(cls, path: Path | str) -> Workspace:
         """Create (or upgrade) a workspace at ``path``; safe to call on an existing one."""
         workspace = cls(Path(path))
-        workspace.path.mkdir(parents=True, exist_ok=True)
-        workspace.artifacts_dir.mkdir(exist_ok=True)
-        workspace.reports_dir.mkdir(exist_ok=True)
+        try:
+            workspace.path.mkdir(parents=True, exist_ok=True)
+            workspace.artifacts_dir.mkdir(exist_ok=True)
+            workspace.reports_dir.mkdir(exist_ok=True)
+        except OSError as exc:
+            _raise_plain(exc, workspace.path)
         workspace.migrate()
         return workspace
 
@@ -84,10 +95,20 @@ class Workspace:
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection to the workspace database, closed on exit."""
-        con = duckdb.connect(str(self.database), read_only=read_only)
+        """A connection to the workspace database, closed on exit.
+
+        A busy workspace (another process holds it), a read-only folder or a full disk,
+        met on connecting or inside the block, is raised as :class:`WorkspaceBusyError` or
+        :class:`StorageError` with a plain message (see :func:`storage_error`).
+        """
+        try:
+            con = duckdb.connect(str(self.database), read_only=read_only)
+        except (duckdb.Error, OSError) as exc:
+            _raise_plain(exc, self.path)
         try:
             yield con
+        except (duckdb.Error, OSError) as exc:
+            _raise_plain(exc, self.path)
         finally:
             con.close()
 
@@ -99,7 +120,10 @@ class Workspace:
             try:
                 yield con
             except BaseException:
-                con.rollback()
+                # A failed rollback (a full disk) changes nothing: closing discards the
+                # uncommitted transaction; the first error is the one to report.
+                with contextlib.suppress(duckdb.Error):
+                    con.rollback()
                 raise
             con.commit()
 
@@ -185,6 +209,90 @@ class Workspace:
                 labelled=int(row[3]),
                 frauds=int(row[4]),
             )
+
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+_READ_ONLY = ("read-only file system", "permission denied", "operation not permitted",
+              "attempt to write a readonly database")
+_FULL = ("no space left on device", "disk quota exceeded", "file too large")
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def storage_error(exc: BaseException, path: Path) -> ClearlaneError | None:
+    """The plain error for a storage failure of the workspace at ``path``, or None.
+
+    Recognises DuckDB's lock conflict (``Could not set lock on file ... Conflicting lock is
+    held in PROGRAM (PID n)``), a read-only file system or permission refusal, and a full disk
+    (``No space left on device``, or the same errno from the OS); anything else is not a
+    storage failure and returns None (the caller re-raises it).
+    """
+    message = str(exc)
+    lowered = message.lower()
+    number = exc.errno if isinstance(exc, OSError) else None
+    if "could not set lock on file" in lowered or "conflicting lock" in lowered:
+        holder = _LOCK_HOLDER.search(message)
+        who = (
+            f"{holder['program']} (PID {holder['pid']})" if holder else "another process"
+        )
+        stop = f"stop it (kill {holder['pid']})" if holder else "stop it"
+        return WorkspaceBusyError(
+            f"the workspace {str(path)!r} is busy: {who} has it open. Only one program can "
+            f"use a workspace at a time: wait for that one to finish, or {stop} if it is "
+            "stuck, then run the command again."
+        )
+    if number in _FULL_ERRNOS or any(text in lowered for text in _FULL):
+        return StorageError(
+            f"the disk holding the workspace {str(path)!r} is full ({_os_reason(exc)}); "
+            "the write was rolled back and nothing was changed. Free some space (or move "
+            "the workspace to a larger disk) and run the command again."
+        )
+    if (number in _READ_ONLY_ERRNOS or any(text in lowered for text in _READ_ONLY)) and (
+        _inside(_named_file(exc), path)
+    ):
+        return StorageError(
+            f"the workspace {str(path)!r} cannot be written: the folder or its database "
+            f"file is read-only ({_os_reason(exc)}). Make it writable (or copy the "
+            "workspace folder to a writable place and use that copy), then run the command "
+            "again."
+        )
+    return None
+
+
+def _raise_plain(exc: duckdb.Error | OSError, path: Path) -> NoReturn:
+    """Raise the plain error for ``exc`` when it is a storage failure, else ``exc`` itself."""
+    mapped = storage_error(exc, path)
+    if mapped is None:
+        raise exc
+    raise mapped from exc
+
+
+_QUOTED_FILE = re.compile(r'(?:file|directory) "(?P<name>[^"]+)"', re.IGNORECASE)
+
+
+def _named_file(exc: BaseException) -> str | None:
+    """The file an OS or DuckDB error names, if it names one."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return str(exc.filename)
+    found = _QUOTED_FILE.search(str(exc))
+    return found["name"] if found else None
+
+
+def _inside(name: str | None, folder: Path) -> bool:
+    """Whether ``name`` (None: unnamed, assumed the workspace's) lies in ``folder``."""
+    if name is None:
+        return True
+    try:
+        return Path(name).resolve().is_relative_to(folder.resolve())
+    except (OSError, ValueError):
+        return False
+
+
+def _os_reason(exc: BaseException) -> str:
+    """The OS's own words for ``exc`` (DuckDB's text after its last colon)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc).rsplit(": ", 1)[-1].strip() or type(exc).__name__
 
 
 def date_window_sql(date_from: date | None, date_to: date | None) -> str | None:
