@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -125,7 +126,14 @@ def _setting_error(text: str, reason: str) -> ValidationError:
 
 
 def configured_editions() -> HSEditions:
-    """The editions of the setting ``CLEARLANE_HS_EDITIONS`` (read now, not at import)."""
+    """The editions of the setting ``CLEARLANE_HS_EDITIONS`` (read at call time, never at
+    import; the settings are built again only when that variable changes)."""
+    name = "CLEARLANE_HS_EDITIONS"
+    return _editions_from_settings((os.environ.get(name), os.environ.get(name.lower())))
+
+
+@lru_cache(maxsize=8)
+def _editions_from_settings(_environment: tuple[str | None, str | None]) -> HSEditions:
     from clearlane.settings import Settings
 
     return parse_editions(Settings().hs_editions)
@@ -299,16 +307,62 @@ def hs2022_category_expr(
 ) -> pl.Expr:
     """Vectorised :func:`hs2022_category`: ``hs6`` (6-digit text) of rows dated ``day``.
 
-    One ``replace`` by a small mapping per older edition in force; HS 2022 rows are untouched.
+    One ``replace`` by a small mapping per older edition in force; HS 2022 rows keep their
+    code. On a frame, :func:`hs2022_categories` skips the editions no row needs.
     """
     editions = editions or configured_editions()
+    return _category_expr(hs6, day, editions, {e for e, _ in editions.starts})
+
+
+def _category_expr(hs6: pl.Expr, day: pl.Expr, editions: HSEditions, needed: set[str]) -> pl.Expr:
     values = [
-        hs6 if not forward_changes(e) else hs6.replace(forward_changes(e))
+        hs6.replace_strict(forward_changes(e), default=hs6) if e in needed and forward_changes(e)
+        else hs6
         for e, _ in editions.starts
     ]
-    if all(e == LATEST for e, _ in editions.starts):
+    if all(v is hs6 for v in values):
         return hs6
     return editions._chain(day, values)
+
+
+def hs2022_categories(
+    frame: pl.DataFrame, hs6: str, day: str, editions: HSEditions | None = None
+) -> pl.Series:
+    """The HS 2022 category of column ``hs6`` (6-digit text) of rows dated by column ``day``
+    (a date), named ``hs6``. A first cheap pass finds which older editions have a changed
+    code in the frame; data of HS 2022 only is returned as it is."""
+    editions = editions or configured_editions()
+    code, when = pl.col(hs6), pl.col(day)
+    starts = editions.starts
+    checks: dict[str, pl.Expr] = {}
+    for i, (edition, start) in enumerate(starts):
+        if not forward_changes(edition):
+            continue
+        in_force = when < pl.lit(starts[i + 1][1]) if i + 1 < len(starts) else when.is_null()
+        if i + 1 == len(starts):
+            in_force = in_force | (when >= pl.lit(start))
+        elif i:
+            in_force = in_force & (when >= pl.lit(start))
+        checks[edition] = (in_force & code.is_in(list(forward_changes(edition)))).any()
+    if not checks:
+        return frame.get_column(hs6)
+    flags = frame.select(**checks).row(0) if frame.height else [False] * len(checks)
+    needed = {e for e, flag in zip(checks, flags, strict=True) if flag}
+    if not needed:
+        return frame.get_column(hs6)
+    return frame.select(_category_expr(code, when, editions, needed).alias(hs6)).to_series()
+
+
+def hs2022_keys(
+    frame: pl.DataFrame, code: str = "hs_code", day: str = "declared_at"
+) -> pl.Series:
+    """``hs6`` keys of declarations: the HS 2022 category of the first six digits of column
+    ``code`` (separators removed) by the date in column ``day``."""
+    keys = frame.select(
+        pl.col(code).cast(pl.String).str.replace_all(r"\D", "").str.slice(0, 6).alias("hs6"),
+        pl.col(day).cast(pl.Date).alias("day"),
+    )
+    return hs2022_categories(keys, "hs6", "day")
 
 
 def hs2022_code(code: str) -> str | None:
