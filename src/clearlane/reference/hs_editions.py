@@ -365,6 +365,7 @@ def hs2022_keys(
     return hs2022_categories(keys, "hs6", "day")
 
 
+@lru_cache(maxsize=65_536)
 def hs2022_code(code: str) -> str | None:
     """The HS 2022 subheading of a code whose date is unknown (e.g. a training example).
 
