@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -196,9 +197,10 @@ def test_date_dependent_codes_cover_every_older_edition() -> None:
 
 # -- the shipped tables ------------------------------------------------------------------------
 def test_shipped_tables_are_built_by_the_script() -> None:
-    source = REPO.parent / "shared" / "data" / "hs" / "concordance"
-    if not source.is_dir():
-        source = REPO.parent.parent / "shared" / "data" / "hs" / "concordance"
+    shared = [Path(os.environ["CLEARLANE_SHARED_DATA"])] if "CLEARLANE_SHARED_DATA" in os.environ else []
+    shared += [REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data"]
+    source = next((d / "hs" / "concordance" for d in shared if (d / "hs" / "concordance").is_dir()),
+                  shared[0] / "hs" / "concordance")
     if not source.is_dir():
         pytest.skip("shared HS concordance data not found")
     result = subprocess.run(
