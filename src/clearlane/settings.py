@@ -51,3 +51,11 @@ class Settings(BaseSettings):
         description="Memory the database may use while ingesting; beyond it, it spills to disk.",
     )
     seed: int = Field(42, description="Default random seed for synthetic data and models.")
+    hs_editions: str = Field(
+        "2012=2012-01-01,2017=2017-01-01,2022=2022-01-01",
+        description=(
+            "HS editions and the date each came into force here (EDITION=YYYY-MM-DD, "
+            "comma-separated; editions 2012, 2017, 2022); a declaration's HS code is read "
+            "in the edition in force on its date."
+        ),
+    )

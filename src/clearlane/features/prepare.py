@@ -1,6 +1,10 @@
 """Working columns of declarations: one normalisation for batches (polars) and single records
 (plain Python), so both paths of :class:`~clearlane.features.FeaturePipeline` see the same
-values (HS digits, dates, floats, extra JSON values as text)."""
+values (HS digits, dates, floats, extra JSON values as text).
+
+HS keys (``hs6``, ``hs4``, ``hs2``) are HS 2022 categories: a code of an older edition (by the
+declaration date) is mapped forward, and a split code keeps its own category (``854150@HS2017``;
+see :mod:`clearlane.reference.hs_editions`)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import polars as pl
 
 from clearlane.errors import ValidationError
 from clearlane.features.catalog import HistoryGroup
+from clearlane.reference.hs_editions import hs2022_categories, hs2022_category
 from clearlane.schema.fields import EXTRA_COLUMN
 
 STRING_COLUMNS = (
@@ -70,7 +75,15 @@ def prepare(declarations: pl.DataFrame, extras: Sequence[str]) -> pl.DataFrame:
         missing.append(pl.lit(None, dtype=pl.String).alias(EXTRA_COLUMN))
     if missing:
         df = df.with_columns(missing)
-    hs = pl.col("hs_code").cast(pl.String).str.replace_all(r"[^0-9]", "")
+    # HS codes mapped forward to their HS 2022 category by declaration date (one replace per
+    # older edition present): an old code and its HS 2022 successor share every hs* key.
+    df = df.with_columns(
+        pl.col("hs_code").cast(pl.String).str.replace_all(r"[^0-9]", "").str.slice(0, 6)
+        .alias("__hs6"),
+        pl.col("declared_at").cast(pl.Date).alias("__day"),
+    )
+    df = df.with_columns(hs2022_categories(df, "__hs6", "__day"))
+    hs = pl.col("__hs6")
     inspected = pl.col("inspected").cast(pl.Boolean).fill_null(False)
     fraud = (pl.col("fraud").cast(pl.Boolean).fill_null(False)) & inspected
     value = pl.col("customs_value").cast(pl.Float64)
@@ -78,7 +91,7 @@ def prepare(declarations: pl.DataFrame, extras: Sequence[str]) -> pl.DataFrame:
     out = df.select(
         pl.col("declared_at").cast(pl.Date).alias("day"),
         *[pl.col(c).cast(pl.String) for c in STRING_COLUMNS if c not in ("hs_code",)],
-        hs.str.slice(0, 6).alias("hs6"),
+        hs.alias("hs6"),
         hs.str.slice(0, 4).alias("hs4"),
         hs.str.slice(0, 2).alias("hs2"),
         hs.str.slice(0, 6).cast(pl.Float64, strict=False).alias("hs6_numeric"),
@@ -149,10 +162,11 @@ def prepare_record(record: Mapping[str, Any], extras: Sequence[str]) -> dict[str
     row["day_num"] = float((row["day"] - EPOCH).days) if row["day"] is not None else math.nan
     hs = row.pop("hs_code")
     digits = _NON_DIGITS.sub("", hs) if hs is not None else None
-    row["hs6"] = digits[:6] if digits is not None else None
-    row["hs4"] = digits[:4] if digits is not None else None
-    row["hs2"] = digits[:2] if digits is not None else None
-    row["hs6_numeric"] = _to_float(row["hs6"]) if row["hs6"] else math.nan
+    hs6 = hs2022_category(digits[:6], row["day"]) if digits is not None else None
+    row["hs6"] = hs6
+    row["hs4"] = hs6[:4] if hs6 is not None else None
+    row["hs2"] = hs6[:2] if hs6 is not None else None
+    row["hs6_numeric"] = _to_float(hs6[:6]) if hs6 else math.nan
     for c in FLOAT_COLUMNS:
         row[c] = _to_float(record.get(c))
     value, mass = row["customs_value"], row["net_mass_kg"]

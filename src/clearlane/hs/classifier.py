@@ -70,7 +70,8 @@ from clearlane.hs.mixture import (
 )
 from clearlane.hs.tariff import NationalTariff
 from clearlane.hs.text import normalise_description, tokens
-from clearlane.reference.hs_nomenclature import codes_at_level, nomenclature
+from clearlane.reference.hs_editions import hs2022_code
+from clearlane.reference.hs_nomenclature import nomenclature
 
 Progress = Callable[[float, float | None], None]
 # With history too small to learn weights on: a middle of the values learned on larger ones.
@@ -532,13 +533,13 @@ def _join(words: sp.csr_matrix, chars: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def _labelled_pairs(X: Sequence[str], y: Sequence[str] | None) -> list[tuple[str, str]]:
-    """(normalised description, HS6) pairs whose code is an HS 2022 subheading."""
-    labels = [normalise_code(c)[:6] for c in (y if y is not None else [])]
-    valid = codes_at_level(6)
+    """(normalised description, HS6) pairs whose code is an HS 2022 subheading, or a code of
+    an older edition with one HS 2022 successor (mapped to it; splits are left out)."""
+    labels = [hs2022_code(normalise_code(c)) for c in (y if y is not None else [])]
     pairs = [
         (normalise_description(str(d)), c)
         for d, c in zip(X, labels, strict=False)
-        if c in valid and d
+        if c is not None and d
     ]
     return [(d, c) for d, c in pairs if d]
 

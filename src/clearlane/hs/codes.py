@@ -1,4 +1,5 @@
-"""HS code normalisation and validation against HS 2022.
+"""HS code normalisation and validation against HS 2022 (a code of HS 2012 or HS 2017 that is
+not in HS 2022 is named with its HS 2022 successors).
 
 National codes (8-10 digits) are accepted everywhere and truncated to their first six digits
 for HS6 logic; the national digits are kept by the caller when a national tariff needs them.
@@ -10,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from clearlane.errors import Problem, ValidationError
+from clearlane.reference.hs_editions import EDITIONS, subheadings, to_hs2022
 from clearlane.reference.hs_nomenclature import codes_at_level, nomenclature
 
 _SEPARATORS = re.compile(r"[\s.\-/_,]")
@@ -97,7 +99,7 @@ def check_code(value: str | int) -> CodeCheck:
                 False,
                 level,
                 f"{shown} does not exist in HS 2022; {names[level - 2]} "
-                f"{format_code(parent)} has {listed}{more}",
+                f"{format_code(parent)} has {listed}{more}{_older_edition(prefix)}",
             )
     level = min(len(digits), 6)
     text = entries[digits[:level]].description
@@ -122,6 +124,20 @@ def require_code(value: str | int, field: str = "hs_code") -> str:
             f"invalid HS code {value!r}", [Problem(field, str(value), result.message)]
         )
     return result.code
+
+
+def _older_edition(hs6: str) -> str:
+    """Where a subheading that is not in HS 2022 went, when an older edition had it."""
+    if len(hs6) != 6:
+        return ""
+    for edition in reversed(EDITIONS[:-1]):
+        if hs6 in subheadings(edition):
+            forward = to_hs2022(hs6, edition)
+            now = " or ".join(format_code(c) for c in forward.candidates[:6])
+            more = " …" if len(forward.candidates) > 6 else ""
+            split = " (split)" if forward.split else ""
+            return f"; it is an HS {edition} subheading, in HS 2022 {now}{more}{split}"
+    return ""
 
 
 def _short(text: str, limit: int = 80) -> str:

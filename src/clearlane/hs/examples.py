@@ -10,8 +10,9 @@ never used to tune the classifier's weights.
 
 Columns are matched case-insensitively: a code column (``hs6_code``, ``hs_code``, ``code``)
 and a text column (``product_description``, ``description``, ``text``); an optional
-``category`` column is prefixed to the text. Codes whose first six digits are not an HS 2022
-subheading are skipped.
+``category`` column is prefixed to the text. A code of an older edition (HS 2017, HS 2012) with
+one HS 2022 successor counts as that successor; other codes whose first six digits are not an
+HS 2022 subheading (unknown codes, codes split in HS 2022) are skipped.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from clearlane.hs.codes import normalise_code
 from clearlane.hs.reference_csv import read_reference_csv
-from clearlane.reference.hs_nomenclature import codes_at_level
+from clearlane.reference.hs_editions import hs2022_code
 
 _CODE_COLUMNS = ("hs6_code", "hs_code", "code", "hscode")
 _TEXT_COLUMNS = ("product_description", "description", "text")
@@ -49,16 +50,15 @@ def load_examples(path: Path | str, name: str | None = None) -> LabelledExamples
     )
     code_col, text_col, category_col = columns["code"], columns["text"], columns["category"]
     assert code_col is not None and text_col is not None
-    valid = set(codes_at_level(6))
     texts: list[str] = []
     codes: list[str] = []
     for row in rows:
-        code = normalise_code(row.get(code_col) or "")
+        code = hs2022_code(normalise_code(row.get(code_col) or ""))
         text = (row.get(text_col) or "").strip()
-        if code[:6] not in valid or not text:
+        if code is None or not text:
             continue
         if category_col and row.get(category_col):
             text = f"{row[category_col]} {text}"
         texts.append(text)
-        codes.append(code[:6])
+        codes.append(code)
     return LabelledExamples(name or Path(path).stem, tuple(texts), tuple(codes))

@@ -35,6 +35,7 @@ from clearlane.ingest.validate import (
     ValidationContext,
     evaluate_distinct,
 )
+from clearlane.reference.hs_editions import date_dependent_codes
 from clearlane.schema.fields import (
     DECLARATION_FIELDS,
     EXTRA_COLUMN,
@@ -181,6 +182,9 @@ class SqlBatchValidator:
                 if kind in ("hs", "country", "currency"):
                     inner.append(f"{alias}.original AS {_ident('o:' + name)}")
                     carried.append(_ident("o:" + name))
+                if kind == "hs" and (edition_sql := self._hs_edition_sql(alias)) is not None:
+                    inner.append(f"{edition_sql} AS {_ident('ed:' + name)}")
+                    suspects.append(_ident("ed:" + name))
                 continue
             inner.append(f"{text} AS {t}")
             if kind == "str":
@@ -235,6 +239,21 @@ class SqlBatchValidator:
             + "".join(f", {c}" for c in carried)
             + f" FROM (SELECT {', '.join(inner)} FROM {RAW_VIEW} b {' '.join(joins)})"
         )
+
+    def _hs_edition_sql(self, alias: str) -> str | None:
+        """True where the HS check depends on the declaration date: the lookup checked each
+        code against the latest HS edition in force; a row dated when an earlier one was in
+        force, with a code that edition lacks, goes to the reference."""
+        spans = date_dependent_codes()
+        if not spans or "declared_at" not in self.lookups:
+            return None
+        day, code = "lk_declared_at.value", f"left({alias}.value, 6)"
+        parts = []
+        for start, end, codes in spans:
+            since = f"{day} >= DATE '{start.isoformat()}' AND " if start else ""
+            listed = ", ".join(_literal(c) for c in sorted(codes))
+            parts.append(f"({since}{day} < DATE '{end.isoformat()}' AND {code} IN ({listed}))")
+        return "(" + " OR ".join(parts) + ")"
 
     def _extra_sql(self) -> str:
         """The kept source columns as one JSON object, as the reference encodes it."""

@@ -20,6 +20,7 @@ from clearlane.ingest.profile import MASS_UNITS_TO_KG, Profile
 from clearlane.ingest.readers import ROW_COLUMN
 from clearlane.reference.countries import USER_ASSIGNED, normalise_country
 from clearlane.reference.currencies import normalise_currency
+from clearlane.reference.hs_editions import configured_editions, date_dependent_codes
 from clearlane.reference.hs_nomenclature import check_hs_code
 from clearlane.schema.fields import (
     DECLARATION_FIELDS,
@@ -131,8 +132,16 @@ def _unique_mapping(
     return {value: fn(value) for value in frame.get_column(column).drop_nulls().unique().to_list()}
 
 
-def _hs_reason(digits: str) -> str | None:
-    return check_hs_code(digits) if 6 <= len(digits) <= 10 else None
+def _hs_reason(digits: str, edition: str) -> str | None:
+    return check_hs_code(digits, edition) if 6 <= len(digits) <= 10 else None
+
+
+def _hs_edition(work: pl.DataFrame, profile: Profile) -> pl.Expr:
+    """The HS edition in force on each row's declaration date (the latest one without it)."""
+    editions = configured_editions()
+    if "t:declared_at" not in work.columns:
+        return pl.lit(editions.latest)
+    return editions.expr(_date_expr("t:declared_at", profile.date_formats("declared_at"), "date"))
 
 
 @dataclass
@@ -263,9 +272,11 @@ def _field_rules(
                 "HS code must have 6 to 10 digits (a lost leading zero?)",
             )
         )
-        digit_frame = work.select(pl.col(f"t:{name}").str.replace_all(r"[^0-9]", "").alias("d"))
-        reasons = _unique_mapping(digit_frame, "d", _hs_reason)
-        reason = digits.replace_strict(reasons, default=None, return_dtype=pl.String)
+        # checked against the edition in force on the row's date, once per (edition, code)
+        key = pl.concat_str([_hs_edition(work, profile), pl.lit(":"), digits])
+        keys = work.select(key.alias("k")).get_column("k").drop_nulls().unique().to_list()
+        reasons = {k: _hs_reason(k.partition(":")[2], k.partition(":")[0]) for k in keys}
+        reason = key.replace_strict(reasons, default=None, return_dtype=pl.String)
         rules.checks.append(_Check(name, reason.is_not_null(), reason, WARNING))
         rules.value = digits
         rules.changed = True
@@ -308,6 +319,7 @@ def load_reference_data() -> None:
     third of a second, mostly the nomenclature) overlaps with reading instead of following it.
     """
     check_hs_code("010121")
+    date_dependent_codes()  # the older HS editions, when several are in force
     normalise_country("CN")
     normalise_currency("USD")
 

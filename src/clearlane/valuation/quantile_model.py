@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from clearlane.errors import ValidationError
+from clearlane.reference.hs_editions import hs2022_keys
 from clearlane.valuation.conversion import ExchangeRates
 from clearlane.valuation.unit_values import unit_values
 
@@ -72,9 +73,9 @@ class UnitValueQuantileModel:
             incoterm = (
                 pl.col("extra").cast(pl.String).str.json_path_match("$.incoterm").str.to_uppercase()
             )
-        hs = pl.col("hs_code").cast(pl.String).str.replace_all(r"\D", "")
+        hs = pl.lit(hs2022_keys(frame))  # HS 2022 categories, as the band keys
         feats = frame.select(
-            hs.str.slice(0, 6).alias("hs6"),
+            hs.alias("hs6"),
             hs.str.slice(0, 4).alias("hs4"),
             hs.str.slice(0, 2).alias("hs2"),
             (pl.col("origin_country") if "origin_country" in cols else pl.lit(None, pl.String))

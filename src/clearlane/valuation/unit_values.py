@@ -16,6 +16,7 @@ from typing import Literal
 import polars as pl
 
 from clearlane.errors import ValidationError
+from clearlane.reference.hs_editions import hs2022_keys
 from clearlane.valuation.conversion import ExchangeRates, UnitTable
 
 Period = Literal["month", "quarter", "year", "all"]
@@ -80,12 +81,13 @@ def unit_values(
     units = units or UnitTable()
     rate = rates.national_per_unit(frame, currency, "declared_at")
     cols = frame.columns
-    hs = pl.col("hs_code").cast(pl.String).str.replace_all(r"\D", "")
+    # Band keys are HS 2022 categories: codes of older editions (by date) mapped forward.
+    hs = hs2022_keys(frame)
     base = frame.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
-        hs.str.slice(0, 6).alias("hs6"),
-        hs.str.slice(0, 4).alias("hs4"),
-        hs.str.slice(0, 2).alias("hs2"),
+        pl.lit(hs).alias("hs6"),
+        pl.lit(hs).str.slice(0, 4).alias("hs4"),
+        pl.lit(hs).str.slice(0, 2).alias("hs2"),
         (
             pl.col("origin_country").cast(pl.String).fill_null(UNKNOWN_ORIGIN)
             if "origin_country" in cols
@@ -114,7 +116,7 @@ def unit_values(
         *keep, pl.lit("unit").alias("basis"), pl.col("_u").alias("unit"), pl.col("_q").alias("quantity")
     )
     long = pl.concat([kg, per_unit], how="vertical")
-    valid = (pl.col("value") > 0) & (pl.col("quantity") > 0) & (pl.col("hs6").str.len_chars() == 6)
+    valid = (pl.col("value") > 0) & (pl.col("quantity") > 0) & (pl.col("hs6").str.len_chars() >= 6)
     return long.filter(valid.fill_null(False)).with_columns(
         (pl.col("value") / pl.col("quantity")).log().alias("log_uv")
     )
