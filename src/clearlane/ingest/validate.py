@@ -20,8 +20,11 @@ from clearlane.ingest.profile import MASS_UNITS_TO_KG, Profile
 from clearlane.ingest.readers import ROW_COLUMN
 from clearlane.reference.countries import USER_ASSIGNED, normalise_country
 from clearlane.reference.currencies import normalise_currency
-from clearlane.reference.hs_editions import configured_editions, date_dependent_codes
-from clearlane.reference.hs_nomenclature import check_hs_code
+from clearlane.reference.hs_editions import (
+    check_in_edition,
+    configured_editions,
+    date_dependent_codes,
+)
 from clearlane.schema.fields import (
     DECLARATION_FIELDS,
     EXTRA_COLUMN,
@@ -133,7 +136,7 @@ def _unique_mapping(
 
 
 def _hs_reason(digits: str, edition: str) -> str | None:
-    return check_hs_code(digits, edition) if 6 <= len(digits) <= 10 else None
+    return check_in_edition(digits, edition) if 6 <= len(digits) <= 10 else None
 
 
 def _hs_edition(work: pl.DataFrame, profile: Profile) -> pl.Expr:
@@ -318,7 +321,7 @@ def load_reference_data() -> None:
     The ingest calls this while its first batch is still being read, so the loading (a
     third of a second, mostly the nomenclature) overlaps with reading instead of following it.
     """
-    check_hs_code("010121")
+    check_in_edition("010121")
     date_dependent_codes()  # the older HS editions, when several are in force
     normalise_country("CN")
     normalise_currency("USD")

@@ -34,8 +34,7 @@ from typing import Any, cast
 import polars as pl
 
 from clearlane.errors import Problem, ValidationError
-from clearlane.reference.hs_nomenclature import check_hs_code as _check_in_edition
-from clearlane.reference.hs_nomenclature import digits_only
+from clearlane.reference.hs_nomenclature import code_problem, codes_at_level, digits_only
 
 EDITIONS: tuple[str, ...] = ("2012", "2017", "2022")
 """The shipped editions, oldest first."""
@@ -156,7 +155,7 @@ def check_hs_code(
     >>> check_hs_code("854150", on=date(2023, 5, 1))
     'subheading 8541.50 does not exist in HS 2022 (heading 8541 exists)'
     """
-    return _check_in_edition(digits_only(code), edition_on(on, editions))
+    return check_in_edition(digits_only(code), edition_on(on, editions))
 
 
 # -- tables ----------------------------------------------------------------------------------
@@ -198,6 +197,19 @@ def subheadings(edition: str) -> frozenset[str]:
 def edition_codes(edition: str, level: int) -> frozenset[str]:
     """Every code of ``level`` digits (2, 4 or 6) of an edition (prefixes of its subheadings)."""
     return frozenset(code[:level] for code in subheadings(edition))
+
+
+def check_in_edition(digits: str, edition: str = "2022") -> str | None:
+    """Why a digit-only code is not valid in HS ``edition`` (2012, 2017 or 2022), or None.
+
+    >>> check_in_edition("854150", "2017") is None
+    True
+    >>> check_in_edition("854150")
+    'subheading 8541.50 does not exist in HS 2022 (heading 8541 exists)'
+    """
+    if edition == "2022":
+        return code_problem(digits, "HS 2022", codes_at_level)
+    return code_problem(digits, f"HS {edition}", lambda level: edition_codes(edition, level))
 
 
 def description(code: str, edition: str) -> str | None:

@@ -6,6 +6,7 @@ Older editions (HS 2012, HS 2017) and the date each is in force: :mod:`clearlane
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -49,9 +50,9 @@ def digits_only(value: str) -> str:
     return _NON_DIGITS.sub("", value)
 
 
-def check_hs_code(digits: str, edition: str = "2022") -> str | None:
-    """Why a digit-only code is not valid in HS ``edition`` (2012, 2017 or 2022; see
-    :mod:`clearlane.reference.hs_editions`), or None when it is.
+def check_hs_code(digits: str) -> str | None:
+    """Why a digit-only code is not valid in HS 2022, or None when it is (older editions:
+    :func:`clearlane.reference.hs_editions.check_in_edition`).
 
     National codes of 8-10 digits are checked on their first six digits.
 
@@ -59,20 +60,18 @@ def check_hs_code(digits: str, edition: str = "2022") -> str | None:
     True
     >>> check_hs_code("851719")
     'subheading 8517.19 does not exist in HS 2022 (heading 8517 exists)'
-    >>> check_hs_code("854150", "2017") is None
-    True
     """
+    return code_problem(digits, "HS 2022", codes_at_level)
+
+
+def code_problem(digits: str, name: str, levels: Callable[[int], frozenset[str]]) -> str | None:
+    """Why ``digits`` is not a code of the nomenclature whose codes of each level ``levels``
+    gives (``name`` is quoted in the reason), or None when it is."""
     if not digits.isdigit():
         return "must contain digits only"
     if len(digits) < 6 or len(digits) > 10:
         return f"must have 6 to 10 digits, got {len(digits)}"
-    from clearlane.reference.hs_editions import edition_codes
-
-    def levels(level: int) -> frozenset[str]:
-        return codes_at_level(level) if edition == "2022" else edition_codes(edition, level)
-
     chapter, heading, subheading = digits[:2], digits[:4], digits[:6]
-    name = f"HS {edition}"
     if chapter not in levels(2):
         return f"chapter {chapter} does not exist in {name}"
     if heading not in levels(4):
