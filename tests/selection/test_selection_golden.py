@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "golden"))
 
-from workspace import GOLDEN, build, select, summary  # type: ignore[import-not-found]  # noqa: E402
+from golden_workspace import GOLDEN, build, select, summary  # type: ignore[import-not-found]
 
 
 @pytest.fixture(scope="module")

@@ -240,6 +240,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             if ADDED_FIELDS.get(f.name) == 14
         ),
     ),
+    Migration(
+        16,
+        "risk assessments: the anomaly detector's version and every scorer's version, status, "
+        "score and reasons (JSON)",
+        (
+            "ALTER TABLE risk_assessments ADD COLUMN anomaly_version VARCHAR",
+            "ALTER TABLE risk_assessments ADD COLUMN scorers VARCHAR",
+        ),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)

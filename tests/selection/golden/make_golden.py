@@ -1,4 +1,4 @@
-"""Regenerate ``lanes.json``: ``PYTHONPATH=src:tests/selection/golden python
+"""Regenerate ``lanes.json``: ``PYTHONPATH=src python
 tests/selection/golden/make_golden.py``. Only when a lane change is intended: the file pins
 the selector's lanes, bases and check reasons on a fixed synthetic workspace."""
 
@@ -8,7 +8,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from workspace import GOLDEN, build, select, summary  # type: ignore[import-not-found]
+from golden_workspace import GOLDEN, build, select, summary  # type: ignore[import-not-found]
 
 
 def main() -> None:

@@ -14,8 +14,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from clearlane.selection import SelectionPolicy
 from clearlane.services.hs import train_classifier
 from clearlane.services.risk import assess_declarations, train_models
