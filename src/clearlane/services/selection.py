@@ -15,7 +15,15 @@ import polars as pl
 
 from clearlane.errors import ClearlaneError, ConflictError, NotFoundError, ValidationError
 from clearlane.rules import RuleSet, evaluate_rules, load_rules
-from clearlane.schema.reasons import Reason, reasons_from_json
+from clearlane.schema.reasons import (
+    ROW_NOT_SCORED,
+    SCORER_OK,
+    SCORER_UNAVAILABLE,
+    Reason,
+    RiskAssessment,
+    ScorerScore,
+    reasons_from_json,
+)
 from clearlane.scoring import (
     HSCheckScorer,
     PriceCheckScorer,
@@ -61,6 +69,40 @@ class SelectionRun:
     notes: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     """Things an officer must act on (e.g. declarations without a risk assessment)."""
+    checks: tuple[ScoreFrame, ...] = ()
+    """The score frames of the checks used as signals (HS check, price check), available or
+    not."""
+
+    def assessments(self) -> list[RiskAssessment]:
+        """One :class:`RiskAssessment` per selected item: the stored scores, the lane and its
+        basis, the selector's reasons and the checks' verdicts (per-item objects: for
+        reports and the API, not for bulk work)."""
+        verdicts: dict[tuple[str, int], list[ScorerScore]] = {}
+        for frame in self.checks:
+            for i, key in enumerate(frame.keys.iter_rows()):
+                verdicts.setdefault(key, []).append(_verdict(frame, i))
+        out = []
+        for row in self.result.lanes.iter_rows(named=True):
+            key = (row["declaration_id"], row["item_no"])
+            hits = row.get("rule_hits") or ""
+            out.append(RiskAssessment(
+                declaration_id=key[0], item_no=key[1],
+                fraud_probability=row.get("fraud_probability"),
+                expected_revenue=row.get("expected_revenue"),
+                anomaly_score=row.get("anomaly_score"),
+                reasons=reasons_from_json(row.get("reasons")), model_version=self.model_version,
+                rule_hits=tuple(h for h in hits.split(", ") if h), lane=row["lane"],
+                basis=row["basis"], scorers=tuple(verdicts.get(key, ()))))
+        return out
+
+
+def _verdict(frame: ScoreFrame, i: int) -> ScorerScore:
+    if not frame.available:
+        return ScorerScore(frame.scorer, frame.version, SCORER_UNAVAILABLE, None, (),
+                           frame.message)
+    scored = bool(frame.scored[i])
+    return ScorerScore(frame.scorer, frame.version, SCORER_OK if scored else ROW_NOT_SCORED,
+                       float(frame.scores[i]) if scored else None, frame.reasons[i])
 
 
 def _model_reasons(text: str | None) -> str | None:
@@ -301,12 +343,14 @@ def select_for_inspection(
                      "only (run `clearlane train` and `clearlane assess` for model scores)")
     warnings = [note] if version is not None and (note := _unassessed_note(scores)) else []
     weights = dict(policy.extra_weights)
+    check_frames: list[ScoreFrame] = []
     if checks:
         keys = ["declaration_id", "item_no"]
         for label, frame, to_signal in (
                 ("HS check", hs_check_frame(workspace, declarations), _hs_signal),
                 ("price check", price_check_frame(workspace, declarations, date_from, date_to),
                  _price_signal)):
+            check_frames.append(frame)
             if not frame.available:
                 notes.append(f"{label} unavailable: {frame.message}")
                 continue
@@ -380,7 +424,8 @@ def select_for_inspection(
             con.register("new_hits", hit_table.to_arrow())
             con.execute("INSERT INTO rule_hits SELECT * FROM new_hits")
             con.unregister("new_hits")
-    return SelectionRun(selection_id, result, version, rules, tuple(notes), tuple(warnings))
+    return SelectionRun(selection_id, result, version, rules, tuple(notes), tuple(warnings),
+                        tuple(check_frames))
 
 
 def current_lane(workspace: Workspace, selection_id: str, declaration_id: str) -> str:
