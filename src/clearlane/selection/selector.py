@@ -26,7 +26,8 @@ before ranking; text columns ``segment_note``, ``exploration_note`` and ``<extra
 are quoted as reasons.
 
 Each step is a function (``_mandatory_rules``, ``_red_slots``, ``_random_control``, ``_exploit``,
-``_explore``, ``_yellow_or_blue``); ``basis`` names come from :class:`Basis`.
+``_explore``, ``_yellow_or_blue``); ``basis`` names come from :class:`Basis`; the reasons
+are worded in :mod:`clearlane.selection.reasons`.
 
 Randomness comes from ``numpy.random.default_rng([seed, crc32(group)])`` after sorting the units
 by id, so the same seed gives the same lanes whatever the order of the input rows.
@@ -34,12 +35,10 @@ by id, so the same seed gives the same lanes whatever the order of the input row
 
 from __future__ import annotations
 
-import json
 import math
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from enum import IntEnum
 from typing import Any
 
@@ -47,8 +46,9 @@ import numpy as np
 import polars as pl
 
 from clearlane.errors import ValidationError
-from clearlane.rules.model import LANES, Rule, RuleSet
+from clearlane.rules.model import LANES, RuleSet
 from clearlane.selection.policy import SelectionPolicy
+from clearlane.selection.reasons import note_columns, reason_texts
 
 RED, YELLOW, BLUE, GREEN = 0, 1, 2, 3
 """Lane indices (into :data:`clearlane.rules.model.LANES`): lower = more intrusive."""
@@ -164,17 +164,9 @@ def _units(scores: pl.DataFrame, policy: SelectionPolicy) -> pl.DataFrame:
         pl.col("anomaly_score").max(),
         pl.col("exploration_weight").max(),
         pl.col("segment_lift").max(),
-        *[pl.col(c).drop_nulls().first() for c in _note_columns(frame, policy)],
+        *[pl.col(c).drop_nulls().first() for c in note_columns(frame, policy)],
         *[pl.col(c).max() for c in policy.extra_weights],
     ).with_columns(pl.col("declaration_id").alias("unit"))
-
-
-def _note_columns(frame: pl.DataFrame, policy: SelectionPolicy) -> list[str]:
-    """Text columns quoted as reasons: ``<signal>_note`` for each extra score, the segment
-    signal's and the exploration's."""
-    wanted = [f"{name}_note" for name in policy.extra_weights] + ["segment_note",
-                                                                   "exploration_note"]
-    return [c for c in wanted if c in frame.columns]
 
 
 def _rule_columns(hits: pl.DataFrame | None, per_declaration: bool) -> pl.DataFrame | None:
@@ -460,7 +452,7 @@ def _result(scores: pl.DataFrame, units: pl.DataFrame, state: _SelectionState,
         pl.Series("rank_pct", state.rank_pct),
     )
     if explain:
-        units = units.with_columns(pl.Series("reasons", _reason_texts(units, policy, rules),
+        units = units.with_columns(pl.Series("reasons", reason_texts(units, policy, rules),
                                              dtype=pl.String))
     else:
         units = units.with_columns(pl.lit(None, pl.String).alias("reasons"))
@@ -481,91 +473,3 @@ def _result(scores: pl.DataFrame, units: pl.DataFrame, state: _SelectionState,
         units.select(lane_cols), on="unit", how="left", maintain_order="left").drop("unit")
     return SelectionResult(lanes=lanes, policy=policy, seed=seed, overflow=overflow,
                            unassessed=int((~state.assessed).sum()))
-
-
-def _reason_texts(units: pl.DataFrame, policy: SelectionPolicy,
-                  rules: RuleSet | None) -> list[str]:
-    """JSON list of ``Reason`` dicts (code, text, weight, evidence) per unit."""
-    by_id: dict[str, Rule] = {r.id: r for r in rules} if rules is not None else {}
-    objective_name = "expected revenue" if policy.objective == "revenue" else "fraud probability"
-    has_model_reasons = "model_reasons" in units.columns
-    notes = _note_columns(units, policy)
-    rows = units.select(
-        "lane", "basis", "random_control", "explored", "rank_pct", "assessed", "rule_ids",
-        "office_id",
-        "day", "fraud_probability", "expected_revenue", "anomaly_score",
-        *(["model_reasons"] if has_model_reasons else []),
-        *[c for c in notes if c in units.columns],
-        *[c for c in policy.extra_weights if c in units.columns],
-    ).to_dicts()
-    green = json.dumps([{"code": "GREEN", "text": "below every selection threshold",
-                         "weight": 0.0, "evidence": {}}])
-    unscored = json.dumps([{"code": "NOT_ASSESSED", "text": (
-        "not risk-assessed (no model score): only rules and the random control sample could "
-        "select it; run `clearlane assess` for these dates"), "weight": 0.0, "evidence": {}}])
-    out: list[str] = []
-    for row in rows:
-        if row["lane"] == "green" and not row["rule_ids"] and not row["random_control"]:
-            out.append(green if row["assessed"] else unscored)
-            continue
-        reasons: list[dict[str, Any]] = []
-        for rid in row["rule_ids"] or []:
-            rule = by_id.get(rid)
-            text = (f"rule {rule.label}: {rule.title} — {rule.justification}" if rule
-                    else f"rule {rid}")
-            reasons.append({"code": "RULE_HIT", "text": text,
-                            "weight": float(rule.severity_rank if rule else 1),
-                            "evidence": {"rule_id": rid,
-                                         "version": rule.version if rule else None,
-                                         "mandatory": bool(rule.mandatory) if rule else None}})
-        if row["random_control"]:
-            reasons.append({"code": "RANDOM_CONTROL", "text": (
-                f"random control sample ({policy.random_share:.1%} of all declarations drawn "
-                "uniformly, to measure the true fraud rate)"), "weight": 0.0, "evidence": {}})
-        if row["explored"]:
-            what = {
-                "uncertainty": "the model is uncertain (fraud probability "
-                               f"{row['fraud_probability'] or 0:.2f})",
-                "anomaly": f"unusual declaration (anomaly score {row['anomaly_score'] or 0:.3g})",
-                "weights": row.get("exploration_note") or "caller-supplied weight",
-                "segments": row.get("exploration_note") or "under-explored segment",
-            }[policy.exploration]
-            reasons.append({"code": "EXPLORATION", "text": f"exploration sample: {what}",
-                            "weight": 0.0, "evidence": {"method": policy.exploration}})
-        if row["basis"] == "model":
-            where = _where(row)
-            text = (f"top {row['rank_pct']:.1f} % {objective_name}{where}: fraud probability "
-                    f"{row['fraud_probability'] or 0:.2f}, expected revenue "
-                    f"{row['expected_revenue'] or 0:,.0f}")
-            if has_model_reasons and row["model_reasons"]:
-                text += f" ({row['model_reasons']})"
-            reasons.append({"code": "MODEL_RANK", "text": text,
-                            "weight": float(row["fraud_probability"] or 0.0),
-                            "evidence": {"rank_pct": row["rank_pct"]}})
-        if row["lane"] != "green":
-            if row.get("segment_note"):
-                reasons.append({"code": "SEGMENT_SIGNAL", "text": row["segment_note"],
-                                "weight": 0.0, "evidence": {}})
-            for name in policy.extra_weights:
-                if row.get(f"{name}_note") and (row.get(name) or 0) > 0:
-                    reasons.append({"code": name.upper(), "text": row[f"{name}_note"],
-                                    "weight": float(row[name]), "evidence": {"signal": name}})
-        if row["basis"] == "anomaly":
-            reasons.append({"code": "ANOMALY", "text": (
-                f"unusual declaration{_where(row)} (anomaly score "
-                f"{row['anomaly_score'] or 0:.3g}), sent to post-clearance audit"),
-                "weight": float(row["anomaly_score"] or 0.0), "evidence": {}})
-        if not reasons:
-            reasons.append({"code": "GREEN", "text": "below every selection threshold",
-                            "weight": 0.0, "evidence": {}})
-        out.append(json.dumps(reasons, default=str))
-    return out
-
-
-def _where(row: dict[str, Any]) -> str:
-    parts = []
-    if row.get("office_id"):
-        parts.append(f"office {row['office_id']}")
-    if isinstance(row.get("day"), date):
-        parts.append(f"on {row['day'].isoformat()}")
-    return (" in " + " ".join(parts)) if parts else ""
