@@ -202,19 +202,15 @@ class RuleScorer:
         return self  # rules are written by people, not learnt
 
     def score(self, frame: pl.DataFrame) -> ScoreFrame:
-        from clearlane.rules.evaluate import evaluate_rules
+        from clearlane.rules.evaluate import evaluate_rules, rule_reason
 
         keys = row_keys(frame)
         hits = evaluate_rules(self.rules, frame)
-        by_id = {r.id: r for r in self.rules}
+        reason_of = {r.id: rule_reason(r) for r in self.rules}
         per_key: dict[tuple[str, int], list[Reason]] = {}
-        for hit in hits.iter_rows(named=True):
-            rule = by_id[hit["rule_id"]]
-            per_key.setdefault((hit["declaration_id"], hit["item_no"]), []).append(Reason(
-                "RULE_HIT", f"rule {rule.label}: {rule.title} — {rule.justification}",
-                float(rule.severity_rank),
-                {"rule_id": rule.id, "version": rule.version, "lane": rule.lane,
-                 "severity": rule.severity, "mandatory": bool(rule.mandatory)}))
+        for declaration_id, item_no, rule_id in hits.select(
+                "declaration_id", "item_no", "rule_id").iter_rows():
+            per_key.setdefault((declaration_id, item_no), []).append(reason_of[rule_id])
         reasons = tuple(tuple(per_key.get(k, ())) for k in keys.iter_rows())
         scores = np.array([max((r.weight for r in rs), default=0.0) for rs in reasons])
         return ScoreFrame.build(self.name, self.version, keys, scores, reasons)
