@@ -41,7 +41,7 @@ def _assess(ws: Workspace, until: date, version: str = "m1") -> None:
     with ws.transaction() as con:
         con.execute("DELETE FROM risk_assessments")
         con.register("fake", table.to_arrow())
-        con.execute("INSERT INTO risk_assessments SELECT * FROM fake")
+        con.execute("INSERT INTO risk_assessments BY NAME SELECT * FROM fake")
         con.unregister("fake")
 
 
@@ -87,14 +87,17 @@ def test_price_check_becomes_a_signal_with_its_reason(workspace: Workspace) -> N
 
 
 def test_quantity_short_of_the_net_mass_is_a_full_price_signal(workspace: Workspace) -> None:
-    from clearlane.services.selection import _price_signal
+    from clearlane.services.selection import _price_signal, price_check_frame
     from clearlane.services.valuation import build_workspace_bands
     from clearlane.valuation.bands import BandConfig
 
     first, last = _window(workspace)
     build_workspace_bands(workspace, config=BandConfig(period="all", min_count=5),
                           national_currency="XOF")
-    signal = _price_signal(workspace, first, last)
+    declarations = workspace.declarations(where=f"declared_at >= DATE '{first}'")
+    frame = price_check_frame(workspace, declarations, first, last)
+    assert frame.available and frame.scorer == "price_check"
+    signal = _price_signal(frame)
     assert signal is not None
     short = signal.filter(pl.col("price_check_note").str.contains("below the declared net mass"))
     assert short.height > 0  # the synthetic concealment mechanism declares too few kg

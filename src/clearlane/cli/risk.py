@@ -76,7 +76,8 @@ def assess(
 ) -> None:
     """Assess declarations: fraud probability, expected revenue at stake, anomaly score, reasons.
 
-    Results go to the workspace table risk_assessments (and to --output).
+    Results go to the workspace table risk_assessments (and to --output), with every
+    scorer's version and status; a scorer that is unavailable is named in a warning.
     """
     ws = Workspace.open(workspace_path(workspace))
     with progress_bar("Assessing", total=3) as advance:
@@ -88,21 +89,25 @@ def assess(
         )
     console.print(f"Assessed [bold]{result.rows:,}[/] declarations with {result.model_version}"
                   + (f" and {result.anomaly_version}" if result.anomaly_version else ""))
+    for warning in result.warnings:
+        console.print(f"[yellow]Warning:[/] {warning}", highlight=False)
     if result.output:
         console.print(f"Written to {result.output}")
     if show > 0:
-        import json
+        from clearlane.schema.reasons import reasons_from_json
 
         table = Table(title="Riskiest declarations")
         for column in ("declaration", "p(fraud)", "expected revenue", "anomaly", "top reason"):
             table.add_column(column)
         top = result.assessments.sort("fraud_probability", descending=True).head(show)
         for row in top.iter_rows(named=True):
-            reasons = json.loads(row["reasons"])
+            reasons = reasons_from_json(row["reasons"])
+            anomaly = row["anomaly_score"]
             table.add_row(
                 f"{row['declaration_id']}/{row['item_no']}", f"{row['fraud_probability']:.3f}",
-                f"{row['expected_revenue']:,.0f}", f"{row['anomaly_score']:.3f}",
-                reasons[0]["text"] if reasons else "",
+                f"{row['expected_revenue']:,.0f}",
+                "n/a" if anomaly is None else f"{anomaly:.3f}",
+                reasons[0].text if reasons else "",
             )
         console.print(table)
 

@@ -20,6 +20,7 @@ come from the same leakage-safe :class:`FeaturePipeline` (outcome columns are dr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -122,6 +123,26 @@ class AnomalyDetector:
     def explain(self, declarations: pl.DataFrame, top: int = 3) -> list[tuple[Reason, ...]]:
         """The largest suspicion parts per row, as reasons (weight = robust z-score)."""
         parts, matrix = self._parts(declarations)
+        return self._reasons(declarations, parts, matrix, top)
+
+    def score_explained(self, declarations: pl.DataFrame, explain_share: float = 1.0,
+                        top: int = 3) -> tuple[np.ndarray, list[tuple[Reason, ...]]]:
+        """Scores of every row and reasons for the most anomalous ``explain_share`` of rows
+        (the others get an empty tuple), computing the features once."""
+        parts, matrix = self._parts(declarations)
+        scores = parts.sum(axis=1)
+        explained: list[tuple[Reason, ...]] = [()] * declarations.height
+        count = min(declarations.height, math.ceil(declarations.height * explain_share))
+        if count:
+            chosen = np.sort(np.argsort(-scores, kind="stable")[:count])
+            found = self._reasons(declarations[pl.Series(chosen)], parts[chosen], matrix[chosen],
+                                  top)
+            for row, item in zip(chosen.tolist(), found, strict=True):
+                explained[row] = item
+        return scores, explained
+
+    def _reasons(self, declarations: pl.DataFrame, parts: np.ndarray, matrix: np.ndarray,
+                 top: int) -> list[tuple[Reason, ...]]:
         names = self.pipeline_.feature_names_
         feature_rows = [dict(zip(names, row, strict=True)) for row in matrix.tolist()]
         return reasons_from_contributions(

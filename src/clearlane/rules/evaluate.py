@@ -15,6 +15,7 @@ import polars as pl
 from clearlane.errors import ValidationError
 from clearlane.rules.model import Condition, Rule, RuleSet
 from clearlane.schema.fields import EXTRA_COLUMN, FIELDS_BY_NAME
+from clearlane.schema.reasons import Reason
 
 HIT_SCHEMA: dict[str, Any] = {
     "declaration_id": pl.String,
@@ -149,6 +150,15 @@ def evaluate_rules(rules: RuleSet, declarations: pl.DataFrame) -> pl.DataFrame:
         .select(list(HIT_SCHEMA))
     )
     return hits.cast(HIT_SCHEMA)  # type: ignore[arg-type]
+
+
+def rule_reason(rule: Rule) -> Reason:
+    """The reason a hit of ``rule`` gives: code ``RULE_HIT``, weight = its severity rank,
+    evidence ``rule_id``, ``version``, ``lane``, ``severity``, ``mandatory``."""
+    return Reason("RULE_HIT", f"rule {rule.label}: {rule.title} — {rule.justification}",
+                  float(rule.severity_rank),
+                  {"rule_id": rule.id, "version": rule.version, "lane": rule.lane,
+                   "severity": rule.severity, "mandatory": bool(rule.mandatory)})
 
 
 def rule_summary(rules: RuleSet, declarations: pl.DataFrame) -> pl.DataFrame:

@@ -25,31 +25,61 @@ column (:func:`clearlane.selection.segments.segment_lift`) is added to the fraud
 before ranking; text columns ``segment_note``, ``exploration_note`` and ``<extra score>_note``
 are quoted as reasons.
 
+Each step is a function (``_mandatory_rules``, ``_red_slots``, ``_random_control``, ``_exploit``,
+``_explore``, ``_yellow_or_blue``); ``basis`` names come from :class:`Basis`; the reasons
+are worded in :mod:`clearlane.selection.reasons`.
+
 Randomness comes from ``numpy.random.default_rng([seed, crc32(group)])`` after sorting the units
 by id, so the same seed gives the same lanes whatever the order of the input rows.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from enum import IntEnum
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from clearlane.errors import ValidationError
-from clearlane.rules.model import LANES, Rule, RuleSet
+from clearlane.rules.model import LANES, RuleSet
 from clearlane.selection.policy import SelectionPolicy
+from clearlane.selection.reasons import note_columns, reason_texts
 
 RED, YELLOW, BLUE, GREEN = 0, 1, 2, 3
-BASES: tuple[str, ...] = ("mandatory_rule", "random", "rule", "model", "exploration",
-                          "anomaly", "none")
-"""Why a unit got its lane (the primary selection reason), as stored in ``basis``."""
+"""Lane indices (into :data:`clearlane.rules.model.LANES`): lower = more intrusive."""
+NO_LANE = -1
+"""A unit not assigned yet (green at the end)."""
+NO_RULE_LANE = 9
+"""``rule_lane`` of a unit no non-mandatory rule asks a lane for (above every lane index)."""
+
+
+class Basis(IntEnum):
+    """Why a unit got its lane (the primary selection reason), stored by name in ``basis``."""
+
+    MANDATORY_RULE = 0
+    """A mandatory rule forced the lane (step 1)."""
+    RANDOM = 1
+    """Drawn in the random control sample (step 3)."""
+    RULE = 2
+    """A non-mandatory rule asking for this lane ranked it first (steps 4 and 6)."""
+    MODEL = 3
+    """Ranked by the objective: expected revenue or fraud probability (steps 4 and 6)."""
+    EXPLORATION = 4
+    """Sampled by exploration (step 5)."""
+    ANOMALY = 5
+    """Ranked by the anomaly score for post-clearance audit (blue, step 6)."""
+    NONE = 6
+    """No selection reason (green)."""
+
+
+BASES: tuple[str, ...] = tuple(b.name.lower() for b in Basis)
+"""``basis`` names in :class:`Basis` order: ``mandatory_rule``, ``random``, ``rule``,
+``model``, ``exploration``, ``anomaly``, ``none``."""
 
 Progress = Callable[[float, float | None], None]
 
@@ -134,17 +164,9 @@ def _units(scores: pl.DataFrame, policy: SelectionPolicy) -> pl.DataFrame:
         pl.col("anomaly_score").max(),
         pl.col("exploration_weight").max(),
         pl.col("segment_lift").max(),
-        *[pl.col(c).drop_nulls().first() for c in _note_columns(frame, policy)],
+        *[pl.col(c).drop_nulls().first() for c in note_columns(frame, policy)],
         *[pl.col(c).max() for c in policy.extra_weights],
     ).with_columns(pl.col("declaration_id").alias("unit"))
-
-
-def _note_columns(frame: pl.DataFrame, policy: SelectionPolicy) -> list[str]:
-    """Text columns quoted as reasons: ``<signal>_note`` for each extra score, the segment
-    signal's and the exploration's."""
-    wanted = [f"{name}_note" for name in policy.extra_weights] + ["segment_note",
-                                                                   "exploration_note"]
-    return [c for c in wanted if c in frame.columns]
 
 
 def _rule_columns(hits: pl.DataFrame | None, per_declaration: bool) -> pl.DataFrame | None:
@@ -188,6 +210,32 @@ def select_lanes(
     quoted after the model reason. Deterministic for a given ``seed``.
     """
     policy = (policy or SelectionPolicy()).validate()
+    units = _grouped_units(scores, policy, hits)
+    state = _SelectionState.of(units, policy)
+    groups = units["group"].to_numpy()
+    n_total = units.height
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]]) if n_total else np.array([])
+    ends = np.r_[starts[1:], n_total] if n_total else np.array([])
+    offices = units["office_id"].to_list()
+    overflow: list[dict[str, Any]] = []
+    report = progress or (lambda done, total: None)
+    for g, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        rng = np.random.default_rng([seed, zlib.crc32(str(groups[a]).encode())])
+        cap = (policy.capacity_for(offices[a]) if "office_id" in policy.group_by
+               else policy.capacity_for(None))
+        over = _select_group(state, slice(a, b), policy, cap, rng)
+        if over is not None:
+            overflow.append({"group": str(groups[a]), "capacity": cap, "mandatory": over})
+        if g % 64 == 0:
+            report(g + 1, len(starts))
+    report(len(starts), len(starts))
+    return _result(scores, units, state, policy, rules, seed, explain, tuple(overflow))
+
+
+def _grouped_units(scores: pl.DataFrame, policy: SelectionPolicy,
+                   hits: pl.DataFrame | None) -> pl.DataFrame:
+    """The units with their rule columns and capacity ``group``, sorted by group then unit id
+    (so the lanes do not depend on the order of the input rows)."""
     units = _units(scores, policy)
     rule_cols = _rule_columns(hits, policy.per_declaration)
     if rule_cols is not None:
@@ -203,134 +251,208 @@ def select_lanes(
     keys = list(policy.group_by)
     group_key = (pl.concat_str([pl.col(k).cast(pl.String).fill_null("") for k in keys],
                                separator="|") if keys else pl.lit(""))
-    units = units.with_columns(group_key.alias("group")).sort("group", "unit")
-    n_total = units.height
-    p = units["fraud_probability"].fill_null(0.0).fill_nan(0.0).to_numpy()
-    rev = units["expected_revenue"].fill_null(0.0).fill_nan(0.0).to_numpy()
-    anomaly = units["anomaly_score"].fill_null(0.0).fill_nan(0.0).to_numpy()
-    explore_weight = units["exploration_weight"].fill_null(0.0).fill_nan(0.0).to_numpy()
-    lift = units["segment_lift"].fill_null(0.0).fill_nan(0.0).to_numpy()
-    if lift.any():
-        lifted = np.clip(p + lift, 0.0, 1.0)
-        rev = np.where(p > 1e-9, rev * lifted / np.maximum(p, 1e-9), rev)
-        p = lifted
-    objective = rev if policy.objective == "revenue" else p
-    if policy.extra_weights:
-        boost = np.ones(n_total)
-        for name, weight in policy.extra_weights.items():
-            boost += weight * np.clip(units[name].fill_null(0.0).fill_nan(0.0).to_numpy(), 0, 1)
-        objective = objective * boost
-    mandatory = units["mandatory_lane"].fill_null(-1).to_numpy()
-    assessed = units["assessed"].to_numpy()
-    rule_lane = units["rule_lane"].fill_null(9).to_numpy()
-    rule_rank = units["rule_rank"].fill_null(0).to_numpy()
-    lane = np.full(n_total, -1, dtype=np.int64)
-    basis = np.full(n_total, 6, dtype=np.int64)  # index into BASES
-    random_control = np.zeros(n_total, dtype=bool)
-    explored = np.zeros(n_total, dtype=bool)
-    rank_pct = np.full(n_total, np.nan)
-    groups = units["group"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]]) if n_total else np.array([])
-    ends = np.r_[starts[1:], n_total] if n_total else np.array([])
-    offices = units["office_id"].to_list()
-    overflow: list[dict[str, Any]] = []
-    report = progress or (lambda done, total: None)
-    for g, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        n = b - a
-        rng = np.random.default_rng([seed, zlib.crc32(str(groups[a]).encode())])
-        sl = slice(a, b)
-        g_lane = lane[sl]
-        g_basis = basis[sl]
-        g_mand = mandatory[sl]
-        g_obj = objective[sl]
-        tiebreak = rng.random(n)
-        # 1. mandatory rules
-        forced = g_mand >= 0
-        g_lane[forced] = g_mand[forced]
-        g_basis[forced] = 0
-        # 2. red slots under capacity
-        slots = _stochastic_round(policy.red_rate * n, rng)
-        cap = policy.capacity_for(offices[a]) if "office_id" in keys else policy.capacity_for(None)
-        mandatory_red = int((g_lane == RED).sum())
-        if cap is not None:
-            slots = min(slots, cap)
-            if mandatory_red > cap:
-                overflow.append({"group": str(groups[a]), "capacity": cap,
-                                 "mandatory": mandatory_red})
-        remaining = max(0, slots - mandatory_red)
-        # 3. random control sample over all units
-        k_random = _stochastic_round(policy.random_share * n, rng)
-        drawn = rng.permutation(n)[:k_random]
-        already = drawn[g_lane[drawn] == RED]
-        fresh = drawn[g_lane[drawn] != RED][:remaining]
-        random_control[a + already] = True
-        random_control[a + fresh] = True
-        g_lane[fresh] = RED
-        g_basis[fresh] = 1
-        remaining -= len(fresh)
-        # ranking by objective among scored units, for "top x %" reasons
-        scored = np.flatnonzero(assessed[sl])
-        if len(scored):
-            order = scored[np.lexsort((tiebreak[scored], -g_obj[scored]))]
-            rank_pct[a + order] = 100.0 * np.arange(1, len(order) + 1) / len(order)
-        # 4. exploitation
-        k_explore = _stochastic_round(policy.exploration_share * remaining, rng)
-        k_exploit = remaining - k_explore
-        red_rule = np.where((rule_lane[sl] == RED) & policy.rules_first, rule_rank[sl], 0)
-        g_assessed = assessed[sl]
-        free = np.flatnonzero((g_lane < 0) & (g_assessed | (red_rule > 0)))
-        if k_exploit > 0 and len(free):
-            ranked = free[np.lexsort((tiebreak[free], -g_obj[free], -red_rule[free]))]
-            chosen = ranked[:k_exploit]
-            g_lane[chosen] = RED
-            g_basis[chosen] = np.where(red_rule[chosen] > 0, 2, 3)
-        # 5. exploration (never over unscored units: the model knows nothing of them)
-        free = np.flatnonzero((g_lane < 0) & g_assessed)
-        if k_explore > 0 and len(free):
-            if policy.exploration == "uncertainty":
-                gp = p[sl][free]
-                weights = gp * (1.0 - gp)
-            elif policy.exploration == "anomaly":
-                ga = anomaly[sl][free]
-                weights = np.argsort(np.argsort(ga)).astype(float) + 1.0
-            else:
-                weights = np.clip(explore_weight[sl][free], 0.0, None)
-            chosen = free[_gumbel_top_k(weights, k_explore, rng)]
-            g_lane[chosen] = RED
-            g_basis[chosen] = 4
-            explored[a + chosen] = True
-        # 6. yellow and blue
-        for target, rate in ((YELLOW, policy.yellow_rate), (BLUE, policy.blue_rate)):
-            k = max(0, _stochastic_round(rate * n, rng) - int(((g_lane == target) & forced).sum()))
-            if target == YELLOW:
-                asks = np.where((rule_lane[sl] <= YELLOW) & policy.rules_first, rule_rank[sl], 0)
-            else:
-                asks = np.where(rule_lane[sl] == BLUE, rule_rank[sl], 0)
-            free = np.flatnonzero((g_lane < 0) & (g_assessed | (asks > 0)))
-            if k <= 0 or not len(free):
-                continue
-            wanted = asks[free]
-            if target == YELLOW:
-                ranked = free[np.lexsort((tiebreak[free], -g_obj[free], -wanted))]
-            else:
-                ranked = free[np.lexsort((tiebreak[free], -anomaly[sl][free], -wanted))]
-            chosen = ranked[:k]
-            g_lane[chosen] = target
-            g_basis[chosen] = np.where(wanted[np.searchsorted(free, chosen)] > 0, 2,
-                                       3 if target == YELLOW else 5)
-        g_lane[g_lane < 0] = GREEN
-        if g % 64 == 0:
-            report(g + 1, len(starts))
-    report(len(starts), len(starts))
+    return units.with_columns(group_key.alias("group")).sort("group", "unit")
+
+
+def _filled(units: pl.DataFrame, column: str) -> np.ndarray:
+    return units[column].fill_null(0.0).fill_nan(0.0).to_numpy()
+
+
+@dataclass
+class _SelectionState:
+    """Per-unit inputs (read-only) and outputs (filled group by group) of a selection."""
+
+    p: np.ndarray
+    """Fraud probability after the segment lift."""
+    objective: np.ndarray
+    """What exploitation ranks by (revenue or probability, boosted by the extra scores)."""
+    anomaly: np.ndarray
+    explore_weight: np.ndarray
+    mandatory: np.ndarray
+    assessed: np.ndarray
+    rule_lane: np.ndarray
+    rule_rank: np.ndarray
+    lane: np.ndarray
+    basis: np.ndarray
+    random_control: np.ndarray
+    explored: np.ndarray
+    rank_pct: np.ndarray
+
+    @classmethod
+    def of(cls, units: pl.DataFrame, policy: SelectionPolicy) -> _SelectionState:
+        n_total = units.height
+        p = _filled(units, "fraud_probability")
+        rev = _filled(units, "expected_revenue")
+        lift = _filled(units, "segment_lift")
+        if lift.any():
+            lifted = np.clip(p + lift, 0.0, 1.0)
+            rev = np.where(p > 1e-9, rev * lifted / np.maximum(p, 1e-9), rev)
+            p = lifted
+        objective = rev if policy.objective == "revenue" else p
+        if policy.extra_weights:
+            boost = np.ones(n_total)
+            for name, weight in policy.extra_weights.items():
+                boost += weight * np.clip(_filled(units, name), 0, 1)
+            objective = objective * boost
+        return cls(
+            p=p, objective=objective, anomaly=_filled(units, "anomaly_score"),
+            explore_weight=_filled(units, "exploration_weight"),
+            mandatory=units["mandatory_lane"].fill_null(NO_LANE).to_numpy(),
+            assessed=units["assessed"].to_numpy(),
+            rule_lane=units["rule_lane"].fill_null(NO_RULE_LANE).to_numpy(),
+            rule_rank=units["rule_rank"].fill_null(0).to_numpy(),
+            lane=np.full(n_total, NO_LANE, dtype=np.int64),
+            basis=np.full(n_total, Basis.NONE, dtype=np.int64),
+            random_control=np.zeros(n_total, dtype=bool),
+            explored=np.zeros(n_total, dtype=bool),
+            rank_pct=np.full(n_total, np.nan),
+        )
+
+
+def _select_group(state: _SelectionState, sl: slice, policy: SelectionPolicy, cap: int | None,
+                  rng: np.random.Generator) -> int | None:
+    """Steps 1-6 of the module docstring for one capacity group (in place); returns the
+    number of mandatory red units when they alone exceed the capacity, else None.
+
+    The order of the draws from ``rng`` is part of the contract (same seed, same lanes)."""
+    n = sl.stop - sl.start
+    g_lane = state.lane[sl]
+    tiebreak = rng.random(n)
+    forced = _mandatory_rules(state, sl)
+    remaining, overflow = _red_slots(g_lane, policy, cap, n, rng)
+    remaining = _random_control(state, sl, policy, remaining, rng)
+    _rank_scored(state, sl, tiebreak)
+    k_explore = _stochastic_round(policy.exploration_share * remaining, rng)
+    _exploit(state, sl, policy, remaining - k_explore, tiebreak)
+    _explore(state, sl, policy, k_explore, rng)
+    for target, rate in ((YELLOW, policy.yellow_rate), (BLUE, policy.blue_rate)):
+        _yellow_or_blue(state, sl, policy, target, rate, forced, tiebreak, rng)
+    g_lane[g_lane < 0] = GREEN
+    return overflow
+
+
+def _mandatory_rules(state: _SelectionState, sl: slice) -> np.ndarray:
+    """1. Mandatory rules force their lane; returns the forced units of the group."""
+    g_mand = state.mandatory[sl]
+    forced = g_mand >= 0
+    state.lane[sl][forced] = g_mand[forced]
+    state.basis[sl][forced] = Basis.MANDATORY_RULE
+    return forced
+
+
+def _red_slots(g_lane: np.ndarray, policy: SelectionPolicy, cap: int | None, n: int,
+               rng: np.random.Generator) -> tuple[int, int | None]:
+    """2. Red slots under capacity: (slots left after the mandatory reds, the mandatory red
+    count when it alone exceeds the capacity)."""
+    slots = _stochastic_round(policy.red_rate * n, rng)
+    mandatory_red = int((g_lane == RED).sum())
+    overflow = None
+    if cap is not None:
+        slots = min(slots, cap)
+        if mandatory_red > cap:
+            overflow = mandatory_red
+    return max(0, slots - mandatory_red), overflow
+
+
+def _random_control(state: _SelectionState, sl: slice, policy: SelectionPolicy, remaining: int,
+                    rng: np.random.Generator) -> int:
+    """3. Random control sample over all units (mandatory ones included, so it is unbiased);
+    returns the red slots left."""
+    n = sl.stop - sl.start
+    g_lane = state.lane[sl]
+    k_random = _stochastic_round(policy.random_share * n, rng)
+    drawn = rng.permutation(n)[:k_random]
+    already = drawn[g_lane[drawn] == RED]
+    fresh = drawn[g_lane[drawn] != RED][:remaining]
+    state.random_control[sl.start + already] = True
+    state.random_control[sl.start + fresh] = True
+    g_lane[fresh] = RED
+    state.basis[sl][fresh] = Basis.RANDOM
+    return remaining - len(fresh)
+
+
+def _rank_scored(state: _SelectionState, sl: slice, tiebreak: np.ndarray) -> None:
+    """Rank by objective among scored units, for "top x %" reasons."""
+    scored = np.flatnonzero(state.assessed[sl])
+    if len(scored):
+        g_obj = state.objective[sl]
+        order = scored[np.lexsort((tiebreak[scored], -g_obj[scored]))]
+        state.rank_pct[sl.start + order] = 100.0 * np.arange(1, len(order) + 1) / len(order)
+
+
+def _exploit(state: _SelectionState, sl: slice, policy: SelectionPolicy, k_exploit: int,
+             tiebreak: np.ndarray) -> None:
+    """4. Exploitation: red rule severity first (with ``rules_first``), then the objective."""
+    g_lane = state.lane[sl]
+    red_rule = np.where((state.rule_lane[sl] == RED) & policy.rules_first, state.rule_rank[sl], 0)
+    free = np.flatnonzero((g_lane < 0) & (state.assessed[sl] | (red_rule > 0)))
+    if k_exploit > 0 and len(free):
+        g_obj = state.objective[sl]
+        ranked = free[np.lexsort((tiebreak[free], -g_obj[free], -red_rule[free]))]
+        chosen = ranked[:k_exploit]
+        g_lane[chosen] = RED
+        state.basis[sl][chosen] = np.where(red_rule[chosen] > 0, Basis.RULE, Basis.MODEL)
+
+
+def _explore(state: _SelectionState, sl: slice, policy: SelectionPolicy, k_explore: int,
+             rng: np.random.Generator) -> None:
+    """5. Exploration (never over unscored units: the model knows nothing of them)."""
+    g_lane = state.lane[sl]
+    free = np.flatnonzero((g_lane < 0) & state.assessed[sl])
+    if k_explore <= 0 or not len(free):
+        return
+    if policy.exploration == "uncertainty":
+        gp = state.p[sl][free]
+        weights = gp * (1.0 - gp)
+    elif policy.exploration == "anomaly":
+        ga = state.anomaly[sl][free]
+        weights = np.argsort(np.argsort(ga)).astype(float) + 1.0
+    else:
+        weights = np.clip(state.explore_weight[sl][free], 0.0, None)
+    chosen = free[_gumbel_top_k(weights, k_explore, rng)]
+    g_lane[chosen] = RED
+    state.basis[sl][chosen] = Basis.EXPLORATION
+    state.explored[sl.start + chosen] = True
+
+
+def _yellow_or_blue(state: _SelectionState, sl: slice, policy: SelectionPolicy, target: int,
+                    rate: float, forced: np.ndarray, tiebreak: np.ndarray,
+                    rng: np.random.Generator) -> None:
+    """6. Yellow ranked like exploitation (rules asking yellow or red first), blue by rules
+    asking blue then by anomaly score."""
+    g_lane = state.lane[sl]
+    rule_lane, rule_rank = state.rule_lane[sl], state.rule_rank[sl]
+    k = max(0, _stochastic_round(rate * (sl.stop - sl.start), rng)
+            - int(((g_lane == target) & forced).sum()))
+    if target == YELLOW:
+        asks = np.where((rule_lane <= YELLOW) & policy.rules_first, rule_rank, 0)
+    else:
+        asks = np.where(rule_lane == BLUE, rule_rank, 0)
+    free = np.flatnonzero((g_lane < 0) & (state.assessed[sl] | (asks > 0)))
+    if k <= 0 or not len(free):
+        return
+    wanted = asks[free]
+    rank_by = state.objective[sl] if target == YELLOW else state.anomaly[sl]
+    ranked = free[np.lexsort((tiebreak[free], -rank_by[free], -wanted))]
+    chosen = ranked[:k]
+    g_lane[chosen] = target
+    state.basis[sl][chosen] = np.where(wanted[np.searchsorted(free, chosen)] > 0, Basis.RULE,
+                                       Basis.MODEL if target == YELLOW else Basis.ANOMALY)
+
+
+def _result(scores: pl.DataFrame, units: pl.DataFrame, state: _SelectionState,
+            policy: SelectionPolicy, rules: RuleSet | None, seed: int, explain: bool,
+            overflow: tuple[dict[str, Any], ...]) -> SelectionResult:
+    """The lanes back on the input rows (one per item), with reasons."""
     units = units.with_columns(
-        pl.Series("lane", np.array(LANES, dtype=object)[lane], dtype=pl.String),
-        pl.Series("basis", np.array(BASES, dtype=object)[basis], dtype=pl.String),
-        pl.Series("random_control", random_control),
-        pl.Series("explored", explored),
-        pl.Series("rank_pct", rank_pct),
+        pl.Series("lane", np.array(LANES, dtype=object)[state.lane], dtype=pl.String),
+        pl.Series("basis", np.array(BASES, dtype=object)[state.basis], dtype=pl.String),
+        pl.Series("random_control", state.random_control),
+        pl.Series("explored", state.explored),
+        pl.Series("rank_pct", state.rank_pct),
     )
     if explain:
-        units = units.with_columns(pl.Series("reasons", _reason_texts(units, policy, rules),
+        units = units.with_columns(pl.Series("reasons", reason_texts(units, policy, rules),
                                              dtype=pl.String))
     else:
         units = units.with_columns(pl.lit(None, pl.String).alias("reasons"))
@@ -349,93 +471,5 @@ def select_lanes(
                  else pl.col("declaration_id") + "#" + pl.col("item_no").cast(pl.String))
     lanes = items.with_columns(unit_expr.alias("unit")).join(
         units.select(lane_cols), on="unit", how="left", maintain_order="left").drop("unit")
-    return SelectionResult(lanes=lanes, policy=policy, seed=seed, overflow=tuple(overflow),
-                           unassessed=int((~assessed).sum()))
-
-
-def _reason_texts(units: pl.DataFrame, policy: SelectionPolicy,
-                  rules: RuleSet | None) -> list[str]:
-    """JSON list of ``Reason`` dicts (code, text, weight, evidence) per unit."""
-    by_id: dict[str, Rule] = {r.id: r for r in rules} if rules is not None else {}
-    objective_name = "expected revenue" if policy.objective == "revenue" else "fraud probability"
-    has_model_reasons = "model_reasons" in units.columns
-    notes = _note_columns(units, policy)
-    rows = units.select(
-        "lane", "basis", "random_control", "explored", "rank_pct", "assessed", "rule_ids",
-        "office_id",
-        "day", "fraud_probability", "expected_revenue", "anomaly_score",
-        *(["model_reasons"] if has_model_reasons else []),
-        *[c for c in notes if c in units.columns],
-        *[c for c in policy.extra_weights if c in units.columns],
-    ).to_dicts()
-    green = json.dumps([{"code": "GREEN", "text": "below every selection threshold",
-                         "weight": 0.0, "evidence": {}}])
-    unscored = json.dumps([{"code": "NOT_ASSESSED", "text": (
-        "not risk-assessed (no model score): only rules and the random control sample could "
-        "select it; run `clearlane assess` for these dates"), "weight": 0.0, "evidence": {}}])
-    out: list[str] = []
-    for row in rows:
-        if row["lane"] == "green" and not row["rule_ids"] and not row["random_control"]:
-            out.append(green if row["assessed"] else unscored)
-            continue
-        reasons: list[dict[str, Any]] = []
-        for rid in row["rule_ids"] or []:
-            rule = by_id.get(rid)
-            text = (f"rule {rule.label}: {rule.title} — {rule.justification}" if rule
-                    else f"rule {rid}")
-            reasons.append({"code": "RULE_HIT", "text": text,
-                            "weight": float(rule.severity_rank if rule else 1),
-                            "evidence": {"rule_id": rid,
-                                         "version": rule.version if rule else None,
-                                         "mandatory": bool(rule.mandatory) if rule else None}})
-        if row["random_control"]:
-            reasons.append({"code": "RANDOM_CONTROL", "text": (
-                f"random control sample ({policy.random_share:.1%} of all declarations drawn "
-                "uniformly, to measure the true fraud rate)"), "weight": 0.0, "evidence": {}})
-        if row["explored"]:
-            what = {
-                "uncertainty": "the model is uncertain (fraud probability "
-                               f"{row['fraud_probability'] or 0:.2f})",
-                "anomaly": f"unusual declaration (anomaly score {row['anomaly_score'] or 0:.3g})",
-                "weights": row.get("exploration_note") or "caller-supplied weight",
-                "segments": row.get("exploration_note") or "under-explored segment",
-            }[policy.exploration]
-            reasons.append({"code": "EXPLORATION", "text": f"exploration sample: {what}",
-                            "weight": 0.0, "evidence": {"method": policy.exploration}})
-        if row["basis"] == "model":
-            where = _where(row)
-            text = (f"top {row['rank_pct']:.1f} % {objective_name}{where}: fraud probability "
-                    f"{row['fraud_probability'] or 0:.2f}, expected revenue "
-                    f"{row['expected_revenue'] or 0:,.0f}")
-            if has_model_reasons and row["model_reasons"]:
-                text += f" ({row['model_reasons']})"
-            reasons.append({"code": "MODEL_RANK", "text": text,
-                            "weight": float(row["fraud_probability"] or 0.0),
-                            "evidence": {"rank_pct": row["rank_pct"]}})
-        if row["lane"] != "green":
-            if row.get("segment_note"):
-                reasons.append({"code": "SEGMENT_SIGNAL", "text": row["segment_note"],
-                                "weight": 0.0, "evidence": {}})
-            for name in policy.extra_weights:
-                if row.get(f"{name}_note") and (row.get(name) or 0) > 0:
-                    reasons.append({"code": name.upper(), "text": row[f"{name}_note"],
-                                    "weight": float(row[name]), "evidence": {"signal": name}})
-        if row["basis"] == "anomaly":
-            reasons.append({"code": "ANOMALY", "text": (
-                f"unusual declaration{_where(row)} (anomaly score "
-                f"{row['anomaly_score'] or 0:.3g}), sent to post-clearance audit"),
-                "weight": float(row["anomaly_score"] or 0.0), "evidence": {}})
-        if not reasons:
-            reasons.append({"code": "GREEN", "text": "below every selection threshold",
-                            "weight": 0.0, "evidence": {}})
-        out.append(json.dumps(reasons, default=str))
-    return out
-
-
-def _where(row: dict[str, Any]) -> str:
-    parts = []
-    if row.get("office_id"):
-        parts.append(f"office {row['office_id']}")
-    if isinstance(row.get("day"), date):
-        parts.append(f"on {row['day'].isoformat()}")
-    return (" in " + " ".join(parts)) if parts else ""
+    return SelectionResult(lanes=lanes, policy=policy, seed=seed, overflow=overflow,
+                           unassessed=int((~state.assessed).sum()))

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import polars as pl
 
-from clearlane.errors import ValidationError
+from clearlane.errors import ClearlaneError, ValidationError
 from clearlane.evaluate.metrics import TargetingMetrics, targeting_metrics
 from clearlane.features.prepare import SCORING_COLUMNS
 from clearlane.models import registry
 from clearlane.models.anomaly import AnomalyDetector
 from clearlane.models.fraud import DEFAULT_GRID, FraudModel
+from clearlane.schema.reasons import RiskAssessment
+from clearlane.scoring import AnomalyScorer, FraudScorer, ScoreFrame, row_keys
+from clearlane.scoring.assessments import assessment_frame, assessments_from_frame
 from clearlane.store.workspace import DECLARATION_ORDER, Workspace, date_window_sql
 
 Progress = Callable[[float, float | None], None]
@@ -33,11 +35,21 @@ class TrainResult:
 
 @dataclass(frozen=True)
 class AssessResult:
+    """What ``assess`` did: ``assessments`` is the stored table
+    (:data:`~clearlane.scoring.assessments.ASSESSMENT_SCHEMA`); ``warnings`` name every scorer
+    that was unavailable and why."""
+
     rows: int
     model_version: str
     anomaly_version: str | None
     output: Path | None
     assessments: pl.DataFrame
+    scorer_versions: dict[str, str | None] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def risk_assessments(self) -> list[RiskAssessment]:
+        """The assessments as objects (one per declaration item; slow for large batches)."""
+        return assessments_from_frame(self.assessments)
 
 
 def _load(workspace: Workspace, date_from: date | None, date_to: date | None) -> pl.DataFrame:
@@ -119,8 +131,33 @@ def train_models(
     return TrainResult(fraud=fraud_record, anomaly=anomaly_record)
 
 
-def _reasons_json(reasons: object) -> str:
-    return json.dumps([asdict(r) for r in (reasons or ())], default=str)  # type: ignore[attr-defined]
+UNAVAILABLE_ANOMALY = ("no anomaly detector registered in this workspace: anomaly scores "
+                       "left empty (train one with `clearlane train`)")
+
+
+def _load_registered(workspace: Workspace, record: registry.ModelRecord) -> Any:
+    """A registered model's artifact; any failure to read it is a named ClearlaneError."""
+    try:
+        return registry.load_model(workspace, record)
+    except ClearlaneError:
+        raise  # already names the file and what is wrong
+    except Exception as exc:  # a corrupt or foreign file: say so, never score with nothing
+        raise ClearlaneError(
+            f"the {record.kind} model {record.version} could not be loaded from "
+            f"{str(workspace.path / record.artifact_path)!r} ({type(exc).__name__}: {exc}); "
+            "the file is corrupt or not a Clearlane model: retrain with `clearlane train` or "
+            "restore it") from exc
+
+
+def anomaly_score_frame(workspace: Workspace, data: pl.DataFrame,
+                        explain_share: float = 0.1) -> ScoreFrame:
+    """The anomaly detector's score frame for ``data``: ``unavailable`` (with the reason) when
+    the workspace has no detector registered; a ClearlaneError when it cannot be loaded."""
+    if not registry.list_models(workspace, kind="anomaly"):
+        return ScoreFrame.unavailable("anomaly", row_keys(data), UNAVAILABLE_ANOMALY)
+    record = registry.get_model(workspace, None, kind="anomaly")
+    detector = _load_registered(workspace, record)
+    return AnomalyScorer(detector, record.version, explain_share=explain_share).score(data)
 
 
 def assess_declarations(
@@ -133,51 +170,38 @@ def assess_declarations(
     explain_share: float = 0.1,
     progress: Progress | None = None,
 ) -> AssessResult:
-    """Score declarations with a registered fraud model (and the anomaly detector).
+    """Score declarations with a registered fraud model and the anomaly detector.
 
     Writes one row per declaration and model to ``risk_assessments`` (replacing earlier
-    assessments by the same model) and, when ``output`` ends in .csv or .parquet, a file.
+    assessments by the same model; see :mod:`clearlane.scoring.assessments` for the columns)
+    and, when ``output`` ends in .csv or .parquet, a file. Reasons go to the riskiest
+    ``explain_share`` of rows of each scorer. A scorer that cannot run is reported, never
+    silent: no anomaly detector registered gives an ``unavailable`` status and a warning; a
+    model file that cannot be read raises a ClearlaneError.
     """
     if output is not None and output.suffix.lower() not in (".csv", ".parquet"):
         raise ValidationError(f"output {str(output)!r} must end in .csv or .parquet")
     record = registry.get_model(workspace, version, kind="fraud")
-    model: FraudModel = registry.load_model(workspace, record)
+    model: FraudModel = _load_registered(workspace, record)
     data = load_for_scoring(workspace, date_from, date_to)
     if data.height >= COMPILE_FROM_ROWS:
         # native trees (extra `fast`), compiled once per model and cached in the workspace
         model.compile(workspace.artifacts_dir / "compiled")
     report = progress or (lambda done, total: None)
     report(0, 3)
-    scores = model.score(data, explain_share=explain_share)
+    fraud = FraudScorer(model, record.version, explain_share=explain_share).score(data)
     report(1, 3)
-    anomaly_version = None
-    anomaly = np.full(data.height, np.nan)
-    try:
-        anomaly_record = registry.get_model(workspace, None, kind="anomaly")
-        detector: AnomalyDetector = registry.load_model(workspace, anomaly_record)
-        anomaly = detector.score_samples(data)
-        anomaly_version = anomaly_record.version
-    except Exception:
-        anomaly_version = None
+    anomaly = anomaly_score_frame(workspace, data, explain_share)
     report(2, 3)
     now = datetime.now(UTC).replace(tzinfo=None)
-    table = pl.DataFrame({
-        "declaration_id": data["declaration_id"],
-        "item_no": data["item_no"].cast(pl.Int64),
-        "model_version": [record.version] * data.height,
-        "fraud_probability": scores["fraud_probability"],
-        "expected_revenue": scores["expected_revenue"],
-        "anomaly_score": anomaly,
-        "reasons": [_reasons_json(r) for r in scores["reasons"].to_list()],
-        "assessed_at": [now] * data.height,
-    })
+    table = assessment_frame([fraud, anomaly], now)
     with workspace.transaction() as con:
         con.register("new_assessments", table.to_arrow())
         con.execute(
             "DELETE FROM risk_assessments WHERE model_version = ? AND (declaration_id, item_no) "
             "IN (SELECT declaration_id, item_no FROM new_assessments)", [record.version]
         )
-        con.execute("INSERT INTO risk_assessments SELECT * FROM new_assessments")
+        con.execute("INSERT INTO risk_assessments BY NAME SELECT * FROM new_assessments")
         con.unregister("new_assessments")
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -186,8 +210,13 @@ def assess_declarations(
         else:
             table.write_parquet(output)
     report(3, 3)
+    warnings = tuple(f"{f.scorer} scorer unavailable: {f.message}"
+                     for f in (fraud, anomaly) if not f.available)
     return AssessResult(rows=data.height, model_version=record.version,
-                        anomaly_version=anomaly_version, output=output, assessments=table)
+                        anomaly_version=anomaly.version if anomaly.available else None,
+                        output=output, assessments=table,
+                        scorer_versions={f.scorer: f.version for f in (fraud, anomaly)},
+                        warnings=warnings)
 
 
 def evaluate_model(

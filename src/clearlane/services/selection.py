@@ -8,12 +8,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
 
-from clearlane.errors import ConflictError, NotFoundError, ValidationError
+from clearlane.errors import ClearlaneError, ConflictError, NotFoundError, ValidationError
 from clearlane.rules import RuleSet, evaluate_rules, load_rules
+from clearlane.schema.reasons import (
+    ROW_NOT_SCORED,
+    SCORER_OK,
+    SCORER_UNAVAILABLE,
+    Reason,
+    RiskAssessment,
+    ScorerScore,
+    reasons_from_json,
+)
+from clearlane.scoring import (
+    HSCheckScorer,
+    PriceCheckScorer,
+    ScoreFrame,
+    price_score_frame,
+    row_keys,
+)
 from clearlane.selection import (
     Override,
     SelectionPolicy,
@@ -29,8 +46,16 @@ from clearlane.selection.segments import (
     thompson_exploration,
 )
 from clearlane.store.workspace import Workspace, date_window_sql
+from clearlane.valuation.explain import (
+    CAUTION,
+    band_text,
+    declared_text,
+    estimate_text,
+    quantity_text,
+)
 
 Progress = Callable[[float, float | None], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,16 +69,45 @@ class SelectionRun:
     notes: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     """Things an officer must act on (e.g. declarations without a risk assessment)."""
+    checks: tuple[ScoreFrame, ...] = ()
+    """The score frames of the checks used as signals (HS check, price check), available or
+    not."""
+
+    def assessments(self) -> list[RiskAssessment]:
+        """One :class:`RiskAssessment` per selected item: the stored scores, the lane and its
+        basis, the selector's reasons and the checks' verdicts (per-item objects: for
+        reports and the API, not for bulk work)."""
+        verdicts: dict[tuple[str, int], list[ScorerScore]] = {}
+        for frame in self.checks:
+            for i, key in enumerate(frame.keys.iter_rows()):
+                verdicts.setdefault(key, []).append(_verdict(frame, i))
+        out = []
+        for row in self.result.lanes.iter_rows(named=True):
+            key = (row["declaration_id"], row["item_no"])
+            hits = row.get("rule_hits") or ""
+            out.append(RiskAssessment(
+                declaration_id=key[0], item_no=key[1],
+                fraud_probability=row.get("fraud_probability"),
+                expected_revenue=row.get("expected_revenue"),
+                anomaly_score=row.get("anomaly_score"),
+                reasons=reasons_from_json(row.get("reasons")), model_version=self.model_version,
+                rule_hits=tuple(h for h in hits.split(", ") if h), lane=row["lane"],
+                basis=row["basis"], scorers=tuple(verdicts.get(key, ()))))
+        return out
+
+
+def _verdict(frame: ScoreFrame, i: int) -> ScorerScore:
+    if not frame.available:
+        return ScorerScore(frame.scorer, frame.version, SCORER_UNAVAILABLE, None, (),
+                           frame.message)
+    scored = bool(frame.scored[i])
+    return ScorerScore(frame.scorer, frame.version, SCORER_OK if scored else ROW_NOT_SCORED,
+                       float(frame.scores[i]) if scored else None, frame.reasons[i])
 
 
 def _model_reasons(text: str | None) -> str | None:
-    if not text:
-        return None
-    try:
-        reasons = json.loads(text)
-    except ValueError:
-        return None
-    return "; ".join(str(r.get("text", "")) for r in reasons[:2]) or None
+    """The fraud model's first two stored reasons, quoted in the selector's model reason."""
+    return "; ".join(r.text for r in reasons_from_json(text)[:2]) or None
 
 
 def load_scores(workspace: Workspace, declarations: pl.DataFrame,
@@ -127,64 +181,104 @@ def _unassessed_note(scores: pl.DataFrame) -> str | None:
             f"still apply); assess them with `clearlane assess --from {low} --to {high}`")
 
 
-def _hs_signal(workspace: Workspace, declarations: pl.DataFrame) -> pl.DataFrame | None:
-    """``hs_check`` (P(declared heading wrong), only where the check flags it) and its note,
-    when the workspace has an HS classifier; None otherwise."""
-    from clearlane.hs.check import check_declarations
+NO_HS_CLASSIFIER = ("no HS classifier in this workspace (train one with `clearlane hs train`): "
+                    "the HS check is not a signal")
+NO_VALUE_BANDS = ("no value bands in this workspace (build them with `clearlane valuation "
+                  "build`): the price check is not a signal")
+
+
+def _loaded(what: str, load: Callable[[], T]) -> T:
+    """``load()``; a failure other than a ClearlaneError (a corrupt or foreign file) becomes one
+    that names ``what``, never a silently missing signal."""
+    try:
+        return load()
+    except ClearlaneError:
+        raise
+    except Exception as exc:
+        raise ClearlaneError(f"{what} could not be loaded ({type(exc).__name__}: {exc}); the file "
+                             "is corrupt or not a Clearlane artifact: rebuild or restore it"
+                             ) from exc
+
+
+def _file_version(path: Path) -> str:
+    """A version for an artifact without a registry record: the start of its SHA-256."""
+    return f"{path.stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+
+
+def hs_check_frame(workspace: Workspace, declarations: pl.DataFrame) -> ScoreFrame:
+    """The HS misclassification check of ``declarations`` as a score frame (``unavailable``
+    when the workspace has no HS classifier)."""
     from clearlane.services.hs import load_workspace_classifier, model_path
 
-    if not model_path(workspace).exists():
-        return None
-    rows = declarations.select("declaration_id", pl.col("item_no").cast(pl.Int64),
-                               "goods_description", "hs_code").filter(
-        pl.col("goods_description").is_not_null() & pl.col("hs_code").is_not_null())
-    if rows.height == 0:
-        return None
-    results = check_declarations(load_workspace_classifier(workspace),
-                                 rows["goods_description"].to_list(),
-                                 rows["hs_code"].cast(pl.String).to_list())
-    return rows.select("declaration_id", "item_no").with_columns(
-        pl.Series("hs_check", [r.p_wrong if r.reason else 0.0 for r in results],
-                  dtype=pl.Float64),
-        pl.Series("hs_check_note", [f"HS check: {r.reason.text}" if r.reason else None
-                                    for r in results], dtype=pl.String))
+    path = model_path(workspace)
+    if not path.exists():
+        return ScoreFrame.unavailable(HSCheckScorer.name, row_keys(declarations),
+                                      NO_HS_CLASSIFIER)
+    classifier = _loaded(f"the HS classifier {str(path)!r}",
+                         lambda: load_workspace_classifier(workspace))
+    return HSCheckScorer(classifier, _file_version(path)).score(declarations)
 
 
-def _price_signal(workspace: Workspace, date_from: date | None, date_to: date | None
-                  ) -> pl.DataFrame | None:
-    """``price_check`` and its note, when the workspace has value bands; None otherwise.
-
-    A row flagged below its band gets its probability of undervaluation; a row whose declared
-    quantity in kg falls short of its net mass (hidden goods or a data error: an inconsistency
-    between two declared fields, not a price estimate) gets 1. Other rows get 0.
-    """
+def price_check_frame(workspace: Workspace, declarations: pl.DataFrame, date_from: date | None,
+                      date_to: date | None) -> ScoreFrame:
+    """The price check of the window as a score frame (``unavailable`` when the workspace has
+    no value bands); see :func:`clearlane.scoring.price_score_frame` for the score."""
     from clearlane.services.valuation import check_workspace
     from clearlane.valuation.registry import BandRegistry
 
     if not BandRegistry(workspace.artifacts_dir).versions():
+        return ScoreFrame.unavailable(PriceCheckScorer.name, row_keys(declarations),
+                                      NO_VALUE_BANDS)
+    result = _loaded("the value bands",
+                     lambda: check_workspace(workspace, since=date_from, until=date_to))
+    return price_score_frame(result)
+
+
+def _hs_note(reasons: tuple[Reason, ...]) -> str | None:
+    from clearlane.hs.check import REASON_CODE
+
+    flagged = [r for r in reasons if r.code == REASON_CODE]
+    return f"HS check: {flagged[0].text}" if flagged else None
+
+
+def _price_note(reasons: tuple[Reason, ...]) -> str | None:
+    """The price check's reason for the selector, from the reasons' evidence."""
+    short = [r for r in reasons if r.code == "PRICE_QUANTITY_MISMATCH"]
+    below = [r for r in reasons if r.code.startswith("PRICE_BELOW")]
+    if short:
+        return "price check: " + quantity_text(short[0].evidence)
+    if below and below[0].code == "PRICE_BELOW_BAND":
+        evidence = below[0].evidence
+        return (f"price check: {declared_text(evidence)}, below the band: "
+                f"{band_text(evidence)}.{estimate_text(evidence)} {CAUTION}")
+    if below:
+        return "price check: " + below[0].text
+    return None
+
+
+def _hs_signal(frame: ScoreFrame) -> pl.DataFrame | None:
+    """``hs_check`` (P(declared heading wrong), only where the check flags it, else 0; null
+    where not checked) and ``hs_check_note``; None when no row was checked."""
+    from clearlane.hs.check import REASON_CODE
+
+    if not frame.scored.any():
         return None
-    result = check_workspace(workspace, since=date_from, until=date_to)
-    frame = result.frame.with_row_index("_row")
-    flagged = frame.filter(pl.col("price_flag").fill_null(False))
-    notes: dict[int, str] = {}
-    for i in flagged["_row"].to_list():
-        reasons = result.reasons(i)
-        below = [r.text for r in reasons if r.code.startswith("PRICE_BELOW")]
-        short = [r.text for r in reasons if r.code == "PRICE_QUANTITY_MISMATCH"]
-        if short:
-            text = short[0].removeprefix("Risk indicator (quantity): ").split(". ", 1)[0]
-            notes[i] = "price check: " + text
-        elif below:
-            text = below[0].removeprefix("Risk indicator (price below band): ")
-            notes[i] = "price check: " + text.replace("; ", ", below the band: ", 1)
-    return frame.select(
-        pl.col("declaration_id").cast(pl.String), pl.col("item_no").cast(pl.Int64),
-        pl.when(pl.col("quantity_mismatch").fill_null(False)).then(1.0)
-        .when(pl.col("price_flag").fill_null(False))
-        .then(pl.col("undervaluation_probability")).otherwise(0.0).alias("price_check"),
-        pl.col("_row").replace_strict(notes, default=None, return_dtype=pl.String)
-        .alias("price_check_note"),
-    )
+    flagged = np.array([any(r.code == REASON_CODE for r in rs) for rs in frame.reasons],
+                       dtype=bool)
+    signal = np.where(frame.scored, np.where(flagged, frame.scores, 0.0), np.nan)
+    return frame.keys.with_columns(
+        pl.Series("hs_check", signal, dtype=pl.Float64).fill_nan(None),
+        pl.Series("hs_check_note", [_hs_note(r) for r in frame.reasons], dtype=pl.String))
+
+
+def _price_signal(frame: ScoreFrame) -> pl.DataFrame:
+    """``price_check`` (the price check's score: 1 for a quantity short of the net mass, the
+    probability of under-valuation for a row flagged below its reference, 0 otherwise) and
+    ``price_check_note``, built from the reasons' evidence."""
+    return frame.keys.with_columns(
+        pl.Series("price_check", frame.scores, dtype=pl.Float64).fill_nan(None),
+        pl.Series("price_check_note", [_price_note(r) if r else None for r in frame.reasons],
+                  dtype=pl.String))
 
 
 def _importers_first_seen(workspace: Workspace) -> pl.DataFrame:
@@ -249,17 +343,25 @@ def select_for_inspection(
                      "only (run `clearlane train` and `clearlane assess` for model scores)")
     warnings = [note] if version is not None and (note := _unassessed_note(scores)) else []
     weights = dict(policy.extra_weights)
+    check_frames: list[ScoreFrame] = []
     if checks:
         keys = ["declaration_id", "item_no"]
-        for name, signal in (("HS check", _hs_signal(workspace, declarations)),
-                             ("price check", _price_signal(workspace, date_from, date_to))):
+        for label, frame, to_signal in (
+                ("HS check", hs_check_frame(workspace, declarations), _hs_signal),
+                ("price check", price_check_frame(workspace, declarations, date_from, date_to),
+                 _price_signal)):
+            check_frames.append(frame)
+            if not frame.available:
+                notes.append(f"{label} unavailable: {frame.message}")
+                continue
+            signal = to_signal(frame)
             if signal is None:
                 continue
-            column = signal.columns[2]
+            column = frame.scorer
             scores = scores.join(signal, on=keys, how="left", maintain_order="left")
             weights.setdefault(column, 1.0)
             flagged = int((scores[column].fill_null(0.0) > 0).sum())
-            notes.append(f"{name}: {flagged:,} item(s) flagged, used as a signal "
+            notes.append(f"{label}: {flagged:,} item(s) flagged, used as a signal "
                          f"(weight {weights[column]:g})")
     first_day = declarations["declared_at"].cast(pl.Date).min()
     assert isinstance(first_day, date)
@@ -322,7 +424,8 @@ def select_for_inspection(
             con.register("new_hits", hit_table.to_arrow())
             con.execute("INSERT INTO rule_hits SELECT * FROM new_hits")
             con.unregister("new_hits")
-    return SelectionRun(selection_id, result, version, rules, tuple(notes), tuple(warnings))
+    return SelectionRun(selection_id, result, version, rules, tuple(notes), tuple(warnings),
+                        tuple(check_frames))
 
 
 def current_lane(workspace: Workspace, selection_id: str, declaration_id: str) -> str:

@@ -241,6 +241,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        16,
+        "risk assessments: the anomaly detector's version and every scorer's version, status, "
+        "score and reasons (JSON)",
+        (
+            "ALTER TABLE risk_assessments ADD COLUMN anomaly_version VARCHAR",
+            "ALTER TABLE risk_assessments ADD COLUMN scorers VARCHAR",
+        ),
+    ),
+    Migration(
         17,
         "a workspace that can be cleaned: conflicts keep the incoming row, quarantined rows "
         "their key, duplicates the batch they met, and batch drops a log",

@@ -128,11 +128,43 @@ def check_prices(
         )
     long = unit_values(frame, rates=rates, currency=bands.meta.currency, period=config.period, units=units)
     matched = _reference(match_market(long, bands), frame, history, config.lower_q, config.upper_q)
+    out, columns = _basis_columns(matched, frame.height)
+    out = _quantity_columns(out, frame, units or UnitTable())
+    # the price of what was declared: per declared kg when the quantity in kg is short
+    columns.z[0] = "_kg_price_z"
+    if model_bands is not None:
+        out = out.with_columns(
+            model_bands["model_z"].alias("model_z"),
+            model_bands["model_low"].alias("model_low"),
+            model_bands["model_median"].alias("model_median"),
+            model_bands["model_high"].alias("model_high"),
+        )
+        columns.z.append("model_z")
+    threshold = history.config.trader_threshold if history is not None else float("inf")
+    out = _score_and_flags(out, frame, columns, threshold)
+    if history is not None:
+        out = _history_score(out, history, threshold)
+    out = _revenue_at_risk(out, columns, vat_rate)
+    result = _result_frame(frame, out)
+    result, basis = _expected_revenue(result, history, vat_rate)
+    label = f"{ordinal(config.lower_q)}–{ordinal(config.upper_q)} percentile"
+    return PriceCheckResult(result, bands.meta.version, bands.meta.currency, label, basis)
 
-    out = pl.DataFrame({"_row": pl.int_range(frame.height, eager=True, dtype=pl.UInt32)})
-    z_columns: list[str] = []
-    ref_columns: list[str] = []
-    below_columns: list[str] = []
+
+@dataclass
+class _BasisColumns:
+    """Names of the per-basis columns the score, reference value and flag combine."""
+
+    z: list[str]
+    ref: list[str]
+    below: list[str]
+
+
+def _basis_columns(matched: pl.DataFrame, height: int) -> tuple[pl.DataFrame, _BasisColumns]:
+    """One row per input row with each basis's unit value, reference band, robust z, market
+    band, trader index and below/above flags."""
+    out = pl.DataFrame({"_row": pl.int_range(height, eager=True, dtype=pl.UInt32)})
+    columns = _BasisColumns([], [], [])
     for basis in BASES:
         part = matched.filter(pl.col("basis") == basis).select(
             "_row",
@@ -158,33 +190,33 @@ def check_prices(
             pl.col("scale").alias(f"{basis}_scale"),
         )
         out = out.join(part, on="_row", how="left")
-        z_columns.append(f"{basis}_z")
-        ref_columns.append(f"_{basis}_ref")
-        below_columns.append(f"{basis}_below")
+        columns.z.append(f"{basis}_z")
+        columns.ref.append(f"_{basis}_ref")
+        columns.below.append(f"{basis}_below")
         out = out.with_columns(
             (pl.col(f"{basis}_unit_value") < pl.col(f"{basis}_band_low")).fill_null(False).alias(f"{basis}_below"),
             (pl.col(f"{basis}_unit_value") > pl.col(f"{basis}_band_high")).fill_null(False).alias(f"{basis}_above"),
         )
-    out = out.with_columns(_quantity_short(frame, units or UnitTable()).alias("quantity_short")).with_columns(
+    return out, columns
+
+
+def _quantity_columns(out: pl.DataFrame, frame: pl.DataFrame, units: UnitTable) -> pl.DataFrame:
+    """``quantity_short``, ``quantity_mismatch`` and the per-kg z of what was declared."""
+    return out.with_columns(_quantity_short(frame, units).alias("quantity_short")).with_columns(
         pl.col("quantity_short").is_not_null().alias("quantity_mismatch"),
-        # the price of what was declared: per declared kg when the quantity in kg is short
         (pl.col("kg_z") - pl.col("quantity_short").fill_null(0.0) / pl.col("kg_scale")).alias("_kg_price_z"),
     )
-    z_columns[0] = "_kg_price_z"
-    if model_bands is not None:
-        out = out.with_columns(
-            model_bands["model_z"].alias("model_z"),
-            model_bands["model_low"].alias("model_low"),
-            model_bands["model_median"].alias("model_median"),
-            model_bands["model_high"].alias("model_high"),
-        )
-        z_columns.append("model_z")
 
-    threshold = history.config.trader_threshold if history is not None else float("inf")
+
+def _score_and_flags(out: pl.DataFrame, frame: pl.DataFrame, columns: _BasisColumns,
+                     threshold: float) -> pl.DataFrame:
+    """The label-free ``price_score``, the trader comparison, ``reference_value`` and
+    ``price_flag``."""
+    z_columns, ref_columns = columns.z, columns.ref
     declared = frame["customs_value"].cast(pl.Float64)
     duty = frame["tax_rate"].cast(pl.Float64).fill_null(0.0) / 100.0 if "tax_rate" in frame.columns else None
     trader_z = pl.coalesce("_kg_trader_z", "_unit_trader_z")
-    out = out.with_columns(
+    return out.with_columns(
         trader_z.alias("trader_z"),
         pl.coalesce("_kg_trader_index", "_unit_trader_index").alias("trader_index"),
         pl.coalesce("kg_importer_index_n", "unit_importer_index_n").alias("trader_n"),
@@ -203,41 +235,60 @@ def check_prices(
         declared.alias("_declared"),
         (duty if duty is not None else pl.lit(0.0)).alias("_duty"),
     ).with_columns(
-        pl.any_horizontal(*below_columns, "trader_flag", "quantity_mismatch").alias("price_flag"),
+        pl.any_horizontal(*columns.below, "trader_flag", "quantity_mismatch").alias("price_flag"),
     )
-    undervalue = pl.when(pl.any_horizontal(below_columns)).then(
+
+
+def _history_score(out: pl.DataFrame, history: ImporterHistory, threshold: float) -> pl.DataFrame:
+    """With a history, ``price_score`` becomes the log10 odds of under-valuation (plus the
+    trader excess)."""
+    # odds comparable across reference levels rank better than a z: an equal z means more
+    # at a tight own-history band than at a wide market band
+    cal = history.calibration or Calibration({}, tuple(DEFAULT_HONEST), 0)
+    d, s = log_gaps(out, cal.factors)
+    mixture = scoring_mixture(cal, history.config.reference_cut)
+    valid = np.isfinite(d) & np.isfinite(s) & (s > 0)
+    odds = mixture.log_odds_at_least(np.where(valid, d, 0.0), np.where(valid, s, 1.0))
+    log_odds = np.where(valid, odds / np.log(10.0), np.nan)
+    return out.with_columns(
+        (pl.Series(log_odds).fill_nan(None)
+         + TRADER_WEIGHT * (pl.col("trader_z") - threshold).clip(lower_bound=0.0).fill_null(0.0)
+         ).alias("price_score")
+    )
+
+
+def _revenue_at_risk(out: pl.DataFrame, columns: _BasisColumns, vat_rate: float) -> pl.DataFrame:
+    """``estimated_undervalue`` (rows below some reference) and ``revenue_at_risk`` at the
+    declared duty plus ``vat_rate``."""
+    undervalue = pl.when(pl.any_horizontal(columns.below)).then(
         (pl.col("reference_value") - pl.col("_declared")).clip(lower_bound=0.0)
     ).otherwise(0.0).fill_null(0.0)
-    if history is not None:
-        # odds comparable across reference levels rank better than a z: an equal z means more
-        # at a tight own-history band than at a wide market band
-        cal = history.calibration or Calibration({}, tuple(DEFAULT_HONEST), 0)
-        d, s = log_gaps(out, cal.factors)
-        mixture = scoring_mixture(cal, history.config.reference_cut)
-        valid = np.isfinite(d) & np.isfinite(s) & (s > 0)
-        odds = mixture.log_odds_at_least(np.where(valid, d, 0.0), np.where(valid, s, 1.0))
-        log_odds = np.where(valid, odds / np.log(10.0), np.nan)
-        out = out.with_columns(
-            (pl.Series(log_odds).fill_nan(None)
-             + TRADER_WEIGHT * (pl.col("trader_z") - threshold).clip(lower_bound=0.0).fill_null(0.0)
-             ).alias("price_score")
-        )
-    out = out.with_columns(undervalue.alias("estimated_undervalue")).with_columns(
+    return out.with_columns(undervalue.alias("estimated_undervalue")).with_columns(
         (
             pl.col("estimated_undervalue")
             * (pl.col("_duty") + vat_rate / 100.0)
         ).alias("revenue_at_risk"),
     )
+
+
+def _result_frame(frame: pl.DataFrame, out: pl.DataFrame) -> pl.DataFrame:
+    """The identifiers of ``frame`` beside the check's public columns (hidden ``_`` ones
+    dropped)."""
     ids = [c for c in ("declaration_id", "item_no", "importer_id", "exporter_id", "hs_code", "origin_country",
                        "declared_at")
            if c in frame.columns]
     hidden = [c for c in out.columns if c.startswith("_")]
-    result = pl.concat(
+    return pl.concat(
         [frame.select(ids), out.with_columns(
             pl.col("_declared").alias("customs_value"), (pl.col("_duty") * 100.0).alias("tax_rate")
         ).drop(*hidden)],
         how="horizontal",
     )
+
+
+def _expected_revenue(result: pl.DataFrame, history: ImporterHistory | None,
+                      vat_rate: float) -> tuple[pl.DataFrame, str]:
+    """The expected revenue at risk per row and what it was calibrated on, in words."""
     basis = "label-free: fitted on the prices of this batch (an order of magnitude only)"
     if history is not None and history.calibration is not None:
         # fitted once per history on its own last weeks: a check does no fit of its own
@@ -250,8 +301,7 @@ def check_prices(
             basis = "label-free: fitted on the importer history's last weeks (no controls recorded)"
     else:
         result = add_expected_revenue(result, vat_rate, max_rows=CHECK_FIT_ROWS)
-    label = f"{ordinal(config.lower_q)}–{ordinal(config.upper_q)} percentile"
-    return PriceCheckResult(result, bands.meta.version, bands.meta.currency, label, basis)
+    return result, basis
 
 
 def _reference(

@@ -44,6 +44,44 @@ def ordinal(q: float) -> str:
     return f"{n:g}{suffix}"
 
 
+def declared_text(evidence: dict[str, Any]) -> str:
+    """"declared 1,120 XOF/kg": the declared unit value of a band reason's evidence."""
+    return f"declared {_money(evidence['declared_unit_value'])} {evidence['currency']}/{evidence['unit']}"
+
+
+def band_text(evidence: dict[str, Any]) -> str:
+    """The reference band of a band reason's evidence, in words."""
+    own = evidence["level"] in HISTORY_LEVELS
+    low, high = _money(evidence["band_low"]), _money(evidence["band_high"])
+    per = f"{evidence['currency']}/{evidence['unit']}"
+    median = _money(evidence["band_median"])
+    if own:
+        return (f"the expected {evidence['band_label']} from {evidence['reference']} "
+                f"({evidence['period']}) is {low}–{high} {per} (median {median})")
+    text = (f"the {evidence['band_label']} for {evidence['reference']} in {evidence['period']} is "
+            f"{low}–{high} {per} (median {median}) over {evidence['cell_size']:,} declarations")
+    shift = evidence.get("importer_shift") or 0.0
+    if shift:
+        text += (f", moved {math.expm1(shift):+.0%} for this importer's price level over its "
+                 f"{evidence.get('importer_index_n') or 0:,} earlier declarations")
+    return text
+
+
+def estimate_text(evidence: dict[str, Any]) -> str:
+    """" Estimated under-declared value … (national currency)." when the evidence has one."""
+    if not evidence.get("estimated_undervalue"):
+        return ""
+    return (f" Estimated under-declared value {_money(evidence['estimated_undervalue'])} and "
+            f"revenue at risk {_money(evidence.get('revenue_at_risk'))} (national currency).")
+
+
+def quantity_text(evidence: dict[str, Any]) -> str:
+    """"the declared quantity is 12% below the declared net mass, so the price is measured per
+    declared kg": a quantity mismatch reason's evidence in words."""
+    return (f"the declared quantity is {-math.expm1(-evidence['quantity_short']):.0%} below the "
+            "declared net mass, so the price is measured per declared kg")
+
+
 def reasons_for_row(
     row: dict[str, Any], currency: str, band_label: str = "5th–95th percentile"
 ) -> tuple[Reason, ...]:
@@ -73,38 +111,23 @@ def reasons_for_row(
             "market_median": row.get(f"{basis}_market_median"),
             "market_z": row.get(f"{basis}_market_z"),
             "importer_shift": row.get(f"{basis}_importer_shift"),
+            "importer_index_n": row.get(f"{basis}_importer_index_n"),
             "currency": currency,
+            "reference": where,
+            "band_label": band_label,
+            "estimated_undervalue": row.get("estimated_undervalue"),
+            "revenue_at_risk": row.get("revenue_at_risk"),
         }
-        own = level in HISTORY_LEVELS
-        band_text = (
-            f"the expected {band_label} from {where} ({row[f'{basis}_period']}) is "
-            f"{_money(row[f'{basis}_band_low'])}–{_money(row[f'{basis}_band_high'])} {currency}/{unit} "
-            f"(median {_money(row[f'{basis}_band_median'])})"
-            if own else
-            f"the {band_label} for {where} in {row[f'{basis}_period']} is "
-            f"{_money(row[f'{basis}_band_low'])}–{_money(row[f'{basis}_band_high'])} {currency}/{unit} "
-            f"(median {_money(row[f'{basis}_band_median'])}) over {row[f'{basis}_n']:,} declarations"
-        )
-        shift = row.get(f"{basis}_importer_shift") or 0.0
-        if not own and shift:
-            band_text += (
-                f", moved {math.expm1(shift):+.0%} for this importer's price level over its "
-                f"{row.get(f'{basis}_importer_index_n') or 0:,} earlier declarations"
-            )
-        declared = f"declared {_money(row[f'{basis}_unit_value'])} {currency}/{unit}"
+        declared = declared_text(evidence)
         if row.get(f"{basis}_below"):
-            text = f"Risk indicator (price below band): {declared}; {band_text}."
-            if row.get("estimated_undervalue"):
-                text += (
-                    f" Estimated under-declared value {_money(row['estimated_undervalue'])} and "
-                    f"revenue at risk {_money(row.get('revenue_at_risk'))} (national currency)."
-                )
+            text = f"Risk indicator (price below band): {declared}; {band_text(evidence)}."
+            text += estimate_text(evidence)
             reasons.append(Reason("PRICE_BELOW_BAND", f"{text} {CAUTION}", float(row[f"{basis}_z"] or 0.0), evidence))
         elif row.get(f"{basis}_above"):
             reasons.append(
                 Reason(
                     "PRICE_ABOVE_BAND",
-                    f"Risk indicator (price above band): {declared}; {band_text}. {CAUTION}",
+                    f"Risk indicator (price above band): {declared}; {band_text(evidence)}. {CAUTION}",
                     0.0,
                     evidence,
                 )
@@ -138,8 +161,7 @@ def reasons_for_row(
         reasons.append(
             Reason(
                 "PRICE_QUANTITY_MISMATCH",
-                f"Risk indicator (quantity): the declared quantity is {-math.expm1(-short):.0%} below the "
-                "declared net mass, so the price is measured per declared kg. Goods beyond the declared "
+                f"Risk indicator (quantity): {quantity_text({'quantity_short': short})}. Goods beyond the declared "
                 "quantity (concealment) or a data error are a matter for a documentary or physical check, "
                 f"not a valuation. {CAUTION}",
                 float(short),
