@@ -75,3 +75,15 @@ class MissingExtraError(ClearlaneError, ImportError):
         super().__init__(
             f"{module!r} is not installed; install the extra with: pip install 'clearlane[{extra}]'"
         )
+
+
+class ArtifactError(ValidationError):
+    """A model or band artifact that cannot be read: corrupt, truncated, foreign or old."""
+
+
+class ArtifactIntegrityError(ArtifactError):
+    """An artifact whose SHA-256 differs from the one recorded in the workspace registry."""
+
+
+class LegacyArtifactError(ArtifactError):
+    """An artifact in a format this Clearlane no longer loads (e.g. a pickle envelope)."""
