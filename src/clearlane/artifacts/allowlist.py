@@ -82,10 +82,8 @@ def resolve(name: str, *, function: bool = False, stateless: bool = False) -> An
 
     Only a listed name is imported: the module part of an unknown name is never touched.
     """
-    if function:
-        listed = name in FUNCTIONS
-    else:
-        listed = name in STATELESS if stateless else is_allowed_class(name)
+    listed = (name in FUNCTIONS if function
+              else name in STATELESS if stateless else is_allowed_class(name))
     if not listed:
         what = "function" if function else "class"
         raise ArtifactError(

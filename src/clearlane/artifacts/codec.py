@@ -283,7 +283,7 @@ class _Decoder:
             frame = pl.read_ipc(io.BytesIO(self.members(name)))
         except ArtifactError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any parse failure of a member is corruption
+        except Exception as exc:  # any parse failure of a member is corruption
             raise self.fail(f"member {name!r} is not an Arrow IPC table ({exc})") from exc
         if any(dtype == pl.Object for dtype in frame.schema.values()):
             raise self.fail(f"member {name!r} holds Python objects")
@@ -372,7 +372,7 @@ def _booster(d: _Decoder, node: Mapping[str, Any], depth: int) -> Any:
         booster = lgb.Booster(model_str=text)
     except ArtifactError:
         raise
-    except Exception as exc:  # noqa: BLE001 - LightGBM raises its own error types
+    except Exception as exc:  # LightGBM raises its own error types
         raise d.fail(f"member {name!r} is not a LightGBM model ({exc})") from exc
     booster.best_iteration = int(node.get("best_iteration", 0))
     return booster

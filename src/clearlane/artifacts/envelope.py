@@ -92,15 +92,15 @@ def file_sha256(path: Path) -> str:
 def atomic_write(path: Path, payload: bytes) -> None:
     """Write ``payload`` to ``path`` through a temporary file in the same folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False)
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with handle:
+        with os.fdopen(descriptor, "wb") as handle:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(handle.name, path)
+        os.replace(name, path)
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        Path(name).unlink(missing_ok=True)
         raise
 
 
@@ -163,7 +163,7 @@ def _legacy(data: bytes) -> str | None:
         header = json.loads(line)
     except ValueError:
         return None
-    return _LEGACY_FORMATS.get(header.get("format")) if isinstance(header, dict) else None
+    return _LEGACY_FORMATS.get(str(header.get("format"))) if isinstance(header, dict) else None
 
 
 def _parse(data: bytes, where: str) -> tuple[dict[str, Any], zipfile.ZipFile]:

@@ -240,6 +240,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             if ADDED_FIELDS.get(f.name) == 14
         ),
     ),
+    Migration(
+        15,
+        "compiled_models: SHA-256 of each cached compiled-tree file (checked before it is loaded)",
+        (
+            """CREATE TABLE compiled_models (
+                file_name VARCHAR PRIMARY KEY,
+                source_sha256 VARCHAR NOT NULL,
+                file_sha256 VARCHAR NOT NULL,
+                compiler VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)
