@@ -1,0 +1,43 @@
+"""`--trust-artifact`: commands that load a file from outside the workspace refuse it without."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from clearlane.cli.main import app
+from clearlane.errors import UntrustedArtifactError
+from clearlane.hs.classifier import HSClassifier
+from clearlane.hs.persistence import save_classifier
+from clearlane.store.workspace import Workspace
+
+runner = CliRunner()
+
+
+def test_hs_model_from_outside_needs_the_trust_flag(workspace: Workspace, hs: HSClassifier,
+                                                    tmp_path: Path) -> None:
+    outside = save_classifier(hs, tmp_path / "shared" / "hs.clz")
+    w = str(workspace.path)
+    for command in (["hs", "suggest", "cotton t-shirts"], ["hs", "check", "cotton t-shirts", "610910"]):
+        refused = runner.invoke(app, [*command, "-w", w, "--model", str(outside)])
+        assert isinstance(refused.exception, UntrustedArtifactError)
+        trusted = runner.invoke(app, [*command, "-w", w, "--model", str(outside), "--trust-artifact"],
+                                env={"COLUMNS": "200"})
+        assert trusted.exit_code == 0, trusted.output + repr(trusted.exception)
+    # inside the workspace's artifacts folder no flag is needed
+    inside = save_classifier(hs, workspace.artifacts_dir / "hs-copy.clz")
+    ok = runner.invoke(app, ["hs", "suggest", "rice", "-w", w, "--model", str(inside)])
+    assert ok.exit_code == 0, repr(ok.exception)
+
+
+def test_hs_train_registers_the_classifier(workspace: Workspace) -> None:
+    from clearlane.models import registry
+    from clearlane.services import hs as service
+
+    result = runner.invoke(app, ["hs", "train", "-w", str(workspace.path)])
+    assert result.exit_code == 0, repr(result.exception)
+    record = registry.get_model(workspace, kind="hs")
+    assert record.status == "promoted" and service.model_path(workspace).exists()
+    assert service.model_path(workspace) == workspace.path / record.artifact_path
+    assert service.suggest_codes(workspace, ["rice"])
