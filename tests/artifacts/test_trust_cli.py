@@ -41,3 +41,21 @@ def test_hs_train_registers_the_classifier(workspace: Workspace) -> None:
     assert record.status == "promoted" and service.model_path(workspace).exists()
     assert service.model_path(workspace) == workspace.path / record.artifact_path
     assert service.suggest_codes(workspace, ["rice"])
+
+
+def test_models_import_needs_the_trust_flag_from_outside(
+        workspace: Workspace, tmp_path: Path, anomaly: object) -> None:
+    from clearlane.models import registry
+    from clearlane.models.persistence import save_artifact
+
+    outside = tmp_path / "office-b" / "anomaly.clz"
+    save_artifact(anomaly, outside, "anomaly", "anomaly-elsewhere")
+    w = str(workspace.path)
+    refused = runner.invoke(app, ["models", "import", str(outside), "-w", w])
+    assert isinstance(refused.exception, UntrustedArtifactError)
+    assert registry.list_models(workspace) == []
+    result = runner.invoke(app, ["models", "import", str(outside), "-w", w, "--trust-artifact"])
+    assert result.exit_code == 0, repr(result.exception)
+    (record,) = registry.list_models(workspace)
+    assert record.kind == "anomaly" and record.status == "candidate"
+    assert type(registry.load_model(workspace, record)).__name__ == "AnomalyDetector"

@@ -188,3 +188,25 @@ def load_model(workspace: Workspace, record: ModelRecord) -> Any:
         # compile() keeps native code only when its hash matches this workspace's record
         model._compiled_cache = CompiledCache(workspace)
     return model
+
+
+def import_model(workspace: Workspace, path: Path, *, trust: bool = False) -> ModelRecord:
+    """Register a model artifact saved elsewhere (e.g. trained by another office) as a new
+    ``candidate``: read with every check of the envelope (outside the workspace's artifacts
+    folder only with ``trust``), then saved into this workspace under a new version."""
+    model, manifest = read_artifact(path, trusted_dir=workspace.artifacts_dir, trust=trust)
+    kind = str(manifest.get("kind"))
+    if kind not in ("fraud", "anomaly", "hs"):
+        raise ValidationError(
+            f"{str(path)!r} holds a {kind!r} artifact; `models import` takes fraud, anomaly and "
+            "hs models (value bands: `clearlane valuation import`)"
+        )
+    return register(
+        workspace, model, kind, train_from=None, train_to=None,
+        n_rows=int(getattr(model, "n_train_", 0) or 0),
+        features=list(getattr(model, "feature_names_", []) or []),
+        params={"imported_from": str(path), "source_version": manifest.get("version"),
+                "source_libraries": manifest.get("libraries")},
+        metrics=dict(getattr(model, "validation_metrics_", {}) or {}),
+        fingerprint=f"imported {manifest.get('version')}",
+    )
