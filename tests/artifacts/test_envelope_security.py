@@ -185,3 +185,11 @@ def test_a_registry_row_pointing_outside_is_refused(
     moved = registry.ModelRecord(**{**record.__dict__, "artifact_path": "../outside.clz"})
     with pytest.raises(UntrustedArtifactError):
         registry.load_model(workspace, moved)
+
+
+def test_an_artifact_of_the_wrong_class_for_its_kind_is_refused(
+        workspace: Workspace, anomaly: AnomalyDetector) -> None:
+    record = registry.register(workspace, anomaly, "fraud", train_from=None, train_to=None,
+                               n_rows=1, features=[], params={}, metrics={}, fingerprint="t")
+    with pytest.raises(ArtifactError, match="AnomalyDetector"):
+        registry.load_model(workspace, record)

@@ -59,3 +59,19 @@ def test_models_import_needs_the_trust_flag_from_outside(
     (record,) = registry.list_models(workspace)
     assert record.kind == "anomaly" and record.status == "candidate"
     assert type(registry.load_model(workspace, record)).__name__ == "AnomalyDetector"
+
+
+def test_an_old_hs_pickle_in_the_workspace_is_refused_not_skipped(workspace: Workspace,
+                                                                    tmp_path: Path) -> None:
+    import json
+
+    import pytest
+
+    from clearlane.errors import LegacyArtifactError
+    from clearlane.services import hs as service
+
+    legacy = workspace.artifacts_dir / "hs_classifier.pkl"
+    legacy.write_bytes(json.dumps({"format": "clearlane-hs-classifier"}).encode() + b"\nx")
+    assert service.model_path(workspace) == legacy  # the selection's HS check will try it
+    with pytest.raises(LegacyArtifactError, match="clearlane hs train"):
+        service.load_workspace_classifier(workspace)

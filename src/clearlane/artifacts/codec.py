@@ -265,7 +265,7 @@ class _Decoder:
         name = node["member"]
         try:
             array = np.load(io.BytesIO(self.members(str(name))), allow_pickle=False)
-        except ValueError as exc:
+        except (ValueError, OSError, EOFError) as exc:
             raise self.fail(f"member {name!r} is not a plain NumPy array ({exc})") from exc
         if not isinstance(array, np.ndarray) or array.dtype.hasobject:
             raise self.fail(f"member {name!r} is not a plain NumPy array")

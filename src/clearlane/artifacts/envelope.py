@@ -36,6 +36,7 @@ from clearlane.artifacts.codec import decode, encode
 from clearlane.errors import (
     ArtifactError,
     ArtifactIntegrityError,
+    ClearlaneError,
     LegacyArtifactError,
     NotFoundError,
     UntrustedArtifactError,
@@ -173,7 +174,8 @@ def _parse(data: bytes, where: str) -> tuple[dict[str, Any], zipfile.ZipFile]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         manifest = json.loads(archive.read(MANIFEST))
-    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError, RuntimeError,
+            NotImplementedError) as exc:
         raise ArtifactError(f"{where} is corrupt or not a Clearlane artifact ({exc}); "
                             "it was not loaded") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -214,7 +216,8 @@ def loads(data: bytes, *, where: str = "artifact", kind: str | None = None) -> t
             raise ArtifactError(f"{where} is corrupt: member {name!r} has the wrong size")
         try:
             payload = archive.read(name)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError,
+                NotImplementedError) as exc:
             raise ArtifactError(f"{where} is corrupt: member {name!r} cannot be read ({exc})") from exc
         if hashlib.sha256(payload).hexdigest() != entry.get("sha256"):
             raise ArtifactError(f"{where} is corrupt: member {name!r} does not match its checksum")
@@ -226,8 +229,13 @@ def loads(data: bytes, *, where: str = "artifact", kind: str | None = None) -> t
         raise ArtifactError(f"{where} is corrupt: its state is not valid JSON ({exc})") from exc
     try:
         return decode(tree, member, where), manifest
+    except ClearlaneError:
+        raise
     except RecursionError as exc:
         raise ArtifactError(f"{where}: state nested too deeply; it was not loaded") from exc
+    except Exception as exc:  # a state an allowlisted class rejects is a corrupt file too
+        raise ArtifactError(f"{where} is corrupt: {type(exc).__name__}: {exc}; it was not "
+                            "loaded") from exc
 
 
 def read_artifact(

@@ -20,10 +20,18 @@ from typing import Any
 import polars as pl
 
 from clearlane.artifacts import SUFFIX, library_versions, read_artifact, write_artifact
-from clearlane.errors import NotFoundError, UntrustedArtifactError, ValidationError
+from clearlane.errors import ArtifactError, NotFoundError, UntrustedArtifactError, ValidationError
 from clearlane.store.workspace import Workspace
 
 KINDS = ("fraud", "anomaly", "hs", "bands", "quantile")
+CLASSES = {
+    "fraud": "clearlane.models.fraud.FraudModel",
+    "anomaly": "clearlane.models.anomaly.AnomalyDetector",
+    "hs": "clearlane.hs.classifier.HSClassifier",
+    "bands": "clearlane.valuation.bands.ValueBands",
+    "quantile": "clearlane.valuation.quantile_model.UnitValueQuantileModel",
+}
+"""The class an artifact of each kind must hold."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +190,10 @@ def load_model(workspace: Workspace, record: ModelRecord) -> Any:
         )
     model, _ = read_artifact(path, kind=record.kind, expected_sha256=record.artifact_sha256,
                              trusted_dir=workspace.artifacts_dir)
+    found = f"{type(model).__module__}.{type(model).__qualname__}"
+    if record.kind in CLASSES and found != CLASSES[record.kind]:
+        raise ArtifactError(f"artifact {str(path)!r} of {record.kind} model {record.version!r} "
+                            f"holds a {found}, not a {CLASSES[record.kind]}; it was not loaded")
     if record.kind == "fraud":
         from clearlane.artifacts.native import CompiledCache
 
