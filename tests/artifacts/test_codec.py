@@ -63,6 +63,7 @@ def test_model_parts_round_trip() -> None:
     value = {
         "ints": np.arange(10, dtype=np.int32), "floats": np.array([[1.5, np.nan]]),
         "text": np.array(["ab", "c"]), "objects": np.array(["x", "yz"], dtype=object),
+        "nested": np.array([None, None], dtype=object),
         "scalar": np.float32(0.25), "count": np.int64(7), "dtype": np.dtype("float16"),
         "type": np.float32, "frame": frame, "series": frame["b"], "sparse": matrix,
         "coo": matrix.tocoo(), "csc": matrix.tocsc(), "when": datetime(2024, 5, 1, 12, 30),
@@ -72,6 +73,8 @@ def test_model_parts_round_trip() -> None:
     for name in ("ints", "floats", "text", "objects"):
         np.testing.assert_array_equal(back[name], value[name])
         assert back[name].dtype == value[name].dtype
+    value["nested"][:] = [[1, 2], (3,)]
+    assert _round_trip(value["nested"]).tolist() == [[1, 2], (3,)]
     assert back["scalar"] == value["scalar"] and back["scalar"].dtype == np.float32
     assert back["count"] == 7 and back["dtype"] == np.float16 and back["type"] is np.float32
     assert back["frame"].equals(frame) and back["series"].equals(frame["b"])

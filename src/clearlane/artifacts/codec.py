@@ -87,11 +87,9 @@ class _Encoder:
     def encode(self, value: Any, depth: int = 0) -> Any:
         if depth > MAX_DEPTH:
             raise ValidationError(f"cannot save: the model's state is nested over {MAX_DEPTH} deep")
-        if value is None or isinstance(value, (bool, str)):
+        if value is None or type(value) in (bool, str, int):  # subclasses (enums) are not plain
             return value
-        if isinstance(value, int) and type(value) is int:
-            return value
-        if isinstance(value, float) and type(value) is float:
+        if type(value) is float:
             return value if math.isfinite(value) else {TAG: "float", "value": repr(value)}
         if isinstance(value, np.generic):
             return self.scalar(value)
@@ -337,7 +335,8 @@ def _objarray(d: _Decoder, node: Mapping[str, Any], depth: int) -> np.ndarray:
     if any(n < 0 for n in shape) or math.prod(shape) != len(items):
         raise d.fail("an object array's shape does not match its items")
     out = np.empty(len(items), dtype=object)
-    out[:] = items if items else out
+    for i, item in enumerate(items):  # one by one: a list item must stay one element
+        out[i] = item
     return out.reshape(shape)
 
 
