@@ -87,3 +87,15 @@ class StorageError(ClearlaneError):
 
 class NothingStoredError(ValidationError):
     """An input file of which no row could be stored: every row was rejected (or it had none)."""
+
+
+class ArtifactError(ValidationError):
+    """A model or band artifact that cannot be read: corrupt, truncated, foreign or old."""
+
+
+class ArtifactIntegrityError(ArtifactError):
+    """An artifact whose SHA-256 differs from the one recorded in the workspace registry."""
+
+
+class LegacyArtifactError(ArtifactError):
+    """An artifact in a format this Clearlane no longer loads (e.g. a pickle envelope)."""

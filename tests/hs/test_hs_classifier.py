@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from clearlane.errors import UntrustedArtifactError, ValidationError
+from clearlane.errors import (
+    ArtifactError,
+    LegacyArtifactError,
+    UntrustedArtifactError,
+    ValidationError,
+)
 from clearlane.hs.check import REASON_CODE, check_declarations
 from clearlane.hs.classifier import HSClassifier
 from clearlane.hs.mixture import FEATURES
@@ -90,7 +95,7 @@ def test_same_seed_same_result() -> None:
 
 
 def test_persistence_round_trip_and_trust(cold_model: HSClassifier, tmp_path: Path) -> None:
-    path = save_classifier(cold_model, tmp_path / "artifacts" / "hs.pkl")
+    path = save_classifier(cold_model, tmp_path / "artifacts" / "hs.clz")
     with pytest.raises(UntrustedArtifactError):
         load_classifier(path)
     loaded = load_classifier(path, trusted_dir=tmp_path / "artifacts")
@@ -98,15 +103,15 @@ def test_persistence_round_trip_and_trust(cold_model: HSClassifier, tmp_path: Pa
         loaded.predict_proba(["rice"]), cold_model.predict_proba(["rice"])
     )
     path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
-    with pytest.raises(Exception, match="corrupted"):
+    with pytest.raises(ArtifactError, match="corrupt"):
         load_classifier(path, trusted=True)
 
 
 def test_model_saved_in_an_older_format_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "old.pkl"
-    header = {"format": "clearlane-hs-classifier", "format_version": 2, "sha256": ""}
+    header = {"format": "clearlane-hs-classifier", "format_version": 4, "sha256": ""}
     path.write_bytes(json.dumps(header).encode() + b"\n" + b"payload")
-    with pytest.raises(ValidationError, match="format-4"):
+    with pytest.raises(LegacyArtifactError, match="clearlane hs train"):
         load_classifier(path, trusted=True)
 
 

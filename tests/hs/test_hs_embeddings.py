@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-import pickle
 import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
 
+from clearlane.artifacts.allowlist import allow
+from clearlane.artifacts.envelope import dumps, loads
 from clearlane.errors import MissingExtraError
 from clearlane.hs.classifier import HSClassifier
 from clearlane.hs.embeddings import SentenceEncoder
@@ -34,10 +35,10 @@ def test_missing_packages_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
         SentenceEncoder().encode(["rice"])
 
 
-def test_encoder_is_pickled_without_its_model() -> None:
+def test_encoder_is_saved_without_its_model() -> None:
     encoder = SentenceEncoder(batch_size=8)
     encoder._model = object()
-    copy = pickle.loads(pickle.dumps(encoder))
+    copy, _ = loads(dumps(encoder, kind="test", version="v")[0])
     assert copy._model is None and copy.batch_size == 8
 
 
@@ -89,21 +90,23 @@ class RandomEncoder(SentenceEncoder):
         return out / np.linalg.norm(out, axis=1, keepdims=True).clip(1e-9)
 
 
-def test_embeddings_are_pickled_at_half_size_and_score_the_same() -> None:
+def test_embeddings_are_saved_at_half_size_and_score_the_same() -> None:
+    allow([RandomEncoder])  # a test class: saved and loaded only once allowlisted
     history = ["live horses", "rice in the husk"] * 120
     model = HSClassifier(encoder=RandomEncoder(), random_state=0).fit(
         history, ["010121", "100610"] * 120
     )
     assert model.reference_embeddings_ is not None
-    full = pickle.dumps(model.reference_embeddings_) + pickle.dumps(model.history_embeddings_)
-    payload = pickle.dumps(model)
-    copy = pickle.loads(payload)
+    assert model.history_embeddings_ is not None
+    full = model.reference_embeddings_.nbytes + model.history_embeddings_.nbytes
+    payload, _ = dumps(model, kind="hs", version="v")
+    copy, _ = loads(payload)
     assert copy.reference_embeddings_.dtype == np.float32
     assert copy.history_embeddings_ is not None
     assert copy.history_embeddings_.dtype == np.float32
-    # the float16 copies save at least 45 % of what the float32 embeddings take
+    # the float16 copies save at least 40 % of what the float32 embeddings take
     plain = dict(model.__dict__)
-    assert len(payload) < len(pickle.dumps(plain)) - 0.45 * len(full)
+    assert len(payload) < len(dumps(plain, kind="hs", version="v")[0]) - 0.4 * full
     texts = ["rice", "horses for breeding", "frozen fish fillets", "zorblax"]
     embedded = model._embed(texts)
     assert embedded is not None

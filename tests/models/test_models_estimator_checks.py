@@ -80,7 +80,7 @@ def test_unseen_categories_handled(fitted: tuple) -> None:
 
 def test_persistence_round_trip(fitted: tuple, tmp_path: Path) -> None:
     _, model, _, test = fitted
-    path = tmp_path / "artifacts" / "m.clm"
+    path = tmp_path / "artifacts" / "m.clz"
     save_artifact(model, path, "test", "v1")
     loaded = load_artifact(path, trusted_dir=tmp_path / "artifacts")
     np.testing.assert_array_equal(_scores(model, test), _scores(loaded, test))

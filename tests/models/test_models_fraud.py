@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
-from clearlane.errors import UntrustedArtifactError, ValidationError
+from clearlane.artifacts.envelope import dumps, loads
+from clearlane.errors import LegacyArtifactError, UntrustedArtifactError, ValidationError
 from clearlane.evaluate import targeting_metrics
 from clearlane.models import registry
 from clearlane.models.fraud import FraudModel, time_split
@@ -29,6 +29,13 @@ LABELS = ["inspected", "fraud", "revenue_recovered", "critical", "finding", "ins
 # configuration; the floors leave room for seed noise.
 AUC_FLOOR = 0.72
 PRECISION5_FLOOR = 0.30
+
+
+def _copy(model: FraudModel) -> FraudModel:
+    """A copy through the artifact envelope (what a saved and loaded model is)."""
+    copy, _ = loads(dumps(model, kind="fraud", version="copy")[0], kind="fraud")
+    assert isinstance(copy, FraudModel)
+    return copy
 
 
 @pytest.fixture(scope="module")
@@ -129,31 +136,31 @@ def test_time_split_never_splits_a_day() -> None:
 
 
 def test_untrusted_artifact_refused(tmp_path: Path) -> None:
-    path = tmp_path / "elsewhere" / "m.clm"
+    path = tmp_path / "elsewhere" / "m.clz"
     save_artifact({"x": 1}, path, "test", "v1")
     with pytest.raises(UntrustedArtifactError, match="trust"):
         load_artifact(path, trusted_dir=tmp_path / "artifacts")
     assert load_artifact(path, trusted_dir=tmp_path / "artifacts", trust=True) == {"x": 1}
 
 
-def test_artifact_is_compressed_and_version_1_still_loads(tmp_path: Path) -> None:
-    model = {"state": list(range(50_000)) * 4}
-    path = tmp_path / "m.clm"
+def test_artifact_is_compressed_and_old_pickle_envelopes_are_refused(tmp_path: Path) -> None:
+    model = {"state": np.arange(200_000) % 7}
+    path = tmp_path / "m.clz"
     header = save_artifact(model, path, "test", "v2")
-    assert header["compression"] == "zstd"
-    assert header["payload_bytes"] < header["uncompressed_bytes"] / 3
-    assert load_artifact(path, trust=True) == model
-    # An artifact written before compression (envelope version 1) still loads.
+    assert header["bytes"] < model["state"].nbytes / 3
+    np.testing.assert_array_equal(load_artifact(path, trust=True)["state"], model["state"])
+    # An artifact of the old pickle envelope is refused with the command to retrain.
     old = tmp_path / "old.clm"
-    payload = pickle.dumps(model)
-    head = {"format": "clearlane-model", "envelope_version": 1, "kind": "test",
+    payload = b"not unpickled"
+    head = {"format": "clearlane-model", "envelope_version": 2, "kind": "fraud",
             "model_version": "v1", "payload_sha256": hashlib.sha256(payload).hexdigest()}
     old.write_bytes(json.dumps(head).encode() + b"\n" + payload)
-    assert load_artifact(old, trust=True) == model
+    with pytest.raises(LegacyArtifactError, match="clearlane train"):
+        load_artifact(old, trust=True)
 
 
 def test_corrupt_artifact_rejected(tmp_path: Path) -> None:
-    path = tmp_path / "m.clm"
+    path = tmp_path / "m.clz"
     save_artifact({"x": 1}, path, "test", "v1")
     path.write_bytes(path.read_bytes()[:-3] + b"zzz")
     with pytest.raises(ValidationError, match="corrupt"):
@@ -199,29 +206,25 @@ def test_compiled_trees_give_the_same_scores(model: FraudModel, tmp_path: Path,
                                              synth_split: tuple[pl.DataFrame, pl.DataFrame]
                                              ) -> None:
     pytest.importorskip("lleaves", reason="the optional extra 'fast' (lleaves) is not installed")
-    import pickle
-
     _, test = synth_split
     rows = test.drop(LABELS).head(500)
-    copy = pickle.loads(pickle.dumps(model))
+    copy = _copy(model)
     before = copy.predict_proba(rows)
     assert copy.compile(tmp_path / "compiled") and copy.compiled
     np.testing.assert_allclose(copy.predict_proba(rows), before, rtol=1e-9, atol=1e-12)
-    assert not pickle.loads(pickle.dumps(copy)).compiled  # native code never enters artifacts
+    assert not _copy(copy).compiled  # native code never enters artifacts
 
 
 def test_compiled_block_scores_equal_lightgbm(model: FraudModel, tmp_path: Path,
                                               synth_split: tuple[pl.DataFrame, pl.DataFrame],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("lleaves", reason="the optional extra 'fast' (lleaves) is not installed")
-    import pickle
-
     from clearlane.features.batch import BatchFeatures
 
     _, test = synth_split
     rows = test.drop(LABELS).head(300)
     plain = model.score(rows, reasons=0)
-    copy = pickle.loads(pickle.dumps(model))
+    copy = _copy(model)
     assert copy.compile(tmp_path / "compiled")
     monkeypatch.setattr(BatchFeatures, "block_rows", 64)  # several blocks over 2 threads
     blocks = copy.score(rows, reasons=0)

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from clearlane.cli.main import app
+from clearlane.errors import UntrustedArtifactError
 from clearlane.store.workspace import Workspace
 
 runner = CliRunner()
@@ -58,7 +59,11 @@ def test_build_check_show_export_import_mirror(workspace: Path, tmp_path: Path):
 
     shared = tmp_path / "shared.csv"
     invoke("valuation", "export", str(shared), "-w", w)
-    out = invoke("valuation", "import", str(shared), "-w", w)
+    refused = runner.invoke(app, ["valuation", "import", str(shared), "-w", w])
+    # outside the workspace: refused without the trust flag
+    assert isinstance(refused.exception, UntrustedArtifactError)
+    assert "--trust-artifact" in str(refused.exception)
+    out = invoke("valuation", "import", str(shared), "-w", w, "--trust-artifact")
     assert "v2" in out
     assert "imported from shared.csv" in invoke("valuation", "show", "-w", w)
 

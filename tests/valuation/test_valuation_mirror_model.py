@@ -47,5 +47,6 @@ def test_quantile_model_scores_cuts_higher_and_round_trips(declarations, tmp_pat
     low = model.predict_band(cut)
     assert (low["model_z"] > honest["model_z"]).all()
     assert (honest["model_low"] <= honest["model_high"]).all()
-    back = UnitValueQuantileModel.load(model.save(tmp_path / "m.json"))
+    back = UnitValueQuantileModel.load(model.save(tmp_path / "artifacts" / "m.clz"),
+                                       trusted_dir=tmp_path / "artifacts")
     np.testing.assert_allclose(back.predict_band(cut)["model_z"].to_numpy(), low["model_z"].to_numpy())

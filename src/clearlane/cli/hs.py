@@ -16,6 +16,13 @@ from clearlane.store.workspace import Workspace
 
 app = typer.Typer(help="HS classification: suggest codes, check declared codes, search the HS.")
 
+ModelOption = Annotated[Path | None, typer.Option(
+    "--model", help="Use this saved classifier instead of the workspace's (outside the "
+    "workspace: with --trust-artifact).")]
+TrustOption = Annotated[bool, typer.Option(
+    "--trust-artifact", help="Load a --model file from outside the workspace; only a file whose "
+    "origin you trust.")]
+
 
 @app.command()
 def train(
@@ -64,10 +71,13 @@ def suggest(
     workspace: WorkspaceOption = None,
     k: Annotated[int, typer.Option("-k", help="Candidates to show.")] = 5,
     level: Annotated[int, typer.Option(help="Digits: 6, 4 or 2.")] = 6,
+    model: ModelOption = None,
+    trust_artifact: TrustOption = False,
 ) -> None:
     """Ranked HS code candidates for a goods description."""
     ws = Workspace.open(workspace_path(workspace))
-    for suggestion in service.suggest_codes(ws, description, k=k):
+    for suggestion in service.suggest_codes(ws, description, k=k, model_file=model,
+                                            trust=trust_artifact):
         candidates = {6: suggestion.hs6, 4: suggestion.hs4, 2: suggestion.hs2}.get(level)
         if candidates is None:
             raise typer.BadParameter(f"level must be 6, 4 or 2, got {level}")
@@ -96,15 +106,19 @@ def check(
     level: Annotated[int, typer.Option(help="Compare at 2, 4 or 6 digits.")] = 4,
     threshold: Annotated[float, typer.Option(help="Flag when P(wrong) >= this.")] = 0.8,
     limit: Annotated[int, typer.Option(help="Workspace mode: rows shown.")] = 20,
+    model: ModelOption = None,
+    trust_artifact: TrustOption = False,
 ) -> None:
     """Is the declared code plausible for the description? Without arguments, checks the
     workspace's declarations and lists the most suspicious."""
     ws = Workspace.open(workspace_path(workspace))
     if description is not None and code is not None:
         ids = ["-"]
-        results = service.check_codes(ws, [description], [code], level=level, threshold=threshold)
+        results = service.check_codes(ws, [description], [code], level=level, threshold=threshold,
+                                      model_file=model, trust=trust_artifact)
     elif description is None:
-        ids, results = service.check_workspace(ws, level=level, threshold=threshold)
+        ids, results = service.check_workspace(ws, level=level, threshold=threshold,
+                                               model_file=model, trust=trust_artifact)
     else:
         raise typer.BadParameter("give both DESCRIPTION and CODE, or neither")
     order = sorted(range(len(results)), key=lambda i: -results[i].p_wrong)[:limit]

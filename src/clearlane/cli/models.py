@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,13 +13,14 @@ from clearlane.cli.common import WorkspaceOption, console, workspace_path
 from clearlane.models import registry
 from clearlane.store.workspace import Workspace
 
-app = typer.Typer(help="Registered models: list, show, promote.", no_args_is_help=True)
+app = typer.Typer(help="Registered models: list, show, import, promote.", no_args_is_help=True)
 
 
 @app.command("list")
 def list_(
     workspace: WorkspaceOption = None,
-    kind: Annotated[str | None, typer.Option(help="Only this kind: fraud or anomaly.")] = None,
+    kind: Annotated[str | None, typer.Option(
+        help="Only this kind: fraud, anomaly, hs, bands or quantile.")] = None,
 ) -> None:
     """List registered models, newest first."""
     ws = Workspace.open(workspace_path(workspace))
@@ -50,6 +52,21 @@ def show(
     console.print(f"Metrics: {json.dumps(m.metrics, default=str)}")
     console.print(f"Parameters: {json.dumps(m.params, default=str)}")
     console.print(f"Features ({len(m.features)}): {', '.join(m.features)}")
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="A model artifact (.clz) saved by another workspace.")],
+    workspace: WorkspaceOption = None,
+    trust_artifact: Annotated[bool, typer.Option(
+        "--trust-artifact", help="Read a model file from outside the workspace; only a file whose "
+        "origin you trust.")] = False,
+) -> None:
+    """Register a fraud, anomaly or HS model trained elsewhere as a candidate."""
+    ws = Workspace.open(workspace_path(workspace))
+    m = registry.import_model(ws, path, trust=trust_artifact)
+    console.print(f"Imported {path} as [bold]{m.version}[/] ({m.kind}, {m.status}); "
+                  f"promote it with `clearlane models promote {m.version}`")
 
 
 @app.command("promote")

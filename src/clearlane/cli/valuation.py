@@ -210,10 +210,13 @@ def export(
 def import_(
     path: Annotated[Path, typer.Argument(help="A band file written by `valuation export`.")],
     workspace: WorkspaceOption = None,
+    trust_artifact: Annotated[bool, typer.Option(
+        "--trust-artifact", help="Read a band file from outside the workspace (its bands decide "
+        "which prices are flagged: only a file whose origin you trust).")] = False,
 ) -> None:
     """Import a shared band file as a new version of this workspace."""
     ws = Workspace.open(workspace_path(workspace))
-    bands = service.import_bands(ws, path)
+    bands = service.import_bands(ws, path, trust=trust_artifact)
     console.print(
         f"Imported {path} as bands {bands.meta.version} ({bands.table.height:,} cells, window "
         f"{bands.meta.window_start} → {bands.meta.window_end}); {bands.meta.source}"

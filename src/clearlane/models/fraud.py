@@ -18,13 +18,12 @@ The revenue regressor learns ``log1p(revenue_recovered)`` on frauds when at leas
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightgbm as lgb
 import numpy as np
@@ -37,6 +36,9 @@ from clearlane.features.batch import BatchFeatures
 from clearlane.features.pipeline import FeaturePipeline
 from clearlane.models.reasons import reasons_from_contributions
 from clearlane.schema.reasons import Reason
+
+if TYPE_CHECKING:
+    from clearlane.artifacts.native import CompiledCache
 
 Progress = Callable[[float, float | None], None]
 
@@ -218,39 +220,36 @@ class FraudModel:
         self._check_fitted()
         return self.pipeline_.transform(declarations)
 
-    def compile(self, cache_dir: Path) -> bool:
+    def compile(self, cache_dir: Path, cache: CompiledCache | None = None) -> bool:
         """Compile the trees to native code (``lleaves``, extra ``fast``) for batch scoring.
 
         The compiled library gives the same raw scores as LightGBM (to ~1e-12) several times
-        faster; it is cached in ``cache_dir`` under the model's SHA-256, so a warm workspace
-        compiles once per model. Returns false (and keeps LightGBM) when lleaves is missing.
+        faster. It is cached in ``cache_dir`` under the SHA-256 of the trees, and a cached file
+        is loaded only when its SHA-256 matches the one the workspace database recorded when it
+        was compiled (``cache``; a model loaded from the registry carries its workspace's), so
+        a file planted in the folder is never run (:mod:`clearlane.artifacts.native`). Without
+        a record the trees are compiled afresh. Returns false (and keeps LightGBM) when lleaves
+        is missing.
         """
         self._check_fitted()
         try:
-            import lleaves  # type: ignore[import-not-found, import-untyped, unused-ignore]
+            import lleaves  # type: ignore[import-not-found, import-untyped, unused-ignore]  # noqa: F401
         except ImportError:
             return False
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        from clearlane.artifacts.native import compile_forest
 
-        def build(booster: lgb.Booster) -> Any:
-            text = booster.model_to_string()
-            digest = hashlib.sha256(text.encode()).hexdigest()[:32]
-            model_file = cache_dir / f"{digest}.txt"
-            if not model_file.exists():
-                model_file.write_text(text)
-            compiled = lleaves.Model(model_file=str(model_file))
-            compiled.compile(cache=str(cache_dir / f"{digest}.so"), raw_score=True)
-            return compiled
-
-        self._compiled = build(self.booster_)
+        ledger = cache if cache is not None else getattr(self, "_compiled_cache", None)
+        self._compiled = compile_forest(self.booster_.model_to_string(), cache_dir, ledger)
         if self.revenue_booster_ is not None:
-            self._compiled_revenue = build(self.revenue_booster_)
+            self._compiled_revenue = compile_forest(
+                self.revenue_booster_.model_to_string(), cache_dir, ledger)
         return True
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_compiled", None)  # native code stays in its cache, never in the artifact
         state.pop("_compiled_revenue", None)
+        state.pop("_compiled_cache", None)  # the workspace it was loaded from
         return state
 
     @property

@@ -1,6 +1,10 @@
-"""The model registry: every trained model with its window, features, metrics and provenance.
+"""The registry of every learned thing: window, features, metrics, provenance, artifact hash.
 
-Rows live in the workspace table ``models``; artifacts in ``<workspace>/artifacts/models/``.
+Rows live in the workspace table ``models``, one per artifact of any kind (:data:`KINDS`:
+fraud model, anomaly detector, HS classifier, value bands, quantile model); artifacts are
+data-only envelopes (:mod:`clearlane.artifacts`) under ``<workspace>/artifacts/``. The
+SHA-256 of each artifact file is recorded when it is registered and compared with the file
+on **every** load (:class:`~clearlane.errors.ArtifactIntegrityError` when they differ).
 Status is ``candidate`` until promoted; one model per kind is ``promoted`` at a time.
 """
 
@@ -10,15 +14,25 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from clearlane.errors import NotFoundError, ValidationError
-from clearlane.models.persistence import library_versions, load_artifact, save_artifact
+from clearlane.artifacts import SUFFIX, library_versions, read_artifact, write_artifact
+from clearlane.errors import ArtifactError, NotFoundError, UntrustedArtifactError, ValidationError
 from clearlane.store.workspace import Workspace
 
-KINDS = ("fraud", "anomaly")
+KINDS = ("fraud", "anomaly", "hs", "bands", "quantile")
+CLASSES = {
+    "fraud": "clearlane.models.fraud.FraudModel",
+    "anomaly": "clearlane.models.anomaly.AnomalyDetector",
+    "hs": "clearlane.hs.classifier.HSClassifier",
+    "bands": "clearlane.valuation.bands.ValueBands",
+    "quantile": "clearlane.valuation.quantile_model.UnitValueQuantileModel",
+}
+"""The class an artifact of each kind must hold."""
+FINGERPRINT_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -46,8 +60,11 @@ def data_fingerprint(declarations: pl.DataFrame) -> str:
     frame = declarations.sort(keys) if keys else declarations
     digest = hashlib.sha256()
     digest.update(",".join(frame.columns).encode())
-    # CSV text is stable across library versions, unlike in-memory row hashes.
-    digest.update(frame.write_csv().encode())
+    # CSV text is stable across library versions, unlike in-memory row hashes. It is hashed
+    # in slices of rows (the same bytes as the whole text) so memory stays bounded.
+    for start in range(0, max(frame.height, 1), FINGERPRINT_ROWS):
+        part = frame.slice(start, FINGERPRINT_ROWS)
+        digest.update(part.write_csv(include_header=start == 0).encode())
     return digest.hexdigest()
 
 
@@ -68,20 +85,29 @@ def register(
     params: dict[str, Any],
     metrics: dict[str, Any],
     fingerprint: str,
+    version: str | None = None,
+    path: Path | None = None,
 ) -> ModelRecord:
-    """Save the artifact and insert the registry row (status ``candidate``)."""
+    """Save the artifact (atomically) and insert the registry row with the file's SHA-256.
+
+    ``version`` defaults to ``<kind>-<timestamp>`` and ``path`` to
+    ``<artifacts>/models/<version>.clz``; a given ``path`` must lie inside the workspace's
+    artifacts folder.
+    """
     if kind not in KINDS:
         raise ValidationError(f"unknown model kind {kind!r}; valid: {list(KINDS)}")
-    version = new_version(kind)
-    path = workspace.artifacts_dir / "models" / f"{version}.clm"
-    header = save_artifact(model, path, kind, version)
+    version = version or new_version(kind)
+    path = path or workspace.artifacts_dir / "models" / f"{version}{SUFFIX}"
+    if not path.resolve().is_relative_to(workspace.artifacts_dir.resolve()):
+        raise ValidationError(f"artifact path {str(path)!r} is outside {str(workspace.artifacts_dir)!r}")
+    info = write_artifact(model, path, kind=kind, version=version)
     record = ModelRecord(
         version=version, kind=kind, status="candidate", created_at=datetime.now(UTC),
         train_from=train_from, train_to=train_to, n_rows=n_rows, features=features,
         params=params, metrics=metrics, data_fingerprint=fingerprint,
         library_versions=library_versions(),
-        artifact_path=str(path.relative_to(workspace.path)),
-        artifact_sha256=header["payload_sha256"],
+        artifact_path=path.resolve().relative_to(workspace.path.resolve()).as_posix(),
+        artifact_sha256=info.sha256,
     )
     with workspace.transaction() as con:
         con.execute(
@@ -145,9 +171,58 @@ def promote(workspace: Workspace, version: str) -> ModelRecord:
     return get_model(workspace, version)
 
 
+def artifact_file(workspace: Workspace, record: ModelRecord) -> Path:
+    """The artifact file of a registered model (it may be missing)."""
+    return workspace.path / record.artifact_path
+
+
 def load_model(workspace: Workspace, record: ModelRecord) -> Any:
-    """Load a registered model's artifact (inside the workspace, so trusted)."""
-    path = workspace.path / record.artifact_path
+    """Load a registered model's artifact, checking the registry's SHA-256 of the file first.
+
+    Errors: :class:`NotFoundError` (file missing), :class:`ArtifactIntegrityError` (the file
+    changed since it was registered), :class:`LegacyArtifactError` (an old pickle envelope:
+    retrain), :class:`ArtifactError` (corrupt or foreign), :class:`UntrustedArtifactError`
+    (a registry row pointing outside the workspace's artifacts folder).
+    """
+    path = artifact_file(workspace, record)
     if not path.exists():
         raise NotFoundError(f"artifact {str(path)!r} of model {record.version!r} is missing")
-    return load_artifact(path, trusted_dir=workspace.artifacts_dir)
+    if not path.resolve().is_relative_to(workspace.artifacts_dir.resolve()):
+        raise UntrustedArtifactError(
+            f"model {record.version!r} points at {str(path)!r}, outside the workspace artifacts "
+            "folder; it was not loaded"
+        )
+    model, _ = read_artifact(path, kind=record.kind, expected_sha256=record.artifact_sha256,
+                             trusted_dir=workspace.artifacts_dir)
+    found = f"{type(model).__module__}.{type(model).__qualname__}"
+    if record.kind in CLASSES and found != CLASSES[record.kind]:
+        raise ArtifactError(f"artifact {str(path)!r} of {record.kind} model {record.version!r} "
+                            f"holds a {found}, not a {CLASSES[record.kind]}; it was not loaded")
+    if record.kind == "fraud":
+        from clearlane.artifacts.native import CompiledCache
+
+        # compile() keeps native code only when its hash matches this workspace's record
+        model._compiled_cache = CompiledCache(workspace)
+    return model
+
+
+def import_model(workspace: Workspace, path: Path, *, trust: bool = False) -> ModelRecord:
+    """Register a model artifact saved elsewhere (e.g. trained by another office) as a new
+    ``candidate``: read with every check of the envelope (outside the workspace's artifacts
+    folder only with ``trust``), then saved into this workspace under a new version."""
+    model, manifest = read_artifact(path, trusted_dir=workspace.artifacts_dir, trust=trust)
+    kind = str(manifest.get("kind"))
+    if kind not in ("fraud", "anomaly", "hs"):
+        raise ValidationError(
+            f"{str(path)!r} holds a {kind!r} artifact; `models import` takes fraud, anomaly and "
+            "hs models (value bands: `clearlane valuation import`)"
+        )
+    return register(
+        workspace, model, kind, train_from=None, train_to=None,
+        n_rows=int(getattr(model, "n_train_", 0) or 0),
+        features=list(getattr(model, "feature_names_", []) or []),
+        params={"imported_from": str(path), "source_version": manifest.get("version"),
+                "source_libraries": manifest.get("libraries")},
+        metrics=dict(getattr(model, "validation_metrics_", {}) or {}),
+        fingerprint=f"imported {manifest.get('version')}",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,11 +14,12 @@ from clearlane.hs.codes import normalise_code, require_code
 from clearlane.hs.embeddings import SentenceEncoder
 from clearlane.hs.examples import load_examples
 from clearlane.hs.nomenclature_search import SearchHit, search_nomenclature
-from clearlane.hs.persistence import load_classifier, save_classifier
+from clearlane.hs.persistence import load_classifier
 from clearlane.hs.tariff import load_tariff
+from clearlane.models import registry
 from clearlane.store.workspace import Workspace
 
-MODEL_FILE = "hs_classifier.pkl"
+LEGACY_MODEL_FILE = "hs_classifier.pkl"
 Progress = Callable[[float, float | None], None]
 
 FEEDBACK_TABLE = """CREATE TABLE IF NOT EXISTS hs_feedback (
@@ -26,7 +28,14 @@ FEEDBACK_TABLE = """CREATE TABLE IF NOT EXISTS hs_feedback (
 
 
 def model_path(workspace: Workspace) -> Path:
-    return workspace.artifacts_dir / MODEL_FILE
+    """The artifact of the workspace's HS classifier (the promoted ``hs`` model of the
+    registry). Without one, an old pickle file when there is one (loading it then fails
+    with the command to retrain, rather than the check silently not running), else a path
+    that does not exist."""
+    try:
+        return registry.artifact_file(workspace, registry.get_model(workspace, kind="hs"))
+    except NotFoundError:
+        return workspace.artifacts_dir / LEGACY_MODEL_FILE
 
 
 def training_pairs(workspace: Workspace) -> tuple[list[str], list[str]]:
@@ -74,26 +83,50 @@ def train_classifier(
     ).fit(texts, codes, progress=progress)
     if validation is not None:
         model.fit_weights(list(validation.texts), list(validation.codes))
-    return model, save_classifier(model, model_path(workspace))
+    digest = hashlib.sha256("\x1f".join([*texts, "\x1e", *codes]).encode()).hexdigest()
+    record = registry.register(
+        workspace, model, "hs", train_from=None, train_to=None, n_rows=len(texts),
+        features=[], params={"embeddings": embeddings, "random_state": random_state,
+                             "tariff": str(tariff_path) if tariff_path else None,
+                             "examples": str(examples_path) if examples_path else None},
+        metrics={"n_history": model.n_history_, "classes": len(model.classes_)},
+        fingerprint=digest,
+    )
+    record = registry.promote(workspace, record.version)
+    return model, registry.artifact_file(workspace, record)
 
 
-def load_workspace_classifier(workspace: Workspace) -> HSClassifier:
-    """The classifier trained for this workspace."""
-    path = model_path(workspace)
-    if not path.exists():
+def load_workspace_classifier(
+    workspace: Workspace, path: Path | None = None, trust: bool = False
+) -> HSClassifier:
+    """The classifier trained for this workspace (the registry's, its SHA-256 checked), or
+    the one saved at ``path``: outside the workspace's artifacts folder only with ``trust``."""
+    if path is not None:
+        return load_classifier(path, trusted=trust, trusted_dir=workspace.artifacts_dir)
+    try:
+        record = registry.get_model(workspace, kind="hs")
+    except NotFoundError:
+        legacy = workspace.artifacts_dir / LEGACY_MODEL_FILE
+        if legacy.exists():  # refused with the command to retrain, never unpickled
+            return load_classifier(legacy, trusted_dir=workspace.artifacts_dir)
         raise NotFoundError(
             f"workspace {str(workspace.path)!r} has no HS classifier yet; run `clearlane hs train`"
-        )
-    return load_classifier(path, trusted_dir=workspace.artifacts_dir)
+        ) from None
+    model = registry.load_model(workspace, record)
+    if not isinstance(model, HSClassifier):
+        raise ValidationError(f"registered model {record.version!r} is not an HS classifier")
+    return model
 
 
 def suggest_codes(
-    workspace: Workspace, descriptions: Sequence[str], k: int = 5
+    workspace: Workspace, descriptions: Sequence[str], k: int = 5,
+    model_file: Path | None = None, trust: bool = False,
 ) -> list[Suggestion]:
-    """Top-k HS6/HS4/HS2 candidates for each description."""
+    """Top-k HS6/HS4/HS2 candidates for each description (``model_file``: another saved
+    classifier, see :func:`load_workspace_classifier`)."""
     if not descriptions or not any(d.strip() for d in descriptions):
         raise ValidationError("give at least one non-empty goods description")
-    return load_workspace_classifier(workspace).suggest(descriptions, k=k)
+    return load_workspace_classifier(workspace, model_file, trust).suggest(descriptions, k=k)
 
 
 def check_codes(
@@ -102,17 +135,20 @@ def check_codes(
     declared: Sequence[str],
     level: int = 4,
     threshold: float = 0.8,
+    model_file: Path | None = None,
+    trust: bool = False,
 ) -> list[CheckResult]:
     """Misclassification check of (description, declared code) pairs."""
     if level not in (2, 4, 6):
         raise ValidationError(f"level must be 2, 4 or 6, got {level}")
     codes = [require_code(c) for c in declared]
-    model = load_workspace_classifier(workspace)
+    model = load_workspace_classifier(workspace, model_file, trust)
     return check_declarations(model, descriptions, codes, level=level, threshold=threshold)
 
 
 def check_workspace(
-    workspace: Workspace, level: int = 4, threshold: float = 0.8, limit: int | None = None
+    workspace: Workspace, level: int = 4, threshold: float = 0.8, limit: int | None = None,
+    model_file: Path | None = None, trust: bool = False,
 ) -> tuple[list[str], list[CheckResult]]:
     """Check every declaration of the workspace that has a description; returns ids and results."""
     frame = workspace.declarations(
@@ -121,7 +157,7 @@ def check_workspace(
     )
     if limit:
         frame = frame.tail(limit)
-    model = load_workspace_classifier(workspace)
+    model = load_workspace_classifier(workspace, model_file, trust)
     results = check_declarations(
         model,
         frame["goods_description"].to_list(),

@@ -1,7 +1,8 @@
 """Price verification use cases: build, check, show, export, import bands; mirror analysis.
 
-Bands are stored as versioned files under ``<workspace>/artifacts/valuation/bands``; see
-:class:`clearlane.valuation.BandRegistry`. Every result is a risk indicator, never a value.
+Bands are stored as versioned artifacts under ``<workspace>/artifacts/valuation/bands``,
+registered in the workspace's model registry; see :class:`clearlane.valuation.BandRegistry`.
+Every result is a risk indicator, never a value.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from clearlane.artifacts import check_trust
 from clearlane.errors import NotFoundError, ValidationError
 from clearlane.schema.fields import RANDOM_BASIS
 from clearlane.store.workspace import Workspace
@@ -92,12 +94,12 @@ def build_workspace_bands(
         if fraud.height:
             history = all_rows.join(fraud, on=["declaration_id", "item_no"], how="anti")
     bands = build_bands(history, config=config, rates=rates, progress=progress)
-    registry = BandRegistry(workspace.artifacts_dir)
+    registry = BandRegistry(workspace)
     stored = registry.save(bands, source="built")
     model_path = None
     if with_model:
         model = UnitValueQuantileModel().fit(history, rates=rates, currency=stored.meta.currency)
-        model_path = model.save(registry.model_path(stored.meta.version))
+        model_path = registry.save_model(stored.meta.version, model)
     return BuildOutcome(stored, all_rows.height - history.height, model_path)
 
 
@@ -118,7 +120,7 @@ def check_workspace(
     With ``use_history`` the importer's own history comes first: the workspace's declarations
     dated before the earliest checked one, less those whose inspection found fraud.
     """
-    registry = BandRegistry(workspace.artifacts_dir)
+    registry = BandRegistry(workspace)
     bands = registry.load(version)
     rates = _rates(rates_path, bands.meta.national_currency)
     if input_path is not None:
@@ -131,13 +133,7 @@ def check_workspace(
         frame = _declarations(workspace, _where(since, until))
     model_bands = None
     if use_model:
-        model_file = registry.model_path(bands.meta.version)
-        if not model_file.exists():
-            raise NotFoundError(
-                f"bands {bands.meta.version!r} have no quantile model; rebuild with "
-                "`clearlane valuation build --with-model`"
-            )
-        model_bands = UnitValueQuantileModel.load(model_file).predict_band(frame, rates)
+        model_bands = registry.load_model(bands.meta.version).predict_band(frame, rates)
     history = None
     if use_history and "importer_id" in frame.columns and frame.height:
         history = _importer_history(workspace, frame, bands, rates, vat_rate)
@@ -212,7 +208,7 @@ def read_canonical(path: Path) -> pl.DataFrame:
 
 
 def list_bands(workspace: Workspace) -> list[ValueBands]:
-    registry = BandRegistry(workspace.artifacts_dir)
+    registry = BandRegistry(workspace)
     return [registry.load(v) for v in registry.versions()]
 
 
@@ -226,7 +222,7 @@ def show_bands(
     basis: str | None = None,
 ) -> tuple[ValueBands, pl.DataFrame]:
     """A stored version and its band rows filtered by HS prefix, origin, level and basis."""
-    bands = BandRegistry(workspace.artifacts_dir).load(version)
+    bands = BandRegistry(workspace).load(version)
     table = bands.table
     if hs:
         digits = "".join(ch for ch in hs if ch.isdigit())
@@ -242,16 +238,20 @@ def show_bands(
 
 def export_bands(workspace: Workspace, path: Path, version: str | None = None) -> ValueBands:
     """Write a stored version to ``path`` (.csv or .parquet) for sharing."""
-    bands = BandRegistry(workspace.artifacts_dir).load(version)
+    bands = BandRegistry(workspace).load(version)
     bands.write(path)
     return bands
 
 
-def import_bands(workspace: Workspace, path: Path) -> ValueBands:
-    """Read a shared band file and store it as a new version (its provenance kept)."""
+def import_bands(workspace: Workspace, path: Path, trust: bool = False) -> ValueBands:
+    """Read a shared band file and store it as a new version (its provenance kept).
+
+    The bands decide which prices the check flags, so a file from outside the workspace's
+    artifacts folder is read only with ``trust`` (CLI ``--trust-artifact``)."""
+    check_trust(path, workspace.artifacts_dir, trust)
     bands = ValueBands.read(path)
     origin = f"imported from {path.name} (version {bands.meta.version}, built {bands.meta.created_at})"
-    return BandRegistry(workspace.artifacts_dir).save(bands, source=origin)
+    return BandRegistry(workspace).save(bands, source=origin)
 
 
 def mirror_report(

@@ -241,6 +241,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        15,
+        "compiled_models: SHA-256 of each cached compiled-tree file (checked before it is loaded)",
+        (
+            """CREATE TABLE compiled_models (
+                file_name VARCHAR PRIMARY KEY,
+                source_sha256 VARCHAR NOT NULL,
+                file_sha256 VARCHAR NOT NULL,
+                compiler VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL
+            )""",
+        ),
+    ),
+    Migration(
         16,
         "risk assessments: the anomaly detector's version and every scorer's version, status, "
         "score and reasons (JSON)",

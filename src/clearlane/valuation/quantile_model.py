@@ -10,13 +10,12 @@ the ``lower_q``/median/``upper_q`` unit values of *similar* declarations; its ro
 
 The model is a scikit-learn–style estimator: ``__init__`` stores parameters, ``fit`` returns
 ``self``, learned attributes end in ``_``, ``predict_band`` changes no state. It is persisted
-as LightGBM's own text format inside JSON (no pickle). Like the bands, its output is a **risk
-indicator**, never a correct value.
+in the data-only artifact envelope, its trees as LightGBM's own text format (no pickle).
+Like the bands, its output is a **risk indicator**, never a correct value.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
@@ -180,36 +179,24 @@ class UnitValueQuantileModel:
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, path: Path | str) -> Path:
-        """Write the fitted model as JSON (parameters, categories, LightGBM text models)."""
-        import lightgbm as lgb
+        """Write the fitted model in the data-only artifact envelope (parameters, categories
+        and LightGBM's own model text as JSON; see :mod:`clearlane.artifacts`)."""
+        from clearlane.artifacts import write_artifact
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "kind": "clearlane.valuation.UnitValueQuantileModel",
-            "format_version": 1,
-            "lightgbm": lgb.__version__,
-            "params": self.get_params(),
-            "currency": self.currency_,
-            "national_currency": self.national_currency_,
-            "categories": self.categories_,
-            "boosters": self.boosters_,
-            "n_train": self.n_train_,
-        }
-        path.write_text(json.dumps(payload), encoding="utf-8")
-        return path
+        if not hasattr(self, "boosters_"):
+            raise ValidationError("the quantile model is not fitted; call fit() first")
+        return write_artifact(self, Path(path), kind="quantile", version=Path(path).stem).path
 
     @classmethod
-    def load(cls, path: Path | str) -> UnitValueQuantileModel:
-        payload = json.loads(Path(path).read_text(encoding="utf-8"))
-        if payload.get("kind") != "clearlane.valuation.UnitValueQuantileModel":
+    def load(cls, path: Path | str, *, trusted_dir: Path | None = None, trust: bool = False,
+             expected_sha256: str | None = None) -> UnitValueQuantileModel:
+        """Read a model written by :meth:`save`: inside ``trusted_dir`` or with ``trust``."""
+        from clearlane.artifacts import read_artifact
+
+        model, _ = read_artifact(path, kind="quantile", expected_sha256=expected_sha256,
+                                 trusted_dir=trusted_dir, trust=trust)
+        if not isinstance(model, cls):
             raise ValidationError(f"{str(path)!r} is not a Clearlane unit-value quantile model")
-        model = cls(**payload["params"])
-        model.currency_ = payload["currency"]
-        model.national_currency_ = payload["national_currency"]
-        model.categories_ = payload["categories"]
-        model.boosters_ = payload["boosters"]
-        model.n_train_ = payload["n_train"]
         return model
 
     def get_params(self) -> dict[str, Any]:

@@ -1,0 +1,286 @@
+"""The one file format of every learned thing: a zip of JSON, NumPy arrays, LightGBM text, Arrow.
+
+An artifact (``*.clz``) is a zip file holding
+
+* ``manifest.json``: ``format`` (``clearlane-artifact``), ``envelope_version``, ``kind``
+  (``fraud``, ``anomaly``, ``hs``, ``bands``, ``quantile``...), ``version``, library versions,
+  ``created_at``, free ``meta`` and the SHA-256 and size of every other member;
+* ``state.json``: the object's state as a JSON tree (see :mod:`clearlane.artifacts.codec`);
+* binary members: ``arrays/N.npy``, ``frames/N.arrow``, ``boosters/N.txt``.
+
+Reading never runs code from the file: no pickle, arrays read with ``allow_pickle=False``,
+objects built only from the allowlist (:mod:`clearlane.artifacts.allowlist`). The file is read
+into memory once; its SHA-256 (checked against the registry's when one is given) and the
+member hashes are verified on those same bytes before anything is decoded. One trust rule: a
+file outside ``trusted_dir`` (the workspace's ``artifacts`` folder) loads only with
+``trust=True`` (CLI ``--trust-artifact``). Writes are atomic (a temporary file, then
+``os.replace``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import platform
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from clearlane.artifacts.codec import decode, encode
+from clearlane.errors import (
+    ArtifactError,
+    ArtifactIntegrityError,
+    ClearlaneError,
+    LegacyArtifactError,
+    NotFoundError,
+    UntrustedArtifactError,
+)
+
+FORMAT = "clearlane-artifact"
+ENVELOPE_VERSION = 1
+SUFFIX = ".clz"
+MANIFEST = "manifest.json"
+STATE = "state.json"
+LIBRARIES = ("clearlane", "lightgbm", "scikit-learn", "numpy", "scipy", "polars")
+RETRAIN = {
+    "fraud": "clearlane train",
+    "anomaly": "clearlane train",
+    "hs": "clearlane hs train",
+    "bands": "clearlane valuation build",
+    "quantile": "clearlane valuation build --with-model",
+}
+_LEGACY_FORMATS = {"clearlane-model": "clearlane train", "clearlane-hs-classifier": "clearlane hs train"}
+# Already-compressed members are stored; text and arrays are deflated.
+_STORED_SUFFIXES = (".arrow",)
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    """What :func:`write_artifact` wrote: the path, the file's SHA-256 and size, the manifest."""
+
+    path: Path
+    sha256: str
+    bytes: int
+    manifest: dict[str, Any]
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a model depends on (and Python)."""
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+def dumps(obj: Any, *, kind: str, version: str, meta: dict[str, Any] | None = None) -> tuple[bytes, dict[str, Any]]:
+    """The artifact bytes of ``obj`` and its manifest."""
+    tree, members = encode(obj)
+    state = json.dumps(tree, separators=(",", ":"), allow_nan=False).encode()
+    members = {STATE: state, **members}
+    manifest = {
+        "format": FORMAT,
+        "envelope_version": ENVELOPE_VERSION,
+        "kind": kind,
+        "version": version,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "libraries": library_versions(),
+        "meta": meta or {},
+        "members": {
+            name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+            for name, data in members.items()
+        },
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(MANIFEST, json.dumps(manifest, indent=1, sort_keys=True),
+                         compress_type=zipfile.ZIP_DEFLATED)
+        for name, data in members.items():
+            stored = name.endswith(_STORED_SUFFIXES)
+            archive.writestr(name, data, compress_type=zipfile.ZIP_STORED if stored
+                             else zipfile.ZIP_DEFLATED)
+    return buffer.getvalue(), manifest
+
+
+def write_artifact(obj: Any, path: Path | str, *, kind: str, version: str,
+                   meta: dict[str, Any] | None = None) -> ArtifactInfo:
+    """Save ``obj`` at ``path`` (atomically); returns what was written."""
+    payload, manifest = dumps(obj, kind=kind, version=version, meta=meta)
+    target = Path(path)
+    atomic_write(target, payload)
+    return ArtifactInfo(target, hashlib.sha256(payload).hexdigest(), len(payload), manifest)
+
+
+def check_trust(path: Path, trusted_dir: Path | None, trust: bool) -> None:
+    """The one trust rule: inside ``trusted_dir``, or ``trust`` given explicitly."""
+    inside = trusted_dir is not None and Path(path).resolve().is_relative_to(Path(trusted_dir).resolve())
+    if not (inside or trust):
+        where = f"the workspace artifacts folder {str(trusted_dir)!r}" if trusted_dir else "a workspace"
+        raise UntrustedArtifactError(
+            f"refusing to load artifact {str(path)!r}: it is outside {where}. Load it only if "
+            "you trust where it came from: pass --trust-artifact (trust=True in Python)"
+        )
+
+
+def _legacy(data: bytes) -> str | None:
+    """The retrain command when ``data`` is an old pickle envelope (its JSON header only is
+    read: the pickle after it never is)."""
+    if not data.startswith(b"{"):
+        return None
+    line = data.split(b"\n", 1)[0]
+    try:
+        header = json.loads(line)
+    except ValueError:
+        return None
+    return _LEGACY_FORMATS.get(str(header.get("format"))) if isinstance(header, dict) else None
+
+
+def _parse(data: bytes, where: str) -> tuple[dict[str, Any], zipfile.ZipFile]:
+    """The verified manifest and the open archive (every member's hash checked when read)."""
+    if not data.startswith(b"PK"):
+        raise ArtifactError(f"{where} is not a Clearlane artifact (not a zip file); it was not loaded")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        manifest = json.loads(archive.read(MANIFEST))
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError, RuntimeError,
+            NotImplementedError) as exc:
+        raise ArtifactError(f"{where} is corrupt or not a Clearlane artifact ({exc}); "
+                            "it was not loaded") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ArtifactError(f"{where} is not a Clearlane artifact (no {FORMAT} manifest)")
+    if manifest.get("envelope_version") != ENVELOPE_VERSION:
+        raise ArtifactError(
+            f"{where} has envelope version {manifest.get('envelope_version')!r}; this Clearlane "
+            f"reads version {ENVELOPE_VERSION}: upgrade Clearlane or retrain the model"
+        )
+    members = manifest.get("members")
+    if not isinstance(members, dict) or STATE not in members:
+        raise ArtifactError(f"{where}: the manifest lists no members")
+    names = [i.filename for i in archive.infolist()]
+    if len(names) != len(set(names)) or set(names) != {MANIFEST, *members}:
+        raise ArtifactError(f"{where} is corrupt: its members do not match its manifest")
+    return manifest, archive
+
+
+def loads(data: bytes, *, where: str = "artifact", kind: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """Decode artifact bytes: (object, manifest). Raises :class:`ArtifactError` subclasses."""
+    legacy = _legacy(data)
+    if legacy:
+        raise LegacyArtifactError(
+            f"{where} is a model file of an older Clearlane (a pickle envelope), which this "
+            f"version never loads because loading it could run code; retrain with `{legacy}`"
+        )
+    manifest, archive = _parse(data, where)
+    if kind is not None and manifest.get("kind") != kind:
+        raise ArtifactError(f"{where} holds a {manifest.get('kind')!r} artifact, not {kind!r}")
+    listed: dict[str, Any] = manifest["members"]
+
+    def member(name: str) -> bytes:
+        entry = listed.get(name)
+        if not isinstance(entry, dict):
+            raise ArtifactError(f"{where}: state refers to member {name!r}, which is not listed")
+        info = archive.getinfo(name)
+        if info.file_size != entry.get("bytes"):
+            raise ArtifactError(f"{where} is corrupt: member {name!r} has the wrong size")
+        try:
+            payload = archive.read(name)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError,
+                NotImplementedError) as exc:
+            raise ArtifactError(f"{where} is corrupt: member {name!r} cannot be read ({exc})") from exc
+        if hashlib.sha256(payload).hexdigest() != entry.get("sha256"):
+            raise ArtifactError(f"{where} is corrupt: member {name!r} does not match its checksum")
+        return payload
+
+    try:
+        tree = json.loads(member(STATE))
+    except (ValueError, RecursionError) as exc:
+        raise ArtifactError(f"{where} is corrupt: its state is not valid JSON ({exc})") from exc
+    try:
+        return decode(tree, member, where), manifest
+    except ClearlaneError:
+        raise
+    except RecursionError as exc:
+        raise ArtifactError(f"{where}: state nested too deeply; it was not loaded") from exc
+    except Exception as exc:  # a state an allowlisted class rejects is a corrupt file too
+        raise ArtifactError(f"{where} is corrupt: {type(exc).__name__}: {exc}; it was not "
+                            "loaded") from exc
+
+
+def read_artifact(
+    path: Path | str,
+    *,
+    kind: str | None = None,
+    expected_sha256: str | None = None,
+    trusted_dir: Path | None = None,
+    trust: bool = False,
+) -> tuple[Any, dict[str, Any]]:
+    """Load an artifact: (object, manifest).
+
+    Checks, in order: the trust rule, that the file exists, that its SHA-256 equals
+    ``expected_sha256`` (the registry's, when given), the format, the member hashes; then
+    decodes only allowlisted types. Every failure is a :class:`~clearlane.errors.ClearlaneError`.
+    """
+    source = Path(path)
+    check_trust(source, trusted_dir, trust)
+    if not source.is_file():
+        raise NotFoundError(f"artifact {str(source)!r} does not exist")
+    data = source.read_bytes()
+    where = f"artifact {str(source)!r}"
+    legacy = _legacy(data)
+    if legacy:
+        loads(data, where=where)  # raises LegacyArtifactError with the retrain command
+    if expected_sha256 is not None:
+        found = hashlib.sha256(data).hexdigest()
+        if found != expected_sha256:
+            retrain = RETRAIN.get(kind or "", "the command that trained it")
+            raise ArtifactIntegrityError(
+                f"{where} does not match the workspace registry: expected SHA-256 "
+                f"{expected_sha256}, found {found}. The file was changed after it was registered "
+                f"(tampering or a copy from elsewhere); it was not loaded. Restore the file from a "
+                f"backup or retrain with `{retrain}`"
+            )
+    return loads(data, where=where, kind=kind)
+
+
+def read_manifest(path: Path | str) -> dict[str, Any]:
+    """The manifest of an artifact (reads JSON only; member hashes are not checked)."""
+    source = Path(path)
+    data = source.read_bytes()
+    where = f"artifact {str(source)!r}"
+    legacy = _legacy(data)
+    if legacy:
+        loads(data, where=where)
+    manifest, _ = _parse(data, where)
+    return manifest
