@@ -23,6 +23,13 @@ settings.load_profile("clearlane")
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Docstring examples are collected from src/ (``--doctest-modules``); the tests' own
+    conftest files are fixtures, not doctest modules: collecting them as modules imports a
+    second ``conftest`` beside the one pytest loaded, and pytest refuses the mismatch."""
+    return True if collection_path.name == "conftest.py" else None
+
+
 def shared_data_dir() -> Path:
     return Path(os.environ.get("CLEARLANE_SHARED_DATA", REPO.parent / "shared" / "data"))
 
