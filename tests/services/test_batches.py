@@ -127,7 +127,9 @@ def test_drop_with_dependents_needs_cascade(workspace: Workspace, tmp_path: Path
     with workspace.transaction() as con:
         for key in ("D1", "K1"):
             con.execute(
-                "INSERT INTO risk_assessments VALUES (?, 1, 'm1', 0.5, 1.0, 0.1, '[]', ?)",
+                "INSERT INTO risk_assessments (declaration_id, item_no, model_version, "
+                "fraud_probability, expected_revenue, anomaly_score, reasons, assessed_at) "
+                "VALUES (?, 1, 'm1', 0.5, 1.0, 0.1, '[]', ?)",
                 [key, now],
             )
         con.execute(
