@@ -13,6 +13,8 @@ added to the allowlist, and registered through the scorer registry by :func:`reg
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from pathlib import Path
 
@@ -70,7 +72,8 @@ class HeadingUnitValueScorer:
                    .filter(pl.col("n") >= self.min_count).sort("heading"))
         self.medians_ = dict(zip(medians["heading"].to_list(), medians["median"].to_list(),
                                  strict=True))
-        self.version = f"{NAME}-{len(self.medians_)}h-seed{self.random_state}"
+        learnt = json.dumps(self.medians_, sort_keys=True).encode()
+        self.version = f"{NAME}-{hashlib.sha256(learnt).hexdigest()[:12]}"  # what it learnt
         return self
 
     def score(self, frame: pl.DataFrame) -> ScoreFrame:

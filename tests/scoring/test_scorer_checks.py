@@ -8,6 +8,7 @@ skipped with its name and the reason (``pytest -ra`` lists them), never passed s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -173,3 +174,17 @@ def test_scorer_passes_check(name: str, check: Check, cases: dict[str, CheckCase
 def test_every_shipped_scorer_is_checked() -> None:
     assert {"fraud", "anomaly", "hs_check", "price_check", "rules"} <= set(SCORERS)
     assert example_scorer.NAME in SCORERS
+
+
+def test_the_guide_quotes_the_worked_example_as_it_is() -> None:
+    """docs/extending.md's code excerpts are copied from these files (all but the sketch of a
+    contributor's own scorer)."""
+    here = Path(__file__).resolve().parent
+    guide = (here.parents[1] / "docs" / "extending.md").read_text(encoding="utf-8")
+    sources = "".join((here / f).read_text(encoding="utf-8")
+                      for f in ("example_scorer.py", "test_scorer_checks.py"))
+    blocks = re.findall(r"```python\n(.*?)```", guide, flags=re.DOTALL)
+    quoted = [b for b in blocks if "MyScorer" not in b]
+    assert len(quoted) >= 5
+    for block in quoted:
+        assert block in sources, block[:200]
