@@ -48,9 +48,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from clearlane.errors import ClearlaneError
+from clearlane.errors import ClearlaneError, ValidationError
 from clearlane.schema.reasons import Reason
-from clearlane.scoring.frame import ScoreFrame
+from clearlane.scoring.frame import ScoreFrame, row_keys
 from clearlane.scoring.protocol import Scorer
 
 UNSEEN_COLUMNS = ("importer_id", "hs_code", "origin_country")
@@ -239,8 +239,6 @@ def check_row_order_irrelevant(case: CheckCase) -> None:
     scorer = case.ready()
     shuffled = case.data.sample(fraction=1.0, shuffle=True, seed=1)
     first, second = _score(case, scorer, case.data), _score(case, scorer, shuffled)
-    from clearlane.scoring.frame import row_keys
-
     if not second.keys.equals(row_keys(shuffled)):
         raise _fail(case, "the score frame's keys are not in the input's row order")
     a, b = _by_key(first), _by_key(second)
@@ -428,8 +426,6 @@ def check_names() -> tuple[str, ...]:
 
 def get_check(name: str) -> Check:
     """A check by name; an unknown name lists the valid ones."""
-    from clearlane.errors import ValidationError
-
     for check in CHECKS:
         if check.name == name:
             return check
