@@ -68,6 +68,9 @@ def test_rules_select_outcomes_report_simulate(tmp_path: Path) -> None:
     assert selected.returncode == 0, selected.stderr
     assert "no risk assessments" in selected.stdout
     lanes = pl.read_csv(tmp_path / "lanes.csv", schema_overrides={"declaration_id": pl.String})
+    # the export derives from RiskAssessment: lane and basis, and every scorer's verdict
+    assert {"office_id", "declared_at", "lane", "basis", "scorers", "model_version",
+            "rule_hits"} <= set(lanes.columns)
     red = lanes.filter(pl.col("lane") == "red")
     per_day = red.group_by("office_id", "declared_at").agg(pl.col("declaration_id").n_unique())
     assert per_day["declaration_id"].max() <= 3  # type: ignore[operator]

@@ -26,6 +26,7 @@ import os
 import platform
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -175,7 +176,7 @@ def _parse(data: bytes, where: str) -> tuple[dict[str, Any], zipfile.ZipFile]:
         archive = zipfile.ZipFile(io.BytesIO(data))
         manifest = json.loads(archive.read(MANIFEST))
     except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError, RuntimeError,
-            NotImplementedError) as exc:
+            NotImplementedError, zlib.error) as exc:
         raise ArtifactError(f"{where} is corrupt or not a Clearlane artifact ({exc}); "
                             "it was not loaded") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -217,7 +218,7 @@ def loads(data: bytes, *, where: str = "artifact", kind: str | None = None) -> t
         try:
             payload = archive.read(name)
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError,
-                NotImplementedError) as exc:
+                NotImplementedError, zlib.error) as exc:
             raise ArtifactError(f"{where} is corrupt: member {name!r} cannot be read ({exc})") from exc
         if hashlib.sha256(payload).hexdigest() != entry.get("sha256"):
             raise ArtifactError(f"{where} is corrupt: member {name!r} does not match its checksum")

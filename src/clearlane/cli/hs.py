@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -121,7 +122,9 @@ def check(
                                                model_file=model, trust=trust_artifact)
     else:
         raise typer.BadParameter("give both DESCRIPTION and CODE, or neither")
-    order = sorted(range(len(results)), key=lambda i: -results[i].p_wrong)[:limit]
+    # a code split between HS editions is not checked at 6 digits (P(wrong) NaN): listed last
+    order = sorted(range(len(results)), key=lambda i: (
+        1.0 if math.isnan(results[i].p_wrong) else -results[i].p_wrong))[:limit]
     table = Table(title="HS misclassification check (higher P(wrong) = riskier)")
     for column in ("declaration", "declared", "suggested", "P(wrong)", "reason"):
         table.add_column(column)
@@ -131,8 +134,10 @@ def check(
             ids[i],
             format_code(r.declared),
             format_code(r.suggested),
-            f"{r.p_wrong:.0%}",
-            r.reason.text if r.reason else "consistent",
+            "-" if math.isnan(r.p_wrong) else f"{r.p_wrong:.0%}",
+            r.reason.text if r.reason else
+            "not checked (code split between HS editions)" if math.isnan(r.p_wrong)
+            else "consistent",
         )
     console.print(table)
     flagged = sum(r.reason is not None for r in results)

@@ -20,7 +20,7 @@ from clearlane.cli.common import (
 )
 from clearlane.errors import ValidationError
 from clearlane.selection import SelectionPolicy
-from clearlane.services.selection import override_lane, select_for_inspection
+from clearlane.services.selection import override_lane, select_for_inspection, write_export
 from clearlane.store.workspace import Workspace
 
 
@@ -73,7 +73,9 @@ def select(
         help="Random seed; same seed, same lanes (env CLEARLANE_SEED; default 42).",
         show_default=False)] = None,
     model: Annotated[str | None, typer.Option(help="Model version of the assessments.")] = None,
-    output: Annotated[Path | None, typer.Option(help="Write the lanes to a .csv file.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        help="Write the selected items (lane, basis, scores, reasons and every scorer's "
+             "verdict) to a .csv file, or .parquet.")] = None,
 ) -> None:
     """Assign red/yellow/blue/green lanes under capacity, with reasons, and store them."""
     seed = seed_value(seed)
@@ -111,7 +113,7 @@ def select(
         reasons = "; ".join(r["text"] for r in json.loads(red_row["reasons"] or "[]"))
         console.print(f"[red]red[/] {red_row['declaration_id']}: {reasons}", highlight=False)
     if output is not None:
-        lanes.write_csv(output)
+        write_export(run, output)
         console.print(f"Lanes written to {output}")
 
 

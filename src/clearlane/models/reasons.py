@@ -206,6 +206,9 @@ def reasons_from_contributions(
             text, evidence = describe(feature_names[lead], feature_rows[i], rows[i],
                                       window_days)
             weight = round(w, 4)  # the text quotes the stored weight, so both always agree
+            # an unknown number is null in the evidence: NaN is not JSON (API, stored table)
+            evidence = {k: None if isinstance(v, float) and not math.isfinite(v) else v
+                        for k, v in evidence.items()}
             reasons.append(Reason(code=code, text=f"{text} ({weight:+.2f})", weight=weight,
                                   evidence=evidence))
         out.append(tuple(reasons))

@@ -91,8 +91,13 @@ class AnomalyScorer:
 class HSCheckScorer:
     """The HS misclassification check (:func:`~clearlane.hs.check.check_declarations`).
 
+    ``version``: the classifier's version in the model registry (kind ``hs``), as
+    :func:`clearlane.services.selection.hs_check_frame` passes it.
+
     Score: P(declared code wrong at ``level`` digits), 0-1. Rows without a goods description
-    or an HS code are not scored. A row the check flags has an ``HS_MISCLASSIFICATION`` reason
+    or an HS code are not scored, and at ``level`` 6 neither are codes split between HS
+    editions (each code is read in the edition in force on its ``declared_at``). A row the
+    check flags has an ``HS_MISCLASSIFICATION`` reason
     (evidence: declared and suggested code, ``p_wrong``, duty difference).
     """
 
@@ -108,6 +113,7 @@ class HSCheckScorer:
     def fit(self, frame: pl.DataFrame) -> HSCheckScorer:
         self.classifier.fit([str(t) for t in frame["goods_description"].to_list()],
                             [str(c) for c in frame["hs_code"].to_list()])
+        self.version = f"{self.name}-fitted"
         return self
 
     def score(self, frame: pl.DataFrame) -> ScoreFrame:
@@ -125,7 +131,9 @@ class HSCheckScorer:
                 results = check_declarations(
                     self.classifier, subset["goods_description"].to_list(),
                     subset["hs_code"].cast(pl.String).to_list(), level=self.level,
-                    threshold=self.threshold)
+                    threshold=self.threshold,
+                    declared_at=(subset["declared_at"].to_list()
+                                 if "declared_at" in subset.columns else None))
                 for row, result in zip(rows.tolist(), results, strict=True):
                     scores[row] = result.p_wrong
                     if result.reason is not None:

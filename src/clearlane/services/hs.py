@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
+
 from clearlane.errors import NotFoundError, ValidationError
 from clearlane.hs.check import CheckResult, check_declarations
 from clearlane.hs.classifier import HSClassifier, Suggestion
@@ -17,6 +19,7 @@ from clearlane.hs.nomenclature_search import SearchHit, search_nomenclature
 from clearlane.hs.persistence import load_classifier
 from clearlane.hs.tariff import load_tariff
 from clearlane.models import registry
+from clearlane.reference.hs_editions import SPLIT_TAG, hs2022_keys
 from clearlane.store.workspace import Workspace
 
 LEGACY_MODEL_FILE = "hs_classifier.pkl"
@@ -40,13 +43,15 @@ def model_path(workspace: Workspace) -> Path:
 
 def training_pairs(workspace: Workspace) -> tuple[list[str], list[str]]:
     """History (description, declared code) in date order, then officers' feedback (which
-    comes last so it is the latest word on a description)."""
+    comes last so it is the latest word on a description). History codes are read in the HS
+    edition in force on their date and given as their HS 2022 category
+    (:func:`hs2022_training_codes`)."""
     frame = workspace.declarations(
-        ["goods_description", "hs_code"],
+        ["goods_description", "hs_code", "declared_at"],
         where="goods_description IS NOT NULL AND hs_code IS NOT NULL",
     )
     texts = [str(t) for t in frame["goods_description"].to_list()]
-    codes = [str(c) for c in frame["hs_code"].to_list()]
+    codes = hs2022_training_codes(frame)
     with workspace.transaction() as con:
         con.execute(FEEDBACK_TABLE)
         rows = con.execute(
@@ -55,6 +60,21 @@ def training_pairs(workspace: Workspace) -> tuple[list[str], list[str]]:
     texts += [r[0] for r in rows]
     codes += [r[1] for r in rows]
     return texts, codes
+
+
+def hs2022_training_codes(frame: pl.DataFrame) -> list[str]:
+    """The ``hs_code`` of each row of ``frame`` as a training label, read in the HS edition in
+    force on its ``declared_at``: a code whose HS 2022 category is another code becomes that
+    (six-digit) category; a code that continues keeps its digits; a code split between
+    editions keeps its own digits, which the classifier leaves out (its category
+    ``854150@HS2017`` names no HS 2022 class)."""
+    codes = frame["hs_code"].cast(pl.String).str.replace_all(r"\D", "").to_list()
+    categories = hs2022_keys(frame).to_list()
+    return [
+        category if category is not None and SPLIT_TAG not in category
+        and category != code[:6] else code
+        for code, category in zip(codes, categories, strict=True)
+    ]
 
 
 def train_classifier(
@@ -152,7 +172,7 @@ def check_workspace(
 ) -> tuple[list[str], list[CheckResult]]:
     """Check every declaration of the workspace that has a description; returns ids and results."""
     frame = workspace.declarations(
-        ["declaration_id", "item_no", "goods_description", "hs_code"],
+        ["declaration_id", "item_no", "goods_description", "hs_code", "declared_at"],
         where="goods_description IS NOT NULL AND hs_code IS NOT NULL",
     )
     if limit:
@@ -164,6 +184,7 @@ def check_workspace(
         [normalise_code(c) for c in frame["hs_code"].to_list()],
         level=level,
         threshold=threshold,
+        declared_at=frame["declared_at"].to_list(),
     )
     ids = [f"{d}/{i}" for d, i in zip(frame["declaration_id"], frame["item_no"], strict=True)]
     return ids, results

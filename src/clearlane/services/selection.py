@@ -95,6 +95,46 @@ class SelectionRun:
                 basis=row["basis"], scorers=tuple(verdicts.get(key, ()))))
         return out
 
+    def export_frame(self) -> pl.DataFrame:
+        """The selection as one table, derived from :meth:`assessments`: one row per selected
+        item with the :class:`RiskAssessment` columns
+        (:func:`~clearlane.scoring.assessments.assessments_to_frame`: fraud probability,
+        expected revenue, anomaly score, reasons, ``scorers`` JSON with every scorer's verdict
+        and version, lane, basis, rule hits) and the lane columns stored with the selection
+        (:data:`EXPORT_LANE_COLUMNS`). ``clearlane select --output`` writes it."""
+        from clearlane.scoring.assessments import assessments_to_frame
+
+        table = assessments_to_frame(self.assessments())
+        lanes = self.result.lanes
+        if table.height == 0:
+            table = table.with_columns(pl.lit(None, pl.String).alias(c)
+                                       for c in ("lane", "basis", "rule_hits"))
+        extra = lanes.select(
+            pl.lit(self.selection_id).alias("selection_id"),
+            *[(pl.col(c) if c in lanes.columns else pl.lit(None)).alias(c)
+              for c in EXPORT_LANE_COLUMNS[1:]]).with_columns(
+            pl.col("declared_at").cast(pl.Date))
+        table = table.hstack(extra)
+        first = ["selection_id", "declaration_id", "item_no", "office_id", "declared_at",
+                 "lane", "basis"]
+        return table.select(*first, *[c for c in table.columns if c not in first])
+
+
+EXPORT_LANE_COLUMNS = ("selection_id", "office_id", "declared_at", "random_control", "explored",
+                       "rank_pct")
+"""Columns of a selection export besides the assessment's (what the lane decision stores)."""
+
+
+def write_export(run: SelectionRun, path: Path) -> pl.DataFrame:
+    """Write :meth:`SelectionRun.export_frame` to ``path``: Parquet for a ``.parquet`` file,
+    CSV otherwise (the ``scorers`` and ``reasons`` columns are JSON text)."""
+    frame = run.export_frame()
+    if path.suffix.lower() == ".parquet":
+        frame.write_parquet(path)
+    else:
+        frame.write_csv(path)
+    return frame
+
 
 def _verdict(frame: ScoreFrame, i: int) -> ScorerScore:
     if not frame.available:
@@ -200,14 +240,11 @@ def _loaded(what: str, load: Callable[[], T]) -> T:
                              ) from exc
 
 
-def _file_version(path: Path) -> str:
-    """A version for an artifact without a registry record: the start of its SHA-256."""
-    return f"{path.stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
-
-
 def hs_check_frame(workspace: Workspace, declarations: pl.DataFrame) -> ScoreFrame:
     """The HS misclassification check of ``declarations`` as a score frame (``unavailable``
-    when the workspace has no HS classifier)."""
+    when the workspace has no HS classifier). Its version is the classifier's version in the
+    model registry (kind ``hs``)."""
+    from clearlane.models import registry
     from clearlane.services.hs import load_workspace_classifier, model_path
 
     path = model_path(workspace)
@@ -216,7 +253,8 @@ def hs_check_frame(workspace: Workspace, declarations: pl.DataFrame) -> ScoreFra
                                       NO_HS_CLASSIFIER)
     classifier = _loaded(f"the HS classifier {str(path)!r}",
                          lambda: load_workspace_classifier(workspace))
-    return HSCheckScorer(classifier, _file_version(path)).score(declarations)
+    version = registry.get_model(workspace, kind="hs").version
+    return HSCheckScorer(classifier, version).score(declarations)
 
 
 def price_check_frame(workspace: Workspace, declarations: pl.DataFrame, date_from: date | None,
