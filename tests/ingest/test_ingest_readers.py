@@ -24,11 +24,18 @@ def test_utf8_bom_header_is_clean(tmp_path: Path) -> None:
 
 
 def test_latin1_is_detected(tmp_path: Path) -> None:
+    # Windows-1252 is read for any byte it defines (a superset of Latin-1's printable range).
     path = tmp_path / "latin.csv"
     path.write_bytes("id,desc\n1,Café crème\n".encode("latin-1"))
-    assert detect_encoding(path) == "latin-1"
+    assert detect_encoding(path) == "cp1252"
     df, _ = read_all(path)
     assert df.item(0, "desc") == "Café crème"
+    # A byte Windows-1252 leaves undefined: Latin-1.
+    path.write_bytes("id,desc\n1,Café\n".encode("latin-1") + b"\x81\n")
+    assert detect_encoding(path) == "latin-1"
+    df, malformed = read_all(path)
+    assert df.item(0, "desc") == "Café"
+    assert [p.row for p in malformed] == [3]
 
 
 def test_empty_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -51,8 +58,10 @@ def test_malformed_lines_are_reported_with_line_numbers(tmp_path: Path) -> None:
     df, malformed = read_all(path)
     assert df.get_column("a").to_list() == ["1", "4"]
     assert [p.row for p in malformed] == [3, 4]
-    assert "malformed CSV line" in malformed[0].reason
-    lines = csv_line_numbers(df.get_column("__row__"), [p.row for p in malformed])
+    assert "malformed CSV line 3: 2 fields, expected 3" in malformed[0].reason
+    # Rows carry their physical line already.
+    assert df.get_column("__row__").to_list() == [2, 5]
+    lines = csv_line_numbers(pl.Series([2, 3]), [3, 4])
     assert lines.to_list() == [2, 5]
 
 

@@ -1,20 +1,41 @@
-"""Readers: stream any supported source file as batches of raw (mostly text) columns.
+"""Readers: stream any supported source file as batches of raw (text) columns.
 
-CSV, Parquet and JSON Lines are scanned by an in-memory DuckDB connection and streamed as Arrow
-record batches, so a multi-million-row file is never held in memory whole. Excel files are read
-with fastexcel (sheets are bounded in size by Excel itself).
+Every column is read as text, whatever the format, so that validation sees the same strings
+from every source. Each batch carries a ``__row__`` column: the 1-based physical line where the
+record starts (header = line 1) for delimited text and JSON Lines, the record number (1-based)
+for Parquet and Excel.
 
-Every column is read as text (VARCHAR), whatever the format, so that validation sees the same
-strings from every source. Each batch carries a ``__row__`` column: the 1-based line number in
-the source file (header = line 1) for delimited text, the record number (1-based) for others.
+Delimited text is read tolerantly and fast (see :mod:`clearlane.ingest.readers` docs in
+``docs/ingest.md``):
+
+1. the file is decoded to UTF-8 if it is in another encoding (UTF-16, Windows-1252, any Python
+   codec), and old Mac / mixed line endings are made ``\\n``;
+2. a vectorised structural scan (numpy over the bytes, a window at a time) finds every record's
+   byte span and physical line span with the quote parity, and flags records whose field count,
+   quoting, UTF-8 or size is wrong;
+3. each flagged record alone is read again by Python's ``csv`` module (strict), which either
+   reads it (it is kept, re-written in canonical quoting) or quarantines it with its true
+   reason and line span; the scan then resumes on the next line, so one unterminated quote
+   never spoils the rest of the file;
+4. DuckDB's parallel CSV reader streams the good records (the original file when nothing was
+   flagged, else a cleaned copy) as Arrow batches.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
+import csv
+import io
+import json
+import mmap
+import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -35,6 +56,10 @@ SUPPORTED = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
+DEFAULT_MAX_FIELD_BYTES = 10_000_000
+"""Largest field (in bytes, UTF-8) read from delimited text; a longer one is quarantined."""
+_CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+_DELIMITERS = (",", ";", "\t", "|")
 
 
 def detect_format(path: Path, declared: str | None = None) -> str:
@@ -51,32 +76,56 @@ def detect_format(path: Path, declared: str | None = None) -> str:
 
 
 def detect_encoding(path: Path, sample_bytes: int = 4 << 20) -> str:
-    """'utf-16' with a UTF-16 BOM, 'utf-8' when a sample decodes as UTF-8, else 'latin-1'."""
+    """The encoding of a text file from its BOM and a sample of its bytes.
+
+    'utf-16' with a UTF-16 BOM (or the NUL pattern of BOM-less UTF-16), 'utf-8' when the sample
+    decodes as UTF-8, else 'cp1252' (Windows-1252: €, ’ …) or, where the sample holds a byte
+    Windows-1252 leaves undefined, 'latin-1'.
+    """
     with path.open("rb") as handle:
         sample = handle.read(sample_bytes)
+    return _encoding_of(sample, whole=len(sample) < sample_bytes)
+
+
+def _encoding_of(sample: bytes, whole: bool = False) -> str:
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    head = sample[:4096]
+    if len(head) >= 4 and head.count(0) >= len(head) // 4:
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if odd > 2 * even:
+            return "utf-16-le"
+        if even > 2 * odd:
+            return "utf-16-be"
     try:
         sample.decode("utf-8")
     except UnicodeDecodeError as exc:
         # A multi-byte character cut by the end of the sample is still UTF-8.
-        if exc.start < len(sample) - 4:
-            return "latin-1"
+        if whole or exc.start < len(sample) - 4:
+            return "latin-1" if _CP1252_UNDEFINED & set(sample) else "cp1252"
     return "utf-8"
 
 
 @dataclass
 class SourceScan:
-    """An open source file: its columns, a batch iterator and the malformed lines it met.
+    """An open source file: its columns, a batch iterator and the malformed records it met.
 
     ``malformed`` fills while batches are consumed; read it after the iterator is exhausted.
+    Each malformed record's ``row`` is its first physical line; its reason names its span.
+    ``notes`` says what the reader decided or changed (encoding, renamed headers …).
     """
 
     path: Path
     format: str
     columns: list[str]
     encoding: str | None = None
+    delimiter: str | None = None
+    decimal: str = "."
     malformed: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    records: int = 0
     _batches: Iterator[pa.Table] | None = None
 
     def arrow_batches(self) -> Iterator[pa.Table]:
@@ -100,130 +149,826 @@ def open_source(
     delimiter: str | None = None,
     encoding: str = "auto",
     sheet: str | None = None,
+    quote: str = '"',
+    decimal: str = "auto",
+    max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES,
+    max_records: int | None = None,
 ) -> SourceScan:
-    """Open ``path`` for streaming. Raises ValidationError for empty or unreadable files."""
+    """Open ``path`` for streaming. Raises ValidationError for a file that cannot be used.
+
+    ``max_records`` stops after that many records (a sample, e.g. for ``profile suggest``).
+    """
     if not path.exists():
         raise ValidationError(f"{path}: file does not exist")
+    if not path.is_file():
+        raise ValidationError(f"{path}: not a file")
     if path.stat().st_size == 0:
         raise ValidationError(f"{path.name}: file is empty (0 bytes); nothing to ingest")
     kind = detect_format(path, fmt)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise ValidationError(f"{path.name}: cannot be read: {exc.strerror or exc}") from exc
+    if kind != "xlsx" and head.startswith(b"PK\x03\x04"):
+        raise ValidationError(
+            f"{path.name}: this is a zip archive (an Excel .xlsx workbook?), not {kind}; "
+            "save it with the .xlsx extension or set `format: xlsx` in the profile"
+        )
     if kind == "xlsx":
+        if not head.startswith(b"PK\x03\x04"):
+            raise ValidationError(f"{path.name}: not an .xlsx workbook (no zip signature)")
         return _open_excel(path, sheet, batch_rows)
-    return _open_duckdb(path, kind, batch_rows, delimiter, encoding)
+    if kind == "csv":
+        return _open_csv(
+            path,
+            batch_rows=batch_rows,
+            delimiter=delimiter,
+            encoding=encoding,
+            quote=quote,
+            decimal=decimal,
+            max_field_bytes=max_field_bytes,
+            max_records=max_records,
+        )
+    if kind == "jsonl":
+        return _open_jsonl(path, batch_rows, encoding, max_records)
+    return _open_parquet(path, batch_rows)
 
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _open_duckdb(
-    path: Path, kind: str, batch_rows: int, delimiter: str | None, encoding: str
+# -- delimited text --------------------------------------------------------------------------
+
+
+def _check_not_binary(path: Path, sample: bytes, encoding: str) -> None:
+    if encoding.replace("_", "-").lower().startswith(("utf-16", "utf-32")):
+        return
+    if b"\x00" in sample[:65536]:
+        raise ValidationError(
+            f"{path.name}: binary content (NUL bytes) — not a delimited text file; "
+            "if it is UTF-16 without a byte-order mark, set `csv: {encoding: utf-16-le}`"
+        )
+
+
+def _codec_name(encoding: str, path: Path) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise ValidationError(
+            f"{path.name}: unknown encoding {encoding!r} (any Python codec name is accepted)"
+        ) from exc
+
+
+def _needs_newline_fix(data: bytes | mmap.mmap) -> bool:
+    """Whether the file holds a CR that does not start a CRLF (old Mac or mixed endings)."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    is_cr = buf == 13
+    crs = int(np.count_nonzero(is_cr))
+    if not crs:
+        return False
+    return crs != int(np.count_nonzero(is_cr[:-1] & (buf[1:] == 10)))
+
+
+def _transcode(path: Path, codec: str, folder: Path, fix_newlines: bool) -> Path:
+    """``path`` decoded with ``codec`` and written as UTF-8 (lone CRs made LF)."""
+    out = folder / "decoded.csv"
+    decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+    offset = 0
+    pending_cr = False
+    with path.open("rb") as source, out.open("wb") as sink:
+        while True:
+            chunk = source.read(8 << 20)
+            final = not chunk
+            try:
+                text = decoder.decode(chunk, final=final)
+            except UnicodeDecodeError as exc:
+                where = offset + max(exc.start, 0)
+                raise ValidationError(
+                    f"{path.name}: byte {where} cannot be decoded as {codec} ({exc.reason}); "
+                    "set the right `csv: {encoding: …}` in the profile"
+                ) from exc
+            offset += len(chunk)
+            if fix_newlines:
+                if pending_cr:
+                    text = "\r" + text
+                pending_cr = text.endswith("\r") and not final
+                if pending_cr:
+                    text = text[:-1]
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            if text.startswith("\ufeff") and sink.tell() == 0:
+                text = text[1:]
+            sink.write(text.encode("utf-8"))
+            if final:
+                break
+    return out
+
+
+def _sniff_delimiter(header: str, path: Path) -> str:
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _header_names(raw: list[str], notes: list[str]) -> list[str]:
+    names: list[str] = []
+    seen: set[str] = set()
+    for i, name in enumerate(raw, start=1):
+        base = name.strip() or f"column_{i}"
+        candidate, n = base, 2
+        while candidate in seen or candidate == ROW_COLUMN:
+            candidate, n = f"{base}_{n}", n + 1
+        if candidate != name:
+            notes.append(f"header {i} {name!r} read as {candidate!r}")
+        seen.add(candidate)
+        names.append(candidate)
+    return names
+
+
+_COMMA_DECIMAL = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+$")
+_DOT_DECIMAL = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)\.\d+$")
+
+
+def _sniff_decimal(rows: list[list[str]], delimiter: str) -> str:
+    """',' when numbers in the sample are written with a decimal comma (and the delimiter is
+    not a comma), else '.'."""
+    if delimiter == ",":
+        return "."
+    comma = dot = 0
+    for row in rows:
+        for value in row:
+            text = value.strip()
+            if _COMMA_DECIMAL.match(text):
+                comma += 1
+            elif _DOT_DECIMAL.match(text):
+                dot += 1
+    return "," if comma > dot else "."
+
+
+@dataclass
+class _Plan:
+    """The outcome of the structural scan of a delimited file."""
+
+    spans: list[tuple[int, int] | bytes] = field(default_factory=list)  # byte ranges / rewrites
+    lines: list[np.ndarray] = field(default_factory=list)  # first line of each good record
+    malformed: list[Problem] = field(default_factory=list)
+    rewritten: bool = False  # some good record was re-written or a bad one dropped
+    longest: int = 0  # longest good record, bytes
+
+    def add_span(self, start: int, end: int) -> None:
+        if end <= start:
+            return
+        last = self.spans[-1] if self.spans else None
+        if isinstance(last, tuple) and last[1] == start:
+            self.spans[-1] = (last[0], end)
+        else:
+            self.spans.append((start, end))
+
+
+class _CsvScanner:
+    """The structural scan (see module docstring) over a UTF-8 buffer."""
+
+    def __init__(
+        self,
+        data: mmap.mmap | bytes,
+        start: int,
+        ncols: int,
+        delimiter: str,
+        quote: str,
+        max_field_bytes: int,
+        source: str,
+    ) -> None:
+        self.data = data
+        self.buf = np.frombuffer(data, dtype=np.uint8)
+        self.size = len(self.buf)
+        self.start = start
+        self.ncols = ncols
+        self.delim = ord(delimiter)
+        self.quote = ord(quote)
+        self.delimiter = delimiter
+        self.quotechar = quote
+        self.max_field_bytes = max_field_bytes
+        self.source = source
+
+    def release(self) -> None:
+        """Drop the views of the buffer (so that the memory map can be closed)."""
+        self.buf = np.empty(0, dtype=np.uint8)
+
+    def run(self, first_line: int, max_records: int | None = None) -> _Plan:
+        plan = _Plan()
+        pos, line, window = self.start, first_line, 1 << 20
+        records = 0
+        while pos < self.size:
+            if max_records is not None and records >= max_records:
+                break
+            end = min(self.size, pos + window)
+            found = self._window(pos, end, line, plan)
+            if found is None:  # no complete record in the window: widen it
+                if end == self.size:
+                    break
+                window *= 2
+                continue
+            pos, line, good, clean = found
+            records += good
+            window = min(window * 2, 8 << 20) if clean else 1 << 16
+        return plan
+
+    def _window(
+        self, s: int, e: int, line: int, plan: _Plan
+    ) -> tuple[int, int, int, bool] | None:
+        """Scan records starting at ``s`` in ``[s, e)``; returns (next position, next line,
+        good records, whether the window was clean), None if no record ends in it."""
+        at_eof = e == self.size
+        w = self.buf[s:e]
+        # The quote parity of every byte (1 inside a quoted field; the window starts at a
+        # record start): a newline outside quotes ends a record, a delimiter outside quotes
+        # separates fields.
+        is_q = w == self.quote
+        qpos = np.flatnonzero(is_q)
+        if len(qpos):
+            outside = ~np.bitwise_xor.accumulate(is_q.view(np.uint8)).view(bool)
+            ends = np.flatnonzero((w == 10) & outside)
+            dpos = np.flatnonzero((w == self.delim) & outside)
+        else:
+            ends = np.flatnonzero(w == 10)
+            dpos = np.flatnonzero(w == self.delim)
+        open_at_end = bool(len(qpos) & 1)
+        tail = len(w) - (int(ends[-1]) + 1 if len(ends) else 0)
+        final_record = at_eof and tail > 0
+        if not len(ends) and not final_record:
+            return None
+        if final_record:
+            ends = np.append(ends, len(w))  # a virtual end past the last byte
+        n = len(ends)
+        starts = np.empty(n, dtype=np.int64)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        at_end = np.searchsorted(dpos, ends)
+        before = np.concatenate(([0], at_end[:-1]))
+        fields = at_end - before + 1
+        lengths = ends - starts
+        blank = (lengths == 0) | ((lengths == 1) & (w[np.minimum(starts, len(w) - 1)] == 13))
+        bad = ~blank & ((fields != self.ncols) | (lengths > self.max_field_bytes))
+        if final_record and open_at_end:
+            bad[-1] = True
+        if len(qpos):
+            # An opening quote must start a field; a closing one must end it (or be doubled).
+            opening = (np.arange(len(qpos)) & 1) == 0
+            prev = np.where(qpos > 0, w[np.maximum(qpos - 1, 0)], 10)
+            nxt_index = qpos + 1
+            nxt = np.where(nxt_index < len(w), w[np.minimum(nxt_index, len(w) - 1)], 10)
+            good_open = (prev == self.delim) | (prev == 10) | (prev == self.quote)
+            good_close = (nxt == self.delim) | (nxt == 10) | (nxt == 13) | (nxt == self.quote)
+            misplaced = qpos[(opening & ~good_open) | (~opening & ~good_close)]
+            misplaced = misplaced[misplaced <= ends[-1]]
+            if len(misplaced):
+                bad[np.minimum(np.searchsorted(ends, misplaced), n - 1)] = True
+        # Invalid UTF-8: the decoder is as fast as a scan for non-ASCII bytes.
+        try:
+            codecs.utf_8_decode(self.data[s : s + int(min(ends[-1] + 1, len(w)))], None, True)
+        except UnicodeDecodeError as exc:
+            bad[min(int(np.searchsorted(ends, exc.start)), n - 1)] = True
+        nl_pos = np.flatnonzero(w == 10) if len(qpos) else ends[ends < len(w)]
+        first_lines = line + np.searchsorted(nl_pos, starts)
+        bad_index = np.flatnonzero(bad)
+        cut = int(bad_index[0]) if len(bad_index) else n
+        keep = ~blank[:cut]
+        if cut:
+            plan.add_span(s, s + int(min(ends[cut - 1] + 1, len(w))))
+            plan.lines.append(first_lines[:cut][keep])
+            plan.longest = max(plan.longest, int(lengths[:cut].max()))
+            if bool(blank[:cut].any()):
+                plan.rewritten = True
+        good = int(keep.sum())
+        if cut == n:
+            stop = int(ends[-1]) + 1
+            return s + min(stop, len(w)), line + int(np.searchsorted(nl_pos, stop)), good, True
+        # The first flagged record: read it alone with the csv module.
+        record_start = s + int(starts[cut])
+        record_line = int(first_lines[cut])
+        record_end = s + int(min(ends[cut] + 1, len(w)))
+        only_size = bool(fields[cut] == self.ncols) and bool(lengths[cut] > self.max_field_bytes)
+        next_pos, next_line = self._slow(
+            record_start, record_line, record_end if only_size else None, plan
+        )
+        return next_pos, next_line, good, False
+
+    # -- the slow path: one record, Python's csv module --------------------------------------
+    def _lines(self, pos: int, limit: int) -> Iterator[tuple[int, bytes]]:
+        data = self.data
+        while pos < self.size and pos < limit:
+            nl = data.find(b"\n", pos)
+            stop = self.size if nl < 0 else nl + 1
+            yield pos, bytes(data[pos:stop])
+            pos = stop
+
+    def _slow(self, pos: int, line: int, known_end: int | None, plan: _Plan) -> tuple[int, int]:
+        """Read the record at ``pos`` (line ``line``); keep or quarantine it; return where the
+        scan resumes (position, line)."""
+        limit = known_end if known_end is not None else pos + 2 * self.max_field_bytes + 65536
+        consumed: list[tuple[int, bytes]] = []
+        decode_error: str | None = None
+
+        def text_lines() -> Iterator[str]:
+            nonlocal decode_error
+            for start, raw in self._lines(pos, limit):
+                consumed.append((start, raw))
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    decode_error = (
+                        f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
+                        "set `csv: {encoding: …}` in the profile if the file is not UTF-8"
+                    )
+                    return
+
+        previous_limit = csv.field_size_limit()
+        csv.field_size_limit(max(previous_limit, self.max_field_bytes + 1))
+        reader = csv.reader(
+            text_lines(),
+            delimiter=self.delimiter,
+            quotechar=self.quotechar,
+            doublequote=True,
+            strict=True,
+        )
+        record: list[str] | None = None
+        error: str | None = None
+        try:
+            record = next(reader)
+        except StopIteration:
+            record = None
+        except csv.Error as exc:
+            error = str(exc)
+        finally:
+            csv.field_size_limit(previous_limit)
+        if decode_error is not None:
+            return self._reject_span(
+                consumed, line, f"{_span(line, len(consumed))}: {decode_error}", plan
+            )
+        used = consumed[: reader.line_num] if record is not None else consumed
+        if record is not None:
+            end_pos = used[-1][0] + len(used[-1][1]) if used else pos
+            span = f"lines {line}-{line + len(used) - 1}" if len(used) > 1 else f"line {line}"
+            too_long = [
+                i for i, v in enumerate(record, 1) if len(v.encode("utf-8")) > self.max_field_bytes
+            ]
+            if too_long:
+                return self._reject_span(
+                    used, line,
+                    f"{span}: field {too_long[0]} is longer than the limit of "
+                    f"{self.max_field_bytes:,} bytes (`csv: {{max_field_bytes: …}}`)",
+                    plan,
+                )
+            if len(record) != self.ncols:
+                return self._reject_span(
+                    used, line,
+                    f"{span}: {len(record)} fields, expected {self.ncols} (ragged row)",
+                    plan,
+                )
+            # A good record the fast scan could not vouch for: re-written in canonical quoting.
+            out = io.StringIO()
+            csv.writer(
+                out, delimiter=self.delimiter, quotechar=self.quotechar, lineterminator="\n"
+            ).writerow([v.replace("\r\n", "\n") if "\r\n" in v else v for v in record])
+            text = out.getvalue().encode("utf-8")
+            plan.spans.append(text)
+            plan.lines.append(np.array([line], dtype=np.int64))
+            plan.longest = max(plan.longest, len(text))
+            plan.rewritten = True
+            return end_pos, line + len(used)
+        assert error is not None
+        first = consumed[:1]
+        if "field larger than field limit" in error:
+            if known_end is not None:
+                return self._reject_span(
+                    consumed, line,
+                    f"{_span(line, len(consumed))}: a field is longer than the limit of "
+                    f"{self.max_field_bytes:,} bytes (`csv: {{max_field_bytes: …}}`)",
+                    plan,
+                )
+            return self._reject_span(
+                first, line,
+                f"line {line}: a field is longer than the limit of {self.max_field_bytes:,} "
+                "bytes (`csv: {max_field_bytes: …}`)",
+                plan,
+            )
+        if "unexpected end of data" in error or "EOF" in error:
+            opener = first[0][1] if first else b""
+            rest_start = first[0][0] + len(opener) if first else pos
+            after_quote = opener.rfind(self.quotechar.encode())
+            rest = self.data.find(self.quotechar.encode(), rest_start)
+            if rest < 0 and after_quote >= 0:
+                # No quote anywhere after: the last record is cut off inside its quoted field.
+                every = list(self._lines(pos, self.size))
+                return self._reject_span(
+                    every, line,
+                    f"{_span(line, len(every))}: the file ends inside a quoted field "
+                    "(the last record is cut off; unterminated quote)",
+                    plan,
+                )
+            return self._reject_span(
+                first, line, f"line {line}: unterminated quote (a quote opens a field and "
+                "never closes)", plan,
+            )
+        opener_text = first[0][1] if first else b""
+        if opener_text.count(self.quotechar.encode()) % 2:
+            what = "unterminated quote (a quoted field opens on this line and never closes)"
+        else:
+            what = f"misplaced quote ({error})"
+        return self._reject_span(first, line, f"line {line}: {what}", plan)
+
+    def _reject_span(
+        self, used: list[tuple[int, bytes]], line: int, reason: str, plan: _Plan
+    ) -> tuple[int, int]:
+        raw = b"".join(part for _, part in used)
+        plan.malformed.append(
+            Problem(
+                field="<record>",
+                value=raw.decode("utf-8", errors="replace").rstrip("\r\n")[:2000],
+                reason=f"malformed CSV {reason}",
+                row=line,
+                source=self.source,
+            )
+        )
+        plan.rewritten = True
+        end = used[-1][0] + len(used[-1][1]) if used else self.size
+        return end, line + max(len(used), 1)
+
+
+def _span(line: int, count: int) -> str:
+    return f"lines {line}-{line + count - 1}" if count > 1 else f"line {line}"
+
+
+def _header(data: mmap.mmap | bytes, start: int, delimiter: str | None, quote: str,
+            path: Path) -> tuple[list[str], str, int, int]:
+    """The header record: its fields, the delimiter, the byte offset after it, its lines."""
+    pos, lines_used = start, 0
+    chunks: list[str] = []
+    while True:
+        nl = data.find(b"\n", pos)
+        stop = len(data) if nl < 0 else nl + 1
+        piece = bytes(data[pos:stop])
+        pos, lines_used = stop, lines_used + 1
+        try:
+            chunks.append(piece.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"{path.name}: the header is not valid text ({exc})") from exc
+        text = "".join(chunks)
+        if text.count(quote) % 2 == 0 or pos >= len(data) or lines_used > 50:
+            break
+    text = "".join(chunks)
+    if not text.strip():
+        raise ValidationError(f"{path.name}: file holds no header (only blank content)")
+    delim = delimiter or _sniff_delimiter(text.splitlines()[0], path)
+    try:
+        row = next(csv.reader([text.rstrip("\r\n")], delimiter=delim, quotechar=quote,
+                              strict=True))
+    except csv.Error as exc:
+        raise ValidationError(f"{path.name}: line 1 (the header) is malformed: {exc}") from exc
+    return row, delim, pos, lines_used
+
+
+def _open_csv(
+    path: Path,
+    *,
+    batch_rows: int,
+    delimiter: str | None,
+    encoding: str,
+    quote: str,
+    decimal: str,
+    max_field_bytes: int,
+    max_records: int | None,
 ) -> SourceScan:
+    with path.open("rb") as handle:
+        sample = handle.read(4 << 20)
+    chosen = _encoding_of(sample, len(sample) < 4 << 20) if encoding == "auto" else encoding
+    codec = _codec_name(chosen, path)
+    _check_not_binary(path, sample, codec)
+    folder = Path(tempfile.mkdtemp(prefix="clearlane-read-"))
+    notes: list[str] = []
+    try:
+        source = path
+        with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            fix_newlines = _needs_newline_fix(m)
+        if codec not in ("utf-8",) or fix_newlines:
+            source = _transcode(path, codec, folder, fix_newlines)
+            if fix_newlines:
+                notes.append("line endings: lone CR (old Mac / mixed) read as line breaks")
+        handle = source.open("rb")
+        if source.stat().st_size == 0:
+            handle.close()
+            raise ValidationError(f"{path.name}: file holds no header (only a byte-order mark)")
+        data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    try:
+        start = 3 if data[:3] == codecs.BOM_UTF8 else 0
+        raw_names, delim, body, header_lines = _header(data, start, delimiter, quote, path)
+        if len(delim) != 1 or len(quote) != 1:
+            raise ValidationError(f"{path.name}: delimiter and quote must be one character")
+        names = _header_names(raw_names, notes)
+        sample_rows = _sample_rows(data, body, delim, quote)
+        used_decimal = _sniff_decimal(sample_rows, delim) if decimal == "auto" else decimal
+        scanner = _CsvScanner(data, body, len(names), delim, quote, max_field_bytes, path.name)
+    except BaseException:
+        data.close()
+        handle.close()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    scan = SourceScan(
+        path=path,
+        format="csv",
+        columns=names,
+        encoding=codec,
+        delimiter=delim,
+        decimal=used_decimal,
+        notes=notes,
+    )
+
+    def batches() -> Iterator[pa.Table]:
+        try:
+            plan = scanner.run(1 + header_lines, max_records)
+            scan.malformed.extend(plan.malformed)
+            lines = np.concatenate(plan.lines) if plan.lines else np.empty(0, dtype=np.int64)
+            if max_records is not None:
+                lines = lines[:max_records]
+            scan.records = len(lines) + len(plan.malformed)
+            if not len(lines):
+                return
+            clean_original = (
+                source == path and not plan.rewritten and len(plan.spans) == 1
+                and isinstance(plan.spans[0], tuple) and plan.spans[0][1] >= len(data)
+            )
+            target = source
+            if not clean_original:
+                target = folder / "clean.csv"
+                with target.open("wb") as out:
+                    header = io.StringIO()
+                    csv.writer(header, delimiter=delim, quotechar=quote,
+                               lineterminator="\n").writerow(names)
+                    out.write(header.getvalue().encode("utf-8"))
+                    for span in plan.spans:
+                        if isinstance(span, bytes):
+                            out.write(span)
+                        else:
+                            out.write(data[span[0]:span[1]])
+                            if span[1] > span[0] and data[span[1] - 1:span[1]] != b"\n":
+                                out.write(b"\n")
+            yield from _duckdb_csv(target, names, delim, quote, plan.longest, lines, batch_rows,
+                                   max_records, path.name)
+        finally:
+            scanner.release()
+            data.close()
+            handle.close()
+            shutil.rmtree(folder, ignore_errors=True)
+
+    scan._batches = batches()
+    return scan
+
+
+def _sample_rows(data: mmap.mmap | bytes, body: int, delim: str, quote: str) -> list[list[str]]:
+    text = bytes(data[body:body + 65536]).decode("utf-8", errors="replace")
+    lines = text.split("\n")[:-1] if len(data) > body + 65536 else text.split("\n")
+    with contextlib.suppress(csv.Error):
+        return list(csv.reader(lines[:500], delimiter=delim, quotechar=quote))
+    return []
+
+
+def _duckdb_csv(
+    target: Path,
+    names: list[str],
+    delim: str,
+    quote: str,
+    longest: int,
+    lines: np.ndarray,
+    batch_rows: int,
+    max_records: int | None,
+    source: str,
+) -> Iterator[pa.Table]:
     con = duckdb.connect()
-    con.execute("SET preserve_insertion_order = true")
-    # The reader only streams: keep its buffers small so a large file never sits in memory.
-    con.execute("SET memory_limit = '512MB'")
-    used_encoding: str | None = None
-    if kind == "csv":
-        used_encoding = detect_encoding(path) if encoding == "auto" else encoding
+    try:
+        con.execute("SET preserve_insertion_order = true")
+        # The reader only streams: keep its buffers small so a large file never sits in memory.
+        con.execute("SET memory_limit = '512MB'")
+        columns = "{" + ", ".join(f"{_quote(n)}: 'VARCHAR'" for n in names) + "}"
         options = [
             "header = true",
-            "all_varchar = true",
-            "store_rejects = true",
-            f"encoding = {_quote(used_encoding)}",
-            "sample_size = 20480",
+            "auto_detect = false",
+            f"columns = {columns}",
+            f"delim = {_quote(delim)}",
+            f"quote = {_quote(quote)}",
+            f"escape = {_quote(quote)}",
+            "strict_mode = false",
+            f"max_line_size = {max(2_097_152, longest + 4096)}",
+            "encoding = 'utf-8'",
         ]
-        if delimiter:
-            options.append(f"delim = {_quote(delimiter)}")
-        source = f"read_csv({_quote(str(path))}, {', '.join(options)})"
-    elif kind == "parquet":
-        source = f"(SELECT CAST(COLUMNS(*) AS VARCHAR) FROM read_parquet({_quote(str(path))}))"
-    elif kind == "jsonl":
-        source = (
-            f"(SELECT CAST(COLUMNS(*) AS VARCHAR) FROM read_json({_quote(str(path))}, "
-            "format = 'newline_delimited', sample_size = 20480))"
-        )
-    else:  # pragma: no cover - detect_format guards this
-        raise ValidationError(f"{path.name}: unsupported format {kind!r}")
+        query = f"SELECT * FROM read_csv({_quote(str(target))}, {', '.join(options)})"
+        if max_records is not None:
+            query += f" LIMIT {int(max_records)}"
+        relation = con.sql(query)
+        yield from _gathered(relation, batch_rows, lambda seen, n: lines[seen:seen + n], source)
+    except duckdb.Error as exc:
+        raise ValidationError(f"{source}: cannot read as csv: {_short(exc)}") from exc
+    finally:
+        con.close()
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:300]
+
+
+def _gathered(
+    relation: duckdb.DuckDBPyRelation,
+    batch_rows: int,
+    numbers: Any,
+    source: str,
+) -> Iterator[pa.Table]:
+    """DuckDB hands out small record batches; gather them up to ``batch_rows`` so that
+    per-batch work (validation, the duplicate check) runs on large vectors."""
+    seen = 0
+
+    def numbered(batches: list[pa.RecordBatch]) -> pa.Table:
+        nonlocal seen
+        table = pa.Table.from_batches(batches)
+        rows = np.asarray(numbers(seen, table.num_rows), dtype=np.int64)
+        if len(rows) != table.num_rows:
+            raise ValidationError(
+                f"{source}: internal reader mismatch ({table.num_rows} records read, "
+                f"{len(rows)} expected); please report this file"
+            )
+        seen += table.num_rows
+        return table.append_column(ROW_COLUMN, pa.array(rows))
+
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    for record_batch in relation.to_arrow_reader(batch_rows):
+        pending.append(record_batch)
+        pending_rows += record_batch.num_rows
+        if pending_rows >= batch_rows:
+            yield numbered(pending)
+            pending, pending_rows = [], 0
+    if pending_rows:
+        yield numbered(pending)
+
+
+# -- Parquet ---------------------------------------------------------------------------------
+
+
+def _open_parquet(path: Path, batch_rows: int) -> SourceScan:
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("SET memory_limit = '512MB'")
+    source = f"(SELECT CAST(COLUMNS(*) AS VARCHAR) FROM read_parquet({_quote(str(path))}))"
     try:
         relation = con.sql(f"SELECT * FROM {source}")
         columns = list(relation.columns)
     except duckdb.Error as exc:
         con.close()
-        raise ValidationError(f"{path.name}: cannot read as {kind}: {exc}") from exc
-    scan = SourceScan(path=path, format=kind, columns=columns, encoding=used_encoding)
-    scan._batches = _duckdb_batches(con, relation, scan, batch_rows)
+        raise ValidationError(f"{path.name}: cannot read as parquet: {_short(exc)}") from exc
+    scan = SourceScan(path=path, format="parquet", columns=columns)
+
+    def batches() -> Iterator[pa.Table]:
+        try:
+            yield from _gathered(
+                relation, batch_rows, lambda seen, n: np.arange(seen + 1, seen + 1 + n), path.name
+            )
+        except duckdb.Error as exc:
+            raise ValidationError(f"{path.name}: cannot read as parquet: {_short(exc)}") from exc
+        finally:
+            con.close()
+
+    scan._batches = batches()
     return scan
 
 
-def _duckdb_batches(
-    con: duckdb.DuckDBPyConnection,
-    relation: duckdb.DuckDBPyRelation,
-    scan: SourceScan,
-    batch_rows: int,
-) -> Iterator[pa.Table]:
-    """Stream record batches; number rows as source lines (CSV: the header is line 1 and the
-    numbers assume no malformed line; the ingest shifts them afterwards) or records (others)."""
-    seen = 1 if scan.format == "csv" else 0
+# -- JSON Lines ------------------------------------------------------------------------------
 
-    def numbered(batches: list[pa.RecordBatch]) -> pa.Table:
-        nonlocal seen
-        table = pa.Table.from_batches(batches)
-        rows = np.arange(seen + 1, seen + 1 + table.num_rows, dtype=np.int64)
-        seen += table.num_rows
-        return table.append_column(ROW_COLUMN, pa.array(rows))
 
+def _scalar_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class _Number(str):
+    """A JSON number kept as its source text (``1e400`` stays ``1e400``)."""
+
+
+def _json_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
+    with path.open("r", encoding=encoding, newline="") as handle:
+        yield from enumerate(handle, start=1)
+
+
+def _open_jsonl(path: Path, batch_rows: int, encoding: str, max_records: int | None) -> SourceScan:
+    with path.open("rb") as handle:
+        sample = handle.read(4 << 20)
+    chosen = _encoding_of(sample, len(sample) < 4 << 20) if encoding == "auto" else encoding
+    codec = _codec_name(chosen, path)
+    _check_not_binary(path, sample, codec)
+    if codec == "utf-8":
+        codec = "utf-8-sig"
+    keys: dict[str, None] = {}
     try:
-        try:
-            # DuckDB hands out small record batches; gather them up to ``batch_rows`` so that
-            # per-batch work (validation, the duplicate check) runs on large vectors.
-            pending: list[pa.RecordBatch] = []
-            pending_rows = 0
-            for record_batch in relation.to_arrow_reader(batch_rows):
-                pending.append(record_batch)
-                pending_rows += record_batch.num_rows
-                if pending_rows >= batch_rows:
-                    yield numbered(pending)
-                    pending, pending_rows = [], 0
-            if pending_rows:
-                yield numbered(pending)
-        except duckdb.Error as exc:
-            raise ValidationError(f"{scan.path.name}: cannot read as {scan.format}: {exc}") from exc
-        if scan.format == "csv":
-            scan.malformed.extend(_csv_rejects(con, scan.path.name))
-    finally:
-        con.close()
+        for count, (_, text) in enumerate(_json_lines(path, codec)):
+            if max_records is not None and count >= max_records:
+                break
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(text) if text.strip() else None
+                if isinstance(parsed, dict):
+                    for key in parsed:
+                        keys.setdefault(str(key), None)
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"{path.name}: cannot be decoded as {codec} ({exc.reason}); set the encoding"
+        ) from exc
+    columns = [k for k in keys if k != ROW_COLUMN]
+    scan = SourceScan(path=path, format="jsonl", columns=columns, encoding=codec)
+
+    def batches() -> Iterator[pa.Table]:
+        values: dict[str, list[str | None]] = {k: [] for k in columns}
+        rows: list[int] = []
+        records = 0
+
+        def flush() -> pa.Table:
+            arrays = [pa.array(values[k], type=pa.string()) for k in columns]
+            table = pa.Table.from_arrays([*arrays, pa.array(rows, type=pa.int64())],
+                                         names=[*columns, ROW_COLUMN])
+            for k in columns:
+                values[k] = []
+            rows.clear()
+            return table
+
+        for number, text in _json_lines(path, codec):
+            if not text.strip():
+                continue
+            if max_records is not None and records >= max_records:
+                break
+            records += 1
+            try:
+                parsed = json.loads(
+                    text, parse_float=_Number, parse_int=_Number, parse_constant=_Number
+                )
+            except ValueError as exc:
+                scan.malformed.append(_json_problem(text, number, f"not valid JSON ({exc})",
+                                                    path.name))
+                continue
+            if not isinstance(parsed, dict):
+                scan.malformed.append(_json_problem(
+                    text, number, f"a JSON {type(parsed).__name__}, not an object", path.name))
+                continue
+            nested_source: dict[str, Any] | None = None
+            for k in columns:
+                value = parsed.get(k)
+                if isinstance(value, (dict, list)):
+                    # A nested value is kept as its JSON text, with numbers as JSON numbers.
+                    if nested_source is None:
+                        nested_source = json.loads(text)
+                    values[k].append(json.dumps(nested_source[k], ensure_ascii=False))
+                else:
+                    values[k].append(_scalar_text(value))
+            rows.append(number)
+            if len(rows) >= batch_rows:
+                yield flush()
+        scan.records = records
+        if rows:
+            yield flush()
+
+    scan._batches = batches()
+    return scan
 
 
-def _csv_rejects(con: duckdb.DuckDBPyConnection, source: str) -> list[Problem]:
-    rows = con.execute(
-        "SELECT line, column_name, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
-    ).fetchall()
-    problems: dict[int, Problem] = {}
-    for line, column, error_type, csv_line, message in rows:
-        # DuckDB may report one line several times (once per missing column): keep the first.
-        if int(line) in problems:
-            continue
-        problems[int(line)] = Problem(
-            field=str(column) if column else "<line>",
-            value=(csv_line or "")[:2000],
-            reason=f"malformed CSV line ({str(error_type).lower()}): {message}",
-            row=int(line),
-            source=source,
-        )
-    return list(problems.values())
+def _json_problem(text: str, line: int, reason: str, source: str) -> Problem:
+    return Problem(
+        field="<record>",
+        value=text.rstrip("\r\n")[:2000],
+        reason=f"malformed JSON line {line}: {reason}",
+        row=line,
+        source=source,
+    )
 
 
 def csv_line_numbers(rows: pl.Series, malformed_lines: list[int]) -> pl.Series:
-    """True file line numbers of accepted CSV rows numbered as if no line were malformed.
+    """True file line numbers of rows numbered as if no line were malformed.
 
     Every malformed line before a row shifts it down by one; ``malformed_lines`` ascending.
-    (The same rule as ``IngestWriter.renumber_csv_lines``, for in-memory use.)
+    (The readers number rows by their physical line already; kept for stored batches of
+    earlier versions.)
     """
     if not malformed_lines:
         return rows
     thresholds = pl.Series([line - 1 - j for j, line in enumerate(malformed_lines)], dtype=pl.Int64)
     return rows + thresholds.search_sorted(rows, side="left").cast(pl.Int64)
+
+
+# -- Excel -----------------------------------------------------------------------------------
 
 
 def _open_excel(path: Path, sheet: str | None, batch_rows: int) -> SourceScan:
@@ -235,7 +980,7 @@ def _open_excel(path: Path, sheet: str | None, batch_rows: int) -> SourceScan:
             infer_schema_length=0,
         )
     except Exception as exc:  # fastexcel raises its own exception types
-        raise ValidationError(f"{path.name}: cannot read as xlsx: {exc}") from exc
+        raise ValidationError(f"{path.name}: cannot read as xlsx: {_short(exc)}") from exc
     assert isinstance(frame, pl.DataFrame)
     frame = frame.cast(pl.String).with_columns(
         pl.int_range(2, 2 + frame.height, dtype=pl.Int64).alias(ROW_COLUMN)
@@ -250,3 +995,14 @@ def _open_excel(path: Path, sheet: str | None, batch_rows: int) -> SourceScan:
 
     scan._batches = batches()
     return scan
+
+
+__all__ = [
+    "DEFAULT_MAX_FIELD_BYTES",
+    "ROW_COLUMN",
+    "SourceScan",
+    "csv_line_numbers",
+    "detect_encoding",
+    "detect_format",
+    "open_source",
+]

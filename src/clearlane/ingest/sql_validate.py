@@ -29,6 +29,7 @@ import polars as pl
 
 from clearlane.ingest.profile import MASS_UNITS_TO_KG, Profile
 from clearlane.ingest.readers import ROW_COLUMN
+from clearlane.ingest.transforms import nomatch_column
 from clearlane.ingest.validate import (
     LOOKUP_KINDS,
     NORMALISATION_SCHEMA,
@@ -169,6 +170,12 @@ class SqlBatchValidator:
                 continue
             text = raw if constant else _stripped_sql(raw)
             t, n = _ident("t:" + name), _ident("n:" + name)
+            mapping = self.profile.columns.get(name)
+            if not constant and not keys_only and mapping is not None and mapping.extract:
+                # The transforms flag values the profile's extract pattern does not match.
+                nomatch = _ident("nm:" + name)
+                inner.append(f"b.{_ident(nomatch_column(name))} AS {nomatch}")
+                suspects.append(nomatch)
             if kind in LOOKUP_KINDS:
                 alias = f"lk_{name}"
                 joins.append(f"LEFT JOIN {self.lookups[name].table} {alias} ON {alias}.raw = {raw}")

@@ -18,6 +18,7 @@ import polars as pl
 from clearlane.errors import Problem, ValidationError
 from clearlane.ingest.profile import MASS_UNITS_TO_KG, Profile
 from clearlane.ingest.readers import ROW_COLUMN
+from clearlane.ingest.transforms import DERIVED_PREFIX, NOMATCH_PREFIX, nomatch_column
 from clearlane.reference.countries import USER_ASSIGNED, normalise_country
 from clearlane.reference.currencies import normalise_currency
 from clearlane.reference.hs_nomenclature import check_hs_code
@@ -28,6 +29,10 @@ from clearlane.schema.fields import (
     canonical_schema,
     polars_dtype,
 )
+
+PLAIN_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+"""A plain decimal numeral (after spaces are removed): what number fields accept."""
+NON_FINITE_WORD = r"^[+-]?(?:inf|infinity|nan)$"
 
 ERROR = "rejected"
 WARNING = "warning"
@@ -75,6 +80,11 @@ class BatchResult:
     normalisations: pl.DataFrame
 
 
+def is_internal(column: str) -> bool:
+    """A column the transforms add to a batch (not a source column)."""
+    return column.startswith((NOMATCH_PREFIX, DERIVED_PREFIX))
+
+
 def check_columns(profile: Profile, columns: list[str], source: str) -> list[str]:
     """The mapped source columns absent from the file; raises if any is needed.
 
@@ -91,7 +101,9 @@ def check_columns(profile: Profile, columns: list[str], source: str) -> list[str
                 problems.append(Problem(name, None, "required field is not mapped by the profile"))
             continue
         if mapping.column not in available:
-            if profile.missing_columns == "ignore" and not field.required:
+            # Outcome columns are optional: the same profile reads history (with outcomes)
+            # and new declarations (without).
+            if (profile.missing_columns == "ignore" or field.outcome) and not field.required:
                 absent.append(name)
                 continue
             problems.append(
@@ -172,12 +184,26 @@ def _field_rules(
     if field.kind == "str":
         rules.value = text
     elif field.kind in ("int", "float"):
-        number = (
-            text.str.replace_all(" ", "", literal=True)
-            .str.replace_all("_", "", literal=True)
-            .cast(pl.Float64, strict=False)
+        # Plain decimal numerals only (spaces between digit groups allowed): inf, NaN,
+        # 1_000, hexadecimal … are refused with a named reason, as is an overflow (1e400).
+        compact = text.str.replace_all(" ", "", literal=True)
+        plain = compact.str.contains(PLAIN_NUMBER)
+        parsed = compact.cast(pl.Float64, strict=False)
+        non_finite_word = compact.str.to_lowercase().str.contains(NON_FINITE_WORD)
+        rules.checks.append(
+            _Check(name, present & non_finite_word, "not a finite number (inf and NaN are refused)")
         )
-        rules.checks.append(_Check(name, present & number.is_null(), "not a number"))
+        rules.checks.append(
+            _Check(name, present & ~plain & ~non_finite_word, "not a number")
+        )
+        rules.checks.append(
+            _Check(
+                name,
+                present & plain & ~parsed.is_finite(),
+                "number out of range (beyond ±1.8e308, the largest 64-bit float)",
+            )
+        )
+        number = pl.when(plain & parsed.is_finite()).then(parsed).otherwise(None)
         if field.kind == "int":
             rules.checks.append(_Check(name, number != number.round(0), "not a whole number"))
         if field.minimum is not None:
@@ -290,7 +316,15 @@ def _field_rules(
                 )
             )
             normalised = pl.when(assigned).then(upper).otherwise(normalised)
-        rules.checks.append(_Check(name, present & normalised.is_null(), what))
+        if mapping is not None and mapping.codes == "keep":
+            # Pseudonymised or national codes: kept as they are (trimmed, upper-cased).
+            kept = present & normalised.is_null()
+            rules.checks.append(
+                _Check(name, kept, f"{what}; kept as-is (`codes: keep`)", WARNING)
+            )
+            normalised = pl.when(kept).then(text.str.to_uppercase()).otherwise(normalised)
+        else:
+            rules.checks.append(_Check(name, present & normalised.is_null(), what))
         rules.value = normalised
         rules.changed = True
 
@@ -355,7 +389,7 @@ def validate_batch(
     """
     absent = absent or set()
     schema = canonical_schema()
-    source_columns = [c for c in raw.columns if c != ROW_COLUMN]
+    source_columns = [c for c in raw.columns if c != ROW_COLUMN and not is_internal(c)]
     # 1. The source text of every canonical field, side by side.
     text_exprs = {}
     for field in DECLARATION_FIELDS:
@@ -378,6 +412,16 @@ def validate_batch(
         rules = _field_rules(work, field, profile, context)
         values[name] = rules.value
         checks.extend(rules.checks)
+        nomatch = nomatch_column(name)
+        mapping = profile.columns.get(name)
+        if nomatch in raw.columns and mapping is not None:
+            checks.append(
+                _Check(
+                    name,
+                    pl.col(nomatch),
+                    f"no match for the profile's extract pattern {mapping.extract!r}",
+                )
+            )
         normalisations.extend(rules.normalisations)
         if rules.changed:
             changed.append(name)
@@ -484,9 +528,27 @@ def validate_batch(
     )
 
 
+_TZ_DIRECTIVES = ("%#z", "%:z", "%::z", "%z")
+_TZ_SUFFIX = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
+
+
 def _date_expr(column: str, formats: list[str], kind: str) -> pl.Expr:
     attempts = []
     for fmt in formats:
+        tz = next((d for d in _TZ_DIRECTIVES if d in fmt), None)
+        if tz is not None:
+            if kind == "date":
+                # The date as written (the office's calendar day), whatever the offset.
+                naive = fmt.replace(tz, "")
+                text = pl.col(column).str.replace(_TZ_SUFFIX, "")
+                attempts.append(text.str.to_datetime(naive, strict=False, time_unit="us").dt.date())
+            else:
+                # A moment: converted to UTC and stored without a zone ('Z' accepted too).
+                expr = pl.col(column).str.to_datetime(
+                    fmt.replace(tz, "%#z"), strict=False, time_unit="us"
+                )
+                attempts.append(expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None))
+            continue
         if any(token in fmt for token in ("%H", "%M", "%S", "%T")):
             expr = pl.col(column).str.to_datetime(fmt, strict=False, time_unit="us")
             attempts.append(expr.dt.date() if kind == "date" else expr)
