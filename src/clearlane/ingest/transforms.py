@@ -94,10 +94,11 @@ class Transforms:
             if array.type == pa.large_string():
                 array = array.cast(pa.string())
             index = table.schema.get_field_index(column)
-            if index >= 0:
-                table = table.set_column(index, column, array)
-            else:
-                table = table.append_column(column, array)
+            table = (
+                table.set_column(index, column, array)
+                if index >= 0
+                else table.append_column(column, array)
+            )
         norm = pl.concat(notes) if notes else pl.DataFrame(schema=_NORMALISATION_SCHEMA)
         return table, norm
 

@@ -30,7 +30,7 @@ from clearlane.schema.fields import (
     polars_dtype,
 )
 
-PLAIN_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 """A plain decimal numeral (after spaces are removed): what number fields accept."""
 NON_FINITE_WORD = r"^[+-]?(?:inf|infinity|nan)$"
 
