@@ -78,3 +78,20 @@ def test_other_formats(tmp_path: Path, suffix: str) -> None:
     out, _ = read_all(path)
     assert out.height == 2
     assert set(out.columns) >= {"id", "v"}
+
+
+def test_utf8_with_a_stray_byte_stays_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "stray.csv"
+    path.write_bytes("id,desc\n1,Café\n2,Crème\n".encode() + b"3,bad \xff byte\n4,ok\n")
+    assert detect_encoding(path) == "utf-8"
+    df, malformed = read_all(path)
+    assert df.get_column("desc").to_list() == ["Café", "Crème", "ok"]
+    assert [p.row for p in malformed] == [4]
+    assert "not valid UTF-8" in malformed[0].reason
+
+
+def test_sample_stops_after_max_records(tmp_path: Path) -> None:
+    path = tmp_path / "many.csv"
+    path.write_text("id,v\n" + "".join(f"{i},x\n" for i in range(1000)))
+    scan = open_source(path, max_records=10)
+    assert sum(b.height for b in scan.batches()) == 10

@@ -104,6 +104,13 @@ def _encoding_of(sample: bytes, whole: bool = False) -> str:
     except UnicodeDecodeError as exc:
         # A multi-byte character cut by the end of the sample is still UTF-8.
         if whole or exc.start < len(sample) - 4:
+            # UTF-8 text with a few stray bytes stays UTF-8 (their records are quarantined):
+            # decoding it as Windows-1252 would garble every accented letter.
+            text = sample.decode("utf-8", errors="replace")
+            invalid = text.count("\ufffd")
+            valid = sum(1 for ch in text if ord(ch) >= 0x80) - invalid
+            if valid >= max(invalid, 1):
+                return "utf-8"
             return "latin-1" if _CP1252_UNDEFINED & set(sample) else "cp1252"
     return "utf-8"
 
