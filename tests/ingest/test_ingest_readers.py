@@ -95,3 +95,25 @@ def test_sample_stops_after_max_records(tmp_path: Path) -> None:
     path.write_text("id,v\n" + "".join(f"{i},x\n" for i in range(1000)))
     scan = open_source(path, max_records=10)
     assert sum(b.height for b in scan.batches()) == 10
+
+
+@pytest.mark.parametrize("batch_rows", [700, 250_000])
+def test_a_late_bad_record_after_streaming_started(tmp_path: Path, batch_rows: int) -> None:
+    # Beyond the scan's first window the file is streamed as it stands; the first record that
+    # needs the tolerant path hands the rest over to a cleaned copy, lines kept.
+    good = [f"{i},word {i} {'p' * 50},{i}.5" for i in range(40_000)]  # > 1 MB before
+    lines = ["id,text,v", *good[:30_000], '30000,"bad, quote,1', '30001,"multi\nline",2',
+             "30002,ragged", f"30003,{'z' * 3_000_000},3", *good[30_004:]]
+    path = tmp_path / "late.csv"
+    path.write_text("\n".join(lines) + "\n")
+    scan = open_source(path, batch_rows=batch_rows)
+    frame = pl.concat(scan.batches())
+    assert frame.height == 40_000 - 2
+    rows = dict(zip(frame.get_column("id").to_list(), frame.get_column("__row__").to_list(),
+                    strict=True))
+    assert rows["29999"] == 30_001
+    assert rows["30001"] == 30_003  # the multi-line record starts on line 30,003
+    assert rows["30003"] == 30_006
+    assert rows["39999"] == 40_002
+    assert [p.row for p in scan.malformed] == [30_002, 30_005]
+    assert frame.filter(pl.col("id") == "30003").item(0, "text") == "z" * 3_000_000

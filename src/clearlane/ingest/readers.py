@@ -17,8 +17,10 @@ Delimited text is read tolerantly and fast (see :mod:`clearlane.ingest.readers` 
    reads it (it is kept, re-written in canonical quoting) or quarantines it with its true
    reason and line span; the scan then resumes on the next line, so one unterminated quote
    never spoils the rest of the file;
-4. DuckDB's parallel CSV reader streams the good records (the original file when nothing was
-   flagged, else a cleaned copy) as Arrow batches.
+4. DuckDB's parallel CSV reader streams the good records as Arrow batches. It starts on the
+   file as it stands while the scan runs in another thread and vouches for each record before
+   its batch is handed on; from the first flagged record on, the rest is read from a cleaned
+   copy (the good records only). A clean file is thus read once by each, side by side.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import mmap
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -317,22 +320,62 @@ def _sniff_decimal(rows: list[list[str]], delimiter: str) -> str:
 
 @dataclass
 class _Plan:
-    """The outcome of the structural scan of a delimited file."""
+    """The outcome of the structural scan of a delimited file, published as it grows.
 
-    spans: list[tuple[int, int] | bytes] = field(default_factory=list)  # byte ranges / rewrites
-    lines: list[np.ndarray] = field(default_factory=list)  # first line of each good record
+    ``spans``: what a cleaned copy holds, in order — ``(start, end)`` byte ranges of the file or
+    ``(offset, text)`` records re-written in canonical quoting; ``lines`` / ``offsets``: the
+    first line and byte offset of each good record; ``anomaly``: how many good records precede
+    the first record that is not read as it stands in the file (None while there is none).
+    """
+
+    spans: list[tuple[int, int | bytes]] = field(default_factory=list)
+    lines: list[np.ndarray] = field(default_factory=list)
+    offsets: list[np.ndarray] = field(default_factory=list)
     malformed: list[Problem] = field(default_factory=list)
-    rewritten: bool = False  # some good record was re-written or a bad one dropped
+    good: int = 0
+    anomaly: int | None = None
+    done: bool = False
+    error: BaseException | None = None
     longest: int = 0  # longest good record, bytes
+    stopped: bool = False  # the reader was abandoned: the scan stops
+    changed: threading.Condition = field(default_factory=threading.Condition)
 
     def add_span(self, start: int, end: int) -> None:
         if end <= start:
             return
         last = self.spans[-1] if self.spans else None
-        if isinstance(last, tuple) and last[1] == start:
+        if last is not None and isinstance(last[1], int) and last[1] == start:
             self.spans[-1] = (last[0], end)
         else:
             self.spans.append((start, end))
+
+    def publish(self, lines: np.ndarray, offsets: np.ndarray) -> None:
+        with self.changed:
+            self.lines.append(lines)
+            self.offsets.append(offsets)
+            self.good += len(lines)
+            self.changed.notify_all()
+
+    def mark_anomaly(self) -> None:
+        with self.changed:
+            if self.anomaly is None:
+                self.anomaly = self.good
+            self.changed.notify_all()
+
+    def finish(self, error: BaseException | None = None) -> None:
+        with self.changed:
+            self.done, self.error = True, error
+            self.changed.notify_all()
+
+    def wait(self, good: int) -> int:
+        """Block until ``good`` records are vouched for, or fewer will ever be; returns how
+        many records (from the first) can be read as they stand in the file."""
+        with self.changed:
+            while self.good < good and self.anomaly is None and not self.done:
+                self.changed.wait()
+            if self.error is not None:
+                raise self.error
+            return self.anomaly if self.anomaly is not None else self.good
 
 
 class _CsvScanner:
@@ -364,11 +407,19 @@ class _CsvScanner:
         """Drop the views of the buffer (so that the memory map can be closed)."""
         self.buf = np.empty(0, dtype=np.uint8)
 
-    def run(self, first_line: int, max_records: int | None = None) -> _Plan:
-        plan = _Plan()
+    def run(self, plan: _Plan, first_line: int, max_records: int | None = None) -> None:
+        """Scan the whole file into ``plan`` (then marked done, or failed with the error)."""
+        try:
+            self._run(plan, first_line, max_records)
+        except BaseException as exc:
+            plan.finish(exc)
+            raise
+        plan.finish()
+
+    def _run(self, plan: _Plan, first_line: int, max_records: int | None) -> None:
         pos, line, window = self.start, first_line, 1 << 20
         records = 0
-        while pos < self.size:
+        while pos < self.size and not plan.stopped:
             if max_records is not None and records >= max_records:
                 break
             end = min(self.size, pos + window)
@@ -381,7 +432,6 @@ class _CsvScanner:
             pos, line, good, clean = found
             records += good
             window = min(window * 2, 8 << 20) if clean else 1 << 16
-        return plan
 
     def _window(
         self, s: int, e: int, line: int, plan: _Plan
@@ -445,10 +495,8 @@ class _CsvScanner:
         keep = ~blank[:cut]
         if cut:
             plan.add_span(s, s + int(min(ends[cut - 1] + 1, len(w))))
-            plan.lines.append(first_lines[:cut][keep])
             plan.longest = max(plan.longest, int(lengths[:cut].max()))
-            if bool(blank[:cut].any()):
-                plan.rewritten = True
+            plan.publish(first_lines[:cut][keep], s + starts[:cut][keep])
         good = int(keep.sum())
         if cut == n:
             stop = int(ends[-1]) + 1
@@ -541,10 +589,10 @@ class _CsvScanner:
                 out, delimiter=self.delimiter, quotechar=self.quotechar, lineterminator="\n"
             ).writerow([v.replace("\r\n", "\n") if "\r\n" in v else v for v in record])
             text = out.getvalue().encode("utf-8")
-            plan.spans.append(text)
-            plan.lines.append(np.array([line], dtype=np.int64))
+            plan.mark_anomaly()
+            plan.spans.append((pos, text))
             plan.longest = max(plan.longest, len(text))
-            plan.rewritten = True
+            plan.publish(np.array([line], dtype=np.int64), np.array([pos], dtype=np.int64))
             return end_pos, line + len(used)
         assert error is not None
         first = consumed[:1]
@@ -600,7 +648,7 @@ class _CsvScanner:
                 source=self.source,
             )
         )
-        plan.rewritten = True
+        plan.mark_anomaly()
         end = used[-1][0] + len(used[-1][1]) if used else self.size
         return end, line + max(len(used), 1)
 
@@ -697,37 +745,37 @@ def _open_csv(
     )
 
     def batches() -> Iterator[pa.Table]:
+        plan = _Plan()
+        thread = threading.Thread(
+            target=_quietly(scanner.run), args=(plan, 1 + header_lines, max_records),
+            name="clearlane-csv-scan", daemon=True,
+        )
+        thread.start()
+        reader = _CsvBatches(plan, names, delim, quote, batch_rows, max_records, path.name)
         try:
-            plan = scanner.run(1 + header_lines, max_records)
+            # Optimistic: DuckDB streams the file as it stands while the scan vouches for each
+            # record; at the first record that needs the tolerant path, the rest is read from
+            # a cleaned copy. (A file flagged in its first window goes to the copy at once.)
+            if plan.wait(1) > 0 or (plan.done and plan.anomaly is None):
+                yield from reader.stream(source, 0, None)
+            plan.wait(1 << 62)
+            thread.join()
             scan.malformed.extend(plan.malformed)
-            lines = np.concatenate(plan.lines) if plan.lines else np.empty(0, dtype=np.int64)
-            if max_records is not None:
-                lines = lines[:max_records]
-            scan.records = len(lines) + len(plan.malformed)
-            if not len(lines):
-                return
-            clean_original = (
-                source == path and not plan.rewritten and len(plan.spans) == 1
-                and isinstance(plan.spans[0], tuple) and plan.spans[0][1] >= len(data)
-            )
-            target = source
-            if not clean_original:
+            total = min(plan.good, max_records) if max_records is not None else plan.good
+            scan.records = total + len(plan.malformed)
+            if reader.seen < total:
                 target = folder / "clean.csv"
-                with target.open("wb") as out:
-                    header = io.StringIO()
-                    csv.writer(header, delimiter=delim, quotechar=quote,
-                               lineterminator="\n").writerow(names)
-                    out.write(header.getvalue().encode("utf-8"))
-                    for span in plan.spans:
-                        if isinstance(span, bytes):
-                            out.write(span)
-                        else:
-                            out.write(data[span[0]:span[1]])
-                            if span[1] > span[0] and data[span[1] - 1:span[1]] != b"\n":
-                                out.write(b"\n")
-            yield from _duckdb_csv(target, names, delim, quote, plan.longest, lines, batch_rows,
-                                   max_records, path.name)
+                cut = int(np.concatenate(plan.offsets)[reader.seen])
+                _write_copy(target, data, plan, cut, names, delim, quote)
+                yield from reader.stream(target, reader.seen, total, longest=plan.longest)
+            if reader.seen != total:
+                raise ValidationError(
+                    f"{path.name}: internal reader mismatch ({reader.seen} records read, "
+                    f"{total} expected); please report this file"
+                )
         finally:
+            plan.stopped = True  # an abandoned read ends the scan too
+            thread.join()
             scanner.release()
             data.close()
             handle.close()
@@ -745,43 +793,146 @@ def _sample_rows(data: mmap.mmap | bytes, body: int, delim: str, quote: str) -> 
     return []
 
 
-def _duckdb_csv(
+def _quietly(fn: Any) -> Any:
+    """``fn`` for a thread whose errors are handed over through the plan."""
+
+    def run(*args: Any) -> None:
+        with contextlib.suppress(BaseException):
+            fn(*args)
+
+    return run
+
+
+def _write_copy(
     target: Path,
+    data: mmap.mmap | bytes,
+    plan: _Plan,
+    cut: int,
     names: list[str],
     delim: str,
     quote: str,
-    longest: int,
-    lines: np.ndarray,
-    batch_rows: int,
-    max_records: int | None,
-    source: str,
-) -> Iterator[pa.Table]:
-    con = duckdb.connect()
-    try:
-        con.execute("SET preserve_insertion_order = true")
-        # The reader only streams: keep its buffers small so a large file never sits in memory.
-        con.execute("SET memory_limit = '512MB'")
-        columns = "{" + ", ".join(f"{_quote(n)}: 'VARCHAR'" for n in names) + "}"
-        options = [
-            "header = true",
-            "auto_detect = false",
-            f"columns = {columns}",
-            f"delim = {_quote(delim)}",
-            f"quote = {_quote(quote)}",
-            f"escape = {_quote(quote)}",
-            "strict_mode = false",
-            f"max_line_size = {max(2_097_152, longest + 4096)}",
-            "encoding = 'utf-8'",
-        ]
-        query = f"SELECT * FROM read_csv({_quote(str(target))}, {', '.join(options)})"
-        if max_records is not None:
-            query += f" LIMIT {int(max_records)}"
-        relation = con.sql(query)
-        yield from _gathered(relation, batch_rows, lambda seen, n: lines[seen:seen + n], source)
-    except duckdb.Error as exc:
-        raise ValidationError(f"{source}: cannot read as csv: {_short(exc)}") from exc
-    finally:
-        con.close()
+) -> None:
+    """The good records from byte offset ``cut`` on, after a canonical header."""
+    with target.open("wb") as out:
+        header = io.StringIO()
+        csv.writer(header, delimiter=delim, quotechar=quote, lineterminator="\n").writerow(names)
+        out.write(header.getvalue().encode("utf-8"))
+        for start, part in plan.spans:
+            if isinstance(part, bytes):
+                if start >= cut:
+                    out.write(part)
+                continue
+            if part <= cut:
+                continue
+            out.write(data[max(start, cut) : part])
+            if data[part - 1 : part] != b"\n":
+                out.write(b"\n")
+
+
+class _CsvBatches:
+    """DuckDB's CSV reader over a file whose records the scan vouches for, numbered by line."""
+
+    def __init__(
+        self,
+        plan: _Plan,
+        names: list[str],
+        delim: str,
+        quote: str,
+        batch_rows: int,
+        max_records: int | None,
+        source: str,
+    ) -> None:
+        self.plan = plan
+        self.names = names
+        self.delim = delim
+        self.quote = quote
+        self.batch_rows = batch_rows
+        self.max_records = max_records
+        self.source = source
+        self.seen = 0  # records yielded so far
+        self._lines = np.empty(0, dtype=np.int64)  # lines of records seen.. (not yet yielded)
+        self._chunks = 0
+
+    def _line_numbers(self, n: int) -> np.ndarray:
+        """The first lines of the next ``n`` records (which the scan has published)."""
+        while len(self._lines) < n:
+            with self.plan.changed:
+                new = self.plan.lines[self._chunks :]
+            self._chunks += len(new)
+            self._lines = np.concatenate([self._lines, *new])
+        taken, self._lines = self._lines[:n], self._lines[n:]
+        return taken
+
+    def stream(
+        self, target: Path, first: int, total: int | None, longest: int = 0
+    ) -> Iterator[pa.Table]:
+        """Yield ``target``'s records as batches (record ``first`` of the file is its first).
+
+        ``total`` None: optimistic — stop before the first record the scan does not vouch for
+        (or at a reader error), leaving the rest to a cleaned copy."""
+        con = duckdb.connect()
+        optimistic = total is None
+        try:
+            con.execute("SET preserve_insertion_order = true")
+            # The reader only streams: keep its buffers small.
+            con.execute("SET memory_limit = '512MB'")
+            columns = "{" + ", ".join(f"{_quote(n)}: 'VARCHAR'" for n in self.names) + "}"
+            options = [
+                "header = true",
+                "auto_detect = false",
+                f"columns = {columns}",
+                f"delim = {_quote(self.delim)}",
+                f"quote = {_quote(self.quote)}",
+                f"escape = {_quote(self.quote)}",
+                "strict_mode = false",
+                f"max_line_size = {max(2_097_152, longest + 4096)}",
+                "encoding = 'utf-8'",
+            ]
+            query = f"SELECT * FROM read_csv({_quote(str(target))}, {', '.join(options)})"
+            if self.max_records is not None:
+                query += f" LIMIT {max(int(self.max_records) - first, 0)}"
+            pending: list[pa.RecordBatch] = []
+            pending_rows = 0
+            reader: pa.RecordBatchReader | None = None
+            while True:
+                try:
+                    if reader is None:
+                        reader = con.sql(query).to_arrow_reader(min(self.batch_rows, 65_536))
+                    record_batch = reader.read_next_batch()
+                except StopIteration:
+                    break
+                except (duckdb.Error, pa.ArrowException, OSError) as exc:
+                    # (pyarrow hands a DuckDB error over as an OSError / ArrowException)
+                    if optimistic:
+                        break  # the cleaned copy takes over from the last vouched record
+                    raise ValidationError(
+                        f"{self.source}: cannot read as csv: {_short(exc)}"
+                    ) from exc
+                if optimistic:
+                    limit = self.plan.wait(self.seen + pending_rows + record_batch.num_rows)
+                    room = limit - self.seen - pending_rows
+                    if room < record_batch.num_rows:
+                        if room > 0:
+                            pending.append(record_batch.slice(0, room))
+                            pending_rows += room
+                        break
+                pending.append(record_batch)
+                pending_rows += record_batch.num_rows
+                if pending_rows >= self.batch_rows:
+                    yield self._numbered(pending)
+                    pending, pending_rows = [], 0
+            if pending_rows:
+                yield self._numbered(pending)
+        except duckdb.Error as exc:
+            raise ValidationError(f"{self.source}: cannot read as csv: {_short(exc)}") from exc
+        finally:
+            con.close()
+
+    def _numbered(self, batches: list[pa.RecordBatch]) -> pa.Table:
+        table = pa.Table.from_batches(batches)
+        rows = self._line_numbers(table.num_rows)
+        self.seen += table.num_rows
+        return table.append_column(ROW_COLUMN, pa.array(rows))
 
 
 def _short(exc: Exception) -> str:
