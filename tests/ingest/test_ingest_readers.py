@@ -117,3 +117,30 @@ def test_a_late_bad_record_after_streaming_started(tmp_path: Path, batch_rows: i
     assert rows["39999"] == 40_002
     assert [p.row for p in scan.malformed] == [30_002, 30_005]
     assert frame.filter(pl.col("id") == "30003").item(0, "text") == "z" * 3_000_000
+
+
+def test_segments_read_the_same_as_one_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A dirty file is read from cleaned segments while the scan goes on: the segment size
+    # changes nothing in what is read or how it is numbered.
+    lines = ["id,text,v"]
+    for i in range(6000):
+        if i % 97 == 5:
+            lines.append(f'{i},"unterminated,{i}')
+        elif i % 89 == 7:
+            lines.append(f"{i},ragged")
+        elif i % 83 == 3:
+            lines.append(f'{i},"two\nlines",{i}')
+        else:
+            lines.append(f"{i},text {i},{i}")
+    path = tmp_path / "dirty.csv"
+    path.write_text("\n".join(lines) + "\n")
+
+    def read() -> tuple[list[tuple[object, ...]], list[tuple[int | None, str]]]:
+        scan = open_source(path, batch_rows=500)
+        frame = pl.concat(scan.batches())
+        return frame.rows(), [(p.row, p.reason) for p in scan.malformed]
+
+    whole = read()
+    monkeypatch.setattr("clearlane.ingest.readers._SEGMENT_RECORDS", 700)
+    assert read() == whole
+    assert len(whole[0]) + len(whole[1]) == 6000

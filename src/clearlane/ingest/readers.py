@@ -62,6 +62,8 @@ SUPPORTED = {
 DEFAULT_MAX_FIELD_BYTES = 10_000_000
 """Largest field (in bytes, UTF-8) read from delimited text; a longer one is quarantined."""
 _CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+_SEGMENT_RECORDS = 200_000
+"""Records per cleaned segment when part of a file needs the tolerant path."""
 _DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -111,7 +113,7 @@ def _encoding_of(sample: bytes, whole: bool = False) -> str:
             # decoding it as Windows-1252 would garble every accented letter.
             text = sample.decode("utf-8", errors="replace")
             invalid = text.count("\ufffd")
-            valid = sum(1 for ch in text if ord(ch) >= 0x80) - invalid
+            valid = len(text) - len(text.encode("ascii", errors="ignore")) - invalid
             if valid >= max(invalid, 1):
                 return "utf-8"
             return "latin-1" if _CP1252_UNDEFINED & set(sample) else "cp1252"
@@ -233,6 +235,8 @@ def _codec_name(encoding: str, path: Path) -> str:
 
 def _needs_newline_fix(data: bytes | mmap.mmap) -> bool:
     """Whether the file holds a CR that does not start a CRLF (old Mac or mixed endings)."""
+    if data.find(b"\r") < 0:  # the usual case, at memchr speed
+        return False
     buf = np.frombuffer(data, dtype=np.uint8)
     is_cr = buf == 13
     crs = int(np.count_nonzero(is_cr))
@@ -367,6 +371,16 @@ class _Plan:
             self.done, self.error = True, error
             self.changed.notify_all()
 
+    def wait_good(self, good: int) -> tuple[int, bool]:
+        """Block until ``good`` good records are published or the scan is done; returns the
+        number published and whether the scan is done."""
+        with self.changed:
+            while self.good < good and not self.done:
+                self.changed.wait()
+            if self.error is not None:
+                raise self.error
+            return self.good, self.done
+
     def wait(self, good: int) -> int:
         """Block until ``good`` records are vouched for, or fewer will ever be; returns how
         many records (from the first) can be read as they stand in the file."""
@@ -445,12 +459,16 @@ class _CsvScanner:
         # separates fields.
         is_q = w == self.quote
         qpos = np.flatnonzero(is_q)
+        is_nl = w == 10
+        quoted_newlines = False
         if len(qpos):
-            outside = ~np.bitwise_xor.accumulate(is_q.view(np.uint8)).view(bool)
-            ends = np.flatnonzero((w == 10) & outside)
-            dpos = np.flatnonzero((w == self.delim) & outside)
+            inside = np.bitwise_xor.accumulate(is_q.view(np.uint8)).view(bool)
+            # a > b on booleans is "a and not b", in one pass
+            ends = np.flatnonzero(np.greater(is_nl, inside))
+            dpos = np.flatnonzero(np.greater(w == self.delim, inside))
+            quoted_newlines = int(np.count_nonzero(is_nl)) != len(ends)
         else:
-            ends = np.flatnonzero(w == 10)
+            ends = np.flatnonzero(is_nl)
             dpos = np.flatnonzero(w == self.delim)
         open_at_end = bool(len(qpos) & 1)
         tail = len(w) - (int(ends[-1]) + 1 if len(ends) else 0)
@@ -488,7 +506,8 @@ class _CsvScanner:
             codecs.utf_8_decode(self.data[s : s + int(min(ends[-1] + 1, len(w)))], None, True)
         except UnicodeDecodeError as exc:
             bad[min(int(np.searchsorted(ends, exc.start)), n - 1)] = True
-        nl_pos = np.flatnonzero(w == 10) if len(qpos) else ends[ends < len(w)]
+        # Line numbers: every newline counts; only quoted ones are not record ends.
+        nl_pos = np.flatnonzero(is_nl) if quoted_newlines else ends[ends < len(w)]
         first_lines = line + np.searchsorted(nl_pos, starts)
         bad_index = np.flatnonzero(bad)
         cut = int(bad_index[0]) if len(bad_index) else n
@@ -758,16 +777,27 @@ def _open_csv(
             # a cleaned copy. (A file flagged in its first window goes to the copy at once.)
             if plan.wait(1) > 0 or (plan.done and plan.anomaly is None):
                 yield from reader.stream(source, 0, None)
-            plan.wait(1 << 62)
+            # The rest, from cleaned copies of consecutive segments: each is written and read
+            # while the scan goes on with the next one.
+            segment = folder / "segment.csv"
+            while True:
+                good, done = plan.wait_good(reader.seen + _SEGMENT_RECORDS + 1)
+                total = good if max_records is None else min(good, max_records)
+                stop = total if done else min(total, good - 1)  # cut before a known record
+                if stop > reader.seen:
+                    offsets = np.concatenate(plan.offsets)
+                    start = int(offsets[reader.seen])
+                    end = int(offsets[stop]) if stop < len(offsets) else None
+                    _write_copy(segment, data, plan, start, end, names, delim, quote)
+                    first = reader.seen
+                    yield from reader.stream(segment, first, stop, longest=plan.longest)
+                    if reader.seen != stop:
+                        break
+                if done and reader.seen >= total:
+                    break
             thread.join()
             scan.malformed.extend(plan.malformed)
-            total = min(plan.good, max_records) if max_records is not None else plan.good
             scan.records = total + len(plan.malformed)
-            if reader.seen < total:
-                target = folder / "clean.csv"
-                cut = int(np.concatenate(plan.offsets)[reader.seen])
-                _write_copy(target, data, plan, cut, names, delim, quote)
-                yield from reader.stream(target, reader.seen, total, longest=plan.longest)
             if reader.seen != total:
                 raise ValidationError(
                     f"{path.name}: internal reader mismatch ({reader.seen} records read, "
@@ -808,24 +838,32 @@ def _write_copy(
     data: mmap.mmap | bytes,
     plan: _Plan,
     cut: int,
+    end: int | None,
     names: list[str],
     delim: str,
     quote: str,
 ) -> None:
-    """The good records from byte offset ``cut`` on, after a canonical header."""
+    """The good records from byte offset ``cut`` up to ``end`` (a record start, or None for
+    all that the scan has published), after a canonical header."""
+    with plan.changed:
+        spans = list(plan.spans)
+    limit = len(data) if end is None else end
     with target.open("wb") as out:
         header = io.StringIO()
         csv.writer(header, delimiter=delim, quotechar=quote, lineterminator="\n").writerow(names)
         out.write(header.getvalue().encode("utf-8"))
-        for start, part in plan.spans:
+        for start, part in spans:
+            if start >= limit:
+                break
             if isinstance(part, bytes):
                 if start >= cut:
                     out.write(part)
                 continue
             if part <= cut:
                 continue
-            out.write(data[max(start, cut) : part])
-            if data[part - 1 : part] != b"\n":
+            stop = min(part, limit)
+            out.write(data[max(start, cut) : stop])
+            if data[stop - 1 : stop] != b"\n":
                 out.write(b"\n")
 
 
