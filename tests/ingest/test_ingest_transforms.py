@@ -20,6 +20,7 @@ from clearlane.ingest.transforms import normalised_key, plan_transforms
 from clearlane.ingest.validate import ValidationContext, check_columns, validate_batch
 from clearlane.schema.fields import EXTRA_COLUMN, FIELD_NAMES
 from clearlane.services.ingest import ingest_file
+from clearlane.services.quality import quality_report, write_quality_html
 from clearlane.store.workspace import Workspace
 
 TODAY = date(2024, 6, 30)
@@ -222,6 +223,10 @@ def test_extras_colliding_after_normalisation_are_renamed(
     features = FeaturePipeline().fit_transform(data)
     assert features.height == data.height
     assert len(set(features.columns)) == len(features.columns)
+    # The quality report reads the kept national codes without complaint.
+    report = quality_report(workspace, as_of=TODAY)
+    write_quality_html(workspace, report, tmp_path / "quality.html")
+    assert (tmp_path / "quality.html").stat().st_size > 0
 
 
 def test_plain_batches_are_not_touched() -> None:
