@@ -167,6 +167,7 @@ def cases() -> list[tuple[str, bytes, dict[str, Any]]]:
         json.dumps(nested[0]) + "\n{not json\n[1, 2]\n\n" + json.dumps(nested[2]) + "\n",
         records=4, accepted=2, quarantined=2, quarantine_lines=[2, 3],
         reasons=["line 2: not valid JSON", "line 3: a JSON list, not an object"], lines=[1, 5])
+    add("json_array.json", json.dumps(nested[:2], indent=1), error="a JSON array, not JSON Lines")
     add("json_non_finite.jsonl",
         '{"declaration_id": "K1", "declared_at": "2024-01-05", "hs_code": "851713", '
         '"customs_value": NaN}\n'

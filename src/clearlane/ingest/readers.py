@@ -1071,6 +1071,12 @@ def _open_jsonl(path: Path, batch_rows: int, encoding: str, max_records: int | N
     _check_not_binary(path, sample, codec)
     if codec == "utf-8":
         codec = "utf-8-sig"
+    head = sample.decode(codec, errors="replace").lstrip("\ufeff \t\r\n")
+    if head.startswith("["):
+        raise ValidationError(
+            f"{path.name}: a JSON array, not JSON Lines; write one object per line "
+            "(for example with `jq -c '.[]'`)"
+        )
     keys: dict[str, None] = {}
     try:
         for count, (_, text) in enumerate(_json_lines(path, codec)):
