@@ -445,7 +445,7 @@ class _CsvScanner:
                 continue
             pos, line, good, clean = found
             records += good
-            window = min(window * 2, 8 << 20) if clean else 1 << 16
+            window = min(window * 2, 8 << 20) if clean else 1 << 18
 
     def _window(
         self, s: int, e: int, line: int, plan: _Plan
@@ -510,25 +510,40 @@ class _CsvScanner:
         nl_pos = np.flatnonzero(is_nl) if quoted_newlines else ends[ends < len(w)]
         first_lines = line + np.searchsorted(nl_pos, starts)
         bad_index = np.flatnonzero(bad)
-        cut = int(bad_index[0]) if len(bad_index) else n
-        keep = ~blank[:cut]
-        if cut:
-            plan.add_span(s, s + int(min(ends[cut - 1] + 1, len(w))))
-            plan.longest = max(plan.longest, int(lengths[:cut].max()))
-            plan.publish(first_lines[:cut][keep], s + starts[:cut][keep])
-        good = int(keep.sum())
-        if cut == n:
-            stop = int(ends[-1]) + 1
-            return s + min(stop, len(w)), line + int(np.searchsorted(nl_pos, stop)), good, True
-        # The first flagged record: read it alone with the csv module.
-        record_start = s + int(starts[cut])
-        record_line = int(first_lines[cut])
-        record_end = s + int(min(ends[cut] + 1, len(w)))
-        only_size = bool(fields[cut] == self.ncols) and bool(lengths[cut] > self.max_field_bytes)
-        next_pos, next_line = self._slow(
-            record_start, record_line, record_end if only_size else None, plan
-        )
-        return next_pos, next_line, good, False
+        record_ends = s + np.minimum(ends + 1, len(w))  # byte after each record
+        first = 0  # the next record of the window to hand on
+        good = 0
+        for cut in [*bad_index.tolist(), n]:
+            if cut > first:
+                keep = ~blank[first:cut]
+                plan.add_span(s + int(starts[first]), int(record_ends[cut - 1]))
+                plan.longest = max(plan.longest, int(lengths[first:cut].max()))
+                plan.publish(first_lines[first:cut][keep], s + starts[first:cut][keep])
+                good += int(keep.sum())
+            if cut == n:
+                stop = int(ends[-1]) + 1
+                return (
+                    s + min(stop, len(w)),
+                    line + int(np.searchsorted(nl_pos, stop)),
+                    good,
+                    True,
+                )
+            # A flagged record: read it alone with the csv module.
+            only_size = bool(fields[cut] == self.ncols) and bool(
+                lengths[cut] > self.max_field_bytes
+            )
+            next_pos, next_line = self._slow(
+                s + int(starts[cut]),
+                int(first_lines[cut]),
+                int(record_ends[cut]) if only_size else None,
+                plan,
+            )
+            if next_pos != int(record_ends[cut]):
+                # The csv module ended elsewhere (an unterminated quote): the quote parity of
+                # the rest of this window is wrong; scan again from where it resumed.
+                return next_pos, next_line, good, False
+            first = cut + 1  # in step: the window's next records stand as scanned
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- the slow path: one record, Python's csv module --------------------------------------
     def _lines(self, pos: int, limit: int) -> Iterator[tuple[int, bytes]]:
