@@ -80,6 +80,18 @@ class BatchResult:
     normalisations: pl.DataFrame
 
 
+_UNKNOWN = {
+    "country": "unknown country; expected an ISO 3166-1 code (alpha-2, alpha-3, numeric) or an "
+    "English name",
+    "currency": "unknown ISO 4217 currency code",
+}
+
+
+def kept_reason(kind: str) -> str:
+    """The warning on a country or currency code kept as-is (`codes: keep`)."""
+    return f"{_UNKNOWN[kind]}; kept as-is (`codes: keep`)"
+
+
 def is_internal(column: str) -> bool:
     """A column the transforms add to a batch (not a source column)."""
     return column.startswith((NOMATCH_PREFIX, DERIVED_PREFIX))
@@ -155,6 +167,7 @@ class _Check:
     mask: pl.Expr
     reason: str | pl.Expr
     severity: str = ERROR
+    kept: bool = False  # the warning of a code kept as-is (`codes: keep`)
 
 
 @dataclass
@@ -299,11 +312,7 @@ def _field_rules(
         fn = normalise_country if field.kind == "country" else normalise_currency
         lookup = _unique_mapping(work, f"t:{name}", fn)
         normalised = text.replace_strict(lookup, default=None, return_dtype=pl.String)
-        what = (
-            "unknown country; expected an ISO 3166-1 code (alpha-2, alpha-3, numeric) or an English name"
-            if field.kind == "country"
-            else "unknown ISO 4217 currency code"
-        )
+        what = _UNKNOWN[field.kind]
         if field.kind == "country":
             upper = text.str.to_uppercase()
             assigned = upper.is_in(list(USER_ASSIGNED)) & normalised.is_null()
@@ -319,9 +328,7 @@ def _field_rules(
         if mapping is not None and mapping.codes == "keep":
             # Pseudonymised or national codes: kept as they are (trimmed, upper-cased).
             kept = present & normalised.is_null()
-            rules.checks.append(
-                _Check(name, kept, f"{what}; kept as-is (`codes: keep`)", WARNING)
-            )
+            rules.checks.append(_Check(name, kept, kept_reason(field.kind), WARNING, kept=True))
             normalised = pl.when(kept).then(text.str.to_uppercase()).otherwise(normalised)
         else:
             rules.checks.append(_Check(name, present & normalised.is_null(), what))
@@ -357,7 +364,8 @@ def evaluate_distinct(
     """Each distinct raw text of a field validated exactly as :func:`validate_batch` would.
 
     Returns ``raw`` (the text as given), ``original`` (the text the checks see), ``value``
-    (the canonical value) and ``ok`` (no check of any severity fires). A constant from the
+    (the canonical value), ``ok`` (no check of any severity fires, but for the warning on a
+    code kept as-is) and ``kept`` (that warning fires: the fast path reports it itself). A constant from the
     profile is used as given; a column's text is stripped first (empty → null).
     """
     raw = pl.Series("raw", texts, dtype=pl.String)
@@ -367,12 +375,14 @@ def evaluate_distinct(
         original = pl.when(stripped == "").then(None).otherwise(stripped)
     work = pl.DataFrame([raw]).with_columns(original.alias(f"t:{field.name}"))
     rules = _field_rules(work, field, profile, context)
-    fired = [c.mask.fill_null(False) for c in rules.checks]
+    fired = [c.mask.fill_null(False) for c in rules.checks if not c.kept]
+    kept = [c.mask.fill_null(False) for c in rules.checks if c.kept]
     return work.select(
         pl.col("raw"),
         pl.col(f"t:{field.name}").alias("original"),
         rules.value.cast(polars_dtype(field.kind)).alias("value"),
         (~pl.any_horizontal(fired) if fired else pl.lit(True)).alias("ok"),
+        (pl.any_horizontal(kept) if kept else pl.lit(False)).alias("kept"),
     )
 
 

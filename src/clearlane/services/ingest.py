@@ -232,7 +232,7 @@ def _ingest_batch(
     try:
         writer.write(
             "batch_valid",
-            slow.issues if slow else pl.DataFrame(schema=ISSUE_SCHEMA),
+            pl.concat([fast.kept_issues(con), *([slow.issues] if slow else [])]),
             slow.rejected if slow else pl.DataFrame(),
             pl.concat(
                 [fast_norm, *([slow.normalisations] if slow else []),
