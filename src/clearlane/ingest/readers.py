@@ -445,7 +445,7 @@ class _CsvScanner:
                 continue
             pos, line, good, clean = found
             records += good
-            window = min(window * 2, 8 << 20) if clean else 1 << 18
+            window = min(window * 2, 8 << 20) if clean else 1 << 15
 
     def _window(
         self, s: int, e: int, line: int, plan: _Plan
