@@ -795,24 +795,28 @@ def _open_csv(
             # The rest, from cleaned copies of consecutive segments: each is written and read
             # while the scan goes on with the next one.
             segment = folder / "segment.csv"
+            size = max(_SEGMENT_RECORDS // 4, 1)  # a small first segment starts reading early
             while True:
-                good, done = plan.wait_good(reader.seen + _SEGMENT_RECORDS + 1)
+                good, done = plan.wait_good(reader.taken + size + 1)
+                size = min(size * 2, _SEGMENT_RECORDS)
                 total = good if max_records is None else min(good, max_records)
                 stop = total if done else min(total, good - 1)  # cut before a known record
-                if stop > reader.seen:
+                if stop > reader.taken:
                     offsets = np.concatenate(plan.offsets)
-                    start = int(offsets[reader.seen])
+                    start = int(offsets[reader.taken])
                     end = int(offsets[stop]) if stop < len(offsets) else None
                     _write_copy(segment, data, plan, start, end, names, delim, quote)
-                    first = reader.seen
+                    first = reader.taken
                     yield from reader.stream(segment, first, stop, longest=plan.longest)
-                    if reader.seen != stop:
+                    if reader.taken != stop:
                         break
-                if done and reader.seen >= total:
+                if done and reader.taken >= total:
                     break
             thread.join()
             scan.malformed.extend(plan.malformed)
             scan.records = total + len(plan.malformed)
+            if reader.taken > reader.seen:
+                yield reader.flush()
             if reader.seen != total:
                 raise ValidationError(
                     f"{path.name}: internal reader mismatch ({reader.seen} records read, "
@@ -903,6 +907,7 @@ class _CsvBatches:
         self.max_records = max_records
         self.source = source
         self.seen = 0  # records yielded so far
+        self._pending: list[pa.RecordBatch] = []
         self._lines = np.empty(0, dtype=np.int64)  # lines of records seen.. (not yet yielded)
         self._chunks = 0
 
@@ -944,8 +949,6 @@ class _CsvBatches:
             query = f"SELECT * FROM read_csv({_quote(str(target))}, {', '.join(options)})"
             if self.max_records is not None:
                 query += f" LIMIT {max(int(self.max_records) - first, 0)}"
-            pending: list[pa.RecordBatch] = []
-            pending_rows = 0
             reader: pa.RecordBatchReader | None = None
             while True:
                 try:
@@ -962,27 +965,29 @@ class _CsvBatches:
                         f"{self.source}: cannot read as csv: {_short(exc)}"
                     ) from exc
                 if optimistic:
-                    limit = self.plan.wait(self.seen + pending_rows + record_batch.num_rows)
-                    room = limit - self.seen - pending_rows
+                    limit = self.plan.wait(self.taken + record_batch.num_rows)
+                    room = limit - self.taken
                     if room < record_batch.num_rows:
                         if room > 0:
-                            pending.append(record_batch.slice(0, room))
-                            pending_rows += room
+                            self._pending.append(record_batch.slice(0, room))
                         break
-                pending.append(record_batch)
-                pending_rows += record_batch.num_rows
-                if pending_rows >= self.batch_rows:
-                    yield self._numbered(pending)
-                    pending, pending_rows = [], 0
-            if pending_rows:
-                yield self._numbered(pending)
+                self._pending.append(record_batch)
+                if self.taken - self.seen >= self.batch_rows:
+                    yield self.flush()
         except duckdb.Error as exc:
             raise ValidationError(f"{self.source}: cannot read as csv: {_short(exc)}") from exc
         finally:
             con.close()
 
-    def _numbered(self, batches: list[pa.RecordBatch]) -> pa.Table:
-        table = pa.Table.from_batches(batches)
+    @property
+    def taken(self) -> int:
+        """Records read so far (yielded, or waiting to fill a batch)."""
+        return self.seen + sum(b.num_rows for b in self._pending)
+
+    def flush(self) -> pa.Table:
+        """The records waiting, as one numbered batch (batches gather across segments)."""
+        table = pa.Table.from_batches(self._pending)
+        self._pending = []
         rows = self._line_numbers(table.num_rows)
         self.seen += table.num_rows
         return table.append_column(ROW_COLUMN, pa.array(rows))
