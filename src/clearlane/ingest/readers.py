@@ -233,16 +233,21 @@ def _codec_name(encoding: str, path: Path) -> str:
         ) from exc
 
 
-def _needs_newline_fix(data: bytes | mmap.mmap) -> bool:
-    """Whether the file holds a CR that does not start a CRLF (old Mac or mixed endings)."""
-    if data.find(b"\r") < 0:  # the usual case, at memchr speed
-        return False
-    buf = np.frombuffer(data, dtype=np.uint8)
-    is_cr = buf == 13
-    crs = int(np.count_nonzero(is_cr))
-    if not crs:
-        return False
-    return crs != int(np.count_nonzero(is_cr[:-1] & (buf[1:] == 10)))
+def _needs_newline_fix(path: Path) -> bool:
+    """Whether the file holds a CR that does not start a CRLF (old Mac or mixed endings).
+
+    Read in chunks (not mapped), so that the whole file never counts in this process's memory.
+    """
+    previous_cr = False
+    with path.open("rb") as handle:
+        while chunk := handle.read(8 << 20):
+            if previous_cr and not chunk.startswith(b"\n"):
+                return True
+            crs = chunk.count(b"\r")
+            if crs and crs != chunk.count(b"\r\n") + (1 if chunk.endswith(b"\r") else 0):
+                return True
+            previous_cr = chunk.endswith(b"\r")
+    return previous_cr
 
 
 def _transcode(path: Path, codec: str, folder: Path, fix_newlines: bool) -> Path:
@@ -445,6 +450,7 @@ class _CsvScanner:
                 continue
             pos, line, good, clean = found
             records += good
+            _release(self.data, pos - (1 << 20))
             window = min(window * 2, 8 << 20) if clean else 1 << 15
 
     def _window(
@@ -687,6 +693,18 @@ class _CsvScanner:
         return end, line + max(len(used), 1)
 
 
+def _release(data: mmap.mmap | bytes, end: int, start: int = 0) -> None:
+    """Let the pages of ``data`` in ``[start, end)`` leave this process's memory (they stay in
+    the page cache and come back if read again): a large file never sits in our RSS whole."""
+    if not isinstance(data, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    first = (max(start, 0) // mmap.PAGESIZE) * mmap.PAGESIZE
+    last = (min(end, len(data)) // mmap.PAGESIZE) * mmap.PAGESIZE
+    if last > first:
+        with contextlib.suppress(OSError, ValueError):
+            data.madvise(mmap.MADV_DONTNEED, first, last - first)
+
+
 def _span(line: int, count: int) -> str:
     return f"lines {line}-{line + count - 1}" if count > 1 else f"line {line}"
 
@@ -740,8 +758,7 @@ def _open_csv(
     notes: list[str] = []
     try:
         source = path
-        with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
-            fix_newlines = _needs_newline_fix(m)
+        fix_newlines = _needs_newline_fix(path)
         if codec not in ("utf-8",) or fix_newlines:
             source = _transcode(path, codec, folder, fix_newlines)
             if fix_newlines:
@@ -884,6 +901,7 @@ def _write_copy(
             out.write(data[max(start, cut) : stop])
             if data[stop - 1 : stop] != b"\n":
                 out.write(b"\n")
+            _release(data, stop, max(start, cut))
 
 
 class _CsvBatches:
