@@ -627,7 +627,7 @@ class _CsvScanner:
             out = io.StringIO()
             csv.writer(
                 out, delimiter=self.delimiter, quotechar=self.quotechar, lineterminator="\n"
-            ).writerow([v.replace("\r\n", "\n") if "\r\n" in v else v for v in record])
+            ).writerow(record)
             text = out.getvalue().encode("utf-8")
             plan.mark_anomaly()
             plan.spans.append((pos, text))
