@@ -98,6 +98,11 @@ def test_corpus_case(name: str, tmp_path: Path) -> None:
         assert {k: kept[k] for k in extras} == extras
     for key in expected.get("extra_keys", []):
         assert all(key in json.loads(r["extra"]) for r in by_id.values())
+    for field, changes in expected.get("normalised", {}).items():
+        reported = workspace.query(
+            "SELECT normalised FROM normalisations WHERE field = ?", [field]
+        ).get_column("normalised").to_list()
+        assert set(changes) <= set(reported)
 
 
 def _big_field_file(path: Path, size: int) -> Path:

@@ -126,7 +126,8 @@ class SourceScan:
 
     ``malformed`` fills while batches are consumed; read it after the iterator is exhausted.
     Each malformed record's ``row`` is its first physical line; its reason names its span.
-    ``notes`` says what the reader decided or changed (encoding, renamed headers …).
+    ``notes`` says what the reader decided or changed (line endings …); ``renamed``: header
+    names the reader changed (empty or repeated ones).
     """
 
     path: Path
@@ -137,6 +138,7 @@ class SourceScan:
     decimal: str = "."
     malformed: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (header as written, read as)
     records: int = 0
     _batches: Iterator[pa.Table] | None = None
 
@@ -292,7 +294,8 @@ def _sniff_delimiter(header: str, path: Path) -> str:
     return best if counts[best] else ","
 
 
-def _header_names(raw: list[str], notes: list[str]) -> list[str]:
+def _header_names(raw: list[str], renamed: list[tuple[str, str]]) -> list[str]:
+    """Header names, trimmed; empty ones named ``column_N``, repeated ones ``name_2`` …"""
     names: list[str] = []
     seen: set[str] = set()
     for i, name in enumerate(raw, start=1):
@@ -301,7 +304,7 @@ def _header_names(raw: list[str], notes: list[str]) -> list[str]:
         while candidate in seen or candidate == ROW_COLUMN:
             candidate, n = f"{base}_{n}", n + 1
         if candidate != name:
-            notes.append(f"header {i} {name!r} read as {candidate!r}")
+            renamed.append((f"header {i} {name!r}", candidate))
         seen.add(candidate)
         names.append(candidate)
     return names
@@ -776,7 +779,8 @@ def _open_csv(
         raw_names, delim, body, header_lines = _header(data, start, delimiter, quote, path)
         if len(delim) != 1 or len(quote) != 1:
             raise ValidationError(f"{path.name}: delimiter and quote must be one character")
-        names = _header_names(raw_names, notes)
+        renamed: list[tuple[str, str]] = []
+        names = _header_names(raw_names, renamed)
         sample_rows = _sample_rows(data, body, delim, quote)
         used_decimal = _sniff_decimal(sample_rows, delim) if decimal == "auto" else decimal
         scanner = _CsvScanner(data, body, len(names), delim, quote, max_field_bytes, path.name)
@@ -793,6 +797,7 @@ def _open_csv(
         delimiter=delim,
         decimal=used_decimal,
         notes=notes,
+        renamed=renamed,
     )
 
     def batches() -> Iterator[pa.Table]:

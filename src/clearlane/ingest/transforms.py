@@ -7,7 +7,8 @@
 * decimal comma (``csv.decimal: ","``, or detected): numbers of numeric fields are read with
   ``.`` as thousands separator and ``,`` as decimal separator (``1.234,56`` → ``1234.56``).
 * extras whose names collide once normalised (``PORT.NAME`` / ``PORT_NAME``, or differing in
-  case), within the file or with keys already stored, are renamed (``port_name_2``).
+  case), within the file or with keys already stored, are renamed (``port_name_2``);
+* header names the reader changed (empty or repeated) are reported the same way.
 
 Every change is counted in the batch's normalisations (one line per field and transform, or
 per value for maps). Constants are never transformed.
@@ -60,16 +61,20 @@ class Transforms:
     columns: list[str]
     renames: dict[str, str] = field(default_factory=dict)
     fields: list[_FieldTransform] = field(default_factory=list)
+    header_renames: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def active(self) -> bool:
-        return bool(self.renames or self.fields)
+        return bool(self.renames or self.fields or self.header_renames)
 
     def apply(self, table: pa.Table) -> tuple[pa.Table, pl.DataFrame]:
         """The transformed batch and its normalisation counts."""
         if not self.active:
             return table, pl.DataFrame(schema=_NORMALISATION_SCHEMA)
-        notes: list[pl.DataFrame] = []
+        notes: list[pl.DataFrame] = [
+            _note("header", written, f"read as {name!r}", table.num_rows)
+            for written, name in self.header_renames
+        ]
         if self.renames:
             table = table.rename_columns([self.renames.get(c, c) for c in table.column_names])
             for old, new in self.renames.items():
@@ -78,7 +83,7 @@ class Transforms:
                           table.num_rows)
                 )
         if not self.fields:
-            return table, pl.concat(notes)
+            return table, pl.concat(notes) if notes else pl.DataFrame(schema=_NORMALISATION_SCHEMA)
         frame = pl.from_arrow(table.select([t.source for t in self.fields]))
         assert isinstance(frame, pl.DataFrame)
         outputs: dict[str, pl.Series] = {}
@@ -181,6 +186,7 @@ def plan_transforms(
     decimal: str = ".",
     absent: Iterable[str] = (),
     stored_extra_keys: Iterable[str] = (),
+    header_renames: Iterable[tuple[str, str]] = (),
 ) -> Transforms:
     """The transforms of ``profile`` for a file with ``columns`` (see module docstring).
 
@@ -220,7 +226,7 @@ def plan_transforms(
                 c for c in effective_columns if c not in mapped and c != EXTRA_COLUMN
             ]
     effective = profile.model_copy(update=updates) if updates else profile
-    return Transforms(effective, effective_columns, renames, transforms)
+    return Transforms(effective, effective_columns, renames, transforms, list(header_renames))
 
 
 def kept_extras(profile: Profile, columns: list[str]) -> list[str]:

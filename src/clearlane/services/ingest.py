@@ -114,6 +114,7 @@ def ingest_file(
         decimal=scan.decimal,
         absent=absent,
         stored_extra_keys=_stored_extra_keys(workspace, profile, scan.columns),
+        header_renames=scan.renamed,
     )
     rules = transforms.profile
     with ReadAhead(scan.arrow_batches()) as batches:
