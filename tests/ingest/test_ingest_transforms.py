@@ -244,3 +244,36 @@ def test_plain_batches_are_not_touched() -> None:
     table = pa.table({"id": ["a"], "d": ["2024-01-01"], "hs": ["851713"]})
     assert not plan.active
     assert plan.apply(table)[0] is table
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1.234,56", 1234.56),
+        ("12,5", 12.5),
+        ("1.234", 1234.0),
+        ("1 234,5", 1234.5),
+        ("+3,25", 3.25),
+        ("7", 7.0),
+        ("12.5", 12.5),  # not in the comma form: read as written
+        ("1,234.56", None),  # mixed: refused, never guessed
+    ],
+)
+def test_decimal_comma(text: str, value: float | None) -> None:
+    profile = parse_profile(
+        "csv: {decimal: ','}\ncolumns: {declaration_id: id, declared_at: d, hs_code: hs, "
+        "customs_value: v}",
+        "dc",
+    )
+    frame = pl.DataFrame({"id": ["D1"], "d": ["2024-01-02"], "hs": ["851713"], "v": [text],
+                          ROW_COLUMN: [2]})
+    plan = plan_transforms(profile, ["id", "d", "hs", "v"], decimal=",")
+    table, _ = plan.apply(frame.to_arrow())
+    raw = pl.from_arrow(table)
+    assert isinstance(raw, pl.DataFrame)
+    result = validate_batch(raw, plan.profile, CONTEXT)
+    if value is None:
+        assert result.accepted.height == 0
+    else:
+        assert result.accepted.item(0, "customs_value") == value
+    _both_paths(profile, frame, decimal=",")

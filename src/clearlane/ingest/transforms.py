@@ -26,6 +26,8 @@ from clearlane.ingest.profile import ColumnMapping, Profile
 from clearlane.schema.fields import EXTRA_COLUMN, FIELDS_BY_NAME
 
 NOMATCH_PREFIX = "__nomatch:"
+DECIMAL_COMMA_NUMBER = r"^[+-]?(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)(?:,[0-9]+)?$"
+"""A number written with a decimal comma (and dots between thousands), spaces removed."""
 DERIVED_PREFIX = "__t:"
 _NORMALISATION_SCHEMA = {
     "field": pl.String,
@@ -153,17 +155,21 @@ def _transform(
                 notes.append(_note(t.field, original, normalised, rows))
         value = pl.select(pl.when(hit).then(mapped).otherwise(value)).to_series()
     if t.decimal_comma:
-        stripped = value.str.strip_chars()
-        comma = stripped.str.contains(",", literal=True)
-        converted = (
-            stripped.str.replace_all(".", "", literal=True)
+        # Only numbers written the decimal-comma way are converted: `1.234,56`, `12,5`,
+        # `1.234` (thousands), `1 234,5`. Anything else (`1,234.56`, `12.5`) is left as it
+        # is, for validation to accept or refuse as written.
+        compact = (
+            value.str.strip_chars()
             .str.replace_all(" ", "", literal=True)
             .str.replace_all("\u00a0", "", literal=True)
             .str.replace_all("\u202f", "", literal=True)
-            .str.replace(",", ".", literal=True)
         )
-        dotted = stripped.str.contains(".", literal=True)
-        touched = (comma | dotted).fill_null(False)
+        touched = (
+            compact.str.contains(DECIMAL_COMMA_NUMBER) & compact.str.contains(r"[.,]")
+        ).fill_null(False)
+        converted = compact.str.replace_all(".", "", literal=True).str.replace(
+            ",", ".", literal=True
+        )
         rows = int(touched.sum())
         if rows:
             notes.append(
