@@ -131,7 +131,7 @@ def cases() -> list[tuple[str, bytes, dict[str, Any]]]:
         text(HEADER.replace(",", "\t"),
              row(1, value="1.234.567,5", sep="\t"), row(2, sep="\t")),
         records=2, accepted=2, csv={"decimal": ",", "delimiter": "\t"},
-        numbers={"D001": 1234567.5, "D002": 1005.0})
+        numbers={"D001": 1234567.5, "D002": 100.5})  # "100.5": not the comma form: as written
     add("tab_separated.tsv", clean().replace(",", "\t"), records=3, accepted=3)
     add("pipe_separated.csv", clean().replace(",", "|"), records=3, accepted=3)
     add("non_finite_numbers.csv",
