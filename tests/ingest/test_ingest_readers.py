@@ -196,3 +196,13 @@ def test_any_valid_csv_is_read_exactly(
             [None if v is None else v.replace("\r\n", "\n") for v in r] for r in expected
         ]
         assert got.get_column("__row__").to_list() == starts
+
+
+def test_decimal_comma_is_detected_by_column_votes(tmp_path: Path) -> None:
+    path = tmp_path / "dc.csv"
+    path.write_text(
+        "id;hs;cif;mass\n1;8517.13;1.234,56;12,5\n2;8471.30;99,9;3\n3;8517.13;7;0,5\n"
+    )
+    assert open_source(path).decimal == ","
+    path.write_text("id;hs;cif\n1;8517.13;1234.56\n2;8471.30;99.9\n")
+    assert open_source(path).decimal == "."

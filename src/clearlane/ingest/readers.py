@@ -315,18 +315,21 @@ _DOT_DECIMAL = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)\.\d+$")
 
 
 def _sniff_decimal(rows: list[list[str]], delimiter: str) -> str:
-    """',' when numbers in the sample are written with a decimal comma (and the delimiter is
-    not a comma), else '.'."""
+    """',' when the sample's numbers are written with a decimal comma (and the delimiter is
+    not a comma), else '.'. Each column votes once (a column of dotted codes such as HS
+    `8517.13` is outvoted by the value, mass and tax columns)."""
     if delimiter == ",":
         return "."
+    width = max((len(r) for r in rows), default=0)
     comma = dot = 0
-    for row in rows:
-        for value in row:
-            text = value.strip()
-            if _COMMA_DECIMAL.match(text):
-                comma += 1
-            elif _DOT_DECIMAL.match(text):
-                dot += 1
+    for index in range(width):
+        values = [r[index].strip() for r in rows if len(r) > index]
+        commas = sum(1 for v in values if _COMMA_DECIMAL.match(v))
+        dots = sum(1 for v in values if _DOT_DECIMAL.match(v))
+        if commas > dots:
+            comma += 1
+        elif dots > commas:
+            dot += 1
     return "," if comma > dot else "."
 
 
