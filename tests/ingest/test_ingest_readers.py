@@ -206,3 +206,18 @@ def test_decimal_comma_is_detected_by_column_votes(tmp_path: Path) -> None:
     assert open_source(path).decimal == ","
     path.write_text("id;hs;cif\n1;8517.13;1234.56\n2;8471.30;99.9\n")
     assert open_source(path).decimal == "."
+
+
+def test_an_unread_scan_leaves_no_temporary_copy(tmp_path: Path) -> None:
+    import gc
+    import tempfile
+
+    path = tmp_path / "cp.csv"
+    path.write_bytes("id,d\n1,Caf\u00e9\n".encode("cp1252"))  # transcoded to a temporary copy
+    before = set(Path(tempfile.gettempdir()).glob("clearlane-read-*"))
+    scan = open_source(path)
+    created = set(Path(tempfile.gettempdir()).glob("clearlane-read-*")) - before
+    assert created
+    del scan
+    gc.collect()
+    assert not any(folder.exists() for folder in created)

@@ -35,6 +35,7 @@ import re
 import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -850,13 +851,21 @@ def _open_csv(
         finally:
             plan.stopped = True  # an abandoned read ends the scan too
             thread.join()
-            scanner.release()
-            data.close()
-            handle.close()
-            shutil.rmtree(folder, ignore_errors=True)
+            _close_csv(scanner, data, handle, folder)
 
     scan._batches = batches()
+    # Also when the batches are never read (the file did not match the profile, say).
+    weakref.finalize(scan, _close_csv, scanner, data, handle, folder)
     return scan
+
+
+def _close_csv(scanner: _CsvScanner, data: mmap.mmap, handle: Any, folder: Path) -> None:
+    """Unmap and close the file and remove the reader's temporary folder (idempotent)."""
+    scanner.release()
+    with contextlib.suppress(BufferError, ValueError):
+        data.close()
+    handle.close()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _sample_rows(data: mmap.mmap | bytes, body: int, delim: str, quote: str) -> list[list[str]]:
