@@ -123,8 +123,10 @@ def ingest_in_child(folder: Path, source: Path) -> dict[str, float]:
         [sys.executable, "-c", CHILD, str(Path(tempfile.mkdtemp(dir=folder)) / "ws"), str(source)],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if out.returncode:
+        raise RuntimeError(f"ingest of {source.name} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -221,3 +221,22 @@ def test_an_unread_scan_leaves_no_temporary_copy(tmp_path: Path) -> None:
     del scan
     gc.collect()
     assert not any(folder.exists() for folder in created)
+
+
+def test_many_quoted_line_breaks_in_a_dirty_file(tmp_path: Path) -> None:
+    # DuckDB's parallel reader refuses some such files: the single-threaded one takes over.
+    lines = ["id,text,v"]
+    for i in range(60_000):
+        if i % 10 == 0:
+            lines.append(f'{i},"note {i}\nsecond line, comma",{i}')
+        elif i % 997 == 1:
+            lines.append(f"{i},ragged")
+        else:
+            lines.append(f"{i},text {i},{i}")
+    path = tmp_path / "notes.csv"
+    path.write_text("\n".join(lines) + "\n")
+    scan = open_source(path)
+    frame = pl.concat(scan.batches())
+    assert frame.height + len(scan.malformed) == 60_000
+    assert len(scan.malformed) == len([i for i in range(60_000) if i % 997 == 1 and i % 10])
+    assert frame.filter(pl.col("id") == "59990").item(0, "text") == "note 59990\nsecond line, comma"

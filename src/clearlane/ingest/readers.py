@@ -354,6 +354,7 @@ class _Plan:
     error: BaseException | None = None
     longest: int = 0  # longest good record, bytes
     stopped: bool = False  # the reader was abandoned: the scan stops
+    multiline: bool = False  # some record holds a line break inside quotes
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def add_span(self, start: int, end: int) -> None:
@@ -480,6 +481,8 @@ class _CsvScanner:
             ends = np.flatnonzero(np.greater(is_nl, inside))
             dpos = np.flatnonzero(np.greater(w == self.delim, inside))
             quoted_newlines = int(np.count_nonzero(is_nl)) != len(ends)
+            if quoted_newlines:
+                plan.multiline = True
         else:
             ends = np.flatnonzero(is_nl)
             dpos = np.flatnonzero(w == self.delim)
@@ -965,29 +968,19 @@ class _CsvBatches:
         (or at a reader error), leaving the rest to a cleaned copy."""
         con = duckdb.connect()
         optimistic = total is None
+        # DuckDB's parallel reader refuses some files with line breaks inside quotes; the
+        # single-threaded one reads them (and is used at once when the scan saw any).
+        parallel = optimistic or not self.plan.multiline
         try:
             con.execute("SET preserve_insertion_order = true")
             # The reader only streams: keep its buffers small.
             con.execute("SET memory_limit = '512MB'")
-            columns = "{" + ", ".join(f"{_quote(n)}: 'VARCHAR'" for n in self.names) + "}"
-            options = [
-                "header = true",
-                "auto_detect = false",
-                f"columns = {columns}",
-                f"delim = {_quote(self.delim)}",
-                f"quote = {_quote(self.quote)}",
-                f"escape = {_quote(self.quote)}",
-                "strict_mode = false",
-                f"max_line_size = {max(2_097_152, longest + 4096)}",
-                "encoding = 'utf-8'",
-            ]
-            query = f"SELECT * FROM read_csv({_quote(str(target))}, {', '.join(options)})"
-            if self.max_records is not None:
-                query += f" LIMIT {max(int(self.max_records) - first, 0)}"
             reader: pa.RecordBatchReader | None = None
+            read_here = 0
             while True:
                 try:
                     if reader is None:
+                        query = self._query(target, first, longest, parallel)
                         reader = con.sql(query).to_arrow_reader(min(self.batch_rows, 65_536))
                     record_batch = reader.read_next_batch()
                 except StopIteration:
@@ -996,9 +989,13 @@ class _CsvBatches:
                     # (pyarrow hands a DuckDB error over as an OSError / ArrowException)
                     if optimistic:
                         break  # the cleaned copy takes over from the last vouched record
+                    if parallel and read_here == 0 and "parallel" in str(exc).lower():
+                        parallel, reader = False, None
+                        continue
                     raise ValidationError(
                         f"{self.source}: cannot read as csv: {_short(exc)}"
                     ) from exc
+                read_here += record_batch.num_rows
                 if optimistic:
                     limit = self.plan.wait(self.taken + record_batch.num_rows)
                     room = limit - self.taken
@@ -1013,6 +1010,25 @@ class _CsvBatches:
             raise ValidationError(f"{self.source}: cannot read as csv: {_short(exc)}") from exc
         finally:
             con.close()
+
+    def _query(self, target: Path, first: int, longest: int, parallel: bool) -> str:
+        columns = "{" + ", ".join(f"{_quote(n)}: 'VARCHAR'" for n in self.names) + "}"
+        options = [
+            "header = true",
+            "auto_detect = false",
+            f"columns = {columns}",
+            f"delim = {_quote(self.delim)}",
+            f"quote = {_quote(self.quote)}",
+            f"escape = {_quote(self.quote)}",
+            "strict_mode = false",
+            f"max_line_size = {max(2_097_152, longest + 4096)}",
+            "encoding = 'utf-8'",
+            f"parallel = {'true' if parallel else 'false'}",
+        ]
+        query = f"SELECT * FROM read_csv({_quote(str(target))}, {', '.join(options)})"
+        if self.max_records is not None:
+            query += f" LIMIT {max(int(self.max_records) - first, 0)}"
+        return query
 
     @property
     def taken(self) -> int:
