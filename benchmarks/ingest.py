@@ -127,7 +127,9 @@ def ingest_in_child(folder: Path, source: Path) -> dict[str, float]:
     )
     if out.returncode:
         raise RuntimeError(f"ingest of {source.name} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    # (the JSON is the end of the last line: anything printed before it is ignored)
+    last = out.stdout.strip().splitlines()[-1]
+    return json.loads(last[last.rfind('{"seconds"') :])
 
 
 def main() -> None:

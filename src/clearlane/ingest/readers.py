@@ -973,6 +973,7 @@ class _CsvBatches:
         parallel = optimistic or not self.plan.multiline
         try:
             con.execute("SET preserve_insertion_order = true")
+            con.execute("SET enable_progress_bar = false")  # never print from a library
             # The reader only streams: keep its buffers small.
             con.execute("SET memory_limit = '512MB'")
             reader: pa.RecordBatchReader | None = None
@@ -1088,6 +1089,7 @@ def _gathered(
 def _open_parquet(path: Path, batch_rows: int) -> SourceScan:
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET memory_limit = '512MB'")
     source = f"(SELECT CAST(COLUMNS(*) AS VARCHAR) FROM read_parquet({_quote(str(path))}))"
     try:
