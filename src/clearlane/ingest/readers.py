@@ -1021,7 +1021,7 @@ class _CsvBatches:
             f"delim = {_quote(self.delim)}",
             f"quote = {_quote(self.quote)}",
             f"escape = {_quote(self.quote)}",
-            "strict_mode = false",
+            "strict_mode = true",  # every record it reads is vouched for (canonical quoting)
             f"max_line_size = {max(2_097_152, longest + 4096)}",
             "encoding = 'utf-8'",
             f"parallel = {'true' if parallel else 'false'}",
