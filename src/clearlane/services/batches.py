@@ -52,6 +52,7 @@ _BATCH_TABLES = (
     "conflicts",
     "normalisations",
     "ingest_duplicates",
+    "ingest_batch_currency",
     "ingest_batches",
 )
 

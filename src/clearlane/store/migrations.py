@@ -292,6 +292,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        18,
+        "ingest_batch_currency: the national currency a profile declares, per ingest batch",
+        (
+            """CREATE TABLE ingest_batch_currency (
+                batch_id VARCHAR PRIMARY KEY,
+                national_currency VARCHAR NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)
