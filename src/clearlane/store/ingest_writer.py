@@ -195,25 +195,6 @@ class IngestWriter:
         finally:
             self.con.unregister("batch_input")
 
-    def renumber_csv_lines(self, malformed_lines: list[int]) -> None:
-        """Shift row numbers past malformed CSV lines (rows were numbered as if none existed).
-
-        A record numbered ``n`` (= its line if no line before it was malformed) moves down
-        one line for every malformed line ``L_j`` (0-based j, ascending) with ``L_j - 1 - j < n``.
-        """
-        if not malformed_lines:
-            return
-        self.con.execute("CREATE OR REPLACE TEMP TABLE stage_thresholds (t BIGINT)")
-        rows = [(line - 1 - j,) for j, line in enumerate(sorted(malformed_lines))]
-        self.con.executemany("INSERT INTO stage_thresholds VALUES (?)", rows)
-        for table in ("declarations", "ingest_issues", "quarantine", "conflicts"):
-            self.con.execute(
-                f"UPDATE {table} SET source_row = source_row + "
-                f"(SELECT count(*) FROM stage_thresholds WHERE t < {table}.source_row) "
-                "WHERE batch_id = ?",
-                [self.batch_id],
-            )
-
     def add_issues(self, issues: pl.DataFrame) -> None:
         """Issues found outside row validation (e.g. malformed lines), already line-numbered."""
         if issues.height:
