@@ -46,6 +46,7 @@ from clearlane.ingest.suggest_vocabulary import (
     ID_FIELDS,
     KNOWN_EXTRAS,
     NAME_WORDS,
+    NEGATED_TRUE,
     TRUE_WORDS,
     name_tokens,
     synonym_tokens,
@@ -347,8 +348,11 @@ def yes_no_values(values: Sequence[str]) -> tuple[list[str], list[str]] | None:
         return yes, [v for v in values if v not in yes]
     yes, no = [], []
     for value in values:
-        low = f"{value.lower().strip()} "
-        if any(low.startswith(w) or f" {w}" in f" {low}" for w in FALSE_WORDS):
+        low = " ".join(re.split(r"[^\w]+", value.lower())).strip()
+        words = low.split()
+        if any(phrase.replace("-", " ") in low for phrase in NEGATED_TRUE):
+            yes.append(value)
+        elif words and (words[0] in FALSE_WORDS or any(w in FALSE_WORDS for w in words[:2])):
             no.append(value)
         elif any(w in low for w in TRUE_WORDS):
             yes.append(value)

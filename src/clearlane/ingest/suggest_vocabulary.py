@@ -232,11 +232,14 @@ ID_FIELDS = frozenset(
     {"declaration_id", "office_id", "declarant_id", "importer_id", "exporter_id", "officer_id"}
 )
 
+NEGATED_TRUE = ("non conforme", "non-conforme", "not compliant", "non compliant",
+                "non-compliant", "ghayr mutabiq")
+"""Outcome values that mean yes although they start with a negation."""
 TRUE_WORDS = ("discrepancy", "fraud", "infraction", "offence", "offense", "irregular",
-              "non conforme", "non-conforme", "positive", "hit", "seized", "saisie", "violation",
-              "mukhalafa", "yes", "oui", "true")
-FALSE_WORDS = ("no ", "no-", "not ", "none", "nil", "negative", "conforme", "clean", "ras",
-               "rien", "aucun", "pas de", "sans", "nothing", "false", "non")
+              "positive", "hit", "seized", "saisie", "violation", "mukhalafa", "litige",
+              "contentieux", "yes", "oui", "true")
+FALSE_WORDS = ("no", "not", "none", "nil", "negative", "conforme", "compliant", "clean", "ras",
+               "rien", "aucun", "aucune", "pas", "sans", "nothing", "false", "non", "without")
 
 
 def name_tokens(name: str) -> tuple[str, ...]:

@@ -21,10 +21,13 @@ own beyond ``seed``, so the same result and seed give the same bytes.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import pycountry
 
 from clearlane.synth.generator import SynthResult
 
@@ -98,11 +101,6 @@ def _pick(key: str, words: tuple[str, ...], seed: int, salt: str) -> str:
     return words[int.from_bytes(digest[:4], "big") % len(words)]
 
 
-def _number(key: str, seed: int, salt: str, modulo: int) -> int:
-    digest = hashlib.sha256(f"{seed}:{salt}:{key}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % modulo
-
-
 def person_name(key: str, seed: int) -> str:
     """A stable person name for an identifier (``KONE Aminata``)."""
     return f"{_pick(key, _LAST, seed, 'last')} {_pick(key, _FIRST, seed, 'first')}"
@@ -119,15 +117,17 @@ def company_name(key: str, seed: int) -> str:
     )
 
 
-def _names(series: pl.Series, fn: object, seed: int) -> pl.Series:
-    assert callable(fn)
+def _names(series: pl.Series, fn: Callable[[str, int], str], seed: int) -> pl.Series:
     mapping = {key: fn(key, seed) for key in series.drop_nulls().unique().to_list()}
     return series.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
-def pseudonym(country: str, seed: int) -> str:
-    """A pseudonymised country code (``C`` and four digits), the same for a country and seed."""
-    return f"C{_number(country, seed, 'country', 10_000):04d}"
+def pseudonyms(seed: int) -> dict[str, str]:
+    """Pseudonymised country codes (``C`` and four digits) for every ISO 3166-1 country: all
+    different, the same for a seed whichever countries a file holds."""
+    codes = sorted(c.alpha_2 for c in pycountry.countries)
+    numbers = np.random.default_rng(seed).choice(10_000, size=len(codes), replace=False)
+    return {code: f"C{number:04d}" for code, number in zip(codes, numbers, strict=True)}
 
 
 def _asycuda_date(column: str) -> pl.Expr:
@@ -184,10 +184,9 @@ def asycuda_frame(result: SynthResult, options: AsycudaExportOptions | None = No
     )
     countries = ["origin_country", "departure_country"]
     if options.pseudonymised_countries:
-        codes = pl.concat([d[c] for c in countries]).drop_nulls().unique().to_list()
-        mapping = {code: pseudonym(code, seed) for code in codes}
+        mapping = pseudonyms(seed)
         d = d.with_columns(
-            pl.col(c).replace_strict(mapping, default=None, return_dtype=pl.String)
+            pl.col(c).replace_strict(mapping, default=pl.col(c), return_dtype=pl.String)
             for c in countries
         )
     frame = d.select(
