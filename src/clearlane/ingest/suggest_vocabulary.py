@@ -179,7 +179,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "revenue_recovered": (
         "revenue recovered", "additional revenue", "additional tax", "additional duty",
         "additional tax inspection", "recovered", "amount recovered", "supplementary tax",
-        "duty recovered", "tax recovered", "additional tax raised", "complement duty",
+        "duty recovered", "tax recovered", "additional tax raised", "tax raised inspection",
+        "tax raised", "duty raised", "complement duty",
         "tax additionnelles",
     ),
     "critical": ("critical", "critical fraud", "serious", "serious offence", "severity",
