@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 from clearlane.ingest.profile import parse_profile
 from clearlane.ingest.suggest import (
     ITEM_EXTRACT,
+    describe_column,
     guess_date_format,
     name_score,
+    national_currency_from_names,
     suggest_columns,
     suggest_profile,
     yes_no_values,
@@ -300,3 +302,17 @@ def test_pseudonymised_export_without_outcomes() -> None:
     assert found == expected
     outcome = {f for f in found.values() if FIELDS_BY_NAME[f].outcome}
     assert outcome == set()
+
+
+def test_national_currency_from_column_names() -> None:
+    assert national_currency_from_names(["Currency", "CIF Value (XOF)"]) == (
+        "XOF", "CIF Value (XOF)")
+    assert national_currency_from_names(["Valeur CAF XAF", "Devise"]) == ("XAF", "Valeur CAF XAF")
+    assert national_currency_from_names(["Currency (USD)", "ALL taxes", "VAT"]) is None
+
+
+def test_numbers_with_a_decimal_comma_are_numbers() -> None:
+    content = describe_column(pl.Series(["1 234,50", "17,5", "3.000,25"]))
+    assert content.numeric == 1.0 and content.decimal_comma
+    assert content.maximum == 3000.25
+    assert not describe_column(pl.Series(["1,234.50", "17.5"])).decimal_comma

@@ -585,9 +585,23 @@ def suggest_profile(sample: pl.DataFrame, name: str) -> ProfileSuggestion:
             decisions.append(Decision(
                 f.name, f"required field {f.name!r} has no column; map one of "
                 f"{[s.column for s in columns if s.field is None][:8]}"))
-    decimal_comma = any(contents[s.column].decimal_comma for s in mapped.values()
-                        if FIELDS_BY_NAME[s.field or ""].kind in ("int", "float"))
-    yaml_text = _render_yaml(name, columns, decisions, decimal_comma)
+    top: list[str] = []
+    comma = [s.column for s in mapped.values() if contents[s.column].decimal_comma
+             and FIELDS_BY_NAME[s.field or ""].kind in ("int", "float")]
+    if comma and "decimal" in CsvOptions.model_fields:
+        top.append(f'csv: {{decimal: ","}}  # decimal commas in {comma[:3]}')
+    elif comma:
+        decisions.append(Decision("csv", f"columns {comma[:3]} write numbers with a decimal "
+                                  "comma, which this version cannot read"))
+    if "national_currency" in Profile.model_fields:
+        found = national_currency_from_names(sample.columns)
+        if found:
+            top.append(f"national_currency: {found[0]}  # from the column name {found[1]!r}")
+        else:
+            decisions.append(Decision(
+                "national_currency", "amounts are taken to be in national currency: add "
+                "`national_currency: <ISO 4217 code>` (e.g. XOF) to say which", blocking=False))
+    yaml_text = _render_yaml(name, columns, decisions, top)
     profile = parse_profile(yaml_text, f"{name}.yaml")
     return ProfileSuggestion(profile, columns, decisions, yaml_text)
 
@@ -597,8 +611,20 @@ def _flow(value: Any) -> str:
     return text.removesuffix("\n").removesuffix("\n...").strip()
 
 
+def national_currency_from_names(names: Sequence[str]) -> tuple[str, str] | None:
+    """An ISO 4217 code written in an amount column's name (``CIF Value (XOF)``), with the
+    column, or None."""
+    for column in names:
+        if "currency" in name_tokens(column):
+            continue  # the invoice currency column, not the national one
+        for code in re.findall(r"(?:\(|\[|\b)([A-Z]{3})(?:\)|\]|$)", column):
+            if normalise_currency(code) == code:
+                return code, column
+    return None
+
+
 def _render_yaml(
-    name: str, columns: list[ColumnSuggestion], decisions: list[Decision], decimal_comma: bool
+    name: str, columns: list[ColumnSuggestion], decisions: list[Decision], top: list[str]
 ) -> str:
     mapped = [s for s in columns if s.field]
     fields = {s.field for s in mapped}
@@ -611,8 +637,7 @@ def _render_yaml(
         lines.append(f"# {tag} {d.field}: {_one_line(d.message)}")
     lines += [f"name: {_flow(name)}",
               f"description: {_flow('Suggested by clearlane profile suggest; review before use.')}"]
-    if decimal_comma and "decimal" in CsvOptions.model_fields:
-        lines.append('csv: {decimal: ","}  # numbers are written with a decimal comma')
+    lines += top
     if fields & set(OUTCOME_FIELDS):
         lines.append("missing_columns: ignore  # outcome columns may be absent (new declarations)")
     lines.append("columns:")

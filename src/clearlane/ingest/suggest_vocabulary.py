@@ -192,6 +192,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "inspected_at": (
         "inspection date", "date inspection", "inspected at", "date inspected",
     ),
+    # Not (yet) canonical fields; used if the schema gains them.
+    "lane": ("lane", "selectivity lane", "lane colour", "selectivity colour", "selectivity result",
+             "sad colour"),
     "officer_id": (
         "officer", "officer code", "officer id", "inspector", "inspector code",
         "examining officer", "code inspector", "user code?", "agent douanes",
