@@ -4,12 +4,15 @@ vocabulary, the pairs it must never make, and date formats decided from the data
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from clearlane.cli.main import app
 from clearlane.ingest.profile import parse_profile
 from clearlane.ingest.suggest import (
     ITEM_EXTRACT,
@@ -316,3 +319,25 @@ def test_numbers_with_a_decimal_comma_are_numbers() -> None:
     assert content.numeric == 1.0 and content.decimal_comma
     assert content.maximum == 3000.25
     assert not describe_column(pl.Series(["1,234.50", "17.5"])).decimal_comma
+
+
+def test_cli_shows_confidence_reasons_and_decisions(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    pl.DataFrame({
+        "N° Déclaration": ["2024 CIAB1 C 1", "2024 CIAB1 C 2"],
+        "Date d'enregistrement": ["03/02/2024", "04/05/2024"],
+        "Position tarifaire": ["1006.30.00.00", "8517.13.00.00"],
+        "Nom Importateur": COMPANIES[:2],
+        "Taux de change": ["655.957", "600"],
+    }).write_csv(export)
+    out = tmp_path / "suggested.yaml"
+    result = CliRunner().invoke(
+        app, ["profile", "suggest", str(export), "--out", str(out)], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "confidence" in result.output and "reason" in result.output
+    assert "an exchange rate is not a tax rate" in result.output
+    assert "Needs a decision declared_at" in result.output
+    assert "settle the decisions above" in result.output
+    text = out.read_text(encoding="utf-8")
+    assert "# DECIDE declared_at" in text and "declaration_id: N° Déclaration  # " in text
