@@ -341,3 +341,30 @@ def test_cli_shows_confidence_reasons_and_decisions(tmp_path: Path) -> None:
     assert "settle the decisions above" in result.output
     text = out.read_text(encoding="utf-8")
     assert "# DECIDE declared_at" in text and "declaration_id: N° Déclaration  # " in text
+
+
+def test_asycuda_database_names() -> None:
+    sample = pl.DataFrame({
+        "KEY_CUO": ["CIAB1", "CIAB2"], "SAD_REG_NBER": ["123", "124"],
+        "SAD_REG_DATE": ["03-FEB-24", "04-FEB-24"], "SAD_CONSIGNEE": ["CI001A", "CI002B"],
+        "KEY_DEC": ["D01", "D02"], "SAD_EXPORTER": ["SHENZHEN TRADING CO LTD", "ACME EXPORT GMBH"],
+        "ITM_NBER": ["1", "2"], "SADITM_HS_COD": ["851713", "100630"],
+        "SADITM_CTY_ORIGCOD": ["CN", "TH"], "SAD_CUR_COD": ["USD", "USD"],
+        "SAD_TOTAL_TAXES": ["300000", "200000"], "SAD_CLR": ["R", "G"],
+    })
+    assert mapping(sample) == {
+        "KEY_CUO": "office_id", "SAD_REG_NBER": "declaration_id", "SAD_REG_DATE": "declared_at",
+        "SAD_CONSIGNEE": "importer_id", "KEY_DEC": "declarant_id", "ITM_NBER": "item_no",
+        "SADITM_HS_COD": "hs_code", "SADITM_CTY_ORIGCOD": "origin_country",
+        "SAD_CUR_COD": "currency", "SAD_TOTAL_TAXES": "taxes_paid",
+    }  # the exporter's name is not its code; the lane colour has no canonical field
+
+
+def test_a_key_that_repeats_in_the_sample_is_a_decision() -> None:
+    # Registration numbers restart per office: 123 at two offices.
+    sample = pl.DataFrame({"Office": ["CIAB1", "CIAB2"], "Reg. Number": ["123", "123"],
+                           "Reg. Date": ["2024-02-03"] * 2, "HS Code": ["851713", "100630"]})
+    suggestion = suggest_profile(sample, "x")
+    assert suggestion.profile.columns["declaration_id"].column == "Reg. Number"
+    decision = next(d for d in suggestion.decisions if d.field == "declaration_id")
+    assert decision.blocking and "share a key" in decision.message

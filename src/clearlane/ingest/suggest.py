@@ -580,6 +580,9 @@ def suggest_profile(sample: pl.DataFrame, name: str) -> ProfileSuggestion:
             decisions.append(Decision(
                 s.field or "", f"column {s.column!r}: say which values mean yes "
                 f"(`true_values`) and no (`false_values`); seen {list(content.values)}"))
+    repeated = _repeated_keys(sample, mapped)
+    if repeated:
+        decisions.append(Decision("declaration_id", repeated))
     for f in DECLARATION_FIELDS:
         if f.required and f.name not in mapped:
             decisions.append(Decision(
@@ -604,6 +607,31 @@ def suggest_profile(sample: pl.DataFrame, name: str) -> ProfileSuggestion:
     yaml_text = _render_yaml(name, columns, decisions, top)
     profile = parse_profile(yaml_text, f"{name}.yaml")
     return ProfileSuggestion(profile, columns, decisions, yaml_text)
+
+
+def _repeated_keys(sample: pl.DataFrame, mapped: dict[str, ColumnSuggestion]) -> str:
+    """Why the suggested key (declaration_id, item_no) is not unique in the sample, or ''."""
+    declaration = mapped.get("declaration_id")
+    if declaration is None or sample.height == 0:
+        return ""
+    key = [pl.col(declaration.column).cast(pl.String).alias("d")]
+    item = mapped.get("item_no")
+    if item is not None:
+        text = pl.col(item.column).cast(pl.String)
+        pattern = item.options.get("extract")
+        key.append((text.str.extract(pattern, 1) if pattern else text).alias("i"))
+    keys = sample.select(key)
+    repeats = keys.filter(keys.is_duplicated())
+    if repeats.is_empty():
+        return ""
+    example = repeats.row(0)
+    return (
+        f"{repeats.height} sampled rows share a key (declaration_id from {declaration.column!r}"
+        + (f", item_no from {item.column!r}" if item else "")
+        + f"), e.g. {example}: ingest would keep the first and record the others as conflicts. "
+        "Map a column that is unique per declaration (in ASYCUDA, numbers restart per office "
+        "and year: office, year and number together), or the item number"
+    )
 
 
 def _flow(value: Any) -> str:

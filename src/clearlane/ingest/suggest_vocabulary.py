@@ -55,7 +55,7 @@ ABBREVIATIONS: dict[str, str] = {
     "examen": "inspection", "examination": "inspection", "exam": "inspection",
     "controle": "inspection", "fahs": "inspection", "insp": "inspection", "resultat": "result",
     "natija": "result", "examined": "inspected", "visited": "inspected", "inspecte": "inspected",
-    "couleur": "colour", "color": "colour", "channel": "lane", "circuit": "lane",
+    "couleur": "colour", "clr": "colour", "color": "colour", "channel": "lane", "circuit": "lane",
     "redressement": "recovered", "redresses": "recovered", "recouvre": "recovered",
     "constat": "finding", "constatations": "finding", "findings": "finding",
     "observations": "remarks", "mulahazat": "remarks",
