@@ -15,13 +15,15 @@ from typer.testing import CliRunner
 from clearlane.cli.main import app
 from clearlane.ingest.profile import parse_profile
 from clearlane.ingest.suggest import (
-    ITEM_EXTRACT,
-    describe_column,
-    guess_date_format,
     name_score,
     national_currency_from_names,
     suggest_columns,
     suggest_profile,
+)
+from clearlane.ingest.suggest_content import (
+    ITEM_EXTRACT,
+    describe_column,
+    guess_date_format,
     yes_no_values,
 )
 from clearlane.schema.fields import FIELDS_BY_NAME
