@@ -213,14 +213,18 @@ def _veto(column: str, field_name: str, content: ColumnContent) -> str | None:
 
 def _score_matrix(
     sample: pl.DataFrame, contents: dict[str, ColumnContent]
-) -> tuple[np.ndarray, list[list[str]], dict[str, str]]:
+) -> tuple[np.ndarray, list[list[str]], dict[str, str], dict[str, str]]:
+    """Scores (columns × fields, 0 where ruled out or below MIN_SCORE), the reason of each
+    scored pair, and per column the strongest rule that ruled a field out (``vetoes``) and the
+    strongest name whose field the values contradict (``contradictions``)."""
     fields = [f.name for f in DECLARATION_FIELDS]
     scores = np.zeros((len(sample.columns), len(fields)))
     reasons: list[list[str]] = [["" for _ in fields] for _ in sample.columns]
     vetoes: dict[str, str] = {}
+    contradictions: dict[str, str] = {}
     for i, column in enumerate(sample.columns):
         content = contents[column]
-        best_name = 0.0
+        veto_name = contradiction_name = 0.0
         for j, field_name in enumerate(fields):
             by_name, synonym = _name_match(column, field_name)
             fit, seen = _content_fit(field_name, content)
@@ -231,29 +235,27 @@ def _score_matrix(
                 continue
             veto = _veto(column, field_name, content)
             if veto:
-                if by_name > best_name:
-                    vetoes[column] = f"not {field_name}: {veto}"
-                    best_name = by_name
+                if by_name > veto_name:
+                    vetoes[column], veto_name = f"not {field_name}: {veto}", by_name
                 continue
             if fit < 0.2 and kind not in ("str",):
                 # The values contradict the name (text in a number field, 0/1/2 for yes/no).
-                if by_name >= 0.75 and by_name > best_name:
-                    vetoes[column] = f"the name says {field_name} but {seen}"
-                    best_name = by_name
+                if by_name >= 0.75 and by_name > contradiction_name:
+                    contradictions[column] = f"the name says {field_name} but {seen}"
+                    contradiction_name = by_name
                 continue
             score = NAME_WEIGHT * by_name + (1 - NAME_WEIGHT) * fit
             scores[i, j] = score if score >= MIN_SCORE else 0.0
             named = f"name ≈ '{synonym}'" if synonym else "content only"
             reasons[i][j] = f"{named} ({by_name:.2f}); {seen}"
-            best_name = max(best_name, by_name)
-    return scores, reasons, vetoes
+    return scores, reasons, vetoes, contradictions
 
 
 def suggest_columns(sample: pl.DataFrame) -> list[ColumnSuggestion]:
     """The best one-to-one assignment of columns to fields, with options, for a sample."""
     contents = {c: describe_column(sample.get_column(c)) for c in sample.columns}
     fields = [f.name for f in DECLARATION_FIELDS]
-    scores, reasons, vetoes = _score_matrix(sample, contents)
+    scores, reasons, vetoes, contradictions = _score_matrix(sample, contents)
     chosen: dict[str, ColumnSuggestion] = {}
     if scores.size:
         rows, cols = linear_sum_assignment(scores, maximize=True)
@@ -283,6 +285,8 @@ def suggest_columns(sample: pl.DataFrame) -> list[ColumnSuggestion]:
         elif row.max() > 0:
             j = int(row.argmax())
             why = f"kept as extra: {fields[j]} went to a better column"
+        elif column in contradictions:
+            why = f"kept as extra: {contradictions[column]}"
         elif known := [KNOWN_EXTRAS[w] for w in name_tokens(column) if w in KNOWN_EXTRAS]:
             why = f"kept as extra: {known[0]}"
         else:
