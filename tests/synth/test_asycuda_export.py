@@ -88,3 +88,18 @@ def test_the_csv_keeps_multi_line_notes_in_one_record(result: SynthResult, tmp_p
     again = pl.read_csv(path, infer_schema=False)
     assert again.height == result.declarations.height
     assert again.columns == asycuda_frame(result).columns
+
+
+def test_synth_layout_asycuda_writes_the_export(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from clearlane.cli.main import app
+
+    result = CliRunner().invoke(
+        app, ["synth", "-n", "300", "--days", "20", "--layout", "asycuda", "--out", str(tmp_path),
+              "--format", "csv"], env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    export = pl.read_csv(tmp_path / "asycuda_export.csv", infer_schema=False)
+    assert export.height == 300 and "SAD Number" in export.columns
+    assert (tmp_path / "declarations.csv").exists() and (tmp_path / "truth.csv").exists()
