@@ -81,7 +81,7 @@ def synth(
         from clearlane.synth.asycuda_export import AsycudaExportOptions, write_asycuda_export
 
         export = write_asycuda_export(
-            result, out / "asycuda_export.csv", AsycudaExportOptions(seed=seed)
+            result, out / "asycuda_export.csv", AsycudaExportOptions(seed=config.seed)
         )
         console.print(f"Wrote the ASYCUDA-style export {export} (profile: asycuda)")
     console.print(
