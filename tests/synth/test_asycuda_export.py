@@ -45,7 +45,10 @@ def test_one_row_per_item_in_the_asycuda_habits(result: SynthResult) -> None:
     # dd-Mon-yy dates read back to the declaration dates.
     dates = sorted(datetime.strptime(v, "%d-%b-%y").date() for v in frame["Reg. Date"])
     assert dates == sorted(d["declared_at"].to_list())
-    # Taxes by type add up to the total.
+    # Box 47: the duty rate without VAT; taxes by type add up to the total.
+    ordered = d.sort("declared_at", "declaration_id", "item_no")
+    assert (frame["Duty Rate %"].cast(pl.Float64) + result.config.vat_rate
+            == ordered["tax_rate"]).all()
     taxes = frame.select(pl.col("Customs Duty", "Statistical Fee", "VAT", "Total Taxes").cast(
         pl.Int64))
     assert (taxes["Customs Duty"] + taxes["Statistical Fee"] + taxes["VAT"]

@@ -172,13 +172,15 @@ def asycuda_frame(result: SynthResult, options: AsycudaExportOptions | None = No
     d = d.join(firsts.select("declaration_id", "reg"), on="declaration_id", how="left")
     rate = pl.col("currency").replace_strict(EXCHANGE_RATES, default=600.0, return_dtype=pl.Float64)
     minutes = pl.col("reg").hash(seed) % 600 + 8 * 60  # 08:00 to 17:59
-    # Amounts in national currency, whole units (XOF has no minor unit). Box 47 lists the
-    # customs duty (the generator's assessed duty), the statistical fee on the CIF value and
-    # VAT on CIF + duty + fee; their sum is the total the declaration paid.
+    # Amounts in national currency, whole units (XOF has no minor unit). The generator's
+    # tax_rate is the duty rate plus VAT and its taxes_paid is the CIF value at that rate; box 47
+    # splits them into the customs duty (at the duty rate) and VAT, and adds the statistical
+    # fee on the CIF value. Their sum is the total the item paid.
     cif = pl.col("customs_value").round(0)
-    duty = pl.col("taxes_paid").round(0)
+    duty_rate = (pl.col("tax_rate") - result.config.vat_rate).clip(lower_bound=0)
+    duty = (cif * duty_rate / 100).round(0)
+    vat = (pl.col("taxes_paid").round(0) - duty).clip(lower_bound=0)
     fee = (cif * STATISTICAL_FEE_RATE).round(0)
-    vat = ((cif + duty + fee) * result.config.vat_rate / 100).round(0)
     extra = pl.col("extra").str.json_decode(
         pl.Struct({"incoterm": pl.String, "payment_type": pl.String, "container": pl.String})
     )
@@ -226,7 +228,7 @@ def asycuda_frame(result: SynthResult, options: AsycudaExportOptions | None = No
         _whole(pl.col("fob_value")).alias("FOB Value"),
         _whole(cif).alias("CIF Value"),
         _whole(cif).alias("Statistical Value"),
-        pl.col("tax_rate").alias("Duty Rate %"),
+        duty_rate.alias("Duty Rate %"),
         _whole(duty).alias("Customs Duty"),
         _whole(fee).alias("Statistical Fee"),
         _whole(vat).alias("VAT"),
