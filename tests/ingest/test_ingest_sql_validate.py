@@ -18,7 +18,10 @@ from clearlane.schema.fields import EXTRA_COLUMN, FIELD_NAMES, KEY_FIELDS
 CONTEXT = ValidationContext(today=date(2024, 6, 30))
 
 TEXTS = ["D1", " D2 ", "D3\t", "\u00a0D4", "", "  ", None, "Ünïcode id", "a\u2028b"]
-NUMBERS = ["12.5", " 7 ", "1_000", "1 000", "-3", "0", "nan", "inf", "1e400", "x", "", None, "\t4"]
+NUMBERS = [
+    "12.5", " 7 ", "1_000", "1 000", "-3", "0", "nan", "inf", "1e400", "x", "", None, "\t4",
+    "-inf", "NaN", "Infinity", "0x10", "1e5", "+.5", "1.", "\u0661\u0662", "1e-400", "1,5",
+]
 DATES = [
     "2024-01-05",
     "05/01/2024",

@@ -9,6 +9,11 @@ A profile is YAML::
       declared_at: {column: Date, format: "%Y-%m-%d"}
       net_mass_kg: {column: Net Mass, unit: kg}
       fraud: {column: Fraud, true_values: ["1"], false_values: ["0"]}
+      item_no: {column: Item, extract: '^\\s*(\\d+)'}      # regex: first group (1 of 3 → 1)
+      origin_country: {column: Origin, codes: keep}     # national codes kept, with a warning
+      transport_mode: {column: Mode, map: {"1": sea, "4": air}}
+    national_currency: XOF
+    csv: {delimiter: ";", quote: '"', decimal: ",", encoding: cp1252, max_field_bytes: 10000000}
     constants:
       currency: KRW
     extras: [Process Type, Import Type]
@@ -18,7 +23,9 @@ Shipped profiles live in ``clearlane/profiles``; a path to any YAML file works a
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from clearlane.errors import NotFoundError, Problem, ProfileError
+from clearlane.ingest.readers import DEFAULT_MAX_FIELD_BYTES
 from clearlane.schema.fields import FIELDS_BY_NAME
 
 MASS_UNITS_TO_KG: dict[str, float] = {
@@ -53,6 +61,39 @@ class ColumnMapping(BaseModel):
     )
     true_values: list[str] = Field(default_factory=lambda: ["1", "true", "yes", "y", "t"])
     false_values: list[str] = Field(default_factory=lambda: ["0", "false", "no", "n", "f"])
+    extract: str | None = Field(
+        None,
+        description="Regular expression applied to the text before validation: the first "
+        "capture group (or the whole match) is kept; no match rejects the row.",
+    )
+    map: dict[str, str] | None = Field(
+        None,
+        description="Value map applied (to the trimmed text) before validation; unmapped values "
+        "pass through unchanged.",
+    )
+    codes: Literal["validate", "keep"] = Field(
+        "validate",
+        description="Country and currency fields: `keep` stores a code that is not ISO as it is "
+        "(trimmed, upper-cased) with a warning instead of rejecting the row.",
+    )
+
+    @field_validator("map", mode="before")
+    @classmethod
+    def _map_as_text(cls, value: Any) -> Any:
+        # YAML reads `{1: sea, Y: yes}` keys and values as int/bool: map on their text.
+        if isinstance(value, dict):
+            return {_yaml_text(k): _yaml_text(v) for k, v in value.items()}
+        return value
+
+    @field_validator("extract")
+    @classmethod
+    def _valid_regex(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return pattern
 
     @field_validator("unit")
     @classmethod
@@ -67,9 +108,32 @@ class CsvOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    delimiter: str | None = None
-    encoding: Literal["auto", "utf-8", "latin-1", "utf-16"] = "auto"
+    delimiter: str | None = Field(None, description="One character; sniffed when absent.")
+    encoding: str = Field("auto", description="`auto` or any Python codec name (cp1252 …).")
     quote: str = '"'
+    decimal: Literal["auto", ".", ","] = Field(
+        "auto", description="Decimal separator of numbers; `,` reads 1.234,56 as 1234.56."
+    )
+    max_field_bytes: int = Field(
+        DEFAULT_MAX_FIELD_BYTES, gt=0, description="Longer fields quarantine their record."
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_codec(cls, encoding: str) -> str:
+        if encoding != "auto":
+            try:
+                codecs.lookup(encoding)
+            except LookupError as exc:
+                raise ValueError(f"unknown encoding {encoding!r} (any Python codec name)") from exc
+        return encoding
+
+    @field_validator("delimiter", "quote")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 1:
+            raise ValueError(f"must be exactly one character, got {value!r}")
+        return value
 
 
 class Profile(BaseModel):
@@ -87,6 +151,11 @@ class Profile(BaseModel):
         description="Default date format(s) for date fields without their own.",
     )
     columns: dict[str, ColumnMapping] = Field(default_factory=dict)
+    national_currency: str | None = Field(
+        None,
+        description="ISO 4217 code of the national currency (of customs_value, taxes …); "
+        "stored with every batch ingested with this profile.",
+    )
     constants: dict[str, Any] = Field(default_factory=dict)
     missing_columns: Literal["error", "ignore"] = Field(
         "error", description="What to do when a mapped optional column is absent from the file."
@@ -112,6 +181,14 @@ class Profile(BaseModel):
                         name, None, "not a canonical field; see `clearlane fields` for the list"
                     )
                 )
+        if self.national_currency is not None:
+            from clearlane.reference.currencies import normalise_currency
+
+            code = normalise_currency(self.national_currency)
+            if code is None:
+                problems.append(
+                    Problem("national_currency", self.national_currency, "not an ISO 4217 code")
+                )
         for name in set(self.columns) & set(self.constants):
             problems.append(Problem(name, None, "mapped from a column and given a constant"))
         for name, mapping in self.columns.items():
@@ -121,6 +198,10 @@ class Profile(BaseModel):
             if mapping.format and kind not in ("date", "datetime"):
                 problems.append(
                     Problem(name, str(mapping.format), "a format applies only to dates")
+                )
+            if mapping.codes == "keep" and kind not in ("country", "currency"):
+                problems.append(
+                    Problem(name, "keep", "`codes: keep` applies only to country and currency")
                 )
         if problems:
             raise ProfileError(f"profile {self.name!r} is not valid", problems)
@@ -134,7 +215,23 @@ class Profile(BaseModel):
 
     def fingerprint(self) -> str:
         """A short hash of the profile's content, recorded with every ingest batch."""
-        text = self.model_dump_json(exclude={"description"})
+        # Options added later are left out while at their default, so that a profile written
+        # before them keeps its fingerprint (and a re-ingested file is still recognised).
+        exclude: dict[str, Any] = {"description": True}
+        if self.national_currency is None:
+            exclude["national_currency"] = True
+        csv_default = {k for k in ("decimal", "max_field_bytes") if k not in self.csv.model_fields_set}
+        if csv_default:
+            exclude["csv"] = dict.fromkeys(csv_default, True)
+        columns = {
+            name: dict.fromkeys(
+                [k for k in ("extract", "map", "codes") if getattr(m, k) in (None, "validate")],
+                True,
+            )
+            for name, m in self.columns.items()
+        }
+        exclude["columns"] = columns
+        text = self.model_dump_json(exclude=exclude)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_yaml(self) -> str:
@@ -147,6 +244,12 @@ class Profile(BaseModel):
             columns[name] = options["column"] if list(options) == ["column"] else options
         data["columns"] = columns
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _yaml_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def shipped_profiles() -> list[str]:

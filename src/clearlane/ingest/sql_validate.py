@@ -29,16 +29,20 @@ import polars as pl
 
 from clearlane.ingest.profile import MASS_UNITS_TO_KG, Profile
 from clearlane.ingest.readers import ROW_COLUMN
+from clearlane.ingest.transforms import nomatch_column
 from clearlane.ingest.validate import (
+    ISSUE_SCHEMA,
     LOOKUP_KINDS,
     NORMALISATION_SCHEMA,
     ValidationContext,
     evaluate_distinct,
+    kept_reason,
 )
 from clearlane.schema.fields import (
     DECLARATION_FIELDS,
     EXTRA_COLUMN,
     FIELD_NAMES,
+    FIELDS_BY_NAME,
     KEY_FIELDS,
     CanonicalField,
     sql_type,
@@ -169,6 +173,12 @@ class SqlBatchValidator:
                 continue
             text = raw if constant else _stripped_sql(raw)
             t, n = _ident("t:" + name), _ident("n:" + name)
+            mapping = self.profile.columns.get(name)
+            if not constant and not keys_only and mapping is not None and mapping.extract:
+                # The transforms flag values the profile's extract pattern does not match.
+                nomatch = _ident("nm:" + name)
+                inner.append(f"b.{_ident(nomatch_column(name))} AS {nomatch}")
+                suspects.append(nomatch)
             if kind in LOOKUP_KINDS:
                 alias = f"lk_{name}"
                 joins.append(f"LEFT JOIN {self.lookups[name].table} {alias} ON {alias}.raw = {raw}")
@@ -181,6 +191,9 @@ class SqlBatchValidator:
                 if kind in ("hs", "country", "currency"):
                     inner.append(f"{alias}.original AS {_ident('o:' + name)}")
                     carried.append(_ident("o:" + name))
+                if self._keeps(name):
+                    inner.append(f"coalesce({alias}.kept, false) AS {_ident('kept:' + name)}")
+                    carried.append(_ident("kept:" + name))
                 continue
             inner.append(f"{text} AS {t}")
             if kind == "str":
@@ -262,6 +275,33 @@ class SqlBatchValidator:
             return f"b.{_ident(EXTRA_COLUMN)}"
         return "CAST(NULL AS VARCHAR)"
 
+    def _keeps(self, name: str) -> bool:
+        """Whether the field keeps codes that are not ISO (`codes: keep`), with a warning."""
+        mapping = self.profile.columns.get(name)
+        return (
+            mapping is not None
+            and mapping.codes == "keep"
+            and name not in self.profile.constants
+            and FIELDS_BY_NAME[name].kind in ("country", "currency")
+        )
+
+    def kept_issues(self, con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+        """The warnings on codes kept as-is among the rows that are not suspect (the fast path
+        stores those rows itself, so it reports their warnings as the reference would)."""
+        parts = []
+        for name in self.lookups:
+            if not self._keeps(name):
+                continue
+            reason = _literal(kept_reason(FIELDS_BY_NAME[name].kind))
+            parts.append(
+                f"SELECT source_row, '{name}' AS field, {_ident('o:' + name)} AS value, "
+                f"{reason} AS reason, 'warning' AS severity FROM {CHECKED_TABLE} "
+                f"WHERE {_ident('kept:' + name)}{self._filter.replace('WHERE', 'AND')}"
+            )
+        if not parts:
+            return pl.DataFrame(schema=ISSUE_SCHEMA)
+        return con.sql(" UNION ALL ".join(parts)).pl().cast(ISSUE_SCHEMA)
+
     # -- running ---------------------------------------------------------------------------
     def _setup(self, con: duckdb.DuckDBPyConnection) -> None:
         for field in DECLARATION_FIELDS:
@@ -273,7 +313,7 @@ class SqlBatchValidator:
             table = f"lookup_{field.name}"
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {table} (raw VARCHAR, original VARCHAR, "
-                f"value {sql_type(field.kind)}, ok BOOLEAN)"
+                f"value {sql_type(field.kind)}, ok BOOLEAN, kept BOOLEAN)"
             )
             self.lookups[field.name] = _Lookup(field, table, raw, constant)
         self._sql = self._select_sql()

@@ -18,6 +18,7 @@ import polars as pl
 from clearlane.errors import Problem, ValidationError
 from clearlane.ingest.profile import MASS_UNITS_TO_KG, Profile
 from clearlane.ingest.readers import ROW_COLUMN
+from clearlane.ingest.transforms import DERIVED_PREFIX, NOMATCH_PREFIX, nomatch_column
 from clearlane.reference.countries import USER_ASSIGNED, normalise_country
 from clearlane.reference.currencies import normalise_currency
 from clearlane.reference.hs_nomenclature import check_hs_code
@@ -28,6 +29,10 @@ from clearlane.schema.fields import (
     canonical_schema,
     polars_dtype,
 )
+
+PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+"""A plain decimal numeral (after spaces are removed): what number fields accept."""
+NON_FINITE_WORD = r"^[+-]?(?:inf|infinity|nan)$"
 
 ERROR = "rejected"
 WARNING = "warning"
@@ -75,6 +80,23 @@ class BatchResult:
     normalisations: pl.DataFrame
 
 
+_UNKNOWN = {
+    "country": "unknown country; expected an ISO 3166-1 code (alpha-2, alpha-3, numeric) or an "
+    "English name",
+    "currency": "unknown ISO 4217 currency code",
+}
+
+
+def kept_reason(kind: str) -> str:
+    """The warning on a country or currency code kept as-is (`codes: keep`)."""
+    return f"{_UNKNOWN[kind]}; kept as-is (`codes: keep`)"
+
+
+def is_internal(column: str) -> bool:
+    """A column the transforms add to a batch (not a source column)."""
+    return column.startswith((NOMATCH_PREFIX, DERIVED_PREFIX))
+
+
 def check_columns(profile: Profile, columns: list[str], source: str) -> list[str]:
     """The mapped source columns absent from the file; raises if any is needed.
 
@@ -91,7 +113,9 @@ def check_columns(profile: Profile, columns: list[str], source: str) -> list[str
                 problems.append(Problem(name, None, "required field is not mapped by the profile"))
             continue
         if mapping.column not in available:
-            if profile.missing_columns == "ignore" and not field.required:
+            # Outcome columns are optional: the same profile reads history (with outcomes)
+            # and new declarations (without).
+            if (profile.missing_columns == "ignore" or field.outcome) and not field.required:
                 absent.append(name)
                 continue
             problems.append(
@@ -143,6 +167,7 @@ class _Check:
     mask: pl.Expr
     reason: str | pl.Expr
     severity: str = ERROR
+    kept: bool = False  # the warning of a code kept as-is (`codes: keep`)
 
 
 @dataclass
@@ -172,12 +197,26 @@ def _field_rules(
     if field.kind == "str":
         rules.value = text
     elif field.kind in ("int", "float"):
-        number = (
-            text.str.replace_all(" ", "", literal=True)
-            .str.replace_all("_", "", literal=True)
-            .cast(pl.Float64, strict=False)
+        # Plain decimal numerals only (spaces between digit groups allowed): inf, NaN,
+        # 1_000, hexadecimal … are refused with a named reason, as is an overflow (1e400).
+        compact = text.str.replace_all(" ", "", literal=True)
+        plain = compact.str.contains(PLAIN_NUMBER)
+        parsed = compact.cast(pl.Float64, strict=False)
+        non_finite_word = compact.str.to_lowercase().str.contains(NON_FINITE_WORD)
+        rules.checks.append(
+            _Check(name, present & non_finite_word, "not a finite number (inf and NaN are refused)")
         )
-        rules.checks.append(_Check(name, present & number.is_null(), "not a number"))
+        rules.checks.append(
+            _Check(name, present & ~plain & ~non_finite_word, "not a number")
+        )
+        rules.checks.append(
+            _Check(
+                name,
+                present & plain & ~parsed.is_finite(),
+                "number out of range (beyond ±1.8e308, the largest 64-bit float)",
+            )
+        )
+        number = pl.when(plain & parsed.is_finite()).then(parsed).otherwise(None)
         if field.kind == "int":
             rules.checks.append(_Check(name, number != number.round(0), "not a whole number"))
         if field.minimum is not None:
@@ -273,11 +312,7 @@ def _field_rules(
         fn = normalise_country if field.kind == "country" else normalise_currency
         lookup = _unique_mapping(work, f"t:{name}", fn)
         normalised = text.replace_strict(lookup, default=None, return_dtype=pl.String)
-        what = (
-            "unknown country; expected an ISO 3166-1 code (alpha-2, alpha-3, numeric) or an English name"
-            if field.kind == "country"
-            else "unknown ISO 4217 currency code"
-        )
+        what = _UNKNOWN[field.kind]
         if field.kind == "country":
             upper = text.str.to_uppercase()
             assigned = upper.is_in(list(USER_ASSIGNED)) & normalised.is_null()
@@ -290,7 +325,13 @@ def _field_rules(
                 )
             )
             normalised = pl.when(assigned).then(upper).otherwise(normalised)
-        rules.checks.append(_Check(name, present & normalised.is_null(), what))
+        if mapping is not None and mapping.codes == "keep":
+            # Pseudonymised or national codes: kept as they are (trimmed, upper-cased).
+            kept = present & normalised.is_null()
+            rules.checks.append(_Check(name, kept, kept_reason(field.kind), WARNING, kept=True))
+            normalised = pl.when(kept).then(text.str.to_uppercase()).otherwise(normalised)
+        else:
+            rules.checks.append(_Check(name, present & normalised.is_null(), what))
         rules.value = normalised
         rules.changed = True
 
@@ -323,7 +364,8 @@ def evaluate_distinct(
     """Each distinct raw text of a field validated exactly as :func:`validate_batch` would.
 
     Returns ``raw`` (the text as given), ``original`` (the text the checks see), ``value``
-    (the canonical value) and ``ok`` (no check of any severity fires). A constant from the
+    (the canonical value), ``ok`` (no check of any severity fires, but for the warning on a
+    code kept as-is) and ``kept`` (that warning fires: the fast path reports it itself). A constant from the
     profile is used as given; a column's text is stripped first (empty → null).
     """
     raw = pl.Series("raw", texts, dtype=pl.String)
@@ -333,12 +375,14 @@ def evaluate_distinct(
         original = pl.when(stripped == "").then(None).otherwise(stripped)
     work = pl.DataFrame([raw]).with_columns(original.alias(f"t:{field.name}"))
     rules = _field_rules(work, field, profile, context)
-    fired = [c.mask.fill_null(False) for c in rules.checks]
+    fired = [c.mask.fill_null(False) for c in rules.checks if not c.kept]
+    kept = [c.mask.fill_null(False) for c in rules.checks if c.kept]
     return work.select(
         pl.col("raw"),
         pl.col(f"t:{field.name}").alias("original"),
         rules.value.cast(polars_dtype(field.kind)).alias("value"),
         (~pl.any_horizontal(fired) if fired else pl.lit(True)).alias("ok"),
+        (pl.any_horizontal(kept) if kept else pl.lit(False)).alias("kept"),
     )
 
 
@@ -355,7 +399,7 @@ def validate_batch(
     """
     absent = absent or set()
     schema = canonical_schema()
-    source_columns = [c for c in raw.columns if c != ROW_COLUMN]
+    source_columns = [c for c in raw.columns if c != ROW_COLUMN and not is_internal(c)]
     # 1. The source text of every canonical field, side by side.
     text_exprs = {}
     for field in DECLARATION_FIELDS:
@@ -378,6 +422,16 @@ def validate_batch(
         rules = _field_rules(work, field, profile, context)
         values[name] = rules.value
         checks.extend(rules.checks)
+        nomatch = nomatch_column(name)
+        mapping = profile.columns.get(name)
+        if nomatch in raw.columns and mapping is not None:
+            checks.append(
+                _Check(
+                    name,
+                    pl.col(nomatch),
+                    f"no match for the profile's extract pattern {mapping.extract!r}",
+                )
+            )
         normalisations.extend(rules.normalisations)
         if rules.changed:
             changed.append(name)
@@ -484,9 +538,27 @@ def validate_batch(
     )
 
 
+_TZ_DIRECTIVES = ("%#z", "%:z", "%::z", "%z")
+_TZ_SUFFIX = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
+
+
 def _date_expr(column: str, formats: list[str], kind: str) -> pl.Expr:
     attempts = []
     for fmt in formats:
+        tz = next((d for d in _TZ_DIRECTIVES if d in fmt), None)
+        if tz is not None:
+            if kind == "date":
+                # The date as written (the office's calendar day), whatever the offset.
+                naive = fmt.replace(tz, "")
+                text = pl.col(column).str.replace(_TZ_SUFFIX, "")
+                attempts.append(text.str.to_datetime(naive, strict=False, time_unit="us").dt.date())
+            else:
+                # A moment: converted to UTC and stored without a zone ('Z' accepted too).
+                expr = pl.col(column).str.to_datetime(
+                    fmt.replace(tz, "%#z"), strict=False, time_unit="us"
+                )
+                attempts.append(expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None))
+            continue
         if any(token in fmt for token in ("%H", "%M", "%S", "%T")):
             expr = pl.col(column).str.to_datetime(fmt, strict=False, time_unit="us")
             attempts.append(expr.dt.date() if kind == "date" else expr)

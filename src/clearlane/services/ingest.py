@@ -20,6 +20,7 @@ from clearlane.errors import Problem
 from clearlane.ingest.profile import Profile, load_profile
 from clearlane.ingest.readers import ROW_COLUMN, open_source
 from clearlane.ingest.sql_validate import CHECKED_TABLE, RAW_VIEW, SqlBatchValidator
+from clearlane.ingest.transforms import kept_extras, plan_transforms
 from clearlane.ingest.validate import (
     ISSUE_SCHEMA,
     BatchResult,
@@ -28,6 +29,7 @@ from clearlane.ingest.validate import (
     load_reference_data,
     validate_batch,
 )
+from clearlane.reference.currencies import normalise_currency
 from clearlane.schema.fields import EXTRA_COLUMN, FIELD_NAMES, KEY_FIELDS
 from clearlane.settings import Settings
 from clearlane.store.ingest_writer import BatchCounts, IngestWriter
@@ -99,8 +101,22 @@ def ingest_file(
         delimiter=profile.csv.delimiter,
         encoding=profile.csv.encoding,
         sheet=profile.sheet,
+        quote=profile.csv.quote,
+        decimal=profile.csv.decimal,
+        max_field_bytes=profile.csv.max_field_bytes,
     )
     absent = set(check_columns(profile, scan.columns, path.name))
+    # Profile transforms (extract, map, decimal comma, colliding extras), applied to each raw
+    # batch before both validators; ``rules`` is the profile they validate with.
+    transforms = plan_transforms(
+        profile,
+        scan.columns,
+        decimal=scan.decimal,
+        absent=absent,
+        stored_extra_keys=_stored_extra_keys(workspace, profile, scan.columns),
+        header_renames=scan.renamed,
+    )
+    rules = transforms.profile
     with ReadAhead(scan.arrow_batches()) as batches:
         sha = file_sha256(path)
         fingerprint = profile.fingerprint()
@@ -126,19 +142,22 @@ def ingest_file(
             con.execute(f"SET memory_limit = '{settings.ingest_memory_limit}'")
             con.execute(f"SET temp_directory = '{workspace.path / 'tmp'}'")
             writer = IngestWriter(con, batch_id, path.name)
-            fast = SqlBatchValidator(profile, context, scan.columns, absent)
+            fast = SqlBatchValidator(rules, context, transforms.columns, absent)
             done = 0
-            for raw in batches:
+            for source_batch in batches:
+                raw, changes = transforms.apply(source_batch)
                 con.register(RAW_VIEW, raw)
                 try:
-                    _ingest_batch(con, writer, fast, profile, context, absent, raw.num_rows)
+                    _ingest_batch(
+                        con, writer, fast, rules, context, absent, raw.num_rows, changes
+                    )
                 finally:
                     con.unregister(RAW_VIEW)
                 done += raw.num_rows
                 if progress is not None:
                     progress(done, max(estimate, done) if estimate else None)
             fast.drop(con)
-            writer.renumber_csv_lines([p.row for p in scan.malformed if p.row is not None])
+            # The readers number rows (and malformed records) by their physical first line.
             if scan.malformed:
                 writer.add_issues(_malformed_issues(scan.malformed))
                 writer.add_quarantine(
@@ -161,6 +180,11 @@ def ingest_file(
                 },
                 malformed_rows=len(scan.malformed),
             )
+            if profile.national_currency:
+                con.execute(
+                    "INSERT INTO ingest_batch_currency VALUES (?, ?)",
+                    [batch_id, normalise_currency(profile.national_currency)],
+                )
         if progress is not None:
             progress(done, done)
         return IngestReport(
@@ -181,6 +205,7 @@ def _ingest_batch(
     context: ValidationContext,
     absent: set[str],
     rows: int,
+    changes: pl.DataFrame | None = None,
 ) -> None:
     """Validate and write the batch registered as ``batch_raw``.
 
@@ -208,9 +233,12 @@ def _ingest_batch(
     try:
         writer.write(
             "batch_valid",
-            slow.issues if slow else pl.DataFrame(schema=ISSUE_SCHEMA),
+            pl.concat([fast.kept_issues(con), *([slow.issues] if slow else [])]),
             slow.rejected if slow else pl.DataFrame(),
-            pl.concat([fast_norm, slow.normalisations]) if slow else fast_norm,
+            pl.concat(
+                [fast_norm, *([slow.normalisations] if slow else []),
+                 *([changes] if changes is not None and changes.height else [])]
+            ),
             rows,
             keys,
         )
@@ -278,6 +306,18 @@ class ReadAhead(Generic[T]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _stored_extra_keys(workspace: Workspace, profile: Profile, columns: list[str]) -> list[str]:
+    """Keys of the extras already stored, when this file keeps extras (to avoid collisions)."""
+    if not kept_extras(profile, columns):
+        return []
+    keys = workspace.query(
+        "SELECT DISTINCT unnest(json_keys(extra)) AS k FROM (SELECT DISTINCT extra FROM "
+        "declarations WHERE extra IS NOT NULL AND json_valid(extra) "
+        "AND json_type(extra) = 'OBJECT')"
+    )
+    return [str(k) for k in keys.get_column("k").to_list()] if keys.height else []
 
 
 def _malformed_issues(problems: list[Problem]) -> pl.DataFrame:

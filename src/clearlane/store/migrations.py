@@ -240,6 +240,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             if ADDED_FIELDS.get(f.name) == 14
         ),
     ),
+    Migration(
+        18,
+        "ingest_batch_currency: the national currency a profile declares, per ingest batch",
+        (
+            """CREATE TABLE ingest_batch_currency (
+                batch_id VARCHAR PRIMARY KEY,
+                national_currency VARCHAR NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)
