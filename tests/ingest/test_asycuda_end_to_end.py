@@ -13,24 +13,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from clearlane.cli.main import app
-from clearlane.ingest.profile import ColumnMapping, Profile
 from clearlane.store.workspace import Workspace
 from clearlane.synth import SynthConfig, SynthResult, generate
 from clearlane.synth.asycuda_export import AsycudaExportOptions, write_asycuda_export
 
 runner = CliRunner()
-
-MISSING_TRANSFORMS = sorted(
-    {"extract", "codes"} - set(ColumnMapping.model_fields)
-    | {"national_currency"} - set(Profile.model_fields)
-)
-needs_transforms = pytest.mark.xfail(
-    bool(MISSING_TRANSFORMS),
-    reason=f"profiles do not support {MISSING_TRANSFORMS} yet (ingest/profile.py): "
-    "'1 of 3' item numbers and C0417 country codes cannot be read",
-    strict=True,
-)
-
 
 def clearlane(*args: str) -> Result:
     result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
@@ -68,7 +55,6 @@ def stored(ws: Path) -> pl.DataFrame:
     return Workspace.open(ws).query("SELECT * FROM declarations")
 
 
-@needs_transforms
 def test_suggested_profile_ingests_the_export_unchanged(
     history: SynthResult, tmp_path: Path
 ) -> None:
@@ -95,7 +81,6 @@ def test_suggested_profile_ingests_the_export_unchanged(
     assert rows["extra"].str.contains("Inspector Name").all()  # names kept, as extras
 
 
-@needs_transforms
 def test_shipped_profile_reads_history_and_new_declarations(
     history: SynthResult, new_declarations: SynthResult, tmp_path: Path
 ) -> None:

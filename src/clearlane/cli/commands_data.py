@@ -194,7 +194,7 @@ def profile_suggest(
     Each column gets a confidence (0-1) and a reason; what the data cannot settle is listed
     as a decision naming the field. The YAML carries the same as comments.
     """
-    scan = open_source(file, batch_rows=rows)
+    scan = open_source(file, batch_rows=rows, max_records=rows)
     sample = next(iter(scan.batches()), pl.DataFrame()).drop(ROW_COLUMN, strict=False)
     suggestion = suggest_profile(sample, file.stem)
     table = Table(title=f"Suggested mapping for {file.name} ({sample.height:,} rows sampled)")

@@ -56,7 +56,7 @@ from clearlane.ingest.suggest_vocabulary import (
     synonym_tokens,
 )
 from clearlane.reference.currencies import normalise_currency
-from clearlane.schema.fields import DECLARATION_FIELDS, FIELDS_BY_NAME, OUTCOME_FIELDS
+from clearlane.schema.fields import DECLARATION_FIELDS, FIELDS_BY_NAME
 
 MIN_SCORE = 0.5
 """A (column, field) pair scoring less is not suggested; the column becomes an extra."""
@@ -451,8 +451,6 @@ def _render_yaml(
     lines += [f"name: {_flow(name)}",
               f"description: {_flow('Suggested by clearlane profile suggest; review before use.')}"]
     lines += top
-    if fields & set(OUTCOME_FIELDS):
-        lines.append("missing_columns: ignore  # outcome columns may be absent (new declarations)")
     lines.append("columns:")
     for s in sorted(mapped, key=lambda s: list(FIELDS_BY_NAME).index(s.field or "")):
         value: Any = {"column": s.column, **s.options} if s.options else s.column
