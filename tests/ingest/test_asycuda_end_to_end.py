@@ -56,7 +56,7 @@ def stored(ws: Path) -> pl.DataFrame:
 
 
 def test_suggested_profile_ingests_the_export_unchanged(
-    history: SynthResult, tmp_path: Path
+    history: SynthResult, new_declarations: SynthResult, tmp_path: Path
 ) -> None:
     export = write_asycuda_export(
         history, tmp_path / "export.csv", AsycudaExportOptions(pseudonymised_countries=True)
@@ -78,7 +78,14 @@ def test_suggested_profile_ingests_the_export_unchanged(
     assert rows["origin_country"].str.contains(r"^C\d{4}$").all()  # national codes kept
     assert int(rows["inspected"].sum()) == int(d["inspected"].sum())
     assert int(rows["fraud"].fill_null(False).sum()) == int(d["fraud"].fill_null(False).sum())
-    assert rows["extra"].str.contains("Inspector Name").all()  # names kept, as extras
+    assert rows["extra"].str.contains("Importer Name").all()  # names kept, as extras
+    # The same suggestion reads new declarations, without the outcome block.
+    new = write_asycuda_export(
+        new_declarations, tmp_path / "new.csv",
+        AsycudaExportOptions(with_outcomes=False, pseudonymised_countries=True),
+    )
+    clearlane("ingest", str(new), "--profile", str(profile), "-w", str(ws))
+    assert_every_row_stored(ws, new, new_declarations.declarations.height)
 
 
 def test_shipped_profile_reads_history_and_new_declarations(
