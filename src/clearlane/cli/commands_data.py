@@ -7,6 +7,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from clearlane.cli.app import app
@@ -279,19 +280,30 @@ def profile_suggest(
     out: Annotated[Path | None, typer.Option(help="Write the proposed YAML here.")] = None,
     rows: Annotated[int, typer.Option(help="Rows sampled to look at contents.")] = 5000,
 ) -> None:
-    """Propose a profile for an unknown layout from column names and contents, to edit."""
-    scan = open_source(file, batch_rows=rows)
+    """Propose a profile for an unknown layout from column names and contents, to edit.
+
+    Each column gets a confidence (0-1) and a reason; what the data cannot settle is listed
+    as a decision naming the field. The YAML carries the same as comments.
+    """
+    scan = open_source(file, batch_rows=rows, max_records=rows)
     sample = next(iter(scan.batches()), pl.DataFrame()).drop(ROW_COLUMN, strict=False)
-    profile, suggestions = suggest_profile(sample, file.stem)
-    table = Table(title=f"Suggested mapping for {file.name}")
-    for column in ("source column", "canonical field", "score", "why"):
-        table.add_column(column)
-    for s in suggestions:
-        table.add_row(s.column, s.field or "[dim](extra)[/]", f"{s.score:.2f}", s.why)
+    suggestion = suggest_profile(sample, file.stem)
+    table = Table(title=f"Suggested mapping for {file.name} ({sample.height:,} rows sampled)")
+    for column in ("source column", "canonical field", "confidence", "reason"):
+        table.add_column(column, overflow="fold")
+    for s in suggestion.columns:
+        field = s.field or "[dim](extra)[/]"
+        table.add_row(s.column, field, f"{s.score:.2f}" if s.field else "", escape(s.why))
     console.print(table)
-    text = profile.to_yaml()
+    for d in suggestion.decisions:
+        tag = "[yellow]Needs a decision[/]" if d.blocking else "[dim]Note[/]"
+        console.print(f"{tag} {d.field}: {escape(d.message)}")
+    text = suggestion.yaml_text
     if out:
         out.write_text(text, encoding="utf-8")
-        console.print(f"Wrote {out}; review it, then: clearlane ingest {file} --profile {out}")
+        verdict = (
+            "it should ingest as is" if suggestion.ingests_as_is else "settle the decisions above"
+        )
+        console.print(f"Wrote {out}; {verdict}, then: clearlane ingest {file} --profile {out}")
     else:
         console.print(text, highlight=False, markup=False)

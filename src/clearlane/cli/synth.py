@@ -27,6 +27,11 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
+class Layout(StrEnum):
+    canonical = "canonical"
+    asycuda = "asycuda"
+
+
 def _parse_date(value: str) -> date:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
@@ -57,6 +62,11 @@ def synth(
         bool, typer.Option("--ingest", help="Also ingest the declarations into the workspace.")
     ] = False,
     workspace: WorkspaceOption = None,
+    layout: Annotated[
+        Layout,
+        typer.Option(help="asycuda: also write asycuda_export.csv, an ASYCUDA World-style item "
+                     "export (profile `asycuda`; docs/ingest.md)."),
+    ] = Layout.canonical,
 ) -> None:
     """Generate synthetic declarations with planted, documented fraud mechanisms.
 
@@ -75,6 +85,13 @@ def synth(
             config, out, format=format.value, progress=lambda done, total: advance(done, total)
         )
     result = run.result
+    if layout is Layout.asycuda:
+        from clearlane.synth.asycuda_export import AsycudaExportOptions, write_asycuda_export
+
+        export = write_asycuda_export(
+            result, out / "asycuda_export.csv", AsycudaExportOptions(seed=config.seed)
+        )
+        console.print(f"Wrote the ASYCUDA-style export {export} (profile: asycuda)")
     console.print(
         f"[bold green]Wrote[/] {result.declarations.height:,} items in "
         f"{result.declarations['declaration_id'].n_unique():,} declarations to "
