@@ -57,10 +57,10 @@ def test_transforms_apply_before_validation(workspace: Workspace, tmp_path: Path
     path = _write(
         tmp_path / "a.csv",
         HEADER,
-        'S1;1 of 3;03-Feb-19;851713;C0417;1.234,56;R;"café € ’\nsecond line"',
-        "S1;x of 3;03-Feb-19;851713;FR;12,5;Y;n",
-        "S2;2 of 3;03-FEB-19;851713;FR;7;G;n",
-        "S3;3 of 3;04-Feb-19;851713;fr;1.000;1;n",
+        'S1;1 of 3;03-Feb-19;870323;C0417;1.234,56;R;"café € ’\nsecond line"',
+        "S1;x of 3;03-Feb-19;870323;FR;12,5;Y;n",
+        "S2;2 of 3;03-FEB-19;870323;FR;7;G;n",
+        "S3;3 of 3;04-Feb-19;870323;fr;1.000;1;n",
     )
     report = ingest_file(workspace, path, PROFILE, today=TODAY)
     assert (report.counts.rows_read, report.counts.rows_accepted) == (4, 3)
@@ -93,9 +93,9 @@ def test_outcome_columns_are_optional(workspace: Workspace, tmp_path: Path) -> N
     history = _write(
         tmp_path / "history.csv",
         HEADER + ";Inspected;Fraud",
-        "H1;1;03-Feb-19;851713;FR;10;R;n;1;0",
+        "H1;1;03-Feb-19;870323;FR;10;R;n;1;0",
     )
-    new = _write(tmp_path / "new.csv", HEADER, "N1;1;03-Feb-19;851713;FR;10;R;n")
+    new = _write(tmp_path / "new.csv", HEADER, "N1;1;03-Feb-19;870323;FR;10;R;n")
     assert ingest_file(workspace, history, PROFILE, today=TODAY).counts.rows_accepted == 1
     assert ingest_file(workspace, new, PROFILE, today=TODAY).counts.rows_accepted == 1
     rows = workspace.query(
@@ -144,7 +144,7 @@ def test_fast_path_and_reference_agree_after_transforms() -> None:
             "SAD": ["S1", "S2", "S3", "S4", "S5", "S6"],
             "Item": ["1 of 2", "2 of 2", "x", " 3 of 3", None, "4"],
             "Date": ["03-Feb-19", "03-FEB-19", "3/2/19", "04-Feb-19", "05-Feb-19", "05-Feb-19"],
-            "Tariff": ["851713"] * 6,
+            "Tariff": ["870323"] * 6,
             "Origin": ["C0417", "FR", "fr", "C0417", "ZZ", "Atlantis"],
             "CIF": ["1.234,56", "12,5", "inf", "7", "1.000", "1_000"],
             "Lane": ["R", "Y", "G", "1", None, "R"],
@@ -171,7 +171,7 @@ def test_date_formats(fmt: str, text: str, expected: date) -> None:
         + fmt + "'}, inspected_at: {column: t, format: '" + fmt + "'}}",
         "dates",
     )
-    frame = pl.DataFrame({"id": ["D1"], "hs": ["851713"], "d": [text], "t": [text],
+    frame = pl.DataFrame({"id": ["D1"], "hs": ["870323"], "d": [text], "t": [text],
                           ROW_COLUMN: [2]})
     result = validate_batch(frame, profile, CONTEXT)
     assert result.issues.height == 0
