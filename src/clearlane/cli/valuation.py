@@ -13,6 +13,7 @@ from rich.table import Table
 from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspace_path
 from clearlane.errors import ValidationError
 from clearlane.services import valuation as service
+from clearlane.store.exports import write_table
 from clearlane.store.workspace import Workspace
 from clearlane.valuation.bands import BandConfig
 
@@ -138,12 +139,7 @@ def check(
     )
     console.print(f"Revenue at risk {result.revenue_basis}.")
     if output is not None:
-        if output.suffix.lower() == ".parquet":
-            frame.write_parquet(output)
-        elif output.suffix.lower() == ".csv":
-            frame.write_csv(output)
-        else:
-            raise ValidationError(f"--output {str(output)!r}: use a .csv or .parquet file name")
+        write_table(frame, output)
         console.print(f"Results written to {output}")
     ranked = frame.with_row_index("_i").filter(pl.col("price_flag")).sort(
         "price_score", descending=True
@@ -246,10 +242,7 @@ def mirror(
         importer_country=importer, cif_fob_ratio=cif_fob_ratio,
     )
     if output is not None:
-        if output.suffix.lower() == ".parquet":
-            report.write_parquet(output)
-        else:
-            report.write_csv(output)
+        write_table(report, output, "parquet" if output.suffix.lower() == ".parquet" else "csv")
     table = Table(title=f"Mirror gaps ({currency}; largest first) — risk indicators, not evidence")
     cols = ("hs6", "partner_country", "year", "partner_value", "declared_value", "value_gap",
             "gap_share", "declarations")

@@ -19,6 +19,7 @@ from clearlane.models.fraud import DEFAULT_GRID, FraudModel
 from clearlane.schema.reasons import RiskAssessment
 from clearlane.scoring import AnomalyScorer, FraudScorer, ScoreFrame, row_keys
 from clearlane.scoring.assessments import assessment_frame, assessments_from_frame
+from clearlane.store.exports import write_table
 from clearlane.store.workspace import DECLARATION_ORDER, Workspace, date_window_sql
 
 Progress = Callable[[float, float | None], None]
@@ -204,11 +205,7 @@ def assess_declarations(
         con.execute("INSERT INTO risk_assessments BY NAME SELECT * FROM new_assessments")
         con.unregister("new_assessments")
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        if output.suffix.lower() == ".csv":
-            table.write_csv(output)
-        else:
-            table.write_parquet(output)
+        write_table(table, output)
     report(3, 3)
     warnings = tuple(f"{f.scorer} scorer unavailable: {f.message}"
                      for f in (fraud, anomaly) if not f.available)

@@ -45,6 +45,7 @@ from clearlane.selection.segments import (
     segment_lift,
     thompson_exploration,
 )
+from clearlane.store.exports import write_table
 from clearlane.store.workspace import Workspace, date_window_sql
 from clearlane.valuation.explain import (
     CAUTION,
@@ -129,10 +130,7 @@ def write_export(run: SelectionRun, path: Path) -> pl.DataFrame:
     """Write :meth:`SelectionRun.export_frame` to ``path``: Parquet for a ``.parquet`` file,
     CSV otherwise (the ``scorers`` and ``reasons`` columns are JSON text)."""
     frame = run.export_frame()
-    if path.suffix.lower() == ".parquet":
-        frame.write_parquet(path)
-    else:
-        frame.write_csv(path)
+    write_table(frame, path, "parquet" if path.suffix.lower() == ".parquet" else "csv")
     return frame
 
 

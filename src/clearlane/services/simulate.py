@@ -13,6 +13,7 @@ from clearlane.evaluate.simulate import SimulationConfig, SimulationResult, simu
 from clearlane.evaluate.simulate_chart import png_chart, simulation_html
 from clearlane.models.simulation_scorers import FastScorer
 from clearlane.rules import load_rules
+from clearlane.store.exports import write_table
 from clearlane.store.workspace import Workspace
 
 Progress = Callable[[float, float | None], None]
@@ -48,8 +49,8 @@ def simulate_workspace(workspace: Workspace, config: SimulationConfig, *,
     folder = output_dir or workspace.reports_dir / "simulation"
     folder.mkdir(parents=True, exist_ok=True)
     files = [folder / "weekly.csv", folder / "summary.csv", folder / "simulation.html"]
-    result.weekly.write_csv(files[0])
-    result.summary.write_csv(files[1])
+    write_table(result.weekly, files[0])
+    write_table(result.summary, files[1])
     files[2].write_text(simulation_html(result.weekly, result.summary, result.notes,
                                         config.moving_average), encoding="utf-8")
     files.append(png_chart(result.weekly, f"precision_ma{config.moving_average}",
