@@ -99,3 +99,19 @@ class ArtifactIntegrityError(ArtifactError):
 
 class LegacyArtifactError(ArtifactError):
     """An artifact in a format this Clearlane no longer loads (e.g. a pickle envelope)."""
+
+
+class InvalidCredentialsError(PermissionDeniedError):
+    """A login, API key or session that does not authenticate.
+
+    The message never says which part was wrong (unknown name, wrong password, expired,
+    revoked); ``reason`` keeps that for the server's own log and audit trail.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class LoginRateLimitedError(PermissionDeniedError):
+    """Too many failed logins for one user name within the window; refused until it passes."""

@@ -59,3 +59,21 @@ class Settings(BaseSettings):
             "in the edition in force on its date."
         ),
     )
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        description="Failed logins of one user name, within the login window, after which "
+        "logins are refused (even with the right password) until the window passes.",
+    )
+    login_window_minutes: int = Field(
+        15, ge=1, description="The window, in minutes, over which failed logins are counted."
+    )
+    session_lifetime_minutes: int = Field(
+        480, ge=1, description="Minutes a login session lasts before it expires."
+    )
+    api_key_expiry_days: int = Field(
+        365,
+        ge=1,
+        description="Days an API key lasts when `clearlane keys create` is given no "
+        "--expires-days.",
+    )

@@ -302,6 +302,44 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        20,
+        "accounts: users (argon2 hashes), API keys (SHA-256 of the secret), sessions "
+        "(SHA-256 of the id, CSRF token) and login attempts",
+        (
+            """CREATE TABLE users (
+                name VARCHAR PRIMARY KEY,
+                role VARCHAR NOT NULL,
+                offices VARCHAR[] NOT NULL,
+                password_hash VARCHAR NOT NULL,
+                active BOOLEAN NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                updated_at TIMESTAMP NOT NULL
+            )""",
+            """CREATE TABLE api_keys (
+                prefix VARCHAR PRIMARY KEY,
+                name VARCHAR NOT NULL,
+                role VARCHAR NOT NULL,
+                offices VARCHAR[] NOT NULL,
+                secret_sha256 VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                expires_at TIMESTAMP,
+                revoked_at TIMESTAMP
+            )""",
+            """CREATE TABLE sessions (
+                id_sha256 VARCHAR PRIMARY KEY,
+                user_name VARCHAR NOT NULL,
+                csrf_token VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                expires_at TIMESTAMP NOT NULL
+            )""",
+            """CREATE TABLE login_attempts (
+                user_name VARCHAR NOT NULL,
+                attempted_at TIMESTAMP NOT NULL,
+                succeeded BOOLEAN NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)
