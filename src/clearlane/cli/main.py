@@ -31,6 +31,8 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("hs", "group", "hs", "app"),
     ("valuation", "group", "valuation", "app"),
     ("readiness", "group", "readiness", "app"),
+    ("users", "group", "users", "app"),
+    ("keys", "group", "keys", "app"),
 )
 
 
