@@ -96,3 +96,16 @@ def test_docs_print_the_permission_table() -> None:
         "docs/security.md must contain permission_table_markdown() exactly")
     for permission in PERMISSIONS:
         assert f"`{permission}`" in table
+
+
+@given(st.sampled_from([*ROLES, "root", "", "Admin"]),
+       st.sampled_from([*PERMISSIONS, "users:*", "*", "ADMIN"]))
+def test_a_principal_may_act_exactly_when_the_table_says(role: str, permission: str) -> None:
+    principal = Principal("p", role)
+    granted = role in ROLE_PERMISSIONS and permission in ROLE_PERMISSIONS[role]
+    assert principal.can(permission) == granted
+    if granted:
+        principal.require(permission)
+    else:
+        with pytest.raises((PermissionDeniedError, ValidationError)):
+            principal.require(permission)
