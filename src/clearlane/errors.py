@@ -99,3 +99,13 @@ class ArtifactIntegrityError(ArtifactError):
 
 class LegacyArtifactError(ArtifactError):
     """An artifact in a format this Clearlane no longer loads (e.g. a pickle envelope)."""
+
+
+class AuditChainError(ClearlaneError):
+    """The audit chain does not verify: an entry was edited, deleted, reordered or truncated,
+    or the chain no longer holds its signed checkpoint."""
+
+    def __init__(self, message: str, sequence: int, kind: str) -> None:
+        self.sequence = sequence
+        self.kind = kind
+        super().__init__(message)

@@ -31,6 +31,7 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("hs", "group", "hs", "app"),
     ("valuation", "group", "valuation", "app"),
     ("readiness", "group", "readiness", "app"),
+    ("audit", "group", "audit", "app"),
 )
 
 
