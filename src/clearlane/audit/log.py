@@ -44,9 +44,8 @@ def acting_as(actor: str) -> Iterator[None]:
 
 
 def _entry(row: tuple[Any, ...]) -> AuditEntry:
-    values = dict(zip(COLUMNS, row, strict=True))
-    values["sequence"] = int(values["sequence"])
-    return AuditEntry(**{k: (v if k == "sequence" else str(v)) for k, v in values.items()})
+    sequence, *text = row
+    return AuditEntry(int(sequence), *(str(v) for v in text))
 
 
 def append(con: duckdb.DuckDBPyConnection, *, actor: str | None = None, action: str, object_type: str,
