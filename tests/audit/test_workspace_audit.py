@@ -14,10 +14,11 @@ import pytest
 
 from clearlane.selection import SelectionPolicy
 from clearlane.services import audit
+from clearlane.services.batches import drop_batch
 from clearlane.services.ingest import ingest_file
 from clearlane.services.outcomes import record_outcomes
 from clearlane.services.risk import assess_declarations, train_models
-from clearlane.services.selection import select_for_inspection
+from clearlane.services.selection import override_lane, select_for_inspection
 from clearlane.store.workspace import Workspace
 from clearlane.synth import SynthConfig, generate
 
@@ -49,6 +50,8 @@ def test_state_changes_are_audited_and_tampering_is_named(workspace: Workspace,
     data.write_parquet(path)
     ingest_file(workspace, path, "canonical")
     assert actions(workspace) == ["ingest.batch"]
+    assert ingest_file(workspace, path, "canonical").already_ingested  # nothing changed: no entry
+    assert actions(workspace) == ["ingest.batch"]
     train_models(workspace, search=False, promote=True, seed=1)
     assert "model.register" in actions(workspace) and "model.promote" in actions(workspace)
     assess_declarations(workspace)
@@ -57,6 +60,11 @@ def test_state_changes_are_audited_and_tampering_is_named(workspace: Workspace,
         red_rate=0.2, random_share=0.05, per_declaration=False))
     assert actions(workspace)[-1] == "select.run"
     red = run.result.lanes.filter(pl.col("lane") == "red").select("declaration_id", "item_no")
+    first_red = str(red["declaration_id"][0])
+    override_lane(workspace, declaration_id=first_red, to_lane="green",
+                  justification="known trader, documents checked", officer_id="o1")
+    last = audit.log(workspace, 1)[0]
+    assert (last.action, last.object_id) == ("override.record", first_red)
     record_outcomes(workspace, red.head(5).with_columns(fraud=pl.lit(False)))
     entries = audit.log(workspace)
     assert entries[-1].action == "outcome.record"
@@ -97,3 +105,15 @@ def test_an_entry_exists_only_if_its_change_committed(workspace: Workspace) -> N
         audit.record(con, action="test.change", object_type="thing", object_id="x", change={})
         raise RuntimeError("the change fails")
     assert audit.log(workspace) == []
+
+
+def test_a_batch_drop_is_audited(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "decl.parquet"
+    generate(SynthConfig(n_items=200, days=5, seed=2)).declarations.write_parquet(path)
+    batch = ingest_file(workspace, path, "canonical").batch_id
+    assert batch is not None
+    with audit.acting_as("user:ana"):
+        drop_batch(workspace, batch, reason="wrong file")
+    last = audit.log(workspace, 1)[0]
+    assert (last.action, last.object_id, last.actor) == ("batch.drop", batch, "user:ana")
+    assert audit.verify_workspace(workspace).ok
