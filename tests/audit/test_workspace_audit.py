@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -50,6 +51,8 @@ def test_state_changes_are_audited_and_tampering_is_named(workspace: Workspace,
     data.write_parquet(path)
     ingest_file(workspace, path, "canonical")
     assert actions(workspace) == ["ingest.batch"]
+    change = json.loads(audit.log(workspace)[0].change)
+    assert change["counts"]["rows_accepted"] == data.height  # a record, kept as its fields
     assert ingest_file(workspace, path, "canonical").already_ingested  # nothing changed: no entry
     assert actions(workspace) == ["ingest.batch"]
     train_models(workspace, search=False, promote=True, seed=1)

@@ -20,6 +20,7 @@ ChainBreak(sequence=1, kind='edited', detail='its hash does not match its conten
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -33,14 +34,21 @@ BreakKind = Literal["edited", "deleted", "reordered", "truncated", "rewritten", 
 
 
 def canonical_json(value: Any) -> bytes:
-    """Sorted keys, no whitespace, UTF-8; values JSON cannot hold (dates, paths) as text.
+    """Sorted keys, no whitespace, UTF-8; dataclasses as their fields, values JSON cannot hold (dates, paths) as text.
 
     >>> canonical_json({"b": 1, "a": "é"})
     b'{"a":"\\xc3\\xa9","b":1}'
     """
     return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain
     ).encode("utf-8")
+
+
+def _plain(value: Any) -> Any:
+    """A dataclass as its fields, anything else JSON cannot hold as text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
 
 
 def change_digest(change: Any) -> str:
