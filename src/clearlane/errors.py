@@ -115,3 +115,13 @@ class InvalidCredentialsError(PermissionDeniedError):
 
 class LoginRateLimitedError(PermissionDeniedError):
     """Too many failed logins for one user name within the window; refused until it passes."""
+
+
+class AuditChainError(ClearlaneError):
+    """The audit chain does not verify: an entry was edited, deleted, reordered or truncated,
+    or the chain no longer holds its signed checkpoint."""
+
+    def __init__(self, message: str, sequence: int, kind: str) -> None:
+        self.sequence = sequence
+        self.kind = kind
+        super().__init__(message)

@@ -77,3 +77,17 @@ class Settings(BaseSettings):
         description="Days an API key lasts when `clearlane keys create` is given no "
         "--expires-days.",
     )
+    audit_key: Path = Field(
+        Path("~/.config/clearlane/audit-ed25519.pem"),
+        description=(
+            "Ed25519 private key (PEM) that signs audit checkpoints; generated with mode 0600 on "
+            "first use. Keep it off the machine's database disk where possible."
+        ),
+    )
+    audit_checkpoint_dir: Path | None = Field(
+        None,
+        description=(
+            "Folder for audit checkpoint files; default: beside the workspace folder "
+            "(WORKSPACE.audit-checkpoint.json)."
+        ),
+    )

@@ -20,6 +20,7 @@ from rich.progress import (
 )
 
 from clearlane.errors import (
+    AuditChainError,
     ClearlaneError,
     ConflictError,
     NotFoundError,
@@ -99,6 +100,7 @@ EXIT_CODES: dict[type[ClearlaneError], int] = {
     PermissionDeniedError: 5,
     WorkspaceBusyError: 6,
     StorageError: 7,
+    AuditChainError: 8,
 }
 
 EXIT_CODE_TABLE: tuple[tuple[int, str], ...] = (
@@ -113,6 +115,9 @@ EXIT_CODE_TABLE: tuple[tuple[int, str], ...] = (
     (6, "workspace busy: another program has the workspace open (the message names it)"),
     (7, "storage: the workspace folder is read-only, or the disk is full "
         "(nothing was changed)"),
+    (8, "audit chain broken: `audit verify` found an edited, deleted, reordered or truncated "
+        "entry, or a chain that no longer holds its signed checkpoint (the message names the "
+        "first broken entry)"),
 )
 
 

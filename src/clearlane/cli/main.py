@@ -33,6 +33,7 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("readiness", "group", "readiness", "app"),
     ("users", "group", "users", "app"),
     ("keys", "group", "keys", "app"),
+    ("audit", "group", "audit", "app"),
 )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from clearlane.artifacts import SUFFIX, library_versions, read_artifact, write_artifact
+from clearlane.audit import append as audit_append
 from clearlane.errors import ArtifactError, NotFoundError, UntrustedArtifactError, ValidationError
 from clearlane.store.workspace import Workspace
 
@@ -117,6 +118,8 @@ def register(
              json.dumps(metrics, default=str), fingerprint, json.dumps(record.library_versions),
              record.artifact_path, record.artifact_sha256, None],
         )
+        audit_append(con, action="model.register", object_type="model", object_id=version,
+                     change={"kind": kind, "artifact_sha256": info.sha256, "rows": n_rows})
     return record
 
 
@@ -168,6 +171,8 @@ def promote(workspace: Workspace, version: str) -> ModelRecord:
             "UPDATE models SET status = 'promoted', promoted_at = ? WHERE version = ?",
             [now, version],
         )
+        audit_append(con, action="model.promote", object_type="model", object_id=version,
+                     change={"kind": record.kind})
     return get_model(workspace, version)
 
 

@@ -27,6 +27,7 @@ import polars as pl
 from clearlane.errors import ConflictError, NotFoundError
 from clearlane.quality.compute import resolve_batch
 from clearlane.quality.sql import SEVERITY_SQL
+from clearlane.services import audit
 from clearlane.store.workspace import Workspace
 
 BATCH_COLUMNS = (
@@ -199,6 +200,9 @@ def drop_batch(
                 json.dumps({"removed": removed, "cascaded": cascaded}, sort_keys=True),
             ],
         )
+        audit.record(con, action="batch.drop", object_type="batch", object_id=batch_id,
+                     change={"by": by, "reason": reason, "removed": removed,
+                             "cascaded": cascaded})
     return DropReport(
         batch_id=batch_id,
         source_file=record.get("source_file"),

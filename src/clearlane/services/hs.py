@@ -20,6 +20,7 @@ from clearlane.hs.persistence import load_classifier
 from clearlane.hs.tariff import load_tariff
 from clearlane.models import registry
 from clearlane.reference.hs_editions import SPLIT_TAG, hs2022_keys
+from clearlane.services import audit
 from clearlane.store.workspace import Workspace
 
 LEGACY_MODEL_FILE = "hs_classifier.pkl"
@@ -217,6 +218,9 @@ def record_feedback(
                 datetime.now(UTC),
             ],
         )
+        audit.record(con, action="hs.feedback", object_type="declaration",
+                     object_id=declaration_id or "", change={"accepted_code": code,
+                     "suggested_code": suggested_code, "officer_id": officer_id})
 
 
 def search_codes(query: str, limit: int = 10) -> list[SearchHit]:

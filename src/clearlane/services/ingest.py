@@ -36,6 +36,7 @@ from clearlane.ingest.validate import (
 )
 from clearlane.reference.currencies import normalise_currency
 from clearlane.schema.fields import EXTRA_COLUMN, FIELD_NAMES, KEY_FIELDS
+from clearlane.services import audit
 from clearlane.settings import Settings
 from clearlane.store.ingest_writer import BatchCounts, IngestWriter
 from clearlane.store.workspace import Workspace
@@ -192,6 +193,9 @@ def ingest_file(
                     "INSERT INTO ingest_batch_currency VALUES (?, ?)",
                     [batch_id, normalise_currency(profile.national_currency)],
                 )
+            audit.record(con, action="ingest.batch", object_type="batch", object_id=batch_id,
+                         change={"source_file": path.name, "file_sha256": sha,
+                                 "profile": profile.name, "counts": counts})
         if progress is not None:
             progress(done, done)
         return IngestReport(

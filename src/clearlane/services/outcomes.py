@@ -16,6 +16,7 @@ from clearlane.evaluate.performance import (
     performance_by,
     random_sample_estimate,
 )
+from clearlane.services import audit
 from clearlane.store.workspace import Workspace
 
 
@@ -79,6 +80,8 @@ def record_outcomes(workspace: Workspace, outcomes: pl.DataFrame | Path | str,
             "i.declaration_id AND o.item_no = i.item_no WHERE o.selection_id IS NOT NULL"
         ).fetchall()
         con.unregister("incoming")
+        audit.record(con, action="outcome.record", object_type="outcomes", object_id=source,
+                     change={"rows": frame.height, "replaced": replaced})
     return RecordResult(recorded=frame.height, replaced=replaced,
                         linked=int(linked_row[0][0]) if linked_row else 0,
                         frauds=int(frame["fraud"].sum() or 0))

@@ -19,6 +19,7 @@ from clearlane.models.fraud import DEFAULT_GRID, FraudModel
 from clearlane.schema.reasons import RiskAssessment
 from clearlane.scoring import AnomalyScorer, FraudScorer, ScoreFrame, row_keys
 from clearlane.scoring.assessments import assessment_frame, assessments_from_frame
+from clearlane.services import audit
 from clearlane.store.exports import write_table
 from clearlane.store.workspace import DECLARATION_ORDER, Workspace, date_window_sql
 
@@ -204,6 +205,8 @@ def assess_declarations(
         )
         con.execute("INSERT INTO risk_assessments BY NAME SELECT * FROM new_assessments")
         con.unregister("new_assessments")
+        audit.record(con, action="assess.run", object_type="model", object_id=record.version,
+                     change={"rows": table.height, "anomaly_version": anomaly.version})
     if output is not None:
         write_table(table, output)
     report(3, 3)

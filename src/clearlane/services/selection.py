@@ -45,6 +45,7 @@ from clearlane.selection.segments import (
     segment_lift,
     thompson_exploration,
 )
+from clearlane.services import audit
 from clearlane.store.exports import write_table
 from clearlane.store.workspace import Workspace, date_window_sql
 from clearlane.valuation.explain import (
@@ -460,6 +461,9 @@ def select_for_inspection(
             con.register("new_hits", hit_table.to_arrow())
             con.execute("INSERT INTO rule_hits SELECT * FROM new_hits")
             con.unregister("new_hits")
+        audit.record(con, action="select.run", object_type="selection", object_id=selection_id,
+                     change={"rows": declarations.height, "seed": seed, "model": version,
+                             "rules": rules.fingerprint() if rules else None})
     return SelectionRun(selection_id, result, version, rules, tuple(notes), tuple(warnings),
                         tuple(check_frames))
 
@@ -498,6 +502,10 @@ def override_lane(workspace: Workspace, *, declaration_id: str, to_lane: str,
         con.execute("INSERT INTO lane_overrides VALUES (?, ?, ?, ?, ?, ?, ?)", [
             selection_id, override.declaration_id, override.from_lane, override.to_lane,
             override.justification, override.officer_id, override.overridden_at])
+        audit.record(con, action="override.record", object_type="declaration",
+                     object_id=declaration_id, change={"selection_id": selection_id,
+                     "from": override.from_lane, "to": override.to_lane,
+                     "officer_id": officer_id, "justification": justification})
     return override
 
 

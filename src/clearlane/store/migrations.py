@@ -303,6 +303,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        19,
+        "audit_log: the append-only, hash-chained audit log (see clearlane.audit)",
+        (
+            """CREATE TABLE audit_log (
+                sequence BIGINT NOT NULL,
+                recorded_at VARCHAR NOT NULL,
+                actor VARCHAR NOT NULL,
+                action VARCHAR NOT NULL,
+                object_type VARCHAR NOT NULL,
+                object_id VARCHAR NOT NULL,
+                change VARCHAR NOT NULL,
+                change_digest VARCHAR NOT NULL,
+                previous_hash VARCHAR NOT NULL,
+                hash VARCHAR NOT NULL
+            )""",
+        ),
+    ),
+    Migration(
         20,
         "accounts: users (argon2 hashes), API keys (SHA-256 of the secret), sessions "
         "(SHA-256 of the id, CSRF token) and login attempts",

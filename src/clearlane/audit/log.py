@@ -1,0 +1,78 @@
+"""The ``audit_log`` table: append inside the caller's transaction, read in stored order."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import duckdb
+
+from clearlane.audit.chain import AuditEntry, new_entry
+
+COLUMNS = ("sequence", "recorded_at", "actor", "action", "object_type", "object_id", "change",
+           "change_digest", "previous_hash", "hash")
+
+
+_ACTOR: ContextVar[str | None] = ContextVar("clearlane_audit_actor", default=None)
+
+
+def os_user() -> str:
+    """The OS login name, else ``uid:N`` (containers without a passwd entry)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def current_actor() -> str:
+    """The actor set by :func:`acting_as` (a server sets its user or key), else the OS user."""
+    return _ACTOR.get() or os_user()
+
+
+@contextmanager
+def acting_as(actor: str) -> Iterator[None]:
+    """Entries appended inside the block name ``actor``."""
+    token = _ACTOR.set(actor)
+    try:
+        yield
+    finally:
+        _ACTOR.reset(token)
+
+
+def _entry(row: tuple[Any, ...]) -> AuditEntry:
+    sequence, *text = row
+    return AuditEntry(int(sequence), *(str(v) for v in text))
+
+
+def append(con: duckdb.DuckDBPyConnection, *, actor: str | None = None, action: str, object_type: str,
+           object_id: str, change: Any) -> AuditEntry:
+    """Append one entry using ``con``'s open transaction: it exists iff that transaction commits.
+
+    The head is read inside the same transaction; DuckDB lets one process write a workspace and
+    a concurrent append to the same table fails at commit, so two entries never share a
+    sequence.
+    """
+    row = con.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM audit_log ORDER BY sequence DESC LIMIT 1"
+    ).fetchone()
+    entry = new_entry(None if row is None else _entry(row), actor=actor or current_actor(), action=action,
+                      object_type=object_type, object_id=object_id, change=change)
+    con.execute(
+        f"INSERT INTO audit_log ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+        [getattr(entry, c) for c in COLUMNS],
+    )
+    return entry
+
+
+def read_entries(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[AuditEntry]:
+    """Every entry in the order stored (``rowid``), or the last ``limit`` of them."""
+    sql = f"SELECT {', '.join(COLUMNS)} FROM audit_log ORDER BY rowid"
+    if limit is not None:
+        sql = (f"SELECT * FROM (SELECT {', '.join(COLUMNS)}, rowid AS r FROM audit_log "
+               f"ORDER BY rowid DESC LIMIT {int(limit)}) ORDER BY r")
+        return [_entry(row[:-1]) for row in con.execute(sql).fetchall()]
+    return [_entry(row) for row in con.execute(sql).fetchall()]
