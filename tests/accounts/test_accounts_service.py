@@ -170,3 +170,25 @@ def test_a_forged_key_with_a_known_prefix_fails(workspace: Workspace) -> None:
     assert refused.value.reason == "wrong secret"
     with pytest.raises(InvalidCredentialsError, match=INVALID_KEY):
         accounts.authenticate_key(workspace, f"clk_00000000.{secret}", now=NOW)
+
+
+def test_account_changes_and_logins_are_audited_without_secrets(ws: Workspace) -> None:
+    from clearlane.services import audit
+
+    with pytest.raises(InvalidCredentialsError):
+        accounts.login(ws, "amina", "wrong password!", now=NOW)
+    accounts.login(ws, "amina", PASSWORD, now=NOW + timedelta(seconds=1))
+    accounts.set_password(ws, "amina", "another long password", now=NOW)
+    created = accounts.create_key(ws, "asycuda", "system", now=NOW)
+    accounts.revoke_key(ws, created.key.prefix, now=NOW)
+    accounts.deactivate_user(ws, "amina", now=NOW)
+    entries = audit.log(ws)
+    assert [(e.action, e.object_id) for e in entries] == [
+        ("user.add", "amina"), ("login.failure", "amina"), ("login.success", "amina"),
+        ("user.password", "amina"), ("key.create", created.key.prefix),
+        ("key.revoke", created.key.prefix), ("user.deactivate", "amina"),
+    ]
+    assert '"reason":"wrong password"' in entries[1].change
+    secret = split_token(created.token)[1]
+    assert not any(secret in e.change or secret_digest(secret) in e.change for e in entries)
+    assert audit.verify_workspace(ws).ok

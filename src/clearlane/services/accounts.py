@@ -26,6 +26,7 @@ from clearlane.errors import (
     LoginRateLimitedError,
     NotFoundError,
 )
+from clearlane.services import audit
 from clearlane.settings import Settings
 from clearlane.store.workspace import Workspace
 
@@ -59,6 +60,8 @@ def add_user(workspace: Workspace, name: str, role: str, password: str,
             raise ConflictError(f"user {name!r} already exists; choose another name")
         con.execute("INSERT INTO users VALUES (?, ?, ?, ?, TRUE, ?, ?)",
                     [name, role, sorted(scoped), password_hash, now, now])
+        audit.record(con, action="user.add", object_type="user", object_id=name,
+                     change={"role": role, "offices": sorted(scoped)})
     return User(name, role, scoped, password_hash, True, now)
 
 
@@ -84,6 +87,8 @@ def set_password(workspace: Workspace, name: str, password: str,
         con.execute("UPDATE users SET password_hash = ?, updated_at = ? WHERE name = ?",
                     [password_hash, now, name])
         con.execute("DELETE FROM sessions WHERE user_name = ?", [name])
+        audit.record(con, action="user.password", object_type="user", object_id=name,
+                     change={"sessions_ended": True})
 
 
 def deactivate_user(workspace: Workspace, name: str, now: datetime | None = None) -> User:
@@ -93,6 +98,8 @@ def deactivate_user(workspace: Workspace, name: str, now: datetime | None = None
     with workspace.transaction() as con:
         con.execute("UPDATE users SET active = FALSE, updated_at = ? WHERE name = ?", [now, name])
         con.execute("DELETE FROM sessions WHERE user_name = ?", [name])
+        audit.record(con, action="user.deactivate", object_type="user", object_id=name,
+                     change={"active": False})
     return User(user.name, user.role, user.offices, user.password_hash, False, user.created_at)
 
 
@@ -141,6 +148,10 @@ def login(workspace: Workspace, name: str, password: str, now: datetime | None =
             if ok and not user.active:
                 ok, reason = False, "inactive user"
         con.execute("INSERT INTO login_attempts VALUES (?, ?, ?)", [name, now, ok])
+        # the reason stays in the audit trail; the caller only ever sees INVALID_LOGIN
+        audit.record(con, action="login.success" if ok else "login.failure",
+                     object_type="user", object_id=name,
+                     change={"succeeded": ok} if ok else {"succeeded": False, "reason": reason})
         if ok and new_hash is not None:
             con.execute("UPDATE users SET password_hash = ? WHERE name = ?", [new_hash, name])
     if not ok or user is None:
@@ -231,6 +242,10 @@ def create_key(workspace: Workspace, name: str, role: str, offices: Iterable[str
         con.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [k.prefix, k.name, k.role, sorted(k.offices), k.secret_sha256,
                      k.created_at, k.expires_at, k.revoked_at])
+        # never the secret nor its digest: the entry names the key by its visible prefix
+        audit.record(con, action="key.create", object_type="api_key", object_id=k.prefix,
+                     change={"name": k.name, "role": k.role, "offices": sorted(k.offices),
+                             "expires_at": k.expires_at})
     return created
 
 
@@ -252,6 +267,8 @@ def revoke_key(workspace: Workspace, prefix: str, now: datetime | None = None) -
         return key
     with workspace.transaction() as con:
         con.execute("UPDATE api_keys SET revoked_at = ? WHERE prefix = ?", [now, prefix])
+        audit.record(con, action="key.revoke", object_type="api_key", object_id=prefix,
+                     change={"revoked_at": now})
     return _key((*rows[0][:7], now))
 
 
