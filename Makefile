@@ -47,4 +47,4 @@ docs-cli: $(STAMP)
 	$(BIN)/python scripts/gen_cli_reference.py
 
 clean:
-	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(WORKSPACE) $(WORKSPACE).audit-checkpoint.json .pytest_cache .mypy_cache .ruff_cache
