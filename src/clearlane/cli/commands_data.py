@@ -27,6 +27,7 @@ from clearlane.services.workspace import (
     quarantine_problems,
     quarantined_rows,
 )
+from clearlane.store.exports import write_table
 from clearlane.store.workspace import Workspace
 
 profile_app = typer.Typer(
@@ -215,7 +216,7 @@ def quarantine(
         return
     if export is not None:
         rows = quarantined_rows(ws, batch, limit=None)
-        (rows.write_parquet if export.suffix == ".parquet" else rows.write_csv)(export)
+        write_table(rows, export, "parquet" if export.suffix == ".parquet" else "csv")
         console.print(f"Wrote {rows.height:,} quarantined rows to {export}")
         return
     problems = quarantine_problems(ws, batch, limit)
@@ -243,7 +244,7 @@ def quarantine(
 def _show_conflicts(ws: Workspace, batch: str | None, limit: int, export: Path | None) -> None:
     if export is not None:
         rows = conflicts_for_review(conflicting_rows(ws, batch, limit=None))
-        (rows.write_parquet if export.suffix == ".parquet" else rows.write_csv)(export)
+        write_table(rows, export, "parquet" if export.suffix == ".parquet" else "csv")
         console.print(f"Wrote {rows.height:,} conflicting rows (with their incoming content) to {export}")
         return
     rows = conflicting_rows(ws, batch, limit)
