@@ -233,7 +233,10 @@ def quarantine(
             _shown(row["value"]), row["reason"],
         )
     console.print(table)
-    found = conflicting_rows(ws, batch, limit=None).height
+    found = ws.query(
+        "SELECT count(*) FROM conflicts" + (" WHERE batch_id = ?" if batch else ""),
+        [batch] if batch else None,
+    ).item()
     if found:
         console.print(
             f"[yellow]{found:,} conflicting rows[/] (same key, different content; the stored "
