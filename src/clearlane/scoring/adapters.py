@@ -141,11 +141,6 @@ class HSCheckScorer:
         return ScoreFrame.build(self.name, self.version, keys, scores, reasons)
 
 
-PRICE_FLAG_CODES = ("PRICE_BELOW_BAND", "PRICE_TRADER_BELOW_MARKET", "PRICE_QUANTITY_MISMATCH",
-                    "PRICE_BELOW_MODEL_RANGE")
-"""Price-check reasons that mean the row is flagged for a valuation (or quantity) check."""
-
-
 def price_score_frame(result: Any, version: str | None = None) -> ScoreFrame:
     """A :class:`~clearlane.valuation.check.PriceCheckResult` as a score frame.
 
