@@ -175,7 +175,7 @@ def drop_batch(
                 f"batch {batch_id} cannot be dropped: its declarations have {found}. "
                 "Use --cascade to remove those too, or keep the batch."
             )
-        cascaded = _remove_dependents(con, batch_id) if cascade else {}
+        cascaded = _remove_dependents(con, batch_id, dependents) if cascade else {}
         removed = {
             table: _count(con, f"SELECT count(*) FROM {table} WHERE batch_id = ?", [batch_id])
             for table in _BATCH_TABLES
@@ -253,9 +253,12 @@ def _dependents(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, int]
     return found
 
 
-def _remove_dependents(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, int]:
-    """Delete the dependents of the batch's rows; selections left without a lane too."""
-    removed = _dependents(con, batch_id)
+def _remove_dependents(
+    con: duckdb.DuckDBPyConnection, batch_id: str, dependents: dict[str, int]
+) -> dict[str, int]:
+    """Delete the dependents of the batch's rows (``dependents``: their counts, from
+    :func:`_dependents`); selections left without a lane too."""
+    removed = dict(dependents)
     for table in _ITEM_DEPENDENTS:
         con.execute(
             f"DELETE FROM {table} WHERE (declaration_id, item_no) IN ({_keys_sql()})", [batch_id]
