@@ -153,9 +153,10 @@ def _report(
         duplicate_skipped=sum(b.rows_duplicate for b in batches),
         conflicts=conflicts,
         read_by_ingest=read_by_ingest,
-        resolved=scalar(
-            con, f"SELECT count(*) FROM quarantine WHERE {scope.sql}", scope.params
-        ) - rejected,
+        # one batch counts its whole quarantine as rejected: nothing resolved to count
+        resolved=scalar(con, "SELECT count(*) FROM quarantine", []) - rejected
+        if batch_id is None
+        else 0,
     )
     if batch_id is not None and not batches and accepted == 0 and rejected == 0:
         raise NotFoundError(f"batch {batch_id!r} holds nothing in this workspace")
