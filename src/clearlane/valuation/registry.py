@@ -111,18 +111,15 @@ class BandRegistry:
         )
         return path
 
-    def has_model(self, version: str) -> bool:
-        return any(r.version == f"{QUANTILE}-{version}"
-                   for r in registry.list_models(self.workspace, QUANTILE))
-
     def load_model(self, version: str) -> UnitValueQuantileModel:
         """The quantile model of band version ``version``; its file's SHA-256 checked."""
-        if not self.has_model(version):
+        record = next((r for r in registry.list_models(self.workspace, QUANTILE)
+                       if r.version == f"{QUANTILE}-{version}"), None)
+        if record is None:
             raise NotFoundError(
                 f"bands {version!r} have no quantile model; rebuild with "
                 "`clearlane valuation build --with-model`"
             )
-        record = registry.get_model(self.workspace, f"{QUANTILE}-{version}")
         model = registry.load_model(self.workspace, record)
         if not isinstance(model, UnitValueQuantileModel):
             raise ArtifactError(f"registered model {record.version!r} is not a quantile model")
