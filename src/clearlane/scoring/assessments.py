@@ -112,18 +112,10 @@ def assessment_frame(frames: Sequence[ScoreFrame], assessed_at: datetime) -> pl.
             f.reasons_json().alias(f"_reasons_{f.scorer}"))],
     )
     parts = [scorer_json(f) for f in frames]
-    scorers = pl.concat_str([pl.lit("["), *_joined(parts), pl.lit("]")]).alias("scorers")
+    scorers = pl.concat_str([pl.lit("["), pl.concat_str(parts, separator=", "),
+                             pl.lit("]")]).alias("scorers")
     return work.with_columns(scorers).select(list(ASSESSMENT_SCHEMA)).cast(
         ASSESSMENT_SCHEMA)  # type: ignore[arg-type]
-
-
-def _joined(parts: list[pl.Expr]) -> list[pl.Expr]:
-    out: list[pl.Expr] = []
-    for i, part in enumerate(parts):
-        if i:
-            out.append(pl.lit(", "))
-        out.append(part)
-    return out
 
 
 def _float(x: float | None) -> float | None:
