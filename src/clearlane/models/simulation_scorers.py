@@ -67,11 +67,12 @@ class FastScorer:
                                   f"{int(mask.sum())} inspected, {int(y.sum())} frauds")
         features = pipeline.transform(history.filter(pl.Series(mask)))
         cats = [features.columns.index(c) for c in pipeline.categorical_features_]
+        matrix = features.to_numpy()
         params = {"objective": "binary", "learning_rate": 0.08, "num_leaves": self.num_leaves,
                   "min_child_samples": 20, "feature_fraction": 0.8, "bagging_fraction": 0.8,
                   "bagging_freq": 1, "seed": self.random_state, "deterministic": True,
                   "num_threads": self.n_jobs, "verbose": -1}
-        booster = lgb.train(params, lgb.Dataset(features.to_numpy(), y,
+        booster = lgb.train(params, lgb.Dataset(matrix, y,
                                                 categorical_feature=cats),
                             num_boost_round=self.rounds)
         revenue = history["revenue_recovered"].cast(pl.Float64).fill_null(0.0).to_numpy()[mask]
@@ -80,7 +81,7 @@ class FastScorer:
         if rows.sum() >= 30:
             rev_booster = lgb.train(
                 {**params, "objective": "regression", "num_leaves": 15},
-                lgb.Dataset(features.to_numpy()[rows], np.log1p(revenue[rows]),
+                lgb.Dataset(matrix[rows], np.log1p(revenue[rows]),
                             categorical_feature=cats), num_boost_round=60)
         return pipeline, booster, rev_booster
 
