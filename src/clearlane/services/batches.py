@@ -45,6 +45,8 @@ BATCH_COLUMNS = (
 
 # Tables whose rows are about one declaration item, keyed (declaration_id, item_no).
 _ITEM_DEPENDENTS = ("risk_assessments", "lane_decisions", "rule_hits", "outcomes")
+# The keys of a batch's declaration items (one parameter: the batch id).
+_BATCH_KEYS = "SELECT declaration_id, item_no FROM declarations WHERE batch_id = ?"
 # What ingest wrote for a batch, by batch_id (the batch record last).
 _BATCH_TABLES = (
     "declarations",
@@ -230,16 +232,12 @@ def _record(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, Any]:
     return dict(zip(names, row, strict=True))
 
 
-def _keys_sql() -> str:
-    return "SELECT declaration_id, item_no FROM declarations WHERE batch_id = ?"
-
-
 def _dependents(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, int]:
     """Rows of other tables about the batch's declaration items (and declarations)."""
     found = {
         table: _count(
             con,
-            f"SELECT count(*) FROM {table} WHERE (declaration_id, item_no) IN ({_keys_sql()})",
+            f"SELECT count(*) FROM {table} WHERE (declaration_id, item_no) IN ({_BATCH_KEYS})",
             [batch_id],
         )
         for table in _ITEM_DEPENDENTS
@@ -261,7 +259,7 @@ def _remove_dependents(
     removed = dict(dependents)
     for table in _ITEM_DEPENDENTS:
         con.execute(
-            f"DELETE FROM {table} WHERE (declaration_id, item_no) IN ({_keys_sql()})", [batch_id]
+            f"DELETE FROM {table} WHERE (declaration_id, item_no) IN ({_BATCH_KEYS})", [batch_id]
         )
     con.execute(
         "DELETE FROM lane_overrides WHERE declaration_id IN "
