@@ -163,6 +163,12 @@ def _hs_reason(digits: str, edition: str) -> str | None:
     return check_in_edition(digits, edition) if 6 <= len(digits) <= 10 else None
 
 
+def _hs_key_reason(key: str) -> str | None:
+    """:func:`_hs_reason` of an ``edition:digits`` key."""
+    edition, _, digits = key.partition(":")
+    return _hs_reason(digits, edition)
+
+
 def _hs_edition(work: pl.DataFrame, profile: Profile) -> pl.Expr:
     """The HS edition in force on each row's declaration date (the latest one without it)."""
     editions = configured_editions()
@@ -316,8 +322,7 @@ def _field_rules(
         )
         # checked against the edition in force on the row's date, once per (edition, code)
         key = pl.concat_str([_hs_edition(work, profile), pl.lit(":"), digits])
-        keys = work.select(key.alias("k")).get_column("k").drop_nulls().unique().to_list()
-        reasons = {k: _hs_reason(k.partition(":")[2], k.partition(":")[0]) for k in keys}
+        reasons = _unique_mapping(work.select(key.alias("k")), "k", _hs_key_reason)
         reason = key.replace_strict(reasons, default=None, return_dtype=pl.String)
         rules.checks.append(_Check(name, reason.is_not_null(), reason, WARNING))
         rules.value = digits
