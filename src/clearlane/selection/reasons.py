@@ -34,7 +34,7 @@ def reason_texts(units: pl.DataFrame, policy: SelectionPolicy,
         "office_id",
         "day", "fraud_probability", "expected_revenue", "anomaly_score",
         *(["model_reasons"] if has_model_reasons else []),
-        *[c for c in notes if c in units.columns],
+        *notes,
         *[c for c in policy.extra_weights if c in units.columns],
     ).to_dicts()
     green = json.dumps([{"code": "GREEN", "text": "below every selection threshold",
