@@ -251,9 +251,13 @@ def _score_matrix(
     return scores, reasons, vetoes, contradictions
 
 
-def suggest_columns(sample: pl.DataFrame) -> list[ColumnSuggestion]:
-    """The best one-to-one assignment of columns to fields, with options, for a sample."""
-    contents = {c: describe_column(sample.get_column(c)) for c in sample.columns}
+def suggest_columns(
+    sample: pl.DataFrame, contents: dict[str, ColumnContent] | None = None
+) -> list[ColumnSuggestion]:
+    """The best one-to-one assignment of columns to fields, with options, for a sample
+    (``contents``: each column described, when the caller has done so already)."""
+    if contents is None:
+        contents = _describe(sample)
     fields = [f.name for f in DECLARATION_FIELDS]
     scores, reasons, vetoes, contradictions = _score_matrix(sample, contents)
     chosen: dict[str, ColumnSuggestion] = {}
@@ -293,6 +297,10 @@ def suggest_columns(sample: pl.DataFrame) -> list[ColumnSuggestion]:
             why = "kept as extra: no field matches its name and values"
         result.append(ColumnSuggestion(column, None, 0.0, why))
     return result
+
+
+def _describe(sample: pl.DataFrame) -> dict[str, ColumnContent]:
+    return {c: describe_column(sample.get_column(c)) for c in sample.columns}
 
 
 def _options(field_name: str, content: ColumnContent) -> tuple[dict[str, Any], str]:
@@ -335,7 +343,8 @@ def suggest_profile(sample: pl.DataFrame, name: str) -> ProfileSuggestion:
     decisions left to the user. The YAML parses back to ``profile`` exactly."""
     decisions: list[Decision] = []
     columns = []
-    for s in suggest_columns(sample):
+    contents = _describe(sample)
+    for s in suggest_columns(sample, contents):
         for key in ("extract", "codes"):
             if s.field and key in s.options and not _supported(key):
                 decisions.append(Decision(
@@ -344,7 +353,6 @@ def suggest_profile(sample: pl.DataFrame, name: str) -> ProfileSuggestion:
                 s = replace(s, options={k: v for k, v in s.options.items() if k != key})
         columns.append(s)
     mapped = {s.field: s for s in columns if s.field}
-    contents = {s.column: describe_column(sample.get_column(s.column)) for s in columns if s.field}
     for s in mapped.values():
         content = contents[s.column]
         guess = content.date
