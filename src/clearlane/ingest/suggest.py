@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from difflib import SequenceMatcher
 from typing import Any
@@ -38,7 +38,7 @@ import polars as pl
 import yaml
 from scipy.optimize import linear_sum_assignment
 
-from clearlane.ingest.profile import ColumnMapping, CsvOptions, Profile, parse_profile
+from clearlane.ingest.profile import Profile, parse_profile
 from clearlane.ingest.suggest_content import (
     ITEM_EXTRACT,
     TRUE_FLAGS,
@@ -334,24 +334,12 @@ def _options(field_name: str, content: ColumnContent) -> tuple[dict[str, Any], s
 # -- the profile -------------------------------------------------------------------------
 
 
-def _supported(key: str) -> bool:
-    return key in ColumnMapping.model_fields
-
-
 def suggest_profile(sample: pl.DataFrame, name: str) -> ProfileSuggestion:
     """A profile proposal for a sample of a file's rows, with per-column reasons and the
     decisions left to the user. The YAML parses back to ``profile`` exactly."""
     decisions: list[Decision] = []
-    columns = []
     contents = _describe(sample)
-    for s in suggest_columns(sample, contents):
-        for key in ("extract", "codes"):
-            if s.field and key in s.options and not _supported(key):
-                decisions.append(Decision(
-                    s.field, f"column {s.column!r} needs `{key}: {s.options[key]}`, which "
-                    "this version's profiles do not support"))
-                s = replace(s, options={k: v for k, v in s.options.items() if k != key})
-        columns.append(s)
+    columns = suggest_columns(sample, contents)
     mapped = {s.field: s for s in columns if s.field}
     for s in mapped.values():
         content = contents[s.column]
@@ -384,19 +372,15 @@ def suggest_profile(sample: pl.DataFrame, name: str) -> ProfileSuggestion:
     top: list[str] = []
     comma = [s.column for s in mapped.values() if contents[s.column].decimal_comma
              and FIELDS_BY_NAME[s.field or ""].kind in ("int", "float")]
-    if comma and "decimal" in CsvOptions.model_fields:
+    if comma:
         top.append(f'csv: {{decimal: ","}}  # decimal commas in {comma[:3]}')
-    elif comma:
-        decisions.append(Decision("csv", f"columns {comma[:3]} write numbers with a decimal "
-                                  "comma, which this version cannot read"))
-    if "national_currency" in Profile.model_fields:
-        found = national_currency_from_names(sample.columns)
-        if found:
-            top.append(f"national_currency: {found[0]}  # from the column name {found[1]!r}")
-        else:
-            decisions.append(Decision(
-                "national_currency", "amounts are taken to be in national currency: add "
-                "`national_currency: <ISO 4217 code>` (e.g. XOF) to say which", blocking=False))
+    found = national_currency_from_names(sample.columns)
+    if found:
+        top.append(f"national_currency: {found[0]}  # from the column name {found[1]!r}")
+    else:
+        decisions.append(Decision(
+            "national_currency", "amounts are taken to be in national currency: add "
+            "`national_currency: <ISO 4217 code>` (e.g. XOF) to say which", blocking=False))
     yaml_text = _render_yaml(name, columns, decisions, top)
     profile = parse_profile(yaml_text, f"{name}.yaml")
     return ProfileSuggestion(profile, columns, decisions, yaml_text)
