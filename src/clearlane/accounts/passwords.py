@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 
+from argon2.exceptions import Argon2Error
 from pwdlib import PasswordHash
+from pwdlib.exceptions import PwdlibError
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from clearlane.errors import Problem, ValidationError
@@ -14,6 +16,9 @@ MIN_PASSWORD_LENGTH = 12
 
 MAX_PASSWORD_LENGTH = 1024
 """More are refused, so that hashing a huge input cannot be used to exhaust the server."""
+
+MALFORMED_HASH = (PwdlibError, Argon2Error, ValueError)
+"""What pwdlib and argon2 raise for a stored hash they cannot read (unknown scheme, damaged)."""
 
 
 @cache
@@ -45,7 +50,7 @@ def verify_password(password: str, password_hash: str) -> bool:
         return False
     try:
         return _hasher().verify(password, password_hash)
-    except Exception:  # pwdlib raises its own errors for an unknown or malformed hash
+    except MALFORMED_HASH:
         return False
 
 
@@ -55,7 +60,7 @@ def verify_and_rehash(password: str, password_hash: str) -> tuple[bool, str | No
         return False, None
     try:
         return _hasher().verify_and_update(password, password_hash)
-    except Exception:
+    except MALFORMED_HASH:
         return False, None
 
 

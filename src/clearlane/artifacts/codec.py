@@ -279,9 +279,7 @@ class _Decoder:
         name = str(node["member"])
         try:
             frame = pl.read_ipc(io.BytesIO(self.members(name)))
-        except ArtifactError:
-            raise
-        except Exception as exc:  # any parse failure of a member is corruption
+        except (pl.exceptions.PolarsError, OSError, ValueError) as exc:  # not an IPC table
             raise self.fail(f"member {name!r} is not an Arrow IPC table ({exc})") from exc
         if any(dtype == pl.Object for dtype in frame.schema.values()):
             raise self.fail(f"member {name!r} holds Python objects")
@@ -369,9 +367,7 @@ def _booster(d: _Decoder, node: Mapping[str, Any], depth: int) -> Any:
     try:
         text = d.members(name).decode("utf-8")
         booster = lgb.Booster(model_str=text)
-    except ArtifactError:
-        raise
-    except Exception as exc:  # LightGBM raises its own error types
+    except (lgb.basic.LightGBMError, UnicodeDecodeError) as exc:
         raise d.fail(f"member {name!r} is not a LightGBM model ({exc})") from exc
     booster.best_iteration = int(node.get("best_iteration", 0))
     return booster

@@ -234,7 +234,8 @@ def loads(data: bytes, *, where: str = "artifact", kind: str | None = None) -> t
         raise
     except RecursionError as exc:
         raise ArtifactError(f"{where}: state nested too deeply; it was not loaded") from exc
-    except Exception as exc:  # a state an allowlisted class rejects is a corrupt file too
+    # what an allowlisted class raises on a state it rejects: a corrupt file too
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
         raise ArtifactError(f"{where} is corrupt: {type(exc).__name__}: {exc}; it was not "
                             "loaded") from exc
 

@@ -1247,6 +1247,8 @@ def csv_line_numbers(rows: pl.Series, malformed_lines: list[int]) -> pl.Series:
 
 
 def _open_excel(path: Path, sheet: str | None, batch_rows: int) -> SourceScan:
+    import fastexcel  # the engine behind pl.read_excel; its errors name what is wrong
+
     try:
         frame = pl.read_excel(
             path,
@@ -1254,7 +1256,7 @@ def _open_excel(path: Path, sheet: str | None, batch_rows: int) -> SourceScan:
             engine="calamine",
             infer_schema_length=0,
         )
-    except Exception as exc:  # fastexcel raises its own exception types
+    except (fastexcel.FastExcelError, pl.exceptions.PolarsError, OSError, ValueError) as exc:
         raise ValidationError(f"{path.name}: cannot read as xlsx: {_short(exc)}") from exc
     assert isinstance(frame, pl.DataFrame)
     frame = frame.cast(pl.String).with_columns(

@@ -6,11 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from clearlane.errors import ClearlaneError, ValidationError
+from clearlane.errors import ValidationError
 from clearlane.evaluate.metrics import TargetingMetrics, targeting_metrics
 from clearlane.features.prepare import SCORING_COLUMNS
 from clearlane.models import registry
@@ -20,7 +19,7 @@ from clearlane.schema.reasons import RiskAssessment
 from clearlane.scoring import AnomalyScorer, FraudScorer, ScoreFrame, row_keys
 from clearlane.scoring.assessments import assessment_frame, assessments_from_frame
 from clearlane.services import audit
-from clearlane.store.exports import write_table
+from clearlane.store.exports import table_format, write_table
 from clearlane.store.workspace import DECLARATION_ORDER, Workspace, date_window_sql
 
 Progress = Callable[[float, float | None], None]
@@ -137,20 +136,6 @@ UNAVAILABLE_ANOMALY = ("no anomaly detector registered in this workspace: anomal
                        "left empty (train one with `clearlane train`)")
 
 
-def _load_registered(workspace: Workspace, record: registry.ModelRecord) -> Any:
-    """A registered model's artifact; any failure to read it is a named ClearlaneError."""
-    try:
-        return registry.load_model(workspace, record)
-    except ClearlaneError:
-        raise  # already names the file and what is wrong
-    except Exception as exc:  # a corrupt or foreign file: say so, never score with nothing
-        raise ClearlaneError(
-            f"the {record.kind} model {record.version} could not be loaded from "
-            f"{str(workspace.path / record.artifact_path)!r} ({type(exc).__name__}: {exc}); "
-            "the file is corrupt or not a Clearlane model: retrain with `clearlane train` or "
-            "restore it") from exc
-
-
 def anomaly_score_frame(workspace: Workspace, data: pl.DataFrame,
                         explain_share: float = 0.1) -> ScoreFrame:
     """The anomaly detector's score frame for ``data``: ``unavailable`` (with the reason) when
@@ -158,7 +143,7 @@ def anomaly_score_frame(workspace: Workspace, data: pl.DataFrame,
     if not registry.list_models(workspace, kind="anomaly"):
         return ScoreFrame.unavailable("anomaly", row_keys(data), UNAVAILABLE_ANOMALY)
     record = registry.get_model(workspace, None, kind="anomaly")
-    detector = _load_registered(workspace, record)
+    detector = registry.load_model(workspace, record)
     return AnomalyScorer(detector, record.version, explain_share=explain_share).score(data)
 
 
@@ -181,10 +166,10 @@ def assess_declarations(
     silent: no anomaly detector registered gives an ``unavailable`` status and a warning; a
     model file that cannot be read raises a ClearlaneError.
     """
-    if output is not None and output.suffix.lower() not in (".csv", ".parquet"):
-        raise ValidationError(f"output {str(output)!r} must end in .csv or .parquet")
+    if output is not None:
+        table_format(output)  # refuse a wrong file name before any work
     record = registry.get_model(workspace, version, kind="fraud")
-    model: FraudModel = _load_registered(workspace, record)
+    model: FraudModel = registry.load_model(workspace, record)
     data = load_for_scoring(workspace, date_from, date_to)
     if data.height >= COMPILE_FROM_ROWS:
         # native trees (extra `fast`), compiled once per model and cached in the workspace

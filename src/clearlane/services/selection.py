@@ -8,12 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import polars as pl
 
-from clearlane.errors import ClearlaneError, ConflictError, NotFoundError, ValidationError
+from clearlane.errors import ConflictError, NotFoundError, ValidationError
 from clearlane.rules import RuleSet, evaluate_rules, load_rules
 from clearlane.schema.reasons import (
     ROW_NOT_SCORED,
@@ -57,7 +56,6 @@ from clearlane.valuation.explain import (
 )
 
 Progress = Callable[[float, float | None], None]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -226,19 +224,6 @@ NO_VALUE_BANDS = ("no value bands in this workspace (build them with `clearlane 
                   "build`): the price check is not a signal")
 
 
-def _loaded(what: str, load: Callable[[], T]) -> T:
-    """``load()``; a failure other than a ClearlaneError (a corrupt or foreign file) becomes one
-    that names ``what``, never a silently missing signal."""
-    try:
-        return load()
-    except ClearlaneError:
-        raise
-    except Exception as exc:
-        raise ClearlaneError(f"{what} could not be loaded ({type(exc).__name__}: {exc}); the file "
-                             "is corrupt or not a Clearlane artifact: rebuild or restore it"
-                             ) from exc
-
-
 def hs_check_frame(workspace: Workspace, declarations: pl.DataFrame) -> ScoreFrame:
     """The HS misclassification check of ``declarations`` as a score frame (``unavailable``
     when the workspace has no HS classifier). Its version is the classifier's version in the
@@ -250,8 +235,7 @@ def hs_check_frame(workspace: Workspace, declarations: pl.DataFrame) -> ScoreFra
     if not path.exists():
         return ScoreFrame.unavailable(HSCheckScorer.name, row_keys(declarations),
                                       NO_HS_CLASSIFIER)
-    classifier = _loaded(f"the HS classifier {str(path)!r}",
-                         lambda: load_workspace_classifier(workspace))
+    classifier = load_workspace_classifier(workspace)
     version = registry.get_model(workspace, kind="hs").version
     return HSCheckScorer(classifier, version).score(declarations)
 
@@ -266,8 +250,7 @@ def price_check_frame(workspace: Workspace, declarations: pl.DataFrame, date_fro
     if not BandRegistry(workspace.artifacts_dir).versions():
         return ScoreFrame.unavailable(PriceCheckScorer.name, row_keys(declarations),
                                       NO_VALUE_BANDS)
-    result = _loaded("the value bands",
-                     lambda: check_workspace(workspace, since=date_from, until=date_to))
+    result = check_workspace(workspace, since=date_from, until=date_to)
     return price_score_frame(result)
 
 
