@@ -178,12 +178,11 @@ def drop_batch(
                 "Use --cascade to remove those too, or keep the batch."
             )
         cascaded = _remove_dependents(con, batch_id, dependents) if cascade else {}
+        # a DELETE returns the number of rows it removed
         removed = {
-            table: _count(con, f"SELECT count(*) FROM {table} WHERE batch_id = ?", [batch_id])
+            table: _count(con, f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
             for table in _BATCH_TABLES
         }
-        for table in _BATCH_TABLES:
-            con.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
         now = datetime.now(UTC)
         con.execute(
             """INSERT INTO batch_drops (batch_id, source_file, file_sha256, profile_name,
@@ -268,13 +267,9 @@ def _remove_dependents(
     )
     removed["selections"] = _count(
         con,
-        "SELECT count(*) FROM selections WHERE selection_id NOT IN "
+        "DELETE FROM selections WHERE selection_id NOT IN "
         "(SELECT DISTINCT selection_id FROM lane_decisions)",
         [],
-    )
-    con.execute(
-        "DELETE FROM selections WHERE selection_id NOT IN "
-        "(SELECT DISTINCT selection_id FROM lane_decisions)"
     )
     return removed
 
