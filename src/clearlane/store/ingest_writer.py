@@ -292,7 +292,7 @@ class IngestWriter:
                 counts.rows_warned,
             ],
         )
-        for table in ("stage_norm", "stage_dups", "stage_match", "stage_thresholds", "stage_passes"):
+        for table in ("stage_norm", "stage_dups", "stage_match", "stage_passes"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         return counts
 
