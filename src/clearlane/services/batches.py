@@ -26,7 +26,7 @@ import polars as pl
 
 from clearlane.errors import ConflictError, NotFoundError
 from clearlane.quality.compute import resolve_batch
-from clearlane.quality.sql import SEVERITY_SQL
+from clearlane.quality.sql import SEVERITY_SQL, scalar
 from clearlane.services import audit
 from clearlane.store.workspace import Workspace
 
@@ -123,11 +123,11 @@ def batch_details(workspace: Workspace, batch: str) -> BatchDetails:
         return BatchDetails(
             batch_id=batch_id,
             record=record,
-            stored_rows=_count(con, "SELECT count(*) FROM declarations WHERE batch_id = ?", [batch_id]),
-            quarantined_rows=_count(
+            stored_rows=scalar(con, "SELECT count(*) FROM declarations WHERE batch_id = ?", [batch_id]),
+            quarantined_rows=scalar(
                 con, "SELECT count(*) FROM quarantine WHERE batch_id = ?", [batch_id]
             ),
-            conflicts=_count(con, "SELECT count(*) FROM conflicts WHERE batch_id = ?", [batch_id]),
+            conflicts=scalar(con, "SELECT count(*) FROM conflicts WHERE batch_id = ?", [batch_id]),
             reasons=tuple((str(f), str(r), int(n)) for f, r, n in reasons),
             dependents=_dependents(con, batch_id),
             reliant=_reliant(con, batch_id),
@@ -180,7 +180,7 @@ def drop_batch(
         cascaded = _remove_dependents(con, batch_id, dependents) if cascade else {}
         # a DELETE returns the number of rows it removed
         removed = {
-            table: _count(con, f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
+            table: scalar(con, f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
             for table in _BATCH_TABLES
         }
         now = datetime.now(UTC)
@@ -234,14 +234,14 @@ def _record(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, Any]:
 def _dependents(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, int]:
     """Rows of other tables about the batch's declaration items (and declarations)."""
     found = {
-        table: _count(
+        table: scalar(
             con,
             f"SELECT count(*) FROM {table} WHERE (declaration_id, item_no) IN ({_BATCH_KEYS})",
             [batch_id],
         )
         for table in _ITEM_DEPENDENTS
     }
-    found["lane_overrides"] = _count(
+    found["lane_overrides"] = scalar(
         con,
         "SELECT count(*) FROM lane_overrides WHERE declaration_id IN "
         "(SELECT declaration_id FROM declarations WHERE batch_id = ?)",
@@ -265,7 +265,7 @@ def _remove_dependents(
         "(SELECT declaration_id FROM declarations WHERE batch_id = ?)",
         [batch_id],
     )
-    removed["selections"] = _count(
+    removed["selections"] = scalar(
         con,
         "DELETE FROM selections WHERE selection_id NOT IN "
         "(SELECT DISTINCT selection_id FROM lane_decisions)",
@@ -290,11 +290,6 @@ def _reliant(con: duckdb.DuckDBPyConnection, batch_id: str) -> tuple[ReliantBatc
     return tuple(
         ReliantBatch(str(b), None if f is None else str(f), int(d), int(c)) for b, f, d, c in rows
     )
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> int:
-    row = con.execute(sql, params).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _user() -> str:
