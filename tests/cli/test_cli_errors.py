@@ -162,13 +162,21 @@ def test_missing_unreadable_and_folder_inputs(tmp_path: Path) -> None:
     plain(clearlane("ingest", "locked.csv", "-w", "ws", cwd=tmp_path), 5, "locked.csv", "cannot be read")
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="covered by the chmod branch above as non-root")
-def test_unreadable_input_as_root_is_covered_by_the_mapping() -> None:
-    # root reads files whatever their mode; the mapping of EACCES is tested in
-    # tests/store/test_workspace_errors.py::test_os_errors_outside_the_workspace_code
+def test_an_unreadable_input_is_a_permission_error_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # root reads files whatever their mode, so the refusal the OS would give is simulated
+    from clearlane.errors import PermissionDeniedError
     from clearlane.services.ingest import check_readable
 
-    assert check_readable.__doc__
+    locked = write(tmp_path / "locked.csv", *_rows(2))
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "open", refuse)
+    with pytest.raises(PermissionDeniedError, match=r"locked\.csv.*cannot be read"):
+        check_readable(locked)
 
 
 def test_a_file_with_no_storable_row_exits_2(tmp_path: Path) -> None:

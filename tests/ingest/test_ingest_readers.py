@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clearlane.errors import ValidationError
-from clearlane.ingest.readers import csv_line_numbers, detect_encoding, open_source
+from clearlane.ingest.readers import detect_encoding, open_source
 
 
 def read_all(path: Path) -> tuple[pl.DataFrame, list]:  # type: ignore[type-arg]
@@ -65,8 +65,6 @@ def test_malformed_lines_are_reported_with_line_numbers(tmp_path: Path) -> None:
     assert "malformed CSV line 3: 2 fields, expected 3" in malformed[0].reason
     # Rows carry their physical line already.
     assert df.get_column("__row__").to_list() == [2, 5]
-    lines = csv_line_numbers(pl.Series([2, 3]), [3, 4])
-    assert lines.to_list() == [2, 5]
 
 
 @pytest.mark.parametrize("suffix", ["parquet", "jsonl", "xlsx"])

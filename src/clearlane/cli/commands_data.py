@@ -216,7 +216,7 @@ def quarantine(
         return
     if export is not None:
         rows = quarantined_rows(ws, batch, limit=None)
-        write_table(rows, export, "parquet" if export.suffix == ".parquet" else "csv")
+        write_table(rows, export, "parquet" if export.suffix.lower() == ".parquet" else "csv")
         console.print(f"Wrote {rows.height:,} quarantined rows to {export}")
         return
     problems = quarantine_problems(ws, batch, limit)
@@ -247,7 +247,7 @@ def quarantine(
 def _show_conflicts(ws: Workspace, batch: str | None, limit: int, export: Path | None) -> None:
     if export is not None:
         rows = conflicts_for_review(conflicting_rows(ws, batch, limit=None))
-        write_table(rows, export, "parquet" if export.suffix == ".parquet" else "csv")
+        write_table(rows, export, "parquet" if export.suffix.lower() == ".parquet" else "csv")
         console.print(f"Wrote {rows.height:,} conflicting rows (with their incoming content) to {export}")
         return
     rows = conflicting_rows(ws, batch, limit)

@@ -1230,19 +1230,6 @@ def _json_problem(text: str, line: int, reason: str, source: str) -> Problem:
     )
 
 
-def csv_line_numbers(rows: pl.Series, malformed_lines: list[int]) -> pl.Series:
-    """True file line numbers of rows numbered as if no line were malformed.
-
-    Every malformed line before a row shifts it down by one; ``malformed_lines`` ascending.
-    (The readers number rows by their physical line already; kept for stored batches of
-    earlier versions.)
-    """
-    if not malformed_lines:
-        return rows
-    thresholds = pl.Series([line - 1 - j for j, line in enumerate(malformed_lines)], dtype=pl.Int64)
-    return rows + thresholds.search_sorted(rows, side="left").cast(pl.Int64)
-
-
 # -- Excel -----------------------------------------------------------------------------------
 
 
@@ -1278,7 +1265,6 @@ __all__ = [
     "DEFAULT_MAX_FIELD_BYTES",
     "ROW_COLUMN",
     "SourceScan",
-    "csv_line_numbers",
     "detect_encoding",
     "detect_format",
     "open_source",
