@@ -7,7 +7,9 @@ TEST_STAMP := $(VENV)/.installed-test
 WORKSPACE ?= clearlane-workspace
 DEMO_ITEMS ?= 200000
 
-.PHONY: demo test install lint typecheck check bench clean docs-cli
+ASSETS := src/clearlane/api/static/swagger-ui/swagger-ui-bundle.js
+
+.PHONY: demo test install assets lint typecheck check bench clean docs-cli
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +19,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Front-end files the server serves itself (never a CDN): pinned in package.json and
+# package-lock.json, installed without running package scripts, copied into the package.
+$(ASSETS): package.json package-lock.json scripts/vendor_assets.py
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	$(PYTHON) scripts/vendor_assets.py
+
+assets: $(ASSETS)
+
 ## demo: install, create a workspace, generate and ingest synthetic data, show quality and next steps
-demo: $(STAMP)
+demo: $(STAMP) $(ASSETS)
 	$(BIN)/clearlane demo --workspace $(WORKSPACE) --items $(DEMO_ITEMS)
 
 # The tests also cover the optional compiled trees (extra `fast`).
@@ -27,7 +37,7 @@ $(TEST_STAMP): $(STAMP)
 	touch $(TEST_STAMP)
 
 ## test: install what the tests need and run the whole suite
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) $(ASSETS)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -47,4 +57,4 @@ docs-cli: $(STAMP)
 	$(BIN)/python scripts/gen_cli_reference.py
 
 clean:
-	rm -rf $(VENV) $(WORKSPACE) $(WORKSPACE).audit-checkpoint.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules src/clearlane/api/static/swagger-ui $(WORKSPACE) $(WORKSPACE).audit-checkpoint.json .pytest_cache .mypy_cache .ruff_cache

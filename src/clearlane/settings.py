@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_WORKSPACE = Path("clearlane-workspace")
+PLACEHOLDER_SECRET = "change-me"
+"""The shipped value of ``secret_key``: ``clearlane serve`` refuses it unless ``--dev``."""
 
 
 class Settings(BaseSettings):
@@ -90,4 +92,31 @@ class Settings(BaseSettings):
             "Folder for audit checkpoint files; default: beside the workspace folder "
             "(WORKSPACE.audit-checkpoint.json)."
         ),
+    )
+    audit_checkpoint_seconds: int = Field(
+        300,
+        ge=1,
+        description="While `clearlane serve` runs, the audit chain's head is signed into the "
+        "checkpoint file this often (when it moved), and once more at shutdown.",
+    )
+    host: str = Field("127.0.0.1", description="Address `clearlane serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `clearlane serve` listens on.")
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Server worker processes. The embedded DuckDB store is held by one "
+        "process, so it allows 1 only.",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(PLACEHOLDER_SECRET),
+        description="Server secret (signs session cookies and webhook payloads). Set it from "
+        "a secret store, e.g. `export CLEARLANE_SECRET_KEY=$(cat /run/secrets/clearlane)`; "
+        "`clearlane serve` refuses the placeholder unless --dev.",
+    )
+    cookie_secure: bool = Field(
+        False,
+        description="Mark session cookies Secure (sent over HTTPS only); set it behind TLS.",
+    )
+    max_batch_items: int = Field(
+        10_000, ge=1, description="Most declaration items one assess-batch request may carry."
     )

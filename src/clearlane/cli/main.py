@@ -34,6 +34,7 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("users", "group", "users", "app"),
     ("keys", "group", "keys", "app"),
     ("audit", "group", "audit", "app"),
+    ("serve", "command", "serve", "serve"),
 )
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
+import os
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +30,8 @@ from clearlane.errors import (
 from clearlane.store.migrations import LATEST_VERSION, MIGRATIONS
 
 DATABASE_FILE = "clearlane.duckdb"
+SERVED_FILE = "served.json"
+"""Written in the workspace folder while ``clearlane serve`` holds it: pid, URL, start time."""
 # The order every declarations read returns: by date, then key.
 DECLARATION_ORDER = "declared_at, declaration_id, item_no"
 
@@ -54,6 +59,9 @@ class Workspace:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        # set while a server holds the workspace (see :meth:`hold`)
+        self._held: duckdb.DuckDBPyConnection | None = None
+        self._write_lock: threading.RLock | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -93,6 +101,42 @@ class Workspace:
         workspace.migrate()
         return workspace
 
+    @property
+    def served_file(self) -> Path:
+        return self.path / SERVED_FILE
+
+    @contextmanager
+    def hold(self, url: str) -> Iterator[None]:
+        """Keep the database open for this process (a server) until the block ends.
+
+        Inside the block every :meth:`connect` is a cursor on the held connection (cheap, and
+        ``read_only`` is ignored: DuckDB lets one process hold a file), and every
+        :meth:`transaction` takes one process-wide lock, so concurrent requests write one at a
+        time instead of failing on a write-write conflict. ``url`` is written to
+        :data:`SERVED_FILE` so that another program refused by the lock can say who holds it.
+        """
+        try:
+            self._held = duckdb.connect(str(self.database))
+        except (duckdb.Error, OSError) as exc:
+            _raise_plain(exc, self.path)
+        self._write_lock = threading.RLock()
+        served = {"pid": os.getpid(), "url": url,
+                  "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        try:
+            self.served_file.write_text(json.dumps(served), encoding="utf-8")
+        except OSError as exc:
+            self._held.close()
+            self._held = None
+            _raise_plain(exc, self.path)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                self.served_file.unlink()
+            self._held.close()
+            self._held = None
+            self._write_lock = None
+
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the workspace database, closed on exit.
@@ -102,7 +146,8 @@ class Workspace:
         :class:`StorageError` with a plain message (see :func:`storage_error`).
         """
         try:
-            con = duckdb.connect(str(self.database), read_only=read_only)
+            con = (self._held.cursor() if self._held is not None
+                   else duckdb.connect(str(self.database), read_only=read_only))
         except (duckdb.Error, OSError) as exc:
             _raise_plain(exc, self.path)
         try:
@@ -115,7 +160,7 @@ class Workspace:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection inside one transaction: committed on success, rolled back on error."""
-        with self.connect() as con:
+        with self._write_lock or contextlib.nullcontext(), self.connect() as con:
             con.begin()
             try:
                 yield con
@@ -232,6 +277,13 @@ def storage_error(exc: BaseException, path: Path) -> ClearlaneError | None:
     number = exc.errno if isinstance(exc, OSError) else None
     if "could not set lock on file" in lowered or "conflicting lock" in lowered:
         holder = _LOCK_HOLDER.search(message)
+        served = _served_by(path, holder["pid"] if holder else None)
+        if served is not None:
+            return WorkspaceBusyError(
+                f"the workspace {str(path)!r} is being served by `clearlane serve` "
+                f"(PID {served['pid']}) at {served['url']}: while it runs, use the API there "
+                "(see docs/api.md), or stop the server and run the command again."
+            )
         who = (
             f"{holder['program']} (PID {holder['pid']})" if holder else "another process"
         )
@@ -257,6 +309,19 @@ def storage_error(exc: BaseException, path: Path) -> ClearlaneError | None:
             "again."
         )
     return None
+
+
+def _served_by(path: Path, pid: str | None) -> dict[str, Any] | None:
+    """The served-file record of the server holding ``path``, if the lock holder is one."""
+    try:
+        served = json.loads((Path(path) / SERVED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(served, dict) or "url" not in served or "pid" not in served:
+        return None
+    if pid is not None and str(served["pid"]) != pid:
+        return None  # a stale file: the lock is held by some other program
+    return served
 
 
 def _raise_plain(exc: duckdb.Error | OSError, path: Path) -> NoReturn:

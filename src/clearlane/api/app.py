@@ -1,0 +1,98 @@
+"""The app factory: one ASGI app per settings, its workspace held open while it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from clearlane import __version__
+from clearlane.api.docs import DOCS_PATHS, mount_docs
+from clearlane.api.problems import PROBLEM_MEDIA_TYPE, ProblemDetails, install_handlers
+from clearlane.api.routes import ROUTERS
+from clearlane.api.security import guard_routes
+from clearlane.api.state import AppState
+from clearlane.errors import ClearlaneError
+from clearlane.services import audit
+from clearlane.settings import Settings
+from clearlane.store.workspace import Workspace
+
+log = logging.getLogger("clearlane.api")
+API_PREFIX = "/api/v1"
+OPENAPI_URL = f"{API_PREFIX}/openapi.json"
+
+DESCRIPTION = """\
+Clearlane's risk service for a clearance system and a risk unit: assess declarations at
+lodgement, record inspection outcomes, read assessments, models, rules, performance, data
+quality and the readiness self-assessment. Every error is an RFC 9457 problem
+(`application/problem+json`). Authenticate with an API key (`Authorization: Bearer clk_…`) or a
+session cookie from `POST /api/v1/auth/login`; each operation's `x-permission` names what the
+caller's role must grant.
+"""
+
+
+def checkpoint_audit(workspace: Workspace) -> None:
+    """Sign the audit head into the checkpoint file when it moved; log a broken chain (the
+    server keeps serving: ``GET /api/v1/audit/verify`` names the break)."""
+    try:
+        result = audit.verify_workspace(workspace)
+        if result.ok and result.head is not None and (
+                result.checkpoint is None or result.checkpoint.hash != result.head.hash):
+            audit.checkpoint(workspace)
+        elif not result.ok and result.broken is not None:
+            log.error("audit chain broken at entry %s (%s): not checkpointed",
+                      result.broken.sequence, result.broken.kind)
+    except ClearlaneError as exc:
+        log.error("audit checkpoint failed: %s", exc)
+
+
+async def _checkpoint_every(workspace: Workspace, seconds: int) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        await run_in_threadpool(checkpoint_audit, workspace)
+
+
+def create_app(settings: Settings | None = None, *, url: str | None = None,
+               dev: bool = False) -> FastAPI:
+    """The app for ``settings`` (built from the environment when None).
+
+    The workspace must exist; it is migrated and held open (one process) from start-up to
+    shutdown, with ``url`` written beside it so that a CLI refused by the lock can say where
+    the server is.
+    """
+    settings = settings or Settings()
+    workspace = Workspace.open(settings.workspace)
+    served_at = url or f"http://{settings.host}:{settings.port}"
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with workspace.hold(served_at):
+            task = asyncio.create_task(_checkpoint_every(workspace,
+                                                         settings.audit_checkpoint_seconds))
+            try:
+                yield
+            finally:
+                task.cancel()
+                await run_in_threadpool(checkpoint_audit, workspace)
+
+    app = FastAPI(
+        title="Clearlane", version=__version__, description=DESCRIPTION,
+        openapi_url=OPENAPI_URL, docs_url=None, redoc_url=None, lifespan=lifespan,
+        responses={422: {"model": ProblemDetails,
+                         "description": "Invalid input (RFC 9457 problem)",
+                         "content": {PROBLEM_MEDIA_TYPE: {}}}},
+    )
+    app.state.clearlane = AppState(settings=settings, workspace=workspace,
+                                   started_at=datetime.now(UTC), dev=dev)
+    install_handlers(app)
+    for router in ROUTERS:
+        guard_routes(router.routes)
+        app.include_router(router)
+    mount_docs(app, OPENAPI_URL)
+    guard_routes(app.routes, public_paths=(OPENAPI_URL, *DOCS_PATHS))
+    return app

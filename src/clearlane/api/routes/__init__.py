@@ -1,0 +1,14 @@
+"""Every router of the API, in the order the OpenAPI document lists them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from clearlane.api.routes import accounts, audit, auth, system
+
+ROUTERS: tuple[APIRouter, ...] = (
+    system.router,
+    auth.router,
+    accounts.router,
+    audit.router,
+)

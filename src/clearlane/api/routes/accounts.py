@@ -1,0 +1,127 @@
+"""Users and API keys, for admins: the same services as ``clearlane users`` and ``keys``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+
+from clearlane.accounts.keys import ApiKey
+from clearlane.accounts.users import User
+from clearlane.api.problems import ERROR_RESPONSES
+from clearlane.api.security import Caller, allow
+from clearlane.api.state import WorkspaceDep
+from clearlane.services import accounts
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
+
+UserName = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+class UserPublic(BaseModel):
+    name: str
+    role: str
+    offices: list[str]
+    active: bool
+    created_at: datetime
+
+
+class UserCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(description="admin, analyst, officer, auditor or system")
+    offices: list[str] = Field(default_factory=list, description="Officers need at least one.")
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class PasswordChange(BaseModel):
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class KeyPublic(BaseModel):
+    prefix: str = Field(description="The key's visible, non-secret part (identifies it).")
+    name: str
+    role: str
+    offices: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class KeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: str
+    offices: list[str] = Field(default_factory=list)
+    expires_days: int | None = Field(None, ge=1, le=3650,
+                                     description="Default: the `api_key_expiry_days` setting.")
+
+
+class KeyCreated(KeyPublic):
+    token: str = Field(description="The whole key: shown once, stored only as a digest.")
+
+
+def _user(user: User) -> UserPublic:
+    return UserPublic(name=user.name, role=user.role, offices=sorted(user.offices),
+                      active=user.active, created_at=user.created_at)
+
+
+def _key(key: ApiKey) -> KeyPublic:
+    return KeyPublic(prefix=key.prefix, name=key.name, role=key.role,
+                     offices=sorted(key.offices), created_at=key.created_at,
+                     expires_at=key.expires_at, revoked_at=key.revoked_at)
+
+
+@router.get("/users", response_model=list[UserPublic], tags=["accounts"])
+def list_users(_: Annotated[Caller, allow("users:manage")],
+               workspace: WorkspaceDep) -> list[UserPublic]:
+    """Every user (never a password hash)."""
+    return [_user(u) for u in accounts.list_users(workspace)]
+
+
+@router.post("/users", response_model=UserPublic, status_code=201,
+             responses={409: ERROR_RESPONSES[422] | {"description": "The name is taken"}})
+def add_user(body: UserCreate, _: Annotated[Caller, allow("users:manage")],
+             workspace: WorkspaceDep) -> UserPublic:
+    """Add an active user with a role (and offices for an officer)."""
+    return _user(accounts.add_user(workspace, body.name, body.role, body.password,
+                                   body.offices))
+
+
+@router.put("/users/{name}/password", status_code=204)
+def set_password(name: UserName, body: PasswordChange,
+                 _: Annotated[Caller, allow("users:manage")], workspace: WorkspaceDep) -> None:
+    """Replace a user's password; their sessions end."""
+    accounts.set_password(workspace, name, body.password)
+
+
+@router.post("/users/{name}:deactivate", response_model=UserPublic)
+def deactivate_user(name: UserName, _: Annotated[Caller, allow("users:manage")],
+                    workspace: WorkspaceDep) -> UserPublic:
+    """Deactivate a user: no more logins, and their sessions end."""
+    return _user(accounts.deactivate_user(workspace, name))
+
+
+@router.get("/keys", response_model=list[KeyPublic])
+def list_keys(_: Annotated[Caller, allow("keys:manage")],
+              workspace: WorkspaceDep) -> list[KeyPublic]:
+    """Every API key by its prefix (never a secret)."""
+    return [_key(k) for k in accounts.list_keys(workspace)]
+
+
+@router.post("/keys", response_model=KeyCreated, status_code=201)
+def create_key(body: KeyCreate, _: Annotated[Caller, allow("keys:manage")],
+               workspace: WorkspaceDep) -> KeyCreated:
+    """Create an API key bound to a role; the token in the answer is the only copy."""
+    from clearlane.settings import Settings
+
+    days = body.expires_days or Settings().api_key_expiry_days
+    created = accounts.create_key(workspace, body.name, body.role, body.offices, days)
+    return KeyCreated(**_key(created.key).model_dump(), token=created.token)
+
+
+@router.post("/keys/{prefix}:revoke", response_model=KeyPublic)
+def revoke_key(prefix: Annotated[str, Path(min_length=1, max_length=100)],
+               _: Annotated[Caller, allow("keys:manage")], workspace: WorkspaceDep) -> KeyPublic:
+    """Revoke a key: from then on it authenticates nothing."""
+    return _key(accounts.revoke_key(workspace, prefix))
