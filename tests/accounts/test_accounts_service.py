@@ -64,6 +64,11 @@ def test_failed_logins_are_rate_limited_until_the_window_passes(ws: Workspace) -
     # the first failure leaves the window: open again
     assert accounts.login(ws, "amina", PASSWORD, now=NOW + timedelta(minutes=15),
                           settings=LIMITS).name == "amina"
+    # every attempt is on the audit record, the refused ones too (they are not counted)
+    actions = [r[0] for r in accounts.workspace_rows(
+        ws, "SELECT action FROM audit_log WHERE object_id = 'amina' AND action LIKE 'login.%' "
+            "ORDER BY sequence")]
+    assert actions == ["login.failure"] * 3 + ["login.refused"] * 2 + ["login.success"]
 
 
 def test_a_success_resets_the_failure_count(ws: Workspace) -> None:

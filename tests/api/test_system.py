@@ -31,3 +31,12 @@ def test_unknown_route_is_a_problem_document(server: Server) -> None:
     body = response.json()
     assert body["status"] == 404 and body["type"].startswith("urn:clearlane:problem:")
     assert body["instance"] == "/api/v1/no-such-thing"
+
+
+def test_each_start_and_stop_is_audited_with_the_settings_but_no_secret(server: Server) -> None:
+    with server.client("auditor") as http:
+        entries = http.get("/api/v1/audit/log").json()
+    start = next(e for e in entries if e["action"] == "server.start")
+    assert start["object_type"] == "server" and start["actor"]
+    assert '"login_max_failures":3' in start["change"]
+    assert "secret" not in start["change"] and "t" * 40 not in start["change"]

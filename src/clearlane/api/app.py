@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -72,12 +73,19 @@ def create_app(settings: Settings | None = None, *, url: str | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with workspace.hold(served_at):
+            # the settings are audited at each start, so a change between runs is on record
+            audit.record_event(workspace, action="server.start", object_type="server",
+                               object_id=served_at,
+                               change={"pid": os.getpid(), "dev": dev,
+                                       "settings": audit.public_settings(settings)})
             task = asyncio.create_task(_checkpoint_every(workspace,
                                                          settings.audit_checkpoint_seconds))
             try:
                 yield
             finally:
                 task.cancel()
+                audit.record_event(workspace, action="server.stop", object_type="server",
+                                   object_id=served_at, change={"pid": os.getpid()})
                 await run_in_threadpool(checkpoint_audit, workspace)
 
     app = FastAPI(

@@ -132,31 +132,44 @@ def login(workspace: Workspace, name: str, password: str, now: datetime | None =
             [name, now - limit.window, name]).fetchall()]
         blocked_until = limit.blocked_until(failures, now)
         if blocked_until is not None:
-            raise LoginRateLimitedError(
-                f"too many failed logins for {name!r} ({limit.max_failures} within "
-                f"{int(limit.window.total_seconds() // 60)} minutes); try again after "
-                f"{blocked_until:%Y-%m-%d %H:%M:%S} UTC")
-        rows = con.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE name = ?",
-                           [name]).fetchall()
-        user = _user(rows[0]) if rows else None
-        if user is None:
-            burn_verify_time(password)
-            ok, new_hash, reason = False, None, "unknown user"
+            # refused attempts are on the record but not counted (the lock cannot be extended)
+            audit.record(con, action="login.refused", object_type="user", object_id=name,
+                         change={"succeeded": False, "reason": "rate limited",
+                                 "until": blocked_until})
         else:
-            ok, new_hash = verify_and_rehash(password, user.password_hash)
-            reason = "wrong password"
-            if ok and not user.active:
-                ok, reason = False, "inactive user"
-        con.execute("INSERT INTO login_attempts VALUES (?, ?, ?)", [name, now, ok])
-        # the reason stays in the audit trail; the caller only ever sees INVALID_LOGIN
-        audit.record(con, action="login.success" if ok else "login.failure",
-                     object_type="user", object_id=name,
-                     change={"succeeded": ok} if ok else {"succeeded": False, "reason": reason})
-        if ok and new_hash is not None:
-            con.execute("UPDATE users SET password_hash = ? WHERE name = ?", [new_hash, name])
+            ok, user, _, reason = _check_password(con, name, password, now)
+    if blocked_until is not None:
+        raise LoginRateLimitedError(
+            f"too many failed logins for {name!r} ({limit.max_failures} within "
+            f"{int(limit.window.total_seconds() // 60)} minutes); try again after "
+            f"{blocked_until:%Y-%m-%d %H:%M:%S} UTC")
     if not ok or user is None:
         raise InvalidCredentialsError(INVALID_LOGIN, reason=reason)
     return user.principal()
+
+
+def _check_password(con: Any, name: str, password: str, now: datetime
+                    ) -> tuple[bool, User | None, str | None, str]:
+    """Check one login attempt inside the login transaction; record and audit it."""
+    rows = con.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE name = ?",
+                       [name]).fetchall()
+    user = _user(rows[0]) if rows else None
+    if user is None:
+        burn_verify_time(password)
+        ok, new_hash, reason = False, None, "unknown user"
+    else:
+        ok, new_hash = verify_and_rehash(password, user.password_hash)
+        reason = "wrong password"
+        if ok and not user.active:
+            ok, reason = False, "inactive user"
+    con.execute("INSERT INTO login_attempts VALUES (?, ?, ?)", [name, now, ok])
+    # the reason stays in the audit trail; the caller only ever sees INVALID_LOGIN
+    audit.record(con, action="login.success" if ok else "login.failure",
+                 object_type="user", object_id=name,
+                 change={"succeeded": ok} if ok else {"succeeded": False, "reason": reason})
+    if ok and new_hash is not None:
+        con.execute("UPDATE users SET password_hash = ? WHERE name = ?", [new_hash, name])
+    return ok, user, new_hash, reason
 
 
 # -- sessions --------------------------------------------------------------------------------

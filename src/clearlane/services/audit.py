@@ -31,7 +31,7 @@ from clearlane.settings import Settings
 from clearlane.store.workspace import Workspace
 
 __all__ = ["AuditVerification", "acting_as", "checkpoint", "checkpoint_path", "current_actor",
-           "log", "os_user", "record", "verify_workspace"]
+           "log", "os_user", "public_settings", "record", "record_event", "verify_workspace"]
 
 
 def record(con: duckdb.DuckDBPyConnection, *, actor: str | None = None, action: str,
@@ -39,6 +39,18 @@ def record(con: duckdb.DuckDBPyConnection, *, actor: str | None = None, action: 
     """Append one audit entry in ``con``'s transaction (actor: see ``current_actor``)."""
     append(con, actor=actor, action=action, object_type=object_type, object_id=object_id,
            change=change)
+
+
+def record_event(workspace: Workspace, *, action: str, object_type: str, object_id: str,
+                 change: Any) -> None:
+    """Append one entry in a transaction of its own (an event that changes nothing else)."""
+    with workspace.transaction() as con:
+        record(con, action=action, object_type=object_type, object_id=object_id, change=change)
+
+
+def public_settings(settings: Settings) -> dict[str, Any]:
+    """The settings a process runs with, for the audit trail: secrets left out."""
+    return settings.model_dump(mode="json", exclude={"secret_key"})
 
 
 @dataclass(frozen=True)
