@@ -20,6 +20,7 @@ from tests.api.conftest import Server, seed_accounts, test_settings
 from tests.api.live import live_server
 
 from clearlane.api import create_app
+from clearlane.audit import AuditEntry, read_entries
 from clearlane.store.workspace import Workspace
 
 
@@ -60,6 +61,12 @@ def database(workspace: Workspace) -> duckdb.DuckDBPyConnection:
     server has stopped, this is the attacker's own connection to the file.
     """
     return duckdb.connect(str(workspace.database))
+
+
+def entries(workspace: Workspace) -> list[AuditEntry]:
+    """The audit chain as stored, read through :func:`database` (also while served)."""
+    with database(workspace) as con:
+        return read_entries(con)
 
 
 def cookie_of(response: Any, name: str) -> str:
