@@ -139,11 +139,14 @@ async def request_validation_error(request: Request, error: Exception) -> JSONRe
 
 async def http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthenticated",
-            403: "forbidden"}.get(error.status_code, "http")
+    slug = {400: "malformed", 404: "not-found", 405: "method-not-allowed",
+            401: "unauthenticated", 403: "forbidden"}.get(error.status_code, "http")
     headers = dict(error.headers) if error.headers else None
+    # FastAPI's only 400 is a body it cannot parse (not JSON, not UTF-8): name the field
+    errors = ([FieldProblem(field="body", reason=str(error.detail))]
+              if error.status_code == 400 else None)
     return problem_response(error.status_code, slug, str(error.detail), str(error.detail),
-                            request, headers=headers)
+                            request, errors, headers=headers)
 
 
 async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
@@ -167,3 +170,42 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
                           (422, "Invalid input"), (503, "The workspace is busy"))
 }
 """The error responses every protected route documents."""
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetails"}
+_FASTAPI_VALIDATION = "#/components/schemas/HTTPValidationError"
+
+
+def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document say what the server does for errors, for every route.
+
+    Every 4xx/5xx response is ``application/problem+json`` with the :class:`ProblemDetails`
+    schema (FastAPI files a ``model`` under ``application/json`` and its own 422 shape, which
+    this server never sends); an operation with a path parameter documents 404 (the thing it
+    names may not exist), one with a body documents 400 (a body that cannot be parsed).
+    Changes ``openapi`` in place and returns it.
+    """
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    if "ProblemDetails" not in schemas:
+        generated = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(generated.pop("$defs", {}))
+        schemas["ProblemDetails"] = generated
+    for item in openapi.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses: dict[str, Any] = operation["responses"]
+            if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+                responses.setdefault("404", {"description": "Not found"})
+            if "requestBody" in operation:
+                responses.setdefault("400", {"description": "The body cannot be parsed"})
+            for status, response in responses.items():
+                if status[:1] not in ("4", "5"):
+                    continue
+                content = response.get("content", {})
+                schema = next((c["schema"] for c in (content.get(PROBLEM_MEDIA_TYPE, {}),
+                                                     content.get("application/json", {}))
+                               if "schema" in c), _PROBLEM_REF)
+                if schema.get("$ref") == _FASTAPI_VALIDATION:
+                    schema = _PROBLEM_REF
+                response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": schema}}
+    return openapi
