@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -276,6 +277,18 @@ def test_a_revoked_key_is_refused_and_the_revocation_is_listed(server: Server) -
             assert "token" not in listed[key["prefix"]]
             assert key["token"].split(".")[1] not in admin.get("/api/v1/keys").text
         assert_unauthenticated(http.get(ME, headers=headers))
+
+
+def test_a_key_lasts_the_servers_default_expiry(tmp_path: Path) -> None:
+    with audit_environment(tmp_path):
+        workspace, tokens = new_workspace(tmp_path)
+        with running(workspace, tokens, api_key_expiry_days=7) as server:
+            key = _create_key(server)
+            explicit = _create_key(server, expires_days=2)
+    for created, days in ((key, 7), (explicit, 2)):
+        lifetime = (datetime.fromisoformat(created["expires_at"])
+                    - datetime.fromisoformat(created["created_at"]))
+        assert lifetime == timedelta(days=days)
 
 
 def test_a_key_that_does_not_authenticate_never_says_why(server: Server) -> None:

@@ -14,7 +14,7 @@ from clearlane.accounts.roles import ROLES
 from clearlane.accounts.users import User
 from clearlane.api.problems import ERROR_RESPONSES
 from clearlane.api.security import Caller, allow
-from clearlane.api.state import WorkspaceDep
+from clearlane.api.state import StateDep, WorkspaceDep
 from clearlane.services import accounts
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
@@ -125,12 +125,10 @@ def list_keys(_: Annotated[Caller, allow("keys:manage")],
 
 @router.post("/keys", response_model=KeyCreated, status_code=201)
 def create_key(body: KeyCreate, _: Annotated[Caller, allow("keys:manage")],
-               workspace: WorkspaceDep) -> KeyCreated:
+               state: StateDep) -> KeyCreated:
     """Create an API key bound to a role; the token in the answer is the only copy."""
-    from clearlane.settings import Settings
-
-    days = body.expires_days or Settings().api_key_expiry_days
-    created = accounts.create_key(workspace, body.name, body.role, body.offices, days)
+    days = body.expires_days or state.settings.api_key_expiry_days
+    created = accounts.create_key(state.workspace, body.name, body.role, body.offices, days)
     return KeyCreated(**_key(created.key).model_dump(), token=created.token)
 
 
