@@ -316,6 +316,17 @@ def test_a_key_that_does_not_authenticate_never_says_why(server: Server) -> None
     assert len(set(details.values())) == 1, details
 
 
+@pytest.mark.parametrize("header", [
+    (b"cookie", SESSION_COOKIE.encode() + b"=forged\xe9.mac\xff"),
+    (b"authorization", b"Bearer clk_0000\xe9000.secret-with-latin-1-\xff"),
+    (b"x-api-key", b"\xff\xfe"),
+], ids=["cookie", "bearer", "x-api-key"])
+def test_credentials_with_non_ascii_bytes_are_refused_not_crashed_on(
+        server: Server, header: tuple[bytes, bytes]) -> None:
+    with server.client() as http:
+        assert_unauthenticated(http.get(ME, headers=[header]))
+
+
 def test_no_credentials_is_a_401_with_a_challenge(server: Server) -> None:
     with server.client() as http:
         detail = assert_unauthenticated(http.get(ME))

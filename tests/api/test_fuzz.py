@@ -10,12 +10,14 @@ file. Bounded: ``EXAMPLES`` per operation and mode, no deadline.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import hypothesis
 import hypothesis.errors
 import pytest
 import schemathesis
+from fastapi import APIRouter
 from hypothesis import HealthCheck, given
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
@@ -27,7 +29,9 @@ from schemathesis.specs.openapi.checks import (
 from tests.api.conftest import Server
 from tests.api.guard_fixtures import audit_environment, new_workspace, running
 
+import clearlane.api.app as app_module
 from clearlane.api.problems import PROBLEM_MEDIA_TYPE
+from clearlane.api.security import AUTHENTICATED, allow
 
 EXAMPLES = 25
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -121,3 +125,32 @@ def test_a_malformed_body_is_a_problem_naming_the_body(live: Server) -> None:
     assert 400 <= response.status_code < 500
     assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
     assert response.json()["errors"][0]["field"].startswith("body")
+
+
+def test_a_bug_is_a_500_problem_that_names_no_internals(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the fuzzing must never find still gets an answer: a 500 problem (not a dropped
+    connection), with nothing of the exception in it, and the server goes on serving."""
+
+    def broken() -> None:
+        raise RuntimeError("internal detail /srv/clearlane/secret.pem")
+
+    async def broken_async() -> None:
+        raise KeyError("internal detail")
+
+    router = APIRouter(prefix="/api/v1/broken", dependencies=[allow(AUTHENTICATED)])
+    router.add_api_route("/sync", broken, methods=["GET"])
+    router.add_api_route("/async", broken_async, methods=["POST"])
+    monkeypatch.setattr(app_module, "ROUTERS", (*app_module.ROUTERS, router))
+    with audit_environment(tmp_path):
+        workspace, tokens = new_workspace(tmp_path)
+        with running(workspace, tokens) as server, server.client("auditor") as http:
+            for method, path in (("GET", "/api/v1/broken/sync"),
+                                 ("POST", "/api/v1/broken/async")):
+                response = http.request(method, path)
+                assert response.status_code == 500
+                assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
+                body = response.json()
+                assert body["type"] == "urn:clearlane:problem:internal"
+                assert "internal detail" not in response.text
+            assert http.get("/api/v1/auth/me").status_code == 200

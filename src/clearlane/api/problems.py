@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clearlane.errors import (
     ArtifactError,
@@ -156,11 +157,42 @@ async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
                             request)
 
 
+class UnexpectedErrors:
+    """ASGI middleware: an exception no handler took is answered with a 500 problem, and the
+    request ends there.
+
+    (Starlette's handler for ``Exception`` answers and then re-raises to the server, which
+    then closes the connection: the client may see a reset instead of the answer.)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:  # too late for an answer: let the server close the connection
+                raise
+            response = await unexpected_error(Request(scope), exc)
+            await response(scope, receive, send)
+
+
 def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ClearlaneError, clearlane_error)
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected_error)
+    app.add_middleware(UnexpectedErrors)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

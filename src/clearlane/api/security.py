@@ -46,7 +46,9 @@ def sign_session(session_id: str, secret: str) -> str:
 def unsign_session(cookie: str, secret: str) -> str | None:
     """The session id of a cookie signed with ``secret``, else None."""
     session_id, _, _mac = cookie.rpartition(".")
-    if not session_id or not secrets.compare_digest(sign_session(session_id, secret), cookie):
+    # bytes: compare_digest refuses str with non-ASCII characters (a forged cookie may have any)
+    expected = sign_session(session_id, secret).encode()
+    if not session_id or not secrets.compare_digest(expected, cookie.encode()):
         return None
     return session_id
 
