@@ -154,6 +154,25 @@ def test_create_app_accepts_the_same_route_with_one_and_documents_it(
     assert paths["/api/v1/throwaway/nested"]["get"]["x-permission"] == "audit:read"
 
 
+def test_with_several_rules_the_strictest_is_documented_and_two_permissions_are_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def route(caller: Annotated[Caller, allow(AUTHENTICATED)]) -> None:
+        return None
+
+    workspace, _ = new_workspace(tmp_path)
+    settings = Settings(workspace=workspace.path)
+    stricter = APIRouter(prefix="/api/v1/throwaway", dependencies=[allow("keys:manage")])
+    stricter.add_api_route("/both", route, methods=["GET"])
+    monkeypatch.setattr(app_module, "ROUTERS", (*app_module.ROUTERS, stricter))
+    paths = create_app(settings).openapi()["paths"]
+    assert paths["/api/v1/throwaway/both"]["get"]["x-permission"] == "keys:manage"
+
+    two = _throwaway(dependencies=[allow("keys:manage"), allow("audit:read")])
+    monkeypatch.setattr(app_module, "ROUTERS", (*app_module.ROUTERS, two))
+    with pytest.raises(RuntimeError, match="several permissions"):
+        create_app(settings)
+
+
 def test_an_unknown_permission_is_refused_when_the_route_is_declared() -> None:
     with pytest.raises(Exception, match="unknown permission"):
         allow("declarations:destroy")
