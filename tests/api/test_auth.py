@@ -79,6 +79,15 @@ def test_login_sets_an_httponly_strict_cookie_and_returns_the_csrf_token(server:
     assert set(me["permissions"]) == ROLE_PERMISSIONS["analyst"]
 
 
+def test_answers_that_carry_a_secret_are_not_cached(server: Server) -> None:
+    with server.client() as http:
+        assert login(http, "auditor").headers["cache-control"] == "no-store"
+        assert http.get(ME).headers["cache-control"] == "no-store"
+    with server.client("admin") as admin:
+        created = admin.post("/api/v1/keys", json={"name": "k", "role": "system"})
+    assert created.status_code == 201 and created.headers["cache-control"] == "no-store"
+
+
 def test_the_database_holds_no_usable_session_id(server: Server) -> None:
     """The cookie holds the session id; the store only its SHA-256."""
     with logged_in(server) as (http, _):

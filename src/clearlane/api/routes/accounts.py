@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from clearlane.accounts.keys import ApiKey
@@ -13,6 +13,7 @@ from clearlane.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGT
 from clearlane.accounts.roles import ROLES
 from clearlane.accounts.users import User
 from clearlane.api.problems import ERROR_RESPONSES
+from clearlane.api.routes.auth import NO_STORE
 from clearlane.api.security import Caller, allow
 from clearlane.api.state import StateDep, WorkspaceDep
 from clearlane.services import accounts
@@ -125,8 +126,9 @@ def list_keys(_: Annotated[Caller, allow("keys:manage")],
 
 @router.post("/keys", response_model=KeyCreated, status_code=201)
 def create_key(body: KeyCreate, _: Annotated[Caller, allow("keys:manage")],
-               state: StateDep) -> KeyCreated:
+               state: StateDep, response: Response) -> KeyCreated:
     """Create an API key bound to a role; the token in the answer is the only copy."""
+    response.headers["Cache-Control"] = NO_STORE
     days = body.expires_days or state.settings.api_key_expiry_days
     created = accounts.create_key(state.workspace, body.name, body.role, body.offices, days)
     return KeyCreated(**_key(created.key).model_dump(), token=created.token)
