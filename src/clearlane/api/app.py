@@ -8,13 +8,19 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from clearlane import __version__
 from clearlane.api.docs import DOCS_PATHS, mount_docs
-from clearlane.api.problems import PROBLEM_MEDIA_TYPE, ProblemDetails, install_handlers
+from clearlane.api.problems import (
+    PROBLEM_MEDIA_TYPE,
+    ProblemDetails,
+    document_problems,
+    install_handlers,
+)
 from clearlane.api.routes import ROUTERS
 from clearlane.api.security import guard_routes
 from clearlane.api.state import AppState
@@ -103,4 +109,11 @@ def create_app(settings: Settings | None = None, *, url: str | None = None,
         app.include_router(router)
     mount_docs(app, OPENAPI_URL)
     guard_routes(app.routes, public_paths=(OPENAPI_URL, *DOCS_PATHS))
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

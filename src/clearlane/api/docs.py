@@ -27,7 +27,8 @@ _PAGE = """<!doctype html>
 <link rel="stylesheet" href="{docs}/assets/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="{docs}/assets/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({{url: "{openapi}", dom_id: "#swagger-ui", deepLinking: true}});</script>
+<script>SwaggerUIBundle({{url: "{openapi}", dom_id: "#swagger-ui", deepLinking: true,
+                 validatorUrl: null}});</script>
 </body></html>
 """
 

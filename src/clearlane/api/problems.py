@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clearlane.errors import (
     ArtifactError,
@@ -139,11 +140,14 @@ async def request_validation_error(request: Request, error: Exception) -> JSONRe
 
 async def http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthenticated",
-            403: "forbidden"}.get(error.status_code, "http")
+    slug = {400: "malformed", 404: "not-found", 405: "method-not-allowed",
+            401: "unauthenticated", 403: "forbidden"}.get(error.status_code, "http")
     headers = dict(error.headers) if error.headers else None
+    # FastAPI's only 400 is a body it cannot parse (not JSON, not UTF-8): name the field
+    errors = ([FieldProblem(field="body", reason=str(error.detail))]
+              if error.status_code == 400 else None)
     return problem_response(error.status_code, slug, str(error.detail), str(error.detail),
-                            request, headers=headers)
+                            request, errors, headers=headers)
 
 
 async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
@@ -153,11 +157,42 @@ async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
                             request)
 
 
+class UnexpectedErrors:
+    """ASGI middleware: an exception no handler took is answered with a 500 problem, and the
+    request ends there.
+
+    (Starlette's handler for ``Exception`` answers and then re-raises to the server, which
+    then closes the connection: the client may see a reset instead of the answer.)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:  # too late for an answer: let the server close the connection
+                raise
+            response = await unexpected_error(Request(scope), exc)
+            await response(scope, receive, send)
+
+
 def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ClearlaneError, clearlane_error)
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected_error)
+    app.add_middleware(UnexpectedErrors)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -167,3 +202,42 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
                           (422, "Invalid input"), (503, "The workspace is busy"))
 }
 """The error responses every protected route documents."""
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetails"}
+_FASTAPI_VALIDATION = "#/components/schemas/HTTPValidationError"
+
+
+def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document say what the server does for errors, for every route.
+
+    Every 4xx/5xx response is ``application/problem+json`` with the :class:`ProblemDetails`
+    schema (FastAPI files a ``model`` under ``application/json`` and its own 422 shape, which
+    this server never sends); an operation with a path parameter documents 404 (the thing it
+    names may not exist), one with a body documents 400 (a body that cannot be parsed).
+    Changes ``openapi`` in place and returns it.
+    """
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    if "ProblemDetails" not in schemas:
+        generated = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(generated.pop("$defs", {}))
+        schemas["ProblemDetails"] = generated
+    for item in openapi.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses: dict[str, Any] = operation["responses"]
+            if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+                responses.setdefault("404", {"description": "Not found"})
+            if "requestBody" in operation:
+                responses.setdefault("400", {"description": "The body cannot be parsed"})
+            for status, response in responses.items():
+                if status[:1] not in ("4", "5"):
+                    continue
+                content = response.get("content", {})
+                schema = next((c["schema"] for c in (content.get(PROBLEM_MEDIA_TYPE, {}),
+                                                     content.get("application/json", {}))
+                               if "schema" in c), _PROBLEM_REF)
+                if schema.get("$ref") == _FASTAPI_VALIDATION:
+                    schema = _PROBLEM_REF
+                response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": schema}}
+    return openapi

@@ -46,7 +46,9 @@ def sign_session(session_id: str, secret: str) -> str:
 def unsign_session(cookie: str, secret: str) -> str | None:
     """The session id of a cookie signed with ``secret``, else None."""
     session_id, _, _mac = cookie.rpartition(".")
-    if not session_id or not secrets.compare_digest(sign_session(session_id, secret), cookie):
+    # bytes: compare_digest refuses str with non-ASCII characters (a forged cookie may have any)
+    expected = sign_session(session_id, secret).encode()
+    if not session_id or not secrets.compare_digest(expected, cookie.encode()):
         return None
     return session_id
 
@@ -137,14 +139,26 @@ class Allow:
 
 
 def access_rule(route: APIRoute) -> str | None:
-    """The permission (or PUBLIC / AUTHENTICATED) a route states, None when it states none."""
+    """The permission (or PUBLIC / AUTHENTICATED) a route states, None when it states none.
+
+    Every ``Allow`` of a route is enforced, so with several the strictest is the rule: a
+    permission over AUTHENTICATED over PUBLIC; two different permissions are refused (the
+    route would need both, which the one-permission ``x-permission`` cannot say).
+    """
+    rules: set[str] = set()
     stack = list(route.dependant.dependencies)
     while stack:
         dependant = stack.pop()
         if isinstance(dependant.call, Allow):
-            return dependant.call.permission
+            rules.add(dependant.call.permission)
         stack.extend(dependant.dependencies)
-    return None
+    permissions = sorted(rules - {PUBLIC, AUTHENTICATED})
+    if len(permissions) > 1:
+        raise RuntimeError(f"route {sorted(route.methods or ())} {route.path} states several "
+                           f"permissions {permissions}; state one")
+    if permissions:
+        return permissions[0]
+    return AUTHENTICATED if AUTHENTICATED in rules else (PUBLIC if rules else None)
 
 
 def guard_routes(routes: Iterable[BaseRoute], public_paths: Iterable[str] = ()) -> None:

@@ -20,6 +20,9 @@ from clearlane.api.state import StateDep
 from clearlane.audit.log import acting_as
 from clearlane.services import accounts
 
+NO_STORE = "no-store"
+"""For answers that carry a secret (a CSRF token, a new API key): never kept by a cache."""
+
 router = APIRouter(prefix="/api/v1/auth", tags=["authentication"], responses=ERROR_RESPONSES)
 
 
@@ -61,6 +64,7 @@ def login(body: LoginRequest, state: StateDep, response: Response) -> Me:
         created = accounts.create_session(state.workspace, principal.name,
                                           settings=state.settings)
     cookie = sign_session(created.session_id, state.settings.secret_key.get_secret_value())
+    response.headers["Cache-Control"] = NO_STORE
     response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="strict",
                         secure=state.settings.cookie_secure, path="/",
                         max_age=state.settings.session_lifetime_minutes * 60)
@@ -78,6 +82,7 @@ def logout(caller: Annotated[Caller, allow(AUTHENTICATED)], state: StateDep) -> 
 
 
 @router.get("/me", response_model=Me)
-def me(caller: Annotated[Caller, allow(AUTHENTICATED)]) -> Me:
+def me(caller: Annotated[Caller, allow(AUTHENTICATED)], response: Response) -> Me:
     """Who the caller is and what their role may do."""
+    response.headers["Cache-Control"] = NO_STORE
     return _me(caller)
