@@ -58,6 +58,19 @@ def checkpoint_audit(workspace: Workspace) -> None:
         log.error("audit checkpoint failed: %s", exc)
 
 
+def _record_if_intact(workspace: Workspace, action: str, served_at: str,
+                      change: dict[str, object]) -> None:
+    """Record a server event, unless the chain is broken: an entry appended on top of a
+    truncated or edited chain would hide where it broke (the break is logged instead)."""
+    result = audit.verify_workspace(workspace)
+    if result.broken is not None:
+        log.error("audit chain broken at entry %s (%s): %s not recorded; see GET "
+                  "/api/v1/audit/verify", result.broken.sequence, result.broken.kind, action)
+        return
+    audit.record_event(workspace, action=action, object_type="server", object_id=served_at,
+                       change=change)
+
+
 async def _checkpoint_every(workspace: Workspace, seconds: int) -> None:
     while True:
         await asyncio.sleep(seconds)
@@ -80,18 +93,16 @@ def create_app(settings: Settings | None = None, *, url: str | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with workspace.hold(served_at):
             # the settings are audited at each start, so a change between runs is on record
-            audit.record_event(workspace, action="server.start", object_type="server",
-                               object_id=served_at,
-                               change={"pid": os.getpid(), "dev": dev,
-                                       "settings": audit.public_settings(settings)})
+            _record_if_intact(workspace, "server.start", served_at,
+                              {"pid": os.getpid(), "dev": dev,
+                               "settings": audit.public_settings(settings)})
             task = asyncio.create_task(_checkpoint_every(workspace,
                                                          settings.audit_checkpoint_seconds))
             try:
                 yield
             finally:
                 task.cancel()
-                audit.record_event(workspace, action="server.stop", object_type="server",
-                                   object_id=served_at, change={"pid": os.getpid()})
+                _record_if_intact(workspace, "server.stop", served_at, {"pid": os.getpid()})
                 await run_in_threadpool(checkpoint_audit, workspace)
 
     app = FastAPI(
