@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute, Mount, Route
 
+from clearlane.accounts.keys import split_token as split_key_token
 from clearlane.accounts.roles import Principal, check_permission_name
 from clearlane.api.state import app_state
 from clearlane.audit.log import _ACTOR
@@ -61,11 +62,15 @@ class Caller:
     via: str
     csrf_token: str | None = None
     session_id: str | None = None
+    key_prefix: str | None = None
 
     @property
     def actor(self) -> str:
-        """The audit trail's name for the caller: ``user:NAME`` or ``key:PREFIX``."""
-        return f"{'key' if self.principal.kind == 'api key' else 'user'}:{self.principal.name}"
+        """The audit trail's name for the caller: ``user:NAME`` or ``key:NAME/PREFIX`` (key
+        names need not be unique; the prefix is)."""
+        if self.key_prefix is not None:
+            return f"key:{self.principal.name}/{self.key_prefix}"
+        return f"user:{self.principal.name}"
 
 
 def _bearer(request: Request) -> str | None:
@@ -87,7 +92,7 @@ def authenticate(request: Request) -> Caller | None:
     token = _bearer(request)
     if token is not None:
         principal = accounts.authenticate_key(state.workspace, token)
-        return Caller(principal, "key")
+        return Caller(principal, "key", key_prefix=split_key_token(token)[0])
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie is None:
         return None
