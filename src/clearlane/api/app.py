@@ -43,14 +43,14 @@ caller's role must grant.
 """
 
 
-def checkpoint_audit(workspace: Workspace) -> None:
+def checkpoint_audit(workspace: Workspace, settings: Settings) -> None:
     """Sign the audit head into the checkpoint file when it moved; log a broken chain (the
     server keeps serving: ``GET /api/v1/audit/verify`` names the break)."""
     try:
-        result = audit.verify_workspace(workspace)
+        result = audit.verify_workspace(workspace, settings)
         if result.ok and result.head is not None and (
                 result.checkpoint is None or result.checkpoint.hash != result.head.hash):
-            audit.checkpoint(workspace)
+            audit.checkpoint(workspace, settings)
         elif not result.ok and result.broken is not None:
             log.error("audit chain broken at entry %s (%s): not checkpointed",
                       result.broken.sequence, result.broken.kind)
@@ -58,11 +58,11 @@ def checkpoint_audit(workspace: Workspace) -> None:
         log.error("audit checkpoint failed: %s", exc)
 
 
-def _record_if_intact(workspace: Workspace, action: str, served_at: str,
+def _record_if_intact(workspace: Workspace, settings: Settings, action: str, served_at: str,
                       change: dict[str, object]) -> None:
     """Record a server event, unless the chain is broken: an entry appended on top of a
     truncated or edited chain would hide where it broke (the break is logged instead)."""
-    result = audit.verify_workspace(workspace)
+    result = audit.verify_workspace(workspace, settings)
     if result.broken is not None:
         log.error("audit chain broken at entry %s (%s): %s not recorded; see GET "
                   "/api/v1/audit/verify", result.broken.sequence, result.broken.kind, action)
@@ -71,10 +71,10 @@ def _record_if_intact(workspace: Workspace, action: str, served_at: str,
                        change=change)
 
 
-async def _checkpoint_every(workspace: Workspace, seconds: int) -> None:
+async def _checkpoint_every(workspace: Workspace, settings: Settings) -> None:
     while True:
-        await asyncio.sleep(seconds)
-        await run_in_threadpool(checkpoint_audit, workspace)
+        await asyncio.sleep(settings.audit_checkpoint_seconds)
+        await run_in_threadpool(checkpoint_audit, workspace, settings)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None,
@@ -93,17 +93,16 @@ def create_app(settings: Settings | None = None, *, url: str | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with workspace.hold(served_at):
             # the settings are audited at each start, so a change between runs is on record
-            _record_if_intact(workspace, "server.start", served_at,
+            _record_if_intact(workspace, settings, "server.start", served_at,
                               {"pid": os.getpid(), "dev": dev,
                                "settings": audit.public_settings(settings)})
-            task = asyncio.create_task(_checkpoint_every(workspace,
-                                                         settings.audit_checkpoint_seconds))
+            task = asyncio.create_task(_checkpoint_every(workspace, settings))
             try:
                 yield
             finally:
                 task.cancel()
-                _record_if_intact(workspace, "server.stop", served_at, {"pid": os.getpid()})
-                await run_in_threadpool(checkpoint_audit, workspace)
+                _record_if_intact(workspace, settings, "server.stop", served_at, {"pid": os.getpid()})
+                await run_in_threadpool(checkpoint_audit, workspace, settings)
 
     app = FastAPI(
         title="Clearlane", version=__version__, description=DESCRIPTION,

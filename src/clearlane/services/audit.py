@@ -66,16 +66,16 @@ class AuditVerification:
         return self.broken is None
 
 
-def checkpoint_path(workspace: Workspace) -> Path:
+def checkpoint_path(workspace: Workspace, settings: Settings | None = None) -> Path:
     """Where the workspace's checkpoint lives: the configured folder, else beside the workspace."""
     name = f"{workspace.path.resolve().name}.audit-checkpoint.json"
-    folder = Settings().audit_checkpoint_dir
+    folder = (settings or Settings()).audit_checkpoint_dir
     return (folder.expanduser() if folder is not None
             else workspace.path.resolve().parent) / name
 
 
-def _key_path() -> Path:
-    return Settings().audit_key.expanduser()
+def _key_path(settings: Settings | None) -> Path:
+    return (settings or Settings()).audit_key.expanduser()
 
 
 def log(workspace: Workspace, limit: int | None = None) -> list[AuditEntry]:
@@ -83,28 +83,29 @@ def log(workspace: Workspace, limit: int | None = None) -> list[AuditEntry]:
         return read_entries(con, limit)
 
 
-def verify_workspace(workspace: Workspace) -> AuditVerification:
+def verify_workspace(workspace: Workspace, settings: Settings | None = None
+                     ) -> AuditVerification:
     """Recompute the chain, then check it against the signed checkpoint (when there is one)."""
     entries = log(workspace)
-    path = checkpoint_path(workspace)
+    path = checkpoint_path(workspace, settings)
     saved = load_checkpoint(path)
     broken = verify(entries)
     if broken is None and saved is not None:
-        public = load_or_create_key(_key_path()).public_key()
+        public = load_or_create_key(_key_path(settings)).public_key()
         broken = verify_against_checkpoint(entries, saved, public)
     return AuditVerification(len(entries), entries[-1] if entries else None, saved, path, broken)
 
 
-def checkpoint(workspace: Workspace) -> Checkpoint | None:
+def checkpoint(workspace: Workspace, settings: Settings | None = None) -> Checkpoint | None:
     """Verify, then sign the head into the checkpoint file; None for an empty chain.
 
     Raises :class:`AuditChainError` (and writes nothing) when the chain does not verify.
     """
-    result = verify_workspace(workspace)
+    result = verify_workspace(workspace, settings)
     raise_if_broken(result)
     if result.head is None:
         return None
-    signed = sign_checkpoint(load_or_create_key(_key_path()), result.head)
+    signed = sign_checkpoint(load_or_create_key(_key_path(settings)), result.head)
     write_checkpoint(result.checkpoint_file, signed)
     return signed
 

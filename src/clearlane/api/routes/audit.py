@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from clearlane.api.problems import ERROR_RESPONSES
 from clearlane.api.security import Caller, allow
-from clearlane.api.state import WorkspaceDep
+from clearlane.api.state import StateDep, WorkspaceDep
 from clearlane.audit import AuditEntry
 from clearlane.services import audit
 
@@ -58,9 +58,9 @@ def audit_log(_: Annotated[Caller, allow("audit:read")], workspace: WorkspaceDep
 
 
 @router.get("/verify", response_model=Verification)
-def verify(_: Annotated[Caller, allow("audit:read")], workspace: WorkspaceDep) -> Verification:
+def verify(_: Annotated[Caller, allow("audit:read")], state: StateDep) -> Verification:
     """Recompute the chain and check it against the signed checkpoint; name the first break."""
-    result = audit.verify_workspace(workspace)
+    result = audit.verify_workspace(state.workspace, state.settings)
     b = result.broken
     return Verification(
         ok=result.ok, entries=result.entries,
