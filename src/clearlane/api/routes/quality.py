@@ -75,7 +75,7 @@ class QuarantinePage(BaseModel):
 def quality(_: Annotated[Caller, allow("reports:read")], workspace: WorkspaceDep,
             batch_id: BatchId = None) -> QualityPublic:
     """Completeness, validity, duplicates, range checks, unit-value outliers and an overall
-    score; 404 before the first ingest."""
+    score (of an empty workspace: all counts zero); 404 for an unknown batch."""
     data = jsonable(service.quality_report(workspace, batch_id).to_dict())
     return QualityPublic(**{k: v for k, v in data.items() if k in QualityPublic.model_fields})
 
