@@ -77,7 +77,7 @@ class CheckRequest(BaseModel):
 
 
 class CheckResultPublic(BaseModel):
-    declared: str = Field(description="The declared code at the checked level.")
+    declared: str = Field(description="The declared code (digits).")
     suggested: str = Field(description="The classifier's code at that level.")
     p_wrong: float | None = Field(description="Probability that the declared code is wrong, "
                                               "0-1 (higher = riskier); null when it cannot "
