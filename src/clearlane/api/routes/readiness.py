@@ -63,7 +63,8 @@ class AssessmentSummaryPublic(BaseModel):
     answered: int
     questions: int
     complete: bool
-    overall: float = Field(description="Readiness score, 0-100 (higher = more ready).")
+    overall: float = Field(description="Readiness, 0-100 (higher = more ready): the weakest "
+                                       "area's score.")
     stage: int = Field(description="Maturity stage, 1-4.")
 
 
@@ -120,8 +121,9 @@ class RoadmapPhasePublic(BaseModel):
 
 
 class ScorePublic(BaseModel):
-    overall: float = Field(description="Weighted readiness, 0-100 (higher = more ready).")
-    mean: float
+    overall: float = Field(description="Readiness, 0-100 (higher = more ready): the weakest "
+                                       "area's score, which gates the whole.")
+    mean: float = Field(description="Mean of the area scores, 0-100.")
     stage: int
     weakest: list[str]
     areas: list[AreaScorePublic]
