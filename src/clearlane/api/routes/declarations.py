@@ -3,14 +3,14 @@ declaration's detail (every detail read is one audit entry). Officers see only t
 
 from __future__ import annotations
 
-import math
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from clearlane.api.problems import ERROR_RESPONSES
+from clearlane.api.routes._convert import UtcDatetime, finite, jsonable
 from clearlane.api.security import Caller, allow
 from clearlane.api.state import WorkspaceDep
 from clearlane.schema.reasons import Reason, RiskAssessment, ScorerScore
@@ -88,7 +88,7 @@ class AssessmentPublic(BaseModel):
     reasons: list[ReasonPublic] = Field(description="The fraud model's reasons.")
     model_version: str | None = Field(description="The fraud model's version.")
     anomaly_version: str | None = Field(description="The anomaly detector's version.")
-    assessed_at: datetime | None
+    assessed_at: UtcDatetime | None
     scorers: list[ScorerPublic] = Field(description="Every scorer's verdict and version.")
 
 
@@ -124,25 +124,21 @@ class DeclarationDetailPublic(BaseModel):
     items: list[ItemPublic]
 
 
-def _finite(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
 def reason_public(reason: Reason) -> ReasonPublic:
-    return ReasonPublic(code=reason.code, text=reason.text, weight=_finite(reason.weight) or 0.0,
-                        evidence={k: _finite(v) for k, v in reason.evidence.items()})
+    return ReasonPublic(code=reason.code, text=reason.text, weight=finite(reason.weight) or 0.0,
+                        evidence=jsonable(dict(reason.evidence)))
 
 
 def scorer_public(score: ScorerScore) -> ScorerPublic:
     return ScorerPublic(name=score.name, version=score.version, status=score.status,
-                        score=_finite(score.score),
+                        score=finite(score.score),
                         reasons=[reason_public(r) for r in score.reasons], message=score.message)
 
 
 def assessment_public(a: RiskAssessment) -> AssessmentPublic:
     return AssessmentPublic(
-        fraud_probability=_finite(a.fraud_probability),
-        expected_revenue=_finite(a.expected_revenue), anomaly_score=_finite(a.anomaly_score),
+        fraud_probability=finite(a.fraud_probability),
+        expected_revenue=finite(a.expected_revenue), anomaly_score=finite(a.anomaly_score),
         reasons=[reason_public(r) for r in a.reasons], model_version=a.model_version,
         anomaly_version=a.anomaly_version, assessed_at=a.assessed_at,
         scorers=[scorer_public(s) for s in a.scorers])
@@ -151,9 +147,9 @@ def assessment_public(a: RiskAssessment) -> AssessmentPublic:
 def _summary(s: service.DeclarationSummary) -> DeclarationSummaryPublic:
     return DeclarationSummaryPublic(
         declaration_id=s.declaration_id, declared_at=s.declared_at, office_id=s.office_id,
-        importer_id=s.importer_id, items=s.items, customs_value=_finite(s.customs_value),
-        fraud_probability=_finite(s.fraud_probability),
-        expected_revenue=_finite(s.expected_revenue), anomaly_score=_finite(s.anomaly_score),
+        importer_id=s.importer_id, items=s.items, customs_value=finite(s.customs_value),
+        fraud_probability=finite(s.fraud_probability),
+        expected_revenue=finite(s.expected_revenue), anomaly_score=finite(s.anomaly_score),
         assessed_items=s.assessed_items, lane=s.lane,
         selection_id=s.selection_id)
 
@@ -200,12 +196,12 @@ def get_declaration(declaration_id: DeclarationId,
         office_id=detail.office_id, importer_id=detail.importer_id,
         lane=detail.lane,
         items=[ItemPublic(
-            item_no=i.item_no, fields={k: _finite(v) for k, v in i.fields.items()},
+            item_no=i.item_no, fields=jsonable(i.fields),
             assessment=assessment_public(i.assessment) if i.assessment else None,
             lane=LanePublic(
                 selection_id=i.lane.selection_id, lane=i.lane.lane,
                 basis=i.lane.basis, random_control=i.lane.random_control,
-                rank_pct=_finite(i.lane.rank_pct), rule_hits=list(i.lane.rule_hits),
+                rank_pct=finite(i.lane.rank_pct), rule_hits=list(i.lane.rule_hits),
                 overridden_from=i.lane.overridden_from,
             ) if i.lane else None,
         ) for i in detail.items])

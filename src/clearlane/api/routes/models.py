@@ -3,14 +3,14 @@ models list|show`)."""
 
 from __future__ import annotations
 
-import math
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from clearlane.api.problems import ERROR_RESPONSES
+from clearlane.api.routes._convert import UtcDatetime, day, jsonable
 from clearlane.api.security import Caller, allow
 from clearlane.api.state import WorkspaceDep
 from clearlane.models import registry
@@ -30,8 +30,8 @@ class ModelSummary(BaseModel):
     kind: str = Field(description="fraud, anomaly, hs, bands or quantile.")
     status: str = Field(description="`promoted` (used by default for its kind) or "
                                     "`candidate`.")
-    created_at: datetime
-    promoted_at: datetime | None
+    created_at: UtcDatetime
+    promoted_at: UtcDatetime | None
     train_from: date | None = Field(description="First declaration date of the training data.")
     train_to: date | None = Field(description="Last declaration date of the training data.")
     n_rows: int = Field(description="Training rows.")
@@ -49,29 +49,10 @@ class ModelDetail(ModelSummary):
     artifact_sha256: str = Field(description="SHA-256 of the model file, checked on load.")
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` with non-finite floats as null (JSON has no NaN) and dates as ISO text."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
-
-
-def _day(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    return value if isinstance(value, date) else None
-
-
 def _summary(m: registry.ModelRecord) -> dict[str, Any]:
     return {"version": m.version, "kind": m.kind, "status": m.status,
             "created_at": m.created_at, "promoted_at": m.promoted_at,
-            "train_from": _day(m.train_from), "train_to": _day(m.train_to),
+            "train_from": day(m.train_from), "train_to": day(m.train_to),
             "n_rows": m.n_rows, "metrics": jsonable(m.metrics)}
 
 

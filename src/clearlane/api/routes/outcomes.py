@@ -3,15 +3,15 @@ selection against the random control sample (as `clearlane report performance`).
 
 from __future__ import annotations
 
-import math
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import polars as pl
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from clearlane.api.problems import ERROR_RESPONSES
+from clearlane.api.routes._convert import finite
 from clearlane.api.security import Caller, allow
 from clearlane.api.state import WorkspaceDep
 from clearlane.services import outcomes as service
@@ -94,16 +94,12 @@ class Performance(BaseModel):
     notes: list[str]
 
 
-def _finite(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
 def _groups(frame: pl.DataFrame, by: str) -> list[GroupPerformance]:
     return [GroupPerformance(
         group=str(r[by]), selected=int(r["selected"]), inspected=int(r["inspected"]),
-        frauds=int(r["frauds"]), revenue=_finite(r["revenue"]) or 0.0,
-        hit_rate=_finite(r["hit_rate"]),
-        revenue_per_inspection=_finite(r["revenue_per_inspection"]),
+        frauds=int(r["frauds"]), revenue=finite(r["revenue"]) or 0.0,
+        hit_rate=finite(r["hit_rate"]),
+        revenue_per_inspection=finite(r["revenue_per_inspection"]),
     ) for r in frame.iter_rows(named=True)]
 
 
@@ -141,12 +137,12 @@ def performance(
     report = service.performance_report(workspace, every=every, selection_id=selection_id)
     fr = report.fraud_rate
     drift = [DriftRow(period=r.get("period"), rows=r.get("rows"),
-                      psi={k: _finite(v) for k, v in r.items() if k not in ("period", "rows")})
+                      psi={k: finite(v) for k, v in r.items() if k not in ("period", "rows")})
              for r in report.drift.iter_rows(named=True)]
     return Performance(
         by_lane=_groups(report.by_lane, "lane"), by_basis=_groups(report.by_basis, "basis"),
-        fraud_rate=FraudRate(n=fr.n, frauds=fr.frauds, rate=_finite(fr.rate),
-                             low=_finite(fr.low), high=_finite(fr.high),
+        fraud_rate=FraudRate(n=fr.n, frauds=fr.frauds, rate=finite(fr.rate),
+                             low=finite(fr.low), high=finite(fr.high),
                              confidence=fr.confidence),
         drift=drift, selections=report.selections, overrides=report.overrides,
         notes=list(report.notes))

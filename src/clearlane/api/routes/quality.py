@@ -3,14 +3,14 @@ rows with the field and reason of each problem."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from clearlane.api.problems import ERROR_RESPONSES
-from clearlane.api.routes.models import jsonable
+from clearlane.api.routes._convert import UtcDatetime, jsonable
 from clearlane.api.security import Caller, allow
 from clearlane.api.state import WorkspaceDep
 from clearlane.services import quality as service
@@ -35,7 +35,7 @@ class QualityScorePublic(BaseModel):
 class QualityPublic(BaseModel):
     """The data-quality report of the workspace or of one ingest batch (see docs/quality.md)."""
 
-    generated_at: datetime
+    generated_at: UtcDatetime
     as_of: date
     batch_id: str | None
     score: QualityScorePublic

@@ -10,7 +10,6 @@ problem naming the command that builds them.
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -19,6 +18,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from clearlane.api.problems import ERROR_RESPONSES
+from clearlane.api.routes._convert import finite
 from clearlane.api.routes.declarations import ReasonPublic, reason_public
 from clearlane.api.security import Caller, allow
 from clearlane.api.state import StateDep
@@ -34,10 +34,6 @@ router = APIRouter(prefix="/api/v1", tags=["reference checks"],
 
 Description = Annotated[str, Field(min_length=1, max_length=2000)]
 MAX_ITEMS = 1000
-
-
-def _finite(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 class SuggestRequest(BaseModel):
@@ -154,7 +150,7 @@ class PriceCheckPublic(BaseModel):
 
 
 def _candidates(items: tuple[Candidate, ...]) -> list[CandidatePublic]:
-    return [CandidatePublic(code=c.code, confidence=_finite(c.confidence) or 0.0, text=c.text,
+    return [CandidatePublic(code=c.code, confidence=finite(c.confidence) or 0.0, text=c.text,
                             words=list(c.words)) for c in items]
 
 
@@ -190,9 +186,9 @@ def check(body: CheckRequest, _: Annotated[Caller, allow("declarations:read")],
                              level=body.level, threshold=body.threshold,
                              declared_at=[i.declared_at for i in body.items], cache=state.cache)
     return [CheckResultPublic(
-        declared=r.declared, suggested=r.suggested, p_wrong=_finite(r.p_wrong),
-        flagged=r.reason is not None, declared_rate=_finite(r.declared_rate),
-        suggested_rate=_finite(r.suggested_rate),
+        declared=r.declared, suggested=r.suggested, p_wrong=finite(r.p_wrong),
+        flagged=r.reason is not None, declared_rate=finite(r.declared_rate),
+        suggested_rate=finite(r.suggested_rate),
         reason=reason_public(r.reason) if r.reason else None) for r in results]
 
 
@@ -204,12 +200,12 @@ def search(_: Annotated[Caller, allow("declarations:read")],
            limit: Annotated[int, Query(ge=1, le=100)] = 10) -> list[SearchHitPublic]:
     """Search the HS nomenclature (needs no model)."""
     return [SearchHitPublic(code=h.code, level=h.level, description=h.description,
-                            score=_finite(h.score) or 0.0) for h in hs.search_codes(q, limit)]
+                            score=finite(h.score) or 0.0) for h in hs.search_codes(q, limit)]
 
 
 def _float(row: dict[str, Any], name: str) -> float | None:
     value = row.get(name)
-    return _finite(float(value)) if isinstance(value, int | float) else None
+    return finite(float(value)) if isinstance(value, int | float) else None
 
 
 @router.post("/prices:check", response_model=PriceCheckPublic)

@@ -4,13 +4,13 @@ fingerprint) and each rule version with its definition and hits."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from clearlane.api.problems import ERROR_RESPONSES
+from clearlane.api.routes._convert import UtcDatetime
 from clearlane.api.security import Caller, allow
 from clearlane.api.state import WorkspaceDep
 from clearlane.services.selection import stored_rules
@@ -24,8 +24,8 @@ class RuleSetPublic(BaseModel):
     profile: str
     fingerprint: str | None = Field(description="SHA-256 of the profile's content.")
     selections: int = Field(description="Selections that used it.")
-    first_used_at: datetime
-    last_used_at: datetime
+    first_used_at: UtcDatetime
+    last_used_at: UtcDatetime
 
 
 class RuleVersionPublic(BaseModel):
@@ -38,7 +38,7 @@ class RuleVersionPublic(BaseModel):
     definition: dict[str, Any] = Field(
         description="The rule as stored: lane, severity, mandatory, validity, owner, "
                     "conditions (see docs/rules.md).")
-    first_used_at: datetime
+    first_used_at: UtcDatetime
     selections: int = Field(description="Selections in which it hit at least once.")
     hits: int = Field(description="Declaration items it hit, over every selection.")
 
