@@ -22,7 +22,7 @@ DOC = REPO / "docs" / "api.md"
 
 def test_every_route_of_the_openapi_document_is_in_api_md(tmp_path: Path) -> None:
     workspace = Workspace.create(tmp_path / "ws")
-    app = create_app(Settings(workspace=workspace.path,  # type: ignore[call-arg]
+    app = create_app(Settings(workspace=workspace.path,
                               secret_key=SecretStr("d" * 40)))
     operations = [f"{method.upper()} {path}"
                   for path, item in app.openapi()["paths"].items() for method in item]

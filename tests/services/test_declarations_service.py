@@ -32,7 +32,7 @@ def _walk(workspace: Workspace, limit: int, **kwargs: object) -> list[str]:
     cursor = None
     while True:
         page = service.list_declarations(workspace, limit=limit, cursor=cursor,
-                                         **kwargs)  # type: ignore[arg-type]
+                                         **kwargs)
         ids += [s.declaration_id for s in page.items]
         cursor = page.next_cursor
         if cursor is None:
@@ -96,5 +96,5 @@ def test_a_detail_read_is_audited_with_the_actor(workspace: Workspace) -> None:
 def test_bad_input_names_the_field(workspace: Workspace, kwargs: dict[str, object],
                                    field: str) -> None:
     with pytest.raises(ValidationError) as error:
-        service.list_declarations(workspace, **kwargs)  # type: ignore[arg-type]
+        service.list_declarations(workspace, **kwargs)
     assert [p.field for p in error.value.problems] == [field]
