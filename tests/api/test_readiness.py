@@ -53,6 +53,11 @@ def test_answer_score_and_report(server: Server) -> None:
 def test_answering_needs_readiness_answer_and_ids_are_checked(server: Server) -> None:
     with server.client("auditor") as http:
         refused = http.post("/api/v1/readiness/assessments", json={"administration": "X"})
+    with server.client("analyst") as http:
+        language = http.post("/api/v1/readiness/assessments",
+                             json={"administration": "X", "lang": "xx"})
+    assert language.status_code == 422 and language.json()["errors"][0]["field"] == "lang"
+    with server.client("auditor") as http:
         bad_id = http.get("/api/v1/readiness/assessments/..%2Fetc")
         missing = http.get("/api/v1/readiness/assessments/nothing-here")
     assert refused.status_code == 403

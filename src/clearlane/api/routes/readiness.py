@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 from clearlane.api.problems import ERROR_RESPONSES
 from clearlane.api.security import Caller, allow
 from clearlane.api.state import WorkspaceDep
-from clearlane.readiness.catalogue import Catalogue
+from clearlane.errors import Problem, ValidationError
+from clearlane.readiness.catalogue import Catalogue, available_languages
 from clearlane.readiness.records import Assessment
 from clearlane.services import readiness as service
 
@@ -175,6 +176,9 @@ def list_assessments(
 def start_assessment(body: StartAssessment, _: Annotated[Caller, allow("readiness:answer")],
                      workspace: WorkspaceDep) -> AssessmentPublic:
     """Start an empty assessment of an administration."""
+    if body.lang not in available_languages():
+        raise ValidationError(f"no readiness catalogue for language {body.lang!r}", [Problem(
+            "lang", body.lang, "available: " + ", ".join(available_languages()))])
     return _assessment(service.start_assessment(workspace, body.administration,
                                                 lang=body.lang))
 
