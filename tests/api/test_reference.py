@@ -84,9 +84,13 @@ def test_price_check_input_is_validated(trained_server: Server) -> None:
                              json={"items": [{**item, "customs_value": -1}]})
         unknown = http.post("/api/v1/prices:check",
                             json={"items": [item], "bands_version": "v99"})
+        ancient = http.post("/api/v1/prices:check",
+                            json={"items": [{**item, "declared_at": "0001-01-01"}]})
     assert negative.status_code == 422
     assert negative.json()["errors"][0]["field"] == "items[0].customs_value"
     assert unknown.status_code == 404 and "v99" in unknown.json()["detail"]
+    assert ancient.status_code == 422
+    assert ancient.json()["errors"][0]["field"] == "items[0].declared_at"
 
 
 def test_without_classifier_or_bands_the_problem_names_the_command(server: Server) -> None:

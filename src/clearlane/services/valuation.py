@@ -173,8 +173,8 @@ def _importer_history(
     """Accepted declarations before the earliest checked one (found fraud left out), calibrated
     with the controls known before it when the workspace records outcomes."""
     first = frame.select(pl.col("declared_at").cast(pl.Date).min()).item()
-    if first is None:
-        return None
+    if first is None or first <= date.min:
+        return None  # nothing can be dated before it
     available = set(workspace.query("SELECT * FROM declarations LIMIT 0").columns)
     accepted = "NOT coalesce(fraud, false)" if "fraud" in available else None
     earlier = _declarations(workspace, _where(None, first - timedelta(days=1), accepted))

@@ -7,7 +7,7 @@ import math
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 
 def as_utc(value: datetime) -> datetime:
@@ -17,6 +17,14 @@ def as_utc(value: datetime) -> datetime:
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 """A date-time field of a response: always with an offset."""
+
+
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+"""The range of dates the API accepts (a declaration, an inspection, a filter)."""
+
+ApiDate = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
+"""A date in a request body, within :data:`EARLIEST` … :data:`LATEST`."""
 
 
 def finite(value: Any) -> Any:

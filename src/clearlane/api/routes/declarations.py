@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from clearlane.api.problems import ERROR_RESPONSES
-from clearlane.api.routes._convert import UtcDatetime, finite, jsonable
+from clearlane.api.routes._convert import EARLIEST, LATEST, UtcDatetime, finite, jsonable
 from clearlane.api.security import Caller, allow
 from clearlane.api.state import WorkspaceDep
 from clearlane.schema.reasons import Reason, RiskAssessment, ScorerScore
@@ -157,10 +157,10 @@ def _summary(s: service.DeclarationSummary) -> DeclarationSummaryPublic:
 @router.get("/declarations", response_model=DeclarationList)
 def list_declarations(
     caller: Annotated[Caller, allow("declarations:read")], workspace: WorkspaceDep,
-    date_from: Annotated[date | None, Query(description="First acceptance date "
-                                                        "(inclusive).")] = None,
-    date_to: Annotated[date | None, Query(description="Last acceptance date "
-                                                      "(inclusive).")] = None,
+    date_from: Annotated[date | None, Query(ge=EARLIEST, le=LATEST, description=(
+        "First acceptance date (inclusive)."))] = None,
+    date_to: Annotated[date | None, Query(ge=EARLIEST, le=LATEST, description=(
+        "Last acceptance date (inclusive)."))] = None,
     office_id: Annotated[str | None, Query(min_length=1, max_length=50)] = None,
     importer_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     hs_code: Annotated[str | None, Query(

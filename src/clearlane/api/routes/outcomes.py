@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from clearlane.api.problems import ERROR_RESPONSES
-from clearlane.api.routes._convert import finite
+from clearlane.api.routes._convert import ApiDate, finite
 from clearlane.api.security import Caller, allow
 from clearlane.api.state import WorkspaceDep
 from clearlane.services import outcomes as service
@@ -37,7 +37,7 @@ class OutcomeIn(BaseModel):
         description="Additional duties and taxes raised, national currency (only with fraud).")
     critical: bool | None = Field(None, description="The finding was critical.")
     finding: str | None = Field(None, max_length=2000, description="Finding, free text.")
-    inspected_at: date | None = Field(None, description="Inspection date.")
+    inspected_at: ApiDate | None = Field(None, description="Inspection date.")
     officer_id: str | None = Field(
         None, min_length=1, max_length=100,
         description="Officer who inspected (default: the calling user's name).")

@@ -10,7 +10,6 @@ problem naming the command that builds them.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 import polars as pl
@@ -18,7 +17,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from clearlane.api.problems import ERROR_RESPONSES
-from clearlane.api.routes._convert import finite
+from clearlane.api.routes._convert import ApiDate, finite
 from clearlane.api.routes.declarations import ReasonPublic, reason_public
 from clearlane.api.security import Caller, allow
 from clearlane.api.state import StateDep
@@ -61,7 +60,7 @@ class SuggestionPublic(BaseModel):
 class CheckItem(BaseModel):
     description: Description
     hs_code: str = Field(min_length=1, max_length=20, description="The declared code.")
-    declared_at: date | None = Field(
+    declared_at: ApiDate | None = Field(
         None, description="Read the code in the HS edition in force on this date.")
 
 
@@ -97,7 +96,7 @@ class PriceItem(BaseModel):
 
     declaration_id: str = Field("?", min_length=1, max_length=100)
     item_no: int = Field(1, ge=1, le=1_000_000)
-    declared_at: date
+    declared_at: ApiDate
     importer_id: str | None = Field(None, max_length=100)
     exporter_id: str | None = Field(None, max_length=100)
     hs_code: str = Field(min_length=1, max_length=20)
