@@ -56,6 +56,13 @@ def build_workspace(root: Path, *, hs: bool = True, select: bool = True) -> Work
 _BUILT: dict[str, Path] = {}
 
 
+def key_actors(server: Server, role: str) -> set[str]:
+    """The audit actor of the role's API key (``<role>-key``): ``key:NAME``, or
+    ``key:NAME/PREFIX`` where the actor names the key's prefix too."""
+    prefix = server.tokens[role].split(".")[0]
+    return {f"key:{role}-key", f"key:{role}-key/{prefix}"}
+
+
 def built_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The folder of the workspace built once per test session (a plain memo, not a fixture:
     a session fixture imported into several modules would be built once per module). Copy
