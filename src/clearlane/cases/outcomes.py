@@ -50,11 +50,12 @@ def read_outcomes(path: Path | str) -> pl.DataFrame:
     return validate_outcomes(raw, source=str(path))
 
 
-def validate_outcomes(raw: pl.DataFrame | list[dict[str, Any]], source: str = "<input>"
-                      ) -> pl.DataFrame:
+def validate_outcomes(raw: pl.DataFrame | list[dict[str, Any]], source: str = "<input>",
+                      first_row: int = 2) -> pl.DataFrame:
     """Check and convert outcomes to :data:`OUTCOME_SCHEMA`; raise naming each bad row and field.
 
-    Row numbers in problems are file lines (header = line 1).
+    Row numbers in problems are file lines (header = line 1) by default; ``first_row`` is the
+    number of the first row (0: positions in a JSON list).
     """
     rows = raw.to_dicts() if isinstance(raw, pl.DataFrame) else list(raw)
     columns = set(raw.columns) if isinstance(raw, pl.DataFrame) else {k for r in rows for k in r}
@@ -70,7 +71,7 @@ def validate_outcomes(raw: pl.DataFrame | list[dict[str, Any]], source: str = "<
         raise ValidationError(f"{source}: outcomes cannot be read", problems)
     out: list[dict[str, Any]] = []
     for i, row in enumerate(rows):
-        line = i + 2
+        line = i + first_row
 
         def bad(name: str, reason: str, row: dict[str, Any] = row, line: int = line) -> None:
             value = row.get(name)

@@ -51,7 +51,7 @@ def record(
             "declaration_id": declaration, "item_no": item, "fraud": fraud,
             "revenue_recovered": revenue, "critical": critical, "finding": finding,
             "inspected_at": inspected_at.date() if inspected_at else None,
-            "officer_id": officer}], source="--declaration")  # type: ignore[arg-type]
+            "officer_id": officer}], source="--declaration")
     else:
         raise ValidationError("give an outcomes file or --declaration ID --fraud/--no-fraud")
     console.print(f"Recorded {result.recorded:,} outcome(s) ({result.frauds:,} fraud); "

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, MutableMapping, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -139,15 +139,43 @@ def load_workspace_classifier(
     return model
 
 
+CACHE_KEY = "hs.classifier"
+
+
+def cached_classifier(workspace: Workspace, cache: MutableMapping[str, object]) -> HSClassifier:
+    """The workspace's classifier, kept in ``cache`` (a server's, between requests) for as long
+    as the promoted HS model stays the same version and file."""
+    try:
+        record = registry.get_model(workspace, kind="hs")
+    except NotFoundError:
+        return load_workspace_classifier(workspace)  # the legacy refusal, or "run hs train"
+    key = (record.version, record.artifact_sha256)
+    held = cache.get(CACHE_KEY)
+    if isinstance(held, tuple) and held[0] == key and isinstance(held[1], HSClassifier):
+        return held[1]
+    model = load_workspace_classifier(workspace)
+    cache[CACHE_KEY] = (key, model)
+    return model
+
+
+def _classifier(workspace: Workspace, model_file: Path | None, trust: bool,
+                cache: MutableMapping[str, object] | None) -> HSClassifier:
+    if cache is not None and model_file is None:
+        return cached_classifier(workspace, cache)
+    return load_workspace_classifier(workspace, model_file, trust)
+
+
 def suggest_codes(
     workspace: Workspace, descriptions: Sequence[str], k: int = 5,
     model_file: Path | None = None, trust: bool = False,
+    cache: MutableMapping[str, object] | None = None,
 ) -> list[Suggestion]:
     """Top-k HS6/HS4/HS2 candidates for each description (``model_file``: another saved
-    classifier, see :func:`load_workspace_classifier`)."""
+    classifier, see :func:`load_workspace_classifier`; ``cache``: see
+    :func:`cached_classifier`)."""
     if not descriptions or not any(d.strip() for d in descriptions):
         raise ValidationError("give at least one non-empty goods description")
-    return load_workspace_classifier(workspace, model_file, trust).suggest(descriptions, k=k)
+    return _classifier(workspace, model_file, trust, cache).suggest(descriptions, k=k)
 
 
 def check_codes(
@@ -158,13 +186,17 @@ def check_codes(
     threshold: float = 0.8,
     model_file: Path | None = None,
     trust: bool = False,
+    declared_at: Sequence[date | None] | None = None,
+    cache: MutableMapping[str, object] | None = None,
 ) -> list[CheckResult]:
-    """Misclassification check of (description, declared code) pairs."""
+    """Misclassification check of (description, declared code) pairs; with ``declared_at``
+    each code is read in the HS edition in force on its date."""
     if level not in (2, 4, 6):
         raise ValidationError(f"level must be 2, 4 or 6, got {level}")
     codes = [require_code(c) for c in declared]
-    model = load_workspace_classifier(workspace, model_file, trust)
-    return check_declarations(model, descriptions, codes, level=level, threshold=threshold)
+    model = _classifier(workspace, model_file, trust, cache)
+    return check_declarations(model, descriptions, codes, level=level, threshold=threshold,
+                              declared_at=declared_at)
 
 
 def check_workspace(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -28,18 +29,32 @@ class RecordResult:
     frauds: int
 
 
-def record_outcomes(workspace: Workspace, outcomes: pl.DataFrame | Path | str,
-                    source: str = "<input>") -> RecordResult:
+def record_outcomes(workspace: Workspace,
+                    outcomes: pl.DataFrame | list[dict[str, Any]] | Path | str,
+                    source: str = "<input>", *, offices: frozenset[str] | None = None,
+                    first_row: int = 2) -> RecordResult:
     """Validate and store outcomes, linked to the latest selection that put each item in a
     non-green lane; copy them onto the declarations (``inspected``, ``fraud``, …) so that the
-    next `clearlane train` learns from them. Recording an item again replaces its outcome."""
-    frame = read_outcomes(outcomes) if isinstance(outcomes, str | Path) else validate_outcomes(outcomes, source=source)
+    next `clearlane train` learns from them. Recording an item again replaces its outcome.
+
+    ``offices`` (None: all) limits the declarations an outcome may name: one of another office
+    is refused exactly as one not in the workspace. ``first_row`` numbers the rows of
+    ``outcomes`` in problems (see :func:`~clearlane.cases.validate_outcomes`)."""
+    frame = (read_outcomes(outcomes) if isinstance(outcomes, str | Path)
+             else validate_outcomes(outcomes, source=source, first_row=first_row))
+    scope = ""
+    scope_params: list[Any] = []
+    if offices is not None:
+        scope = (f" AND d.office_id IN ({', '.join('?' for _ in offices)})" if offices
+                 else " AND FALSE")
+        scope_params = sorted(offices)
     now = datetime.now(UTC).replace(tzinfo=None)
     with workspace.transaction() as con:
         con.register("incoming", frame.to_arrow())
         missing = con.execute(
             "SELECT i.declaration_id, i.item_no FROM incoming i ANTI JOIN declarations d "
-            "ON d.declaration_id = i.declaration_id AND d.item_no = i.item_no LIMIT 5").fetchall()
+            "ON d.declaration_id = i.declaration_id AND d.item_no = i.item_no" + scope
+            + " LIMIT 5", scope_params).fetchall()
         if missing:
             shown = ", ".join(f"{d} item {n}" for d, n in missing)
             raise NotFoundError(f"outcomes for declarations not in the workspace: {shown}; "

@@ -41,7 +41,7 @@ from clearlane.readiness.records import (
     assessment_from_dict,
     impact_from_dict,
 )
-from clearlane.readiness.report import build_report, render_html
+from clearlane.readiness.report import Report, build_report, render_html
 from clearlane.readiness.scoring import (
     Action,
     Comparison,
@@ -322,19 +322,8 @@ def render_report(
     unknown = set(formats) - {"html", "pdf"}
     if unknown or not formats:
         raise ValidationError(f"report formats {sorted(unknown)!r} not valid; use html and/or pdf")
-    assessment = get_assessment(workspace, assessment_id)
+    assessment, report = _report(workspace, assessment_id, lang, impact_ids, clock)
     lang = lang or assessment.lang
-    catalogue = Catalogue.load(lang)
-    impacts = []
-    impact_questionnaire = load_impact_questionnaire() if impact_ids else None
-    for impact_id in impact_ids:
-        record = get_impact(workspace, impact_id)
-        impacts.append((record, score_impact(record)))
-    report = build_report(
-        assessment, questionnaire_for(assessment), catalogue,
-        generated=(clock or (lambda: datetime.now(UTC)))().strftime("%Y-%m-%d"),
-        version=__version__, impacts=impacts, impact_questionnaire=impact_questionnaire,
-    )
     folder = out_dir or workspace.reports_dir
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -348,6 +337,29 @@ def render_report(
 
         written.append(render_pdf(report, folder / f"{stem}.pdf"))
     return written
+
+
+def _report(workspace: Workspace, assessment_id: str, lang: str | None,
+            impact_ids: Sequence[str], clock: Clock | None) -> tuple[Assessment, Report]:
+    assessment = get_assessment(workspace, assessment_id)
+    catalogue = Catalogue.load(lang or assessment.lang)
+    impacts = []
+    impact_questionnaire = load_impact_questionnaire() if impact_ids else None
+    for impact_id in impact_ids:
+        record = get_impact(workspace, impact_id)
+        impacts.append((record, score_impact(record)))
+    report = build_report(
+        assessment, questionnaire_for(assessment), catalogue,
+        generated=(clock or (lambda: datetime.now(UTC)))().strftime("%Y-%m-%d"),
+        version=__version__, impacts=impacts, impact_questionnaire=impact_questionnaire,
+    )
+    return assessment, report
+
+
+def report_html(workspace: Workspace, assessment_id: str, *, lang: str | None = None,
+                impact_ids: Sequence[str] = (), clock: Clock | None = None) -> str:
+    """The report of an assessment as one self-contained HTML page (nothing written)."""
+    return render_html(_report(workspace, assessment_id, lang, impact_ids, clock)[1])
 
 
 # -- use-case impact assessments -----------------------------------------------------------

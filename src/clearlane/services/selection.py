@@ -501,3 +501,26 @@ def backtest_rules(workspace: Workspace, path: Path, *, date_from: date | None =
     rules = load_rules(path)
     declarations = workspace.declarations(where=date_window_sql(date_from, date_to))
     return rules, rule_summary(rules, declarations), declarations.height
+
+
+def stored_rules(workspace: Workspace) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rules selections used, as stored: every rule version (``rule_id``, ``version``,
+    ``profile``, ``definition`` JSON, ``first_used_at``, ``selections`` and ``hits`` so far),
+    and every rule set (``profile``, ``fingerprint``, ``selections``, ``first_used_at``,
+    ``last_used_at``)."""
+    versions = workspace.query(
+        """SELECT v.rule_id, v.version, v.profile, v.definition, v.first_used_at,
+                  coalesce(h.selections, 0) AS selections, coalesce(h.hits, 0) AS hits
+           FROM rule_versions v LEFT JOIN (
+               SELECT rule_id, rule_version, count(DISTINCT selection_id) AS selections,
+                      count(*) AS hits
+               FROM rule_hits GROUP BY ALL) h
+             ON h.rule_id = v.rule_id AND h.rule_version = v.version
+           ORDER BY v.rule_id, v.version""")
+    sets = workspace.query(
+        """SELECT rules_profile AS profile, rules_fingerprint AS fingerprint,
+                  count(*) AS selections, min(created_at) AS first_used_at,
+                  max(created_at) AS last_used_at
+           FROM selections WHERE rules_profile IS NOT NULL
+           GROUP BY ALL ORDER BY last_used_at DESC, profile, fingerprint""")
+    return versions, sets

@@ -131,6 +131,32 @@ def check_workspace(
             frame = frame.filter(pl.col("declared_at") <= until)
     else:
         frame = _declarations(workspace, _where(since, until))
+    return _check(workspace, registry, bands, rates, frame, vat_rate=vat_rate,
+                  use_model=use_model, use_history=use_history)
+
+
+def check_declarations(
+    workspace: Workspace,
+    frame: pl.DataFrame,
+    *,
+    version: str | None = None,
+    vat_rate: float = 0.0,
+    use_history: bool = True,
+) -> PriceCheckResult:
+    """Check declarations given as a canonical frame (e.g. sent to the API, not stored)
+    against the workspace's bands (``version``, default the latest), in the national currency
+    of the bands; with ``use_history`` the importer's accepted earlier declarations in the
+    workspace come first, as in :func:`check_workspace`."""
+    registry = BandRegistry(workspace)
+    bands = registry.load(version)
+    rates = _rates(None, bands.meta.national_currency)
+    return _check(workspace, registry, bands, rates, frame, vat_rate=vat_rate,
+                  use_model=False, use_history=use_history)
+
+
+def _check(workspace: Workspace, registry: BandRegistry, bands: ValueBands,
+           rates: ExchangeRates, frame: pl.DataFrame, *, vat_rate: float, use_model: bool,
+           use_history: bool) -> PriceCheckResult:
     model_bands = None
     if use_model:
         model_bands = registry.load_model(bands.meta.version).predict_band(frame, rates)
@@ -147,8 +173,8 @@ def _importer_history(
     """Accepted declarations before the earliest checked one (found fraud left out), calibrated
     with the controls known before it when the workspace records outcomes."""
     first = frame.select(pl.col("declared_at").cast(pl.Date).min()).item()
-    if first is None:
-        return None
+    if first is None or first <= date.min:
+        return None  # nothing can be dated before it
     available = set(workspace.query("SELECT * FROM declarations LIMIT 0").columns)
     accepted = "NOT coalesce(fraud, false)" if "fraud" in available else None
     earlier = _declarations(workspace, _where(None, first - timedelta(days=1), accepted))

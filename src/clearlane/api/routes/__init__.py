@@ -4,11 +4,30 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from clearlane.api.routes import accounts, audit, auth, system
+from clearlane.api.routes import (
+    accounts,
+    audit,
+    auth,
+    declarations,
+    models,
+    outcomes,
+    quality,
+    readiness,
+    reference,
+    rules,
+    system,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     system.router,
     auth.router,
     accounts.router,
     audit.router,
+    declarations.router,
+    outcomes.router,
+    models.router,
+    rules.router,
+    quality.router,
+    reference.router,
+    readiness.router,
 )
