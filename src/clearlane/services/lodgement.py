@@ -1,0 +1,636 @@
+"""Assess at lodgement: a clearance system sends declaration items, Clearlane validates, stores
+and scores them and answers with one :class:`~clearlane.schema.reasons.RiskAssessment` each.
+
+Shared by the API (``POST /api/v1/declarations:assess`` and ``:assess-batch``) and any later
+CLI or web caller. One request, in order:
+
+1. **Validation** exactly as ingest validates a file read with the ``canonical`` profile
+   (:func:`clearlane.ingest.validate.validate_batch`): a refused item raises
+   :class:`ValidationError` whose problems name the field, the value, the reason and ``row`` =
+   the item's index in the request (0-based). Outcome fields (``inspected``, ``fraud``, …) are
+   refused: outcomes come back through ``POST /api/v1/outcomes``. Fields that are not canonical
+   are kept as extras (``extra`` JSON), as ingest keeps unmapped columns.
+2. **Idempotency** on (``declaration_id``, ``item_no``): an item already lodged with the same
+   content gets its stored answer again (no new row, no new assessment); a stored declaration
+   with different content raises :class:`ConflictError` naming the differing fields, and
+   nothing of the request is stored.
+3. **Scoring** with the promoted (else newest) fraud model and anomaly detector, and the HS
+   check, price check and rule set when the workspace has them, through the
+   :mod:`clearlane.scoring` adapters. Loaded models are kept in the caller's ``cache`` keyed by
+   version; each request reads only the registry's current versions. A scorer that cannot run
+   is listed as ``unavailable`` with its message; the request still succeeds.
+4. **Lane** (until real-time pacing exists): see :func:`lane_for`.
+5. **Storage**, one transaction: the new declarations through the ingest writer (a batch
+   ``api:<caller>`` that ``clearlane batches list`` shows), the assessments in
+   ``risk_assessments`` (when a fraud model scored them: the table keys rows by model), the
+   answers in ``lodgements``, and one audit entry ``declarations.lodge``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import polars as pl
+
+from clearlane.errors import ConflictError, Problem, ValidationError
+from clearlane.ingest.profile import Profile, load_profile
+from clearlane.ingest.readers import ROW_COLUMN
+from clearlane.ingest.validate import ERROR, ValidationContext, validate_batch
+from clearlane.schema.fields import (
+    DECLARATION_FIELDS,
+    EXTRA_COLUMN,
+    FIELD_NAMES,
+    KEY_FIELDS,
+    OUTCOME_FIELDS,
+)
+from clearlane.schema.reasons import (
+    ROW_NOT_SCORED,
+    SCORER_OK,
+    SCORER_UNAVAILABLE,
+    Reason,
+    RiskAssessment,
+    ScorerScore,
+)
+from clearlane.scoring import ScoreFrame, row_keys
+from clearlane.scoring.assessments import assessment_frame
+from clearlane.services import audit
+from clearlane.store.ingest_writer import IngestWriter, differing_fields_sql
+from clearlane.store.workspace import Workspace
+
+LODGEMENT_FIELDS: tuple[str, ...] = tuple(f.name for f in DECLARATION_FIELDS if not f.outcome)
+"""Canonical fields a lodgement may carry (every field but the inspection outcome)."""
+RULES_FILE = "lodgement-rules.yaml"
+"""The rule set applied at lodgement: a risk profile (docs/rules.md) in the workspace folder."""
+PROFILE = "canonical"
+CACHE_KEY = "lodgement"
+
+NO_FRAUD_MODEL = ("no fraud model in this workspace (train one with `clearlane train` once "
+                  "outcomes are recorded): fraud probability and expected revenue left empty")
+NO_ANOMALY = ("no anomaly detector in this workspace (train one with `clearlane train`): "
+              "anomaly score left empty")
+NO_HS = ("no HS classifier in this workspace (train one with `clearlane hs train`): the HS "
+         "check did not run")
+NO_BANDS = ("no value bands in this workspace (build them with `clearlane valuation build`): "
+            "the price check did not run")
+NO_RULES = (f"no rule set for lodgement (put a risk profile at <workspace>/{RULES_FILE}): "
+            "no rule was evaluated")
+
+
+@dataclass(frozen=True)
+class LodgementResult:
+    """The answer for one item: its assessment as stored JSON (``answer``) and whether it is
+    a replay of an earlier lodgement of the same content."""
+
+    index: int
+    answer: dict[str, Any]
+    replayed: bool
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return str(self.answer["declaration_id"]), int(self.answer["item_no"])
+
+
+@dataclass
+class _Loaded:
+    """What one request scores with: each scorer's version and loaded object (or None and
+    the reason it is unavailable)."""
+
+    objects: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str | None] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+# -- validation ----------------------------------------------------------------------------------
+def _text(value: Any) -> str | None:
+    """The text ingest would read for a JSON value (numbers as written, booleans as words)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def _extra_object(value: Any) -> dict[str, Any] | None:
+    """The members of an ``extra`` object (sent as an object or as its JSON text, as a file's
+    ``extra`` column holds it); None when it is neither."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except ValueError:
+            return None
+    if not isinstance(value, Mapping) or any(isinstance(v, Mapping | list)
+                                             for v in value.values()):
+        return None
+    return {str(k): v for k, v in value.items()}
+
+
+def _raw_frame(items: Sequence[Any]) -> tuple[pl.DataFrame, list[str | None], list[Problem]]:
+    """The items as the text columns ingest validates (every lodgement field, null where not
+    given, and the item index as the row), their extras JSON, and the structural problems."""
+    problems: list[Problem] = []
+    columns: dict[str, list[str | None]] = {name: [] for name in LODGEMENT_FIELDS}
+    extras: list[str | None] = []
+    for row, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            problems.append(Problem("declaration", _text(item)[:200] if item is not None else None,
+                                    "must be a JSON object of canonical fields", row))
+            item = {}
+        extra: dict[str, Any] = {}
+        for name, value in item.items():
+            name = str(name)
+            if name == EXTRA_COLUMN:
+                members = _extra_object(value)
+                if members is None:
+                    problems.append(Problem(name, _text(value)[:200] if value is not None
+                                            else None, "must be a JSON object of extra fields "
+                                            "(or its JSON text)", row))
+                else:
+                    extra.update(members)
+            elif isinstance(value, Mapping | list):
+                problems.append(Problem(name, json.dumps(value, default=str)[:200],
+                                        "must be a string, a number or null", row))
+            elif name in OUTCOME_FIELDS:
+                problems.append(Problem(name, _text(value), "an inspection outcome is not "
+                                        "accepted at lodgement; return outcomes with POST "
+                                        "/api/v1/outcomes", row))
+            elif name not in FIELD_NAMES:
+                extra[name] = _text(value)
+        for name in LODGEMENT_FIELDS:
+            columns[name].append(_text(item.get(name)))
+        # the JSON ingest writes for kept columns (compact, in the order sent)
+        extras.append(json.dumps(extra, ensure_ascii=False, separators=(",", ":"))
+                      if extra else None)
+    frame = pl.DataFrame({**columns, ROW_COLUMN: list(range(len(items)))},
+                         schema={**dict.fromkeys(LODGEMENT_FIELDS, pl.String),
+                                 ROW_COLUMN: pl.Int64})
+    return frame, extras, problems
+
+
+def validate_items(items: Sequence[Any], *, today: date | None = None,
+                   max_future_days: int = 1, profile: Profile | None = None) -> pl.DataFrame:
+    """The items as canonical declarations (canonical columns and ``extra``, in item order),
+    validated as ingest validates a file under the ``canonical`` profile.
+
+    Raises :class:`ValidationError` listing every refusal (``row`` = item index, 0-based), a
+    key sent twice in the request included.
+    """
+    if not items:
+        raise ValidationError("no declaration items in the request",
+                              [Problem("items", None, "send at least one item")])
+    raw, extras, problems = _raw_frame(items)
+    context = ValidationContext(today=today or datetime.now(UTC).date(),
+                                max_future_days=max_future_days)
+    result = validate_batch(raw, profile or load_profile(PROFILE), context, set(OUTCOME_FIELDS))
+    refused = result.issues.filter(pl.col("severity") == ERROR)
+    problems += [Problem(r["field"], r["value"], r["reason"], r["source_row"])
+                 for r in refused.iter_rows(named=True)]
+    accepted = result.accepted.with_columns(
+        pl.Series(EXTRA_COLUMN, extras, dtype=pl.String).gather(result.accepted[ROW_COLUMN]))
+    seen: dict[tuple[str, int], int] = {}
+    for row, key in zip(accepted[ROW_COLUMN].to_list(),
+                        accepted.select(KEY_FIELDS).iter_rows(), strict=True):
+        if key in seen:
+            problems.append(Problem("declaration_id", key[0], f"item {key[1]} is also item "
+                                    f"{seen[key]} of this request: send each key once", row))
+        seen.setdefault(key, row)
+    if problems:
+        problems.sort(key=lambda p: (p.row if p.row is not None else -1))
+        rows = sorted({p.row for p in problems if p.row is not None})
+        raise ValidationError(
+            f"{len(rows)} of {len(items)} item(s) refused (nothing was stored): "
+            + "; ".join(f"item {p.row}: {p.field} {p.reason}" for p in problems[:3]),
+            problems)
+    return accepted.drop(ROW_COLUMN)
+
+
+# -- models ----------------------------------------------------------------------------------------
+def _current_versions(workspace: Workspace) -> dict[str, str]:
+    """The version of each kind a request uses: the promoted model, else the newest (as
+    :func:`clearlane.models.registry.get_model` picks); for value bands the highest ``vN``
+    (as :meth:`~clearlane.valuation.registry.BandRegistry.load` does). One small query."""
+    rows = workspace.query("SELECT kind, version, status FROM models ORDER BY created_at DESC")
+    current: dict[str, str] = {}
+    promoted: set[str] = set()
+    best_bands = -1
+    for kind, version, status in rows.iter_rows():
+        if kind == "bands":
+            number = version.removeprefix("bands-v")
+            if number.isdigit() and int(number) > best_bands:
+                best_bands, current[kind] = int(number), version
+        elif kind not in promoted and (status == "promoted" or kind not in current):
+            current[kind] = version
+            if status == "promoted":
+                promoted.add(kind)
+    return current
+
+
+def _cached(cache: dict[str, Any], kind: str, version: str, load: Any) -> Any:
+    """The object of ``kind`` at ``version`` from the cache, loaded once (older versions of
+    the kind are dropped)."""
+    slot = cache.setdefault(CACHE_KEY, {})
+    held = slot.get(kind)
+    if held is None or held[0] != version:
+        slot[kind] = (version, load())
+    return slot[kind][1]
+
+
+def load_scorers(workspace: Workspace, cache: dict[str, Any]) -> _Loaded:
+    """The fraud model, anomaly detector, HS classifier, value bands and rule set a request
+    scores with, loaded once per version into ``cache``."""
+    from clearlane.models import registry
+
+    loaded = _Loaded()
+    current = _current_versions(workspace)
+
+    def model(kind: str) -> Any:
+        return registry.load_model(workspace, registry.get_model(workspace, current[kind]))
+
+    for kind, scorer, missing in (("fraud", "fraud", NO_FRAUD_MODEL),
+                                  ("anomaly", "anomaly", NO_ANOMALY),
+                                  ("hs", "hs_check", NO_HS)):
+        if kind in current:
+            loaded.objects[scorer] = _cached(cache, kind, current[kind],
+                                             lambda k=kind: model(k))  # type: ignore[misc]
+            loaded.versions[scorer] = current[kind]
+        else:
+            loaded.missing[scorer] = missing
+    if "bands" in current:
+        from clearlane.valuation.registry import BandRegistry
+
+        version = current["bands"].removeprefix("bands-")
+        loaded.objects["price_check"] = _cached(
+            cache, "bands", current["bands"], lambda: BandRegistry(workspace).load(version))
+        loaded.versions["price_check"] = version
+    else:
+        loaded.missing["price_check"] = NO_BANDS
+    path = workspace.path / RULES_FILE
+    if path.exists():
+        from clearlane.rules import load_rules
+
+        stat = path.stat()
+        rules = _cached(cache, "rules", f"{stat.st_mtime_ns}:{stat.st_size}",
+                        lambda: load_rules(path))
+        loaded.objects["rules"] = rules
+        loaded.versions["rules"] = f"{rules.name}@{rules.fingerprint()[:12]}"
+    else:
+        loaded.missing["rules"] = NO_RULES
+    return loaded
+
+
+def score_items(frame: pl.DataFrame, loaded: _Loaded) -> list[ScoreFrame]:
+    """Every scorer's frame for the canonical ``frame`` (unavailable ones with their reason).
+    Every item gets its reasons (``explain_share`` 1: a lodgement answers for each item)."""
+    from clearlane.scoring import (
+        AnomalyScorer,
+        FraudScorer,
+        HSCheckScorer,
+        PriceCheckScorer,
+        RuleScorer,
+    )
+
+    keys = row_keys(frame)
+    frames: list[ScoreFrame] = []
+    for name, build in (
+        ("fraud", lambda o, v: FraudScorer(o, v, explain_share=1.0)),
+        ("anomaly", lambda o, v: AnomalyScorer(o, v, explain_share=1.0)),
+        ("hs_check", lambda o, v: HSCheckScorer(o, v)),
+        ("price_check", lambda o, v: PriceCheckScorer(o)),
+        ("rules", lambda o, v: RuleScorer(o)),
+    ):
+        if name in loaded.objects:
+            frames.append(build(loaded.objects[name], loaded.versions[name]).score(frame))
+        else:
+            frames.append(ScoreFrame.unavailable(name, keys, loaded.missing[name]))
+    return frames
+
+
+# -- lanes -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LaneCutoffs:
+    """An office's cut-offs from its latest stored batch selection (``clearlane select``).
+
+    ``red`` / ``yellow``: the lowest objective (expected revenue or fraud probability, per the
+    selection's policy) among the items that selection put in that lane by model ranking
+    (basis ``model``); ``blue``: the lowest anomaly score among the items it put in blue by
+    anomaly ranking. None where the selection put no item there that way.
+    """
+
+    selection_id: str
+    model_version: str | None
+    objective: str
+    red: float | None
+    yellow: float | None
+    blue: float | None
+
+
+def _lane_cutoffs(workspace: Workspace, cache: dict[str, Any]) -> dict[str, LaneCutoffs]:
+    """Cut-offs per office, recomputed only when a new selection was stored."""
+    latest = workspace.query("SELECT selection_id FROM selections "
+                             "ORDER BY created_at DESC LIMIT 1")
+    marker = str(latest.item(0, 0)) if latest.height else None
+    slot = cache.setdefault(CACHE_KEY, {})
+    held = slot.get("cutoffs")
+    if held is not None and held[0] == marker:
+        return dict(held[1])
+    cutoffs: dict[str, LaneCutoffs] = {}
+    if marker is not None:
+        rows = workspace.query(
+            """WITH latest AS (
+                   SELECT ld.office_id, arg_max(ld.selection_id, s.created_at) AS selection_id
+                   FROM lane_decisions ld JOIN selections s USING (selection_id)
+                   WHERE ld.office_id IS NOT NULL GROUP BY 1)
+               SELECT l.office_id, l.selection_id, s.model_version, s.policy,
+                   min(ld.expected_revenue) FILTER (ld.lane = 'red' AND ld.basis = 'model') AS red_rev,
+                   min(ld.fraud_probability) FILTER (ld.lane = 'red' AND ld.basis = 'model') AS red_p,
+                   min(ld.expected_revenue) FILTER (ld.lane = 'yellow' AND ld.basis = 'model') AS yellow_rev,
+                   min(ld.fraud_probability) FILTER (ld.lane = 'yellow' AND ld.basis = 'model') AS yellow_p,
+                   min(ld.anomaly_score) FILTER (ld.lane = 'blue' AND ld.basis = 'anomaly') AS blue
+               FROM latest l JOIN selections s USING (selection_id)
+               JOIN lane_decisions ld ON ld.selection_id = l.selection_id
+                    AND ld.office_id = l.office_id
+               GROUP BY ALL""")
+        for row in rows.iter_rows(named=True):
+            try:
+                objective = str(json.loads(row["policy"] or "{}").get("objective", "revenue"))
+            except ValueError:
+                objective = "revenue"
+            by_revenue = objective == "revenue"
+            cutoffs[row["office_id"]] = LaneCutoffs(
+                row["selection_id"], row["model_version"], objective,
+                row["red_rev"] if by_revenue else row["red_p"],
+                row["yellow_rev"] if by_revenue else row["yellow_p"], row["blue"])
+    slot["cutoffs"] = (marker, cutoffs)
+    return dict(cutoffs)
+
+
+LANE_ORDER = ("red", "yellow", "blue", "green")
+
+
+def lane_for(office: str | None, fraud_probability: float | None,
+             expected_revenue: float | None, anomaly_score: float | None,
+             model_version: str | None, rule_reasons: Sequence[Reason],
+             cutoffs: Mapping[str, LaneCutoffs]) -> tuple[str | None, str | None, str]:
+    """The lane of one item at lodgement: (lane, basis, why), a batch lane until real-time
+    pacing exists.
+
+    1. A **mandatory rule** hit forces its lane (the most intrusive among the hits; basis
+       ``mandatory_rule``).
+    2. Otherwise the item is placed against the **cut-offs of its office's latest stored
+       selection** (:class:`LaneCutoffs`): objective ≥ the red cut-off → red, ≥ the yellow
+       cut-off → yellow, anomaly score ≥ the blue cut-off → blue (basis ``model`` or
+       ``anomaly``), else green (basis ``none``). The objective is the selection policy's
+       (expected revenue or fraud probability) without the selector's extra signals, segment
+       lift or exploration, and no random control sample is drawn: the batch selection of the
+       day draws it.
+    3. **No lane** (None) when the office has no stored selection, when that selection was made
+       with another fraud model (scores of two models are not on one scale) or when no fraud
+       model scored the item; ``why`` says which.
+    """
+    mandatory = [r for r in rule_reasons if r.evidence.get("mandatory")]
+    if mandatory:
+        lanes = sorted((str(r.evidence.get("lane")) for r in mandatory),
+                       key=lambda lane: LANE_ORDER.index(lane) if lane in LANE_ORDER else 9)
+        ids = ", ".join(str(r.evidence.get("rule_id")) for r in mandatory)
+        return lanes[0], "mandatory_rule", f"mandatory rule {ids} forces the {lanes[0]} lane"
+    cut = cutoffs.get(office) if office is not None else None
+    if cut is None:
+        return None, None, (f"no lane yet: no stored selection covers office {office!r}; lanes "
+                            "follow the cut-offs of the office's latest `clearlane select`")
+    if fraud_probability is None:
+        return None, None, "no lane: no fraud model scored the item"
+    if cut.model_version != model_version:
+        return None, None, (f"no lane: office {office!r}'s latest selection {cut.selection_id} "
+                            f"ranked scores of model {cut.model_version!r}, not {model_version!r}; "
+                            "run `clearlane select` with the current model")
+    objective = expected_revenue if cut.objective == "revenue" else fraud_probability
+    unit = "expected revenue" if cut.objective == "revenue" else "fraud probability"
+    for lane, threshold in (("red", cut.red), ("yellow", cut.yellow)):
+        if threshold is not None and objective is not None and objective >= threshold:
+            return lane, "model", (f"{unit} {objective:,.4g} ≥ {threshold:,.4g}, the lowest "
+                                   f"model-selected {lane} item of selection {cut.selection_id}")
+    if cut.blue is not None and anomaly_score is not None and anomaly_score >= cut.blue:
+        return "blue", "anomaly", (f"anomaly score {anomaly_score:.3g} ≥ {cut.blue:.3g}, the "
+                                   f"lowest blue item of selection {cut.selection_id}")
+    return "green", "none", f"below the cut-offs of selection {cut.selection_id}"
+
+
+# -- answers ---------------------------------------------------------------------------------------
+def _verdict(frame: ScoreFrame, i: int) -> ScorerScore:
+    if not frame.available:
+        return ScorerScore(frame.scorer, frame.version, SCORER_UNAVAILABLE, None, (),
+                           frame.message)
+    scored = bool(frame.scored[i])
+    return ScorerScore(frame.scorer, frame.version, SCORER_OK if scored else ROW_NOT_SCORED,
+                       float(frame.scores[i]) if scored else None, frame.reasons[i])
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def assessment_json(assessment: RiskAssessment, lane_note: str) -> dict[str, Any]:
+    """The JSON answer of one assessment: the :class:`RiskAssessment` fields, ``versions``
+    (scorer → version) and ``lane_note`` (why the lane, or why none)."""
+    return {
+        "declaration_id": assessment.declaration_id, "item_no": assessment.item_no,
+        "fraud_probability": _number(assessment.fraud_probability),
+        "expected_revenue": _number(assessment.expected_revenue),
+        "anomaly_score": _number(assessment.anomaly_score),
+        "lane": assessment.lane, "basis": assessment.basis, "lane_note": lane_note,
+        "rule_hits": list(assessment.rule_hits),
+        "reasons": [r.as_dict() for r in assessment.reasons],
+        "model_version": assessment.model_version,
+        "anomaly_version": assessment.anomaly_version,
+        "versions": {s.name: s.version for s in assessment.scorers},
+        "scorers": [s.as_dict() for s in assessment.scorers],
+        "assessed_at": assessment.assessed_at.isoformat() if assessment.assessed_at else None,
+    }
+
+
+def build_answers(frame: pl.DataFrame, frames: Sequence[ScoreFrame],
+                  cutoffs: Mapping[str, LaneCutoffs], now: datetime) -> list[dict[str, Any]]:
+    """One JSON answer per row of ``frame`` from its score frames."""
+    by_name = {f.scorer: f for f in frames}
+    fraud, anomaly, rules = by_name["fraud"], by_name["anomaly"], by_name["rules"]
+    revenue = (fraud.extra["expected_revenue"].to_list() if fraud.extra is not None
+               else [None] * frame.height)
+    offices = frame["office_id"].to_list()
+    answers = []
+    for i, (declaration_id, item_no) in enumerate(row_keys(frame).iter_rows()):
+        scorers = tuple(_verdict(f, i) for f in frames)
+        p = float(fraud.scores[i]) if fraud.scored[i] else None
+        a = float(anomaly.scores[i]) if anomaly.scored[i] else None
+        rule_reasons = rules.reasons[i] if rules.available else ()
+        lane, basis, note = lane_for(offices[i], p, _number(revenue[i]) if p is not None
+                                     else None, a, fraud.version, rule_reasons, cutoffs)
+        assessment = RiskAssessment(
+            declaration_id=declaration_id, item_no=item_no, fraud_probability=p,
+            expected_revenue=_number(revenue[i]) if p is not None else None,
+            anomaly_score=a, reasons=fraud.reasons[i], model_version=fraud.version,
+            rule_hits=tuple(f"{r.evidence.get('rule_id')} v{r.evidence.get('version')}"
+                            for r in rule_reasons),
+            lane=lane, assessed_at=now,
+            anomaly_version=anomaly.version if anomaly.available else None,
+            scorers=scorers, basis=basis)
+        answers.append(assessment_json(assessment, note))
+    return answers
+
+
+# -- the use case ----------------------------------------------------------------------------------
+def _conflicts(con: Any) -> list[tuple[str, int, str]]:
+    """(declaration id, item, differing fields) of the incoming items whose key is stored with
+    other content (outcome fields, which a lodgement never carries, are not compared)."""
+    compared = [c for c in (*LODGEMENT_FIELDS, EXTRA_COLUMN) if c not in KEY_FIELDS]
+    rows = con.execute(
+        f"""SELECT i.declaration_id, i.item_no, {differing_fields_sql('i', 'd', compared)}
+            FROM lodge_incoming i JOIN declarations d USING (declaration_id, item_no)""").fetchall()
+    return [(str(r[0]), int(r[1]), str(r[2])) for r in rows if r[2]]
+
+
+def _stored_answers(con: Any) -> dict[tuple[str, int], dict[str, Any]]:
+    rows = con.execute("SELECT l.declaration_id, l.item_no, l.assessment FROM lodgements l "
+                       "JOIN lodge_incoming i USING (declaration_id, item_no)").fetchall()
+    return {(str(r[0]), int(r[1])): json.loads(r[2]) for r in rows}
+
+
+def _refuse_conflicts(conflicts: list[tuple[str, int, str]]) -> None:
+    if conflicts:
+        shown = "; ".join(f"declaration {d} item {n}: {fields}" for d, n, fields in conflicts[:5])
+        more = f" (and {len(conflicts) - 5} more)" if len(conflicts) > 5 else ""
+        raise ConflictError(
+            f"{len(conflicts)} item(s) differ from the declaration already stored under the "
+            f"same declaration_id and item_no; nothing was stored. Differing fields: "
+            f"{shown}{more}. A lodged declaration is never overwritten: send the stored "
+            "content again, or lodge the amendment under a new key")
+
+
+def assess_lodged(workspace: Workspace, items: Sequence[Any], *, cache: dict[str, Any],
+                  caller: str = "api", now: datetime | None = None,
+                  max_future_days: int = 1) -> list[LodgementResult]:
+    """Validate, store and assess declaration items lodged by a clearance system; one result
+    per item, in order (see the module docstring for every step and guarantee).
+
+    ``caller`` names the batch source (``api:<caller>``); ``cache`` keeps loaded models
+    between calls (the server's ``AppState.cache``); ``now`` fixes the assessment time
+    (UTC, naive) for tests.
+    """
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    frame = validate_items(items, today=now.date(), max_future_days=max_future_days)
+    keys = frame.select(KEY_FIELDS)
+    with workspace.connect() as con:
+        con.register("lodge_incoming", frame.to_arrow())
+        try:
+            _refuse_conflicts(_conflicts(con))
+            stored = _stored_answers(con)
+        finally:
+            con.unregister("lodge_incoming")
+    wanted = [k not in stored for k in keys.iter_rows()]
+    fresh = frame.filter(pl.Series(wanted, dtype=pl.Boolean))
+    answers: dict[tuple[str, int], dict[str, Any]] = {}
+    table: pl.DataFrame | None = None
+    if fresh.height:
+        loaded = load_scorers(workspace, cache)
+        frames = score_items(fresh, loaded)
+        cutoffs = _lane_cutoffs(workspace, cache)
+        for answer in build_answers(fresh, frames, cutoffs, now):
+            answers[(answer["declaration_id"], answer["item_no"])] = answer
+        if frames[0].available:
+            table = assessment_frame([f for f in frames if f.scorer in ("fraud", "anomaly")]
+                                     + [f for f in frames if f.scorer not in ("fraud", "anomaly")],
+                                     now)
+        with workspace.transaction() as con:
+            con.register("lodge_incoming", frame.to_arrow())
+            try:
+                # the authoritative checks: another request may have lodged meanwhile
+                _refuse_conflicts(_conflicts(con))
+                stored = _stored_answers(con)
+            finally:
+                con.unregister("lodge_incoming")
+            _store(con, fresh, answers, stored, table, caller, now)
+    return [LodgementResult(i, stored[k] if k in stored else answers[k], k in stored)
+            for i, k in enumerate(keys.iter_rows())]
+
+
+def _store(con: Any, fresh: pl.DataFrame, answers: dict[tuple[str, int], dict[str, Any]],
+           stored: dict[tuple[str, int], dict[str, Any]], table: pl.DataFrame | None,
+           caller: str, now: datetime) -> None:
+    """Write the items not lodged yet: declarations (ingest writer), assessments, answers,
+    one audit entry; all on ``con``'s open transaction."""
+    keep = [k not in stored for k in fresh.select(KEY_FIELDS).iter_rows()]
+    if not any(keep):
+        return
+    new = fresh.filter(pl.Series(keep, dtype=pl.Boolean)).with_row_index("source_row")
+    body = new.drop("source_row").write_json().encode()
+    digest = hashlib.sha256(body).hexdigest()
+    batch_id = f"api-{now:%Y%m%dT%H%M%S%f}-{digest[:8]}"
+    source = f"api:{caller}"
+    writer = IngestWriter(con, batch_id, source)
+    con.register("lodge_new", new.with_columns(pl.col("source_row").cast(pl.Int64)).to_arrow())
+    try:
+        writer.write("lodge_new", pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), new.height)
+        profile = load_profile(PROFILE)
+        counts = writer.finish({"file_sha256": digest, "file_bytes": len(body),
+                                "profile_name": profile.name,
+                                "profile_fingerprint": profile.fingerprint(),
+                                "started_at": now})
+    finally:
+        con.unregister("lodge_new")
+    new_keys = list(new.select(KEY_FIELDS).iter_rows())
+    if table is not None:
+        rows = table.filter(pl.struct(KEY_FIELDS).is_in(
+            [dict(zip(KEY_FIELDS, k, strict=True)) for k in new_keys]))
+        con.register("lodge_assessments", rows.to_arrow())
+        con.execute("DELETE FROM risk_assessments WHERE (declaration_id, item_no, model_version) "
+                    "IN (SELECT declaration_id, item_no, model_version FROM lodge_assessments)")
+        con.execute("INSERT INTO risk_assessments BY NAME SELECT * FROM lodge_assessments")
+        con.unregister("lodge_assessments")
+    lodged = pl.DataFrame({
+        "declaration_id": [k[0] for k in new_keys], "item_no": [k[1] for k in new_keys],
+        "batch_id": [batch_id] * len(new_keys), "lodged_at": [now] * len(new_keys),
+        "lane": [answers[k]["lane"] for k in new_keys],
+        "assessment": [json.dumps(answers[k], default=str) for k in new_keys],
+    }, schema={"declaration_id": pl.String, "item_no": pl.Int64, "batch_id": pl.String,
+               "lodged_at": pl.Datetime("us"), "lane": pl.String, "assessment": pl.String})
+    con.register("lodge_answers", lodged.to_arrow())
+    con.execute("INSERT INTO lodgements BY NAME SELECT * FROM lodge_answers")
+    con.unregister("lodge_answers")
+    shown = [f"{d}/{n}" for d, n in new_keys[:20]]
+    audit.record(con, action="declarations.lodge", object_type="batch", object_id=batch_id,
+                 change={"source": source, "items": len(new_keys), "keys": shown,
+                         "more_keys": max(0, len(new_keys) - len(shown)),
+                         "accepted": counts.rows_accepted, "duplicates": counts.rows_duplicate,
+                         "assessed": len(new_keys) if table is not None else 0,
+                         "model_version": answers[new_keys[0]]["model_version"]})
+
+
+def lane_counts(results: Sequence[LodgementResult]) -> dict[str, int]:
+    """How many answers fell in each lane (``none`` for no lane): for logs and benchmarks."""
+    counts: dict[str, int] = {}
+    for result in results:
+        lane = result.answer.get("lane") or "none"
+        counts[lane] = counts.get(lane, 0) + 1
+    return counts
+
+
+def offices_of(items: Sequence[Any]) -> list[str | None]:
+    """The ``office_id`` text of each item (before validation), for office scoping."""
+    return [_text(item.get("office_id")).strip() or None  # type: ignore[union-attr]
+            if isinstance(item, Mapping) and item.get("office_id") is not None else None
+            for item in items]
+
+
+__all__ = ["LODGEMENT_FIELDS", "LaneCutoffs", "LodgementResult", "assess_lodged",
+           "assessment_json", "lane_for", "load_scorers", "offices_of", "validate_items"]
