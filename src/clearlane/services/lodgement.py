@@ -28,6 +28,7 @@ CLI or web caller. One request, in order:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -68,6 +69,12 @@ LODGEMENT_FIELDS: tuple[str, ...] = tuple(f.name for f in DECLARATION_FIELDS if 
 RULES_FILE = "lodgement-rules.yaml"
 """The rule set applied at lodgement: a risk profile (docs/rules.md) in the workspace folder."""
 PROFILE = "canonical"
+
+
+@functools.lru_cache(maxsize=1)
+def _profile() -> Profile:
+    """The canonical profile (parsed once: its YAML costs milliseconds)."""
+    return load_profile(PROFILE)
 CACHE_KEY = "lodgement"
 
 NO_FRAUD_MODEL = ("no fraud model in this workspace (train one with `clearlane train` once "
@@ -118,6 +125,12 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+def _shown(value: Any) -> str | None:
+    """A value as quoted in a problem (at most 200 characters)."""
+    text = _text(value)
+    return text[:200] if text is not None else None
+
+
 def _extra_object(value: Any) -> dict[str, Any] | None:
     """The members of an ``extra`` object (sent as an object or as its JSON text, as a file's
     ``extra`` column holds it); None when it is neither."""
@@ -142,8 +155,7 @@ def _raw_frame(items: Sequence[Any]) -> tuple[pl.DataFrame, list[str | None], li
     extras: list[str | None] = []
     for row, item in enumerate(items):
         if not isinstance(item, Mapping):
-            problems.append(Problem("declaration", _text(item)[:200] if item is not None else None,
-                                    "must be a JSON object of canonical fields", row))
+            problems.append(Problem("declaration", _shown(item), "must be a JSON object of canonical fields", row))
             item = {}
         extra: dict[str, Any] = {}
         for name, value in item.items():
@@ -151,8 +163,7 @@ def _raw_frame(items: Sequence[Any]) -> tuple[pl.DataFrame, list[str | None], li
             if name == EXTRA_COLUMN:
                 members = _extra_object(value)
                 if members is None:
-                    problems.append(Problem(name, _text(value)[:200] if value is not None
-                                            else None, "must be a JSON object of extra fields "
+                    problems.append(Problem(name, _shown(value), "must be a JSON object of extra fields "
                                             "(or its JSON text)", row))
                 else:
                     extra.update(members)
@@ -190,7 +201,7 @@ def validate_items(items: Sequence[Any], *, today: date | None = None,
     raw, extras, problems = _raw_frame(items)
     context = ValidationContext(today=today or datetime.now(UTC).date(),
                                 max_future_days=max_future_days)
-    result = validate_batch(raw, profile or load_profile(PROFILE), context, set(OUTCOME_FIELDS))
+    result = validate_batch(raw, profile or _profile(), context, set(OUTCOME_FIELDS))
     refused = result.issues.filter(pl.col("severity") == ERROR)
     problems += [Problem(r["field"], r["value"], r["reason"], r["source_row"])
                  for r in refused.iter_rows(named=True)]
@@ -260,7 +271,7 @@ def load_scorers(workspace: Workspace, cache: dict[str, Any]) -> _Loaded:
                                   ("hs", "hs_check", NO_HS)):
         if kind in current:
             loaded.objects[scorer] = _cached(cache, kind, current[kind],
-                                             lambda k=kind: model(k))  # type: ignore[misc]
+                                             lambda k=kind: model(k))
             loaded.versions[scorer] = current[kind]
         else:
             loaded.missing[scorer] = missing
@@ -287,6 +298,36 @@ def load_scorers(workspace: Workspace, cache: dict[str, Any]) -> _Loaded:
     return loaded
 
 
+RECORD_PATH_ITEMS = 16
+"""Requests of at most this many items are scored item by item through the models' record
+paths (dictionary look-ups into the fitted history: no polars frame per scorer); larger ones
+through the vectorised batch path. Both give the same values."""
+
+
+def _fraud_records(records: list[dict[str, Any]], keys: pl.DataFrame,
+                   loaded: _Loaded) -> ScoreFrame:
+    if "fraud" not in loaded.objects:
+        return ScoreFrame.unavailable("fraud", keys, loaded.missing["fraud"])
+    model = loaded.objects["fraud"]
+    scored = [model.score_record(r, reasons=3) for r in records]
+    extra = pl.DataFrame({"expected_revenue": [s["expected_revenue"] for s in scored],
+                          "revenue_if_fraud": [s["revenue_if_fraud"] for s in scored]},
+                         schema={"expected_revenue": pl.Float64, "revenue_if_fraud": pl.Float64})
+    return ScoreFrame.build("fraud", loaded.versions["fraud"], keys,
+                            [s["fraud_probability"] for s in scored],
+                            [tuple(s["reasons"]) for s in scored], extra=extra)
+
+
+def _anomaly_records(records: list[dict[str, Any]], keys: pl.DataFrame,
+                     loaded: _Loaded) -> ScoreFrame:
+    if "anomaly" not in loaded.objects:
+        return ScoreFrame.unavailable("anomaly", keys, loaded.missing["anomaly"])
+    detector = loaded.objects["anomaly"]
+    scored = [detector.score_record(r, top=3) for r in records]
+    return ScoreFrame.build("anomaly", loaded.versions["anomaly"], keys,
+                            [s[0] for s in scored], [s[1] for s in scored])
+
+
 def score_items(frame: pl.DataFrame, loaded: _Loaded) -> list[ScoreFrame]:
     """Every scorer's frame for the canonical ``frame`` (unavailable ones with their reason).
     Every item gets its reasons (``explain_share`` 1: a lodgement answers for each item)."""
@@ -300,6 +341,10 @@ def score_items(frame: pl.DataFrame, loaded: _Loaded) -> list[ScoreFrame]:
 
     keys = row_keys(frame)
     frames: list[ScoreFrame] = []
+    record_path = frame.height <= RECORD_PATH_ITEMS
+    if record_path:
+        records = frame.to_dicts()
+        frames += [_fraud_records(records, keys, loaded), _anomaly_records(records, keys, loaded)]
     for name, build in (
         ("fraud", lambda o, v: FraudScorer(o, v, explain_share=1.0)),
         ("anomaly", lambda o, v: AnomalyScorer(o, v, explain_share=1.0)),
@@ -307,6 +352,8 @@ def score_items(frame: pl.DataFrame, loaded: _Loaded) -> list[ScoreFrame]:
         ("price_check", lambda o, v: PriceCheckScorer(o)),
         ("rules", lambda o, v: RuleScorer(o)),
     ):
+        if record_path and name in ("fraud", "anomaly"):
+            continue
         if name in loaded.objects:
             frames.append(build(loaded.objects[name], loaded.versions[name]).score(frame))
         else:
@@ -490,14 +537,21 @@ def build_answers(frame: pl.DataFrame, frames: Sequence[ScoreFrame],
 
 
 # -- the use case ----------------------------------------------------------------------------------
-def _conflicts(con: Any) -> list[tuple[str, int, str]]:
-    """(declaration id, item, differing fields) of the incoming items whose key is stored with
-    other content (outcome fields, which a lodgement never carries, are not compared)."""
+def _existing(con: Any) -> dict[tuple[str, int], tuple[str, str]]:
+    """(differing fields, batch) of each incoming item whose key is stored already; the
+    fields are empty when the content is the same (outcome fields, which a lodgement never
+    carries, are not compared: a declaration ingested from a file with its outcome can be
+    lodged)."""
     compared = [c for c in (*LODGEMENT_FIELDS, EXTRA_COLUMN) if c not in KEY_FIELDS]
     rows = con.execute(
-        f"""SELECT i.declaration_id, i.item_no, {differing_fields_sql('i', 'd', compared)}
+        f"""SELECT i.declaration_id, i.item_no, {differing_fields_sql('i', 'd', compared)},
+                   d.batch_id
             FROM lodge_incoming i JOIN declarations d USING (declaration_id, item_no)""").fetchall()
-    return [(str(r[0]), int(r[1]), str(r[2])) for r in rows if r[2]]
+    return {(str(r[0]), int(r[1])): (str(r[2] or ""), str(r[3])) for r in rows}
+
+
+def _conflicts(existing: Mapping[tuple[str, int], tuple[str, str]]) -> list[tuple[str, int, str]]:
+    return [(k[0], k[1], fields) for k, (fields, _) in existing.items() if fields]
 
 
 def _stored_answers(con: Any) -> dict[tuple[str, int], dict[str, Any]]:
@@ -529,77 +583,70 @@ def assess_lodged(workspace: Workspace, items: Sequence[Any], *, cache: dict[str
     """
     now = now or datetime.now(UTC).replace(tzinfo=None)
     frame = validate_items(items, today=now.date(), max_future_days=max_future_days)
-    keys = frame.select(KEY_FIELDS)
-    with workspace.connect() as con:
+    keys = list(frame.select(KEY_FIELDS).iter_rows())
+    # the models and cut-offs are read before the write lock (cached: usually one small query
+    # each); the checks, the scoring of new items and the writes run under it, so that two
+    # requests lodging the same key cannot both store it
+    loaded = load_scorers(workspace, cache)
+    cutoffs = _lane_cutoffs(workspace, cache)
+    with workspace.transaction() as con:
         con.register("lodge_incoming", frame.to_arrow())
         try:
-            _refuse_conflicts(_conflicts(con))
+            existing = _existing(con)
+            _refuse_conflicts(_conflicts(existing))
             stored = _stored_answers(con)
         finally:
             con.unregister("lodge_incoming")
-    wanted = [k not in stored for k in keys.iter_rows()]
-    fresh = frame.filter(pl.Series(wanted, dtype=pl.Boolean))
-    answers: dict[tuple[str, int], dict[str, Any]] = {}
-    table: pl.DataFrame | None = None
-    if fresh.height:
-        loaded = load_scorers(workspace, cache)
-        frames = score_items(fresh, loaded)
-        cutoffs = _lane_cutoffs(workspace, cache)
-        for answer in build_answers(fresh, frames, cutoffs, now):
-            answers[(answer["declaration_id"], answer["item_no"])] = answer
-        if frames[0].available:
-            table = assessment_frame([f for f in frames if f.scorer in ("fraud", "anomaly")]
-                                     + [f for f in frames if f.scorer not in ("fraud", "anomaly")],
-                                     now)
-        with workspace.transaction() as con:
-            con.register("lodge_incoming", frame.to_arrow())
-            try:
-                # the authoritative checks: another request may have lodged meanwhile
-                _refuse_conflicts(_conflicts(con))
-                stored = _stored_answers(con)
-            finally:
-                con.unregister("lodge_incoming")
-            _store(con, fresh, answers, stored, table, caller, now)
+        answers: dict[tuple[str, int], dict[str, Any]] = {}
+        fresh = frame.filter(pl.Series([k not in stored for k in keys], dtype=pl.Boolean))
+        if fresh.height:
+            frames = score_items(fresh, loaded)
+            for answer in build_answers(fresh, frames, cutoffs, now):
+                answers[(answer["declaration_id"], answer["item_no"])] = answer
+            table = (assessment_frame(frames, now) if frames[0].available else None)
+            _store(con, fresh, existing, answers, table, caller, now)
     return [LodgementResult(i, stored[k] if k in stored else answers[k], k in stored)
-            for i, k in enumerate(keys.iter_rows())]
+            for i, k in enumerate(keys)]
 
 
-def _store(con: Any, fresh: pl.DataFrame, answers: dict[tuple[str, int], dict[str, Any]],
-           stored: dict[tuple[str, int], dict[str, Any]], table: pl.DataFrame | None,
+def _store(con: Any, fresh: pl.DataFrame, existing: Mapping[tuple[str, int], tuple[str, str]],
+           answers: dict[tuple[str, int], dict[str, Any]], table: pl.DataFrame | None,
            caller: str, now: datetime) -> None:
-    """Write the items not lodged yet: declarations (ingest writer), assessments, answers,
-    one audit entry; all on ``con``'s open transaction."""
-    keep = [k not in stored for k in fresh.select(KEY_FIELDS).iter_rows()]
-    if not any(keep):
-        return
-    new = fresh.filter(pl.Series(keep, dtype=pl.Boolean)).with_row_index("source_row")
-    body = new.drop("source_row").write_json().encode()
+    """Write the items not lodged yet, all on ``con``'s open transaction: the declarations not
+    stored yet through the ingest writer (one batch), the assessments, the answers and one
+    audit entry. An item already stored (e.g. ingested from a file) keeps its row and batch."""
+    keys = list(fresh.select(KEY_FIELDS).iter_rows())
+    new = fresh.filter(pl.Series([k not in existing for k in keys], dtype=pl.Boolean))
+    body = fresh.write_json().encode()
     digest = hashlib.sha256(body).hexdigest()
     batch_id = f"api-{now:%Y%m%dT%H%M%S%f}-{digest[:8]}"
     source = f"api:{caller}"
-    writer = IngestWriter(con, batch_id, source)
-    con.register("lodge_new", new.with_columns(pl.col("source_row").cast(pl.Int64)).to_arrow())
-    try:
-        writer.write("lodge_new", pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), new.height)
-        profile = load_profile(PROFILE)
-        counts = writer.finish({"file_sha256": digest, "file_bytes": len(body),
-                                "profile_name": profile.name,
-                                "profile_fingerprint": profile.fingerprint(),
-                                "started_at": now})
-    finally:
-        con.unregister("lodge_new")
-    new_keys = list(new.select(KEY_FIELDS).iter_rows())
+    accepted = 0
+    if new.height:
+        writer = IngestWriter(con, batch_id, source)
+        con.register("lodge_new", new.with_row_index("source_row").with_columns(
+            pl.col("source_row").cast(pl.Int64)).to_arrow())
+        try:
+            writer.write("lodge_new", pl.DataFrame(), pl.DataFrame(), pl.DataFrame(),
+                         new.height)
+            profile = _profile()
+            accepted = writer.finish({"file_sha256": digest, "file_bytes": len(body),
+                                      "profile_name": profile.name,
+                                      "profile_fingerprint": profile.fingerprint(),
+                                      "started_at": now}).rows_accepted
+        finally:
+            con.unregister("lodge_new")
+    new_keys = keys
     if table is not None:
-        rows = table.filter(pl.struct(KEY_FIELDS).is_in(
-            [dict(zip(KEY_FIELDS, k, strict=True)) for k in new_keys]))
-        con.register("lodge_assessments", rows.to_arrow())
+        con.register("lodge_assessments", table.to_arrow())
         con.execute("DELETE FROM risk_assessments WHERE (declaration_id, item_no, model_version) "
                     "IN (SELECT declaration_id, item_no, model_version FROM lodge_assessments)")
         con.execute("INSERT INTO risk_assessments BY NAME SELECT * FROM lodge_assessments")
         con.unregister("lodge_assessments")
     lodged = pl.DataFrame({
         "declaration_id": [k[0] for k in new_keys], "item_no": [k[1] for k in new_keys],
-        "batch_id": [batch_id] * len(new_keys), "lodged_at": [now] * len(new_keys),
+        "batch_id": [existing[k][1] if k in existing else batch_id for k in new_keys],
+        "lodged_at": [now] * len(new_keys),
         "lane": [answers[k]["lane"] for k in new_keys],
         "assessment": [json.dumps(answers[k], default=str) for k in new_keys],
     }, schema={"declaration_id": pl.String, "item_no": pl.Int64, "batch_id": pl.String,
@@ -611,7 +658,7 @@ def _store(con: Any, fresh: pl.DataFrame, answers: dict[tuple[str, int], dict[st
     audit.record(con, action="declarations.lodge", object_type="batch", object_id=batch_id,
                  change={"source": source, "items": len(new_keys), "keys": shown,
                          "more_keys": max(0, len(new_keys) - len(shown)),
-                         "accepted": counts.rows_accepted, "duplicates": counts.rows_duplicate,
+                         "stored": accepted, "already_stored": len(new_keys) - accepted,
                          "assessed": len(new_keys) if table is not None else 0,
                          "model_version": answers[new_keys[0]]["model_version"]})
 
