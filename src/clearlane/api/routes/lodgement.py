@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from clearlane.api.problems import ERROR_RESPONSES
@@ -24,7 +24,8 @@ Scalar = str | int | float | None
 
 
 class Declaration(BaseModel):
-    """One declaration item in the canonical schema (docs/integration.md). Values are
+    """One declaration item in the canonical schema (docs/integration.md): declaration_id,
+    declared_at and hs_code are required. Values are
     validated exactly as `clearlane ingest` validates a file under the `canonical` profile;
     numbers may be sent as JSON numbers or text. Other members are kept as extras."""
 
@@ -38,15 +39,15 @@ class Declaration(BaseModel):
         "customs_value": 18250000, "fob_value": 17100000, "currency": "USD",
         "tax_rate": 10, "taxes_paid": 3650000}})
 
-    declaration_id: Scalar = Field(description="Functional reference of the declaration "
+    declaration_id: Scalar = Field(None, description="Functional reference of the declaration "
                                    "(required; with item_no, the idempotency key).")
     item_no: Scalar = Field(None, description="Goods item sequence number, ≥ 1 (default 1).")
-    declared_at: Scalar = Field(description="Acceptance date, YYYY-MM-DD (required).")
+    declared_at: Scalar = Field(None, description="Acceptance date, YYYY-MM-DD (required).")
     office_id: Scalar = Field(None, description="Customs office of declaration.")
     declarant_id: Scalar = Field(None, description="Declarant (broker) identifier.")
     importer_id: Scalar = Field(None, description="Importer identifier.")
     exporter_id: Scalar = Field(None, description="Exporter / seller identifier.")
-    hs_code: Scalar = Field(description="Commodity code, 6 to 10 digits (required).")
+    hs_code: Scalar = Field(None, description="Commodity code, 6 to 10 digits (required).")
     goods_description: Scalar = Field(None, description="Description of goods, free text.")
     origin_country: Scalar = Field(None, description="Country of origin, ISO 3166-1.")
     departure_country: Scalar = Field(None, description="Country of departure, ISO 3166-1.")
@@ -150,7 +151,7 @@ def _lodge(state: StateDep, caller: Caller, items: list[dict[str, Any]]
 
 
 @router.post("/declarations:assess", response_model=Assessment)
-def assess_declaration(body: Declaration, request: Request,
+def assess_declaration(body: Declaration,
                        caller: Annotated[Caller, allow("declarations:assess")],
                        state: StateDep) -> dict[str, Any]:
     """Validate, store and assess one declaration item at lodgement.
@@ -173,12 +174,11 @@ def assess_batch(body: BatchRequest, caller: Annotated[Caller, allow("declaratio
                               [Problem("items", str(len(body.items)),
                                        f"at most {limit:,} items per request")])
     ids = [item.id for item in body.items]
-    if len(set(ids)) != len(ids):
-        seen: set[str] = set()
-        dup = next(i for i, x in enumerate(ids) if x in seen or seen.add(x))  # type: ignore[func-returns-value]
-        raise ValidationError("item ids must be unique in a request",
-                              [Problem(f"items[{dup}].id", ids[dup], "used by an earlier item",
-                                       dup)])
+    first: dict[str, int] = {}
+    for row, item_id in enumerate(ids):
+        if first.setdefault(item_id, row) != row:
+            raise ValidationError("item ids must be unique in a request", [Problem(
+                f"items[{row}].id", item_id, f"also the id of item {first[item_id]}", row)])
     try:
         results = _lodge(state, caller,
                          [item.declaration.model_dump(exclude_unset=True) for item in body.items])
