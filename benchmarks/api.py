@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,12 +87,13 @@ def build_workspace(root: Path, n_items: int, seed: int) -> tuple[Path, list[dic
     from clearlane.synth import SynthConfig, generate
 
     data = generate(SynthConfig(n_items=n_items, days=180, seed=seed)).declarations
-    last = data["declared_at"].max()
-    cut = last - timedelta(days=30)  # type: ignore[operator]
+    last = data["declared_at"].cast(pl.Date).max()
+    assert isinstance(last, date)
+    cut = last - timedelta(days=30)
     workspace = Workspace.create(root / "ws")
     history = root / "history.parquet"
     data.filter(pl.col("declared_at") < cut).write_parquet(history)
-    ingest_file(workspace, history, "canonical", today=last)  # type: ignore[arg-type]
+    ingest_file(workspace, history, "canonical", today=last)
     train_models(workspace, search=False, promote=True, seed=seed)
     recent = cut - timedelta(days=14)
     assess_declarations(workspace, date_from=recent)
@@ -317,6 +318,25 @@ def main(argv: list[str] | None = None) -> None:
     step_rows = "\n".join(
         f"| {rate:g} | {run.ok:,} / {run.scheduled:,} | {run.errors} | {run.p50:.1f} | "
         f"{run.p99:.1f} | {'yes' if held else 'no'} |" for rate, run, held in steps)
+    p99_met = steady.p99 < TARGET_P99_MS and steady.errors == 0
+    rows = "\n".join("| " + " | ".join(cells) + " |" for cells in (
+        (f"Single assess at {args.steady_rate:g} req/s, p50 / p99",
+         f"{steady.p50:.1f} / {steady.p99:.1f} ms ({steady.errors} errors)",
+         f"p99 < {TARGET_P99_MS:g} ms", verdict(p99_met)),
+        (f"Highest single-request rate sustained {args.sustain_seconds:g} s, zero errors",
+         f"{best_single:g} req/s", "", ""),
+        (f"Batch throughput ({args.batch_clients} clients, {args.batch_size}-item batches, "
+         f"{args.sustain_seconds:g} s)",
+         f"{batch_rate:,.0f} assessments/s ({batch_errors} errors)", "", ""),
+        ("Assessments/s sustained (best of single and batch)", f"{best:,.0f}",
+         f"≥ {TARGET_SUSTAINED:g}", verdict(best >= TARGET_SUSTAINED)),
+        (f"{args.big_batch:,}-item batch, median of 3", f"{big_median:.2f} s",
+         f"< {TARGET_BATCH_S:g} s", verdict(big_median < TARGET_BATCH_S)),
+        ("In-process service call, 1 item, p50 / p99",
+         f"{service['p50']:.1f} / {service['p99']:.1f} ms", "", ""),
+        (f"In-process {args.big_batch:,}-item call", f"{service['big_s']:.2f} s", "", ""),
+        (f"HTTP overhead (server p50 at {args.steady_rate:g}/s ÷ in-process p50)",
+         f"{steady.p50 / service['p50']:.2f}×", "", "")))
     body = f"""
 Assess at lodgement (`POST /api/v1/declarations:assess` and `:assess-batch`) against
 `clearlane serve` (one uvicorn worker, separate process) on localhost; protocol in the
@@ -333,14 +353,7 @@ during this run, other engineers' builds and tests**: treat the numbers as a flo
 
 | Measure | Result | Target | |
 |---|---|---|---|
-| Single assess at {args.steady_rate:g} req/s, p50 / p99 | {steady.p50:.1f} / {steady.p99:.1f} ms ({steady.errors} errors) | p99 < {TARGET_P99_MS:g} ms | {verdict(steady.p99 < TARGET_P99_MS and steady.errors == 0)} |
-| Highest single-request rate sustained {args.sustain_seconds:g} s, zero errors | {best_single:g} req/s | | |
-| Batch throughput ({args.batch_clients} clients, {args.batch_size}-item batches, {args.sustain_seconds:g} s) | {batch_rate:,.0f} assessments/s ({batch_errors} errors) | | |
-| Assessments/s sustained (best of single and batch) | {best:,.0f} | ≥ {TARGET_SUSTAINED:g} | {verdict(best >= TARGET_SUSTAINED)} |
-| {args.big_batch:,}-item batch, median of 3 | {big_median:.2f} s | < {TARGET_BATCH_S:g} s | {verdict(big_median < TARGET_BATCH_S)} |
-| In-process service call, 1 item, p50 / p99 | {service['p50']:.1f} / {service['p99']:.1f} ms | | |
-| In-process {args.big_batch:,}-item call | {service['big_s']:.2f} s | | |
-| HTTP overhead (server p50 at {args.steady_rate:g}/s ÷ in-process p50) | {steady.p50 / service['p50']:.2f}× | | |
+{rows}
 
 Single-request rates stepped up (stops at the first rate not sustained):
 

@@ -20,8 +20,10 @@ CLI or web caller. One request, in order:
    version; each request reads only the registry's current versions. A scorer that cannot run
    is listed as ``unavailable`` with its message; the request still succeeds.
 4. **Lane** (until real-time pacing exists): see :func:`lane_for`.
-5. **Storage**, one transaction: the new declarations through the ingest writer (a batch
-   ``api:<caller>`` that ``clearlane batches list`` shows), the assessments in
+5. **Storage**, one transaction under the workspace's write lock: the new declarations with
+   the ingest writer's guarantees (checked with its :func:`differing_fields_sql`: never
+   overwritten, each key stored once) and a batch record ``api:<caller>`` that
+   ``clearlane batches list`` shows, the assessments in
    ``risk_assessments`` (when a fraud model scored them: the table keys rows by model), the
    answers in ``lodgements``, and one audit entry ``declarations.lodge``.
 """
@@ -61,7 +63,7 @@ from clearlane.schema.reasons import (
 from clearlane.scoring import ScoreFrame, row_keys
 from clearlane.scoring.assessments import assessment_frame
 from clearlane.services import audit
-from clearlane.store.ingest_writer import IngestWriter, differing_fields_sql
+from clearlane.store.ingest_writer import differing_fields_sql
 from clearlane.store.workspace import Workspace
 
 LODGEMENT_FIELDS: tuple[str, ...] = tuple(f.name for f in DECLARATION_FIELDS if not f.outcome)
@@ -621,21 +623,28 @@ def _store(con: Any, fresh: pl.DataFrame, existing: Mapping[tuple[str, int], tup
     digest = hashlib.sha256(body).hexdigest()
     batch_id = f"api-{now:%Y%m%dT%H%M%S%f}-{digest[:8]}"
     source = f"api:{caller}"
-    accepted = 0
     if new.height:
-        writer = IngestWriter(con, batch_id, source)
+        # The checks above ran in this transaction under the workspace's write lock: every key
+        # written here is new, as the ingest writer guarantees for a file (never overwritten,
+        # stored once); its batch record makes the lodgement visible to `clearlane batches`.
+        columns = ", ".join((*FIELD_NAMES, EXTRA_COLUMN))
         con.register("lodge_new", new.with_row_index("source_row").with_columns(
             pl.col("source_row").cast(pl.Int64)).to_arrow())
         try:
-            writer.write("lodge_new", pl.DataFrame(), pl.DataFrame(), pl.DataFrame(),
-                         new.height)
-            profile = _profile()
-            accepted = writer.finish({"file_sha256": digest, "file_bytes": len(body),
-                                      "profile_name": profile.name,
-                                      "profile_fingerprint": profile.fingerprint(),
-                                      "started_at": now}).rows_accepted
+            con.execute(f"INSERT INTO declarations ({columns}, batch_id, source_row) "
+                        f"SELECT {columns}, ?, source_row FROM lodge_new", [batch_id])
         finally:
             con.unregister("lodge_new")
+        profile = _profile()
+        con.execute(
+            """INSERT INTO ingest_batches (batch_id, source_file, file_sha256, file_bytes,
+                   profile_name, profile_fingerprint, started_at, finished_at, rows_read,
+                   rows_accepted, rows_rejected, rows_duplicate, rows_conflict, rows_warned)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, 0)""",
+            [batch_id, source, digest, len(body), profile.name, profile.fingerprint(), now,
+             datetime.now(UTC).replace(tzinfo=None), fresh.height, new.height,
+             fresh.height - new.height])
+    accepted = new.height
     new_keys = keys
     if table is not None:
         con.register("lodge_assessments", table.to_arrow())

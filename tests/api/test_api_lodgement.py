@@ -11,7 +11,7 @@ import pytest
 from tests.api import conftest as api_conftest
 from tests.api.conftest import OFFICE, Server, seed_accounts
 from tests.api.live import client, live_server
-from tests.services.test_lodgement import build_workspace, lodgement_items
+from tests.api.lodge_fixtures import build_workspace, lodgement_items
 
 from clearlane.api import create_app
 from clearlane.services import accounts
