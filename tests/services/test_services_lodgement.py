@@ -214,6 +214,26 @@ rules:
     assert hit.answer["versions"]["rules"].startswith("lodge@")
 
 
+def test_value_bands_give_the_price_check(
+        trained: tuple[Workspace, list[dict[str, Any]]]) -> None:
+    from clearlane.services.valuation import build_workspace_bands
+    from clearlane.valuation.bands import BandConfig
+
+    workspace, items = trained
+    build_workspace_bands(workspace, config=BandConfig(), national_currency="XOF")
+    row = workspace.query(
+        "SELECT * FROM declarations WHERE (hs_code, origin_country) = (SELECT (hs_code, "
+        "origin_country) FROM declarations GROUP BY ALL ORDER BY count(*) DESC LIMIT 1) "
+        "LIMIT 1")
+    [common] = lodgement_items(row)
+    cheap = {**common, "declaration_id": "CHEAP1", "declared_at": items[0]["declared_at"],
+             "customs_value": 1.0}  # far below its band
+    [answer] = [r.answer for r in assess_lodged(workspace, [cheap], cache={}, now=NOW)]
+    price = next(s for s in answer["scorers"] if s["name"] == "price_check")
+    assert price["status"] == "ok" and answer["versions"]["price_check"] == "v1"
+    assert price["score"] is not None and 0.0 <= price["score"] <= 1.0
+
+
 def test_lane_for_cutoffs() -> None:
     cut = {"ABJ01": LaneCutoffs("S1", "fraud-1", "revenue", red=1000.0, yellow=500.0,
                                 blue=4.0)}

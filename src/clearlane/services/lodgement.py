@@ -461,14 +461,17 @@ def lane_for(office: str | None, fraud_probability: float | None,
         return None, None, (f"no lane: office {office!r}'s latest selection {cut.selection_id} "
                             f"ranked scores of model {cut.model_version!r}, not {model_version!r}; "
                             "run `clearlane select` with the current model")
-    objective = expected_revenue if cut.objective == "revenue" else fraud_probability
-    unit = "expected revenue" if cut.objective == "revenue" else "fraud probability"
+    by_revenue = cut.objective == "revenue"
+    objective = expected_revenue if by_revenue else fraud_probability
+    unit = "expected revenue" if by_revenue else "fraud probability"
+    shown = "{:,.0f}".format if by_revenue else "{:.3f}".format
     for lane, threshold in (("red", cut.red), ("yellow", cut.yellow)):
         if threshold is not None and objective is not None and objective >= threshold:
-            return lane, "model", (f"{unit} {objective:,.4g} ≥ {threshold:,.4g}, the lowest "
-                                   f"model-selected {lane} item of selection {cut.selection_id}")
+            return lane, "model", (f"{unit} {shown(objective)} ≥ {shown(threshold)}, the "
+                                   f"lowest model-selected {lane} item of selection "
+                                   f"{cut.selection_id}")
     if cut.blue is not None and anomaly_score is not None and anomaly_score >= cut.blue:
-        return "blue", "anomaly", (f"anomaly score {anomaly_score:.3g} ≥ {cut.blue:.3g}, the "
+        return "blue", "anomaly", (f"anomaly score {anomaly_score:.2f} ≥ {cut.blue:.2f}, the "
                                    f"lowest blue item of selection {cut.selection_id}")
     return "green", "none", f"below the cut-offs of selection {cut.selection_id}"
 
