@@ -220,9 +220,9 @@ def validate_items(items: Sequence[Any], *, today: date | None = None,
         problems.sort(key=lambda p: (p.row if p.row is not None else -1))
         rows = sorted({p.row for p in problems if p.row is not None})
         raise ValidationError(
-            f"{len(rows)} of {len(items)} item(s) refused (nothing was stored): "
-            + "; ".join(f"item {p.row}: {p.field} {p.reason}" for p in problems[:3]),
-            problems)
+            f"{len(rows)} of {len(items)} item(s) refused, nothing was stored; fields: "
+            + ", ".join(dict.fromkeys(f"item {p.row} {p.field}" for p in problems[:5]))
+            + (" …" if len(problems) > 5 else ""), problems)
     return accepted.drop(ROW_COLUMN)
 
 
