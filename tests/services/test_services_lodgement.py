@@ -18,8 +18,11 @@ from clearlane.schema.reasons import Reason
 from clearlane.services.lodgement import (
     RULES_FILE,
     LaneCutoffs,
+    LodgementRequest,
     assess_lodged,
+    assess_requests,
     lane_for,
+    lodgement_queue,
     validate_items,
 )
 from clearlane.store.workspace import Workspace
@@ -232,6 +235,58 @@ def test_value_bands_give_the_price_check(
     price = next(s for s in answer["scorers"] if s["name"] == "price_check")
     assert price["status"] == "ok" and answer["versions"]["price_check"] == "v1"
     assert price["score"] is not None and 0.0 <= price["score"] <= 1.0
+
+
+def test_a_group_of_requests_keeps_each_requests_guarantees(
+        trained: tuple[Workspace, list[dict[str, Any]]]) -> None:
+    workspace, items = trained
+    assess_lodged(workspace, items[:1], cache={}, now=NOW)
+    good = LodgementRequest(items[1:3])
+    invalid = LodgementRequest([items[3], {**items[4], "hs_code": "12"}])
+    conflict = LodgementRequest([items[5], {**items[0], "net_mass_kg": 0.5}])
+    again = LodgementRequest([items[2]])  # a key of `good`: waits for it to be stored
+    deferred = assess_requests(workspace, [good, invalid, conflict, again], cache={}, now=NOW)
+    assert deferred == [again] and not again.finished
+    assert [r.answer["declaration_id"] for r in good.outcome()] == [
+        i["declaration_id"] for i in items[1:3]]
+    assert isinstance(invalid.error, ValidationError)
+    assert [(p.row, p.field) for p in invalid.error.problems] == [(1, "hs_code")]
+    assert isinstance(conflict.error, ConflictError) and "net_mass_kg" in str(conflict.error)
+    lodged = set(workspace.query("SELECT declaration_id FROM lodgements")["declaration_id"])
+    assert lodged == {i["declaration_id"] for i in items[:3]}  # nothing of items[3:6]
+    assert count(workspace, "SELECT count(*) FROM ingest_batches WHERE source_file LIKE 'api:%'") == 2
+    assess_requests(workspace, deferred, cache={}, now=NOW)
+    [replay] = again.outcome()
+    assert replay.replayed and replay.answer == good.outcome()[1].answer
+
+
+def test_the_queue_answers_concurrent_requests_each_its_own(
+        trained: tuple[Workspace, list[dict[str, Any]]]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    workspace, items = trained
+    cache: dict[str, Any] = {}
+    queue = lodgement_queue(workspace, cache)
+    bodies = [[item] for item in items[:24]] + [[items[0]], [{**items[1], "tax_rate": 99.0}],
+                                                [{**items[2], "declared_at": "yesterday"}]]
+    with workspace.hold("test"), ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(queue.submit, body) for body in bodies]
+        outcomes = []
+        for future in futures:
+            try:
+                outcomes.append(future.result(timeout=120))
+            except (ValidationError, ConflictError) as error:
+                outcomes.append(error)
+    for body, outcome in zip(bodies[:24], outcomes[:24], strict=True):
+        assert isinstance(outcome, list)
+        assert outcome[0].answer["declaration_id"] == body[0]["declaration_id"]
+    assert isinstance(outcomes[24], list)  # the same body twice: one of them is a replay
+    assert outcomes[24][0].answer == outcomes[0][0].answer
+    # items[1] with another tax rate: a conflict, unless it came first (then items[1] is)
+    assert sum(isinstance(o, ConflictError) for o in (outcomes[1], outcomes[25])) == 1
+    assert isinstance(outcomes[26], ValidationError)
+    assert count(workspace, "SELECT count(*) FROM lodgements") == 24
+    assert lodgement_queue(workspace, cache) is queue
 
 
 def test_lane_for_cutoffs() -> None:

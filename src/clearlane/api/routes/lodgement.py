@@ -145,9 +145,9 @@ def _check_offices(caller: Caller, items: list[dict[str, Any]]) -> None:
 def _lodge(state: StateDep, caller: Caller, items: list[dict[str, Any]]
            ) -> list[lodgement.LodgementResult]:
     _check_offices(caller, items)
-    return lodgement.assess_lodged(state.workspace, items, cache=state.cache,
-                                   caller=caller.principal.name,
-                                   max_future_days=state.settings.max_future_days)
+    queue = lodgement.lodgement_queue(state.workspace, state.cache, state.settings.max_batch_items)
+    return queue.submit(items, caller=caller.principal.name,
+                        max_future_days=state.settings.max_future_days)
 
 
 @router.post("/declarations:assess", response_model=Assessment)
