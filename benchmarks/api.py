@@ -49,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -178,15 +178,15 @@ def start_server(path: Path, root: Path) -> tuple[subprocess.Popen[bytes], str]:
     env = {**os.environ, "CLEARLANE_WORKSPACE": str(path), "CLEARLANE_PORT": str(port),
            "CLEARLANE_SECRET_KEY": "b" * 40, "CLEARLANE_AUDIT_KEY": str(root / "audit.pem"),
            "CLEARLANE_AUDIT_CHECKPOINT_DIR": str(root)}
+    log = (root / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "clearlane.cli.main", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        env=env, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("server stopped: " + (process.stderr.read() if process.stderr
-                                                     else b"").decode()[-2000:])
+            raise RuntimeError("server stopped: " + (root / "server.log").read_text()[-2000:])
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 return process, url
@@ -204,6 +204,7 @@ class Run:
     errors: int
     latencies_ms: list[float]
     seconds: float
+    error_kinds: dict[str, int] = field(default_factory=dict)
 
     @property
     def p50(self) -> float:
@@ -220,6 +221,7 @@ async def open_loop(url: str, token: str, pool: Pool, rate: float, seconds: floa
     bodies = [pool.take()[0] for _ in range(n)]
     latencies: list[float] = []
     errors = 0
+    kinds: dict[str, int] = {}
     limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"},
                                  timeout=30, limits=limits) as http:
@@ -240,8 +242,11 @@ async def open_loop(url: str, token: str, pool: Pool, rate: float, seconds: floa
                     latencies.append((loop.time() - at) * 1000)
                 else:
                     errors += 1
-            except httpx.HTTPError:
+                    kinds[f"HTTP {response.status_code}"] = kinds.get(
+                        f"HTTP {response.status_code}", 0) + 1
+            except httpx.HTTPError as error:
                 errors += 1
+                kinds[type(error).__name__] = kinds.get(type(error).__name__, 0) + 1
 
         tasks = [asyncio.ensure_future(one(i)) for i in range(n)]
         # a rate the server cannot keep up with is not waited out: what is unanswered 10 s
@@ -250,8 +255,10 @@ async def open_loop(url: str, token: str, pool: Pool, rate: float, seconds: floa
         for task in late:
             task.cancel()
         errors += len(late)
+        if late:
+            kinds["unanswered"] = len(late)
         elapsed = loop.time() - start
-    return Run(n, len(latencies), errors, latencies, elapsed)
+    return Run(n, len(latencies), errors, latencies, elapsed, kinds)
 
 
 async def batch_throughput(url: str, token: str, pool: Pool, size: int, clients: int,
@@ -336,7 +343,8 @@ def main(argv: list[str] | None = None) -> None:
             steady = asyncio.run(open_loop(url, token, pool, args.steady_rate,
                                            args.steady_seconds))
             print(f"steady {args.steady_rate:g}/s: p50 {steady.p50:.1f} ms p99 "
-                  f"{steady.p99:.1f} ms errors {steady.errors}", flush=True)
+                  f"{steady.p99:.1f} ms errors {steady.errors} {steady.error_kinds or ''}",
+                  flush=True)
             steps: list[tuple[float, Run, bool]] = []
             for rate in (float(r) for r in args.rates.split(",")):
                 run = asyncio.run(open_loop(url, token, pool, rate, args.sustain_seconds))
@@ -344,6 +352,7 @@ def main(argv: list[str] | None = None) -> None:
                         and run.seconds <= args.sustain_seconds + 2 and run.p99 < 1000)
                 steps.append((rate, run, held))
                 print(f"rate {rate:g}/s: ok {run.ok}/{run.scheduled} errors {run.errors} "
+                      f"{run.error_kinds or ''} "
                       f"p50 {run.p50:.1f} p99 {run.p99:.1f} in {run.seconds:.1f} s "
                       f"{'sustained' if held else 'NOT sustained'}", flush=True)
                 if not held:
@@ -358,6 +367,10 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             process.terminate()
             process.wait(timeout=30)
+            errors_logged = [line for line in (root / "server.log").read_text(
+                errors="replace").splitlines() if "Error" in line or "error" in line]
+            if errors_logged:
+                print("server log:", *errors_logged[-20:], sep="\n", flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -366,7 +379,9 @@ def main(argv: list[str] | None = None) -> None:
     big_median = statistics.median(big)
     best = max(best_single, batch_rate if batch_errors == 0 else 0.0)
     step_rows = "\n".join(
-        f"| {rate:g} | {run.ok:,} / {run.scheduled:,} | {run.errors} | {run.p50:.1f} | "
+        f"| {rate:g} | {run.ok:,} / {run.scheduled:,} | {run.errors}"
+        f"{' (' + ', '.join(f'{k}: {v}' for k, v in run.error_kinds.items()) + ')' if run.error_kinds else ''}"
+        f" | {run.p50:.1f} | "
         f"{run.p99:.1f} | {'yes' if held else 'no'} |" for rate, run, held in steps)
     p99_met = steady.p99 < TARGET_P99_MS and steady.errors == 0
     rows = "\n".join("| " + " | ".join(cells) + " |" for cells in (
