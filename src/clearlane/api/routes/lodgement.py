@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from clearlane.api.problems import ERROR_RESPONSES
 from clearlane.api.security import Caller, allow
@@ -20,7 +20,8 @@ router = APIRouter(prefix="/api/v1", tags=["lodgement"], responses={
                                                 "under its declaration_id and item_no"},
 })
 
-Scalar = str | int | float | None
+Scalar = StrictStr | StrictInt | StrictFloat | None
+"""A field's value as JSON text or number (a JSON true/false is refused, never read as 1/0)."""
 
 
 class Declaration(BaseModel):
