@@ -141,6 +141,22 @@ class AnomalyDetector:
                 explained[row] = item
         return scores, explained
 
+    def score_record(self, record: Mapping[str, Any], top: int = 3
+                     ) -> tuple[float, tuple[Reason, ...]]:
+        """Score and reasons of one declaration (a mapping of canonical fields), the same as
+        :meth:`score_explained` gives its row, without polars: the API fast path."""
+        if not hasattr(self, "scales_"):
+            raise ValidationError("AnomalyDetector is not fitted; call fit() first")
+        matrix = self.pipeline_.transform_vector(
+            {k: v for k, v in record.items() if k not in _LABEL_COLUMNS})
+        X = self._signal_matrix(matrix)
+        direction = np.array([d for _, d, _ in self.signals_], dtype=float)
+        parts = np.clip(np.nan_to_num(direction * (X - self.medians_) / self.scales_, nan=0.0),
+                        0.0, self.clip)
+        reasons = self._reasons(pl.DataFrame([dict(record)]), parts, matrix, top)[0] \
+            if top > 0 else ()
+        return float(parts.sum(axis=1)[0]), reasons
+
     def _reasons(self, declarations: pl.DataFrame, parts: np.ndarray, matrix: np.ndarray,
                  top: int) -> list[tuple[Reason, ...]]:
         names = self.pipeline_.feature_names_

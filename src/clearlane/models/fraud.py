@@ -386,7 +386,8 @@ class FraudModel:
                                "expected_revenue": p * rev, "raw_score": raw}
         if reasons > 0:
             frame = pl.DataFrame([dict(record)])
-            out["reasons"] = self._explain_matrix(frame, matrix, top=reasons)[0]
+            # one thread: for one row, waking LightGBM's thread pool costs more than the work
+            out["reasons"] = self._explain_matrix(frame, matrix, top=reasons, n_jobs=1)[0]
         return out
 
     def explain(self, declarations: pl.DataFrame, features: pl.DataFrame | None = None,
@@ -398,9 +399,9 @@ class FraudModel:
         return self._explain_matrix(declarations, matrix, top=top)
 
     def _explain_matrix(self, declarations: pl.DataFrame, matrix: np.ndarray,
-                        top: int) -> list[tuple[Reason, ...]]:
-        contrib = np.asarray(self.booster_.predict(matrix, pred_contrib=True,
-                                                   num_threads=self.n_jobs))
+                        top: int, n_jobs: int | None = None) -> list[tuple[Reason, ...]]:
+        contrib = np.asarray(self.booster_.predict(
+            matrix, pred_contrib=True, num_threads=self.n_jobs if n_jobs is None else n_jobs))
         feature_rows = [dict(zip(self.feature_names_, row, strict=True))
                         for row in matrix.tolist()]
         return reasons_from_contributions(

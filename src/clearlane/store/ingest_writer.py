@@ -11,6 +11,7 @@ for review. Nothing is ever overwritten. Duplicates are counted per batch whose 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -36,10 +37,12 @@ class BatchCounts:
     rows_warned: int
 
 
-def differing_fields_sql(new: str, old: str) -> str:
-    """SQL expression: comma-separated names of the non-key fields that differ (NULL-aware)."""
+def differing_fields_sql(new: str, old: str, columns: Sequence[str] | None = None) -> str:
+    """SQL expression: comma-separated names of the non-key fields that differ (NULL-aware);
+    ``columns`` narrows the comparison (default: every canonical field and ``extra``)."""
     cases = ", ".join(
-        f"CASE WHEN {new}.{c} IS DISTINCT FROM {old}.{c} THEN '{c}' END" for c in _COMPARED
+        f"CASE WHEN {new}.{c} IS DISTINCT FROM {old}.{c} THEN '{c}' END"
+        for c in (_COMPARED if columns is None else columns)
     )
     return f"concat_ws(', ', {cases})"
 

@@ -358,6 +358,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        21,
+        "lodgements: the answer given to each declaration item lodged through the API, so "
+        "that the same item sent again gets the same answer",
+        (
+            """CREATE TABLE lodgements (
+                declaration_id VARCHAR NOT NULL,
+                item_no BIGINT NOT NULL,
+                batch_id VARCHAR NOT NULL,
+                lodged_at TIMESTAMP NOT NULL,
+                lane VARCHAR,
+                assessment VARCHAR NOT NULL,
+                PRIMARY KEY (declaration_id, item_no)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)
