@@ -40,6 +40,8 @@ class ValidationError(ClearlaneError):
     """Input that does not satisfy a contract; carries the row/field problems."""
 
     def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        self.message = message
+        """The message alone, without the listed problems (an API puts those in a field)."""
         self.problems = list(problems or [])
         details = "".join(f"\n  - {p}" for p in self.problems[:20])
         more = len(self.problems) - 20

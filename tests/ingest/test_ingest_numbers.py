@@ -63,3 +63,18 @@ def test_plain_numbers_are_read(text: str, value: float) -> None:
     accepted, issues = _validate([text])
     assert issues.height == 0
     assert accepted.item(0, "customs_value") == value
+
+
+@pytest.mark.parametrize("text", ["1e20", "-9300000000000000000"])
+def test_a_whole_number_beyond_64_bits_is_refused_not_defaulted(text: str) -> None:
+    """item_no 1e20 used to overflow to null and be stored as the default item 1."""
+    profile = parse_profile(
+        "columns: {declaration_id: id, item_no: item, declared_at: d, hs_code: hs, "
+        "customs_value: v}", "n")
+    frame = pl.DataFrame({"id": ["D1"], "item": [text], "d": ["2024-01-02"], "hs": ["851713"],
+                          "v": ["10"], ROW_COLUMN: [2]})
+    result = validate_batch(frame, profile, CONTEXT, set(check_columns(profile, frame.columns,
+                                                                         "n.csv")))
+    assert result.accepted.height == 0
+    assert result.issues.item(0, "field") == "item_no"
+    assert "out of range" in result.issues.item(0, "reason")

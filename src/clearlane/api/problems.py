@@ -101,6 +101,8 @@ def status_of(error: ClearlaneError) -> tuple[int, str, str]:
 
 def _message(error: ClearlaneError) -> str:
     # a ValidationError's text lists its problems; the body carries them structured instead
+    if isinstance(error, ValidationError):
+        return error.message
     return str(error.args[0]) if error.args else type(error).__name__
 
 

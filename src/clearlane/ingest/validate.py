@@ -237,6 +237,9 @@ def _field_rules(
         number = pl.when(plain & parsed.is_finite()).then(parsed).otherwise(None)
         if field.kind == "int":
             rules.checks.append(_Check(name, number != number.round(0), "not a whole number"))
+            # beyond a 64-bit integer the cast below would give null (item_no: silently 1)
+            rules.checks.append(_Check(name, number.abs() >= 2.0**63,
+                                       "whole number out of range (beyond ±9.2e18)"))
         if field.minimum is not None:
             suffix = " (negative mass)" if "mass" in name else ""
             rules.checks.append(

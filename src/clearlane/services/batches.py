@@ -44,7 +44,7 @@ BATCH_COLUMNS = (
 )
 
 # Tables whose rows are about one declaration item, keyed (declaration_id, item_no).
-_ITEM_DEPENDENTS = ("risk_assessments", "lane_decisions", "rule_hits", "outcomes")
+_ITEM_DEPENDENTS = ("risk_assessments", "lane_decisions", "rule_hits", "outcomes", "lodgements")
 # The keys of a batch's declaration items (one parameter: the batch id).
 _BATCH_KEYS = "SELECT declaration_id, item_no FROM declarations WHERE batch_id = ?"
 # What ingest wrote for a batch, by batch_id (the batch record last).

@@ -52,6 +52,7 @@ from clearlane.readiness.scoring import (
     readiness_profile,
     roadmap,
 )
+from clearlane.services import audit
 from clearlane.store.workspace import Workspace
 
 Clock = Callable[[], datetime]
@@ -151,13 +152,25 @@ def start_assessment(
         questionnaire_version=questionnaire.version, lang=lang, created_at=now, updated_at=now,
         answers={},
     )
-    save_assessment(workspace, assessment)
+    save_assessment(workspace, assessment, "readiness.start")
     return assessment
 
 
-def save_assessment(workspace: Workspace, assessment: Assessment) -> Path:
+def _save_audited(workspace: Workspace, path: Path, data: dict[str, Any], action: str,
+                  object_type: str, object_id: str) -> None:
+    """Write an answers file and its audit entry: the entry commits only if the file was
+    written (a failed write rolls it back)."""
+    with workspace.transaction() as con:
+        audit.record(con, action=action, object_type=object_type, object_id=object_id,
+                     change=data)
+        _write_atomic(path, data)
+
+
+def save_assessment(workspace: Workspace, assessment: Assessment,
+                    action: str = "readiness.save") -> Path:
     path = _path(assessments_dir(workspace), assessment.id, "assessment")
-    _write_atomic(path, assessment.to_dict())
+    _save_audited(workspace, path, assessment.to_dict(), action, "readiness_assessment",
+                  assessment.id)
     return path
 
 
@@ -236,7 +249,7 @@ def record_answer(
     answers = dict(assessment.answers)
     answers[question_id] = Answer(level, evidence.strip())
     updated = replace(assessment, answers=answers, updated_at=_now(clock))
-    save_assessment(workspace, updated)
+    save_assessment(workspace, updated, "readiness.answer")
     return updated
 
 
@@ -286,7 +299,7 @@ def import_answers(
     else:
         assessment = replace(assessment, id=_new_id(folder, assessment.administration, clock))
     assessment = replace(assessment, created_at=assessment.created_at or now, updated_at=now)
-    save_assessment(workspace, assessment)
+    save_assessment(workspace, assessment, "readiness.import")
     return assessment
 
 
@@ -381,7 +394,8 @@ def start_impact(
         administration=administration.strip(), questionnaire_version=questionnaire.version,
         lang=lang, created_at=now, updated_at=now,
     )
-    _write_atomic(_path(folder, record.id, "impact assessment"), record.to_dict())
+    _save_audited(workspace, _path(folder, record.id, "impact assessment"), record.to_dict(),
+                  "impact.start", "impact_assessment", record.id)
     return record
 
 
@@ -427,7 +441,8 @@ def record_impact_answer(
     data["updated_at"] = _now(clock)
     questionnaire = load_impact_questionnaire(record.questionnaire_version)
     updated = impact_from_dict(data, questionnaire, f"answer to {question_id}")
-    _write_atomic(_path(impacts_dir(workspace), updated.id, "impact assessment"), updated.to_dict())
+    _save_audited(workspace, _path(impacts_dir(workspace), updated.id, "impact assessment"),
+                  updated.to_dict(), "impact.answer", "impact_assessment", updated.id)
     return updated
 
 
@@ -452,7 +467,8 @@ def import_impact(workspace: Workspace, path: Path, *, replace_existing: bool = 
         record = replace(record, id=_new_id(folder, record.use_case, clock))
     now = _now(clock)
     record = replace(record, created_at=record.created_at or now, updated_at=now)
-    _write_atomic(_path(folder, record.id, "impact assessment"), record.to_dict())
+    _save_audited(workspace, _path(folder, record.id, "impact assessment"), record.to_dict(),
+                  "impact.import", "impact_assessment", record.id)
     return record
 
 
