@@ -48,6 +48,7 @@ TOUR = """[bold]What to run next[/] (add [bold]-w {ws}[/] to each, or set CLEARL
   clearlane report performance hit rates by lane and reason against the random sample
   clearlane profile suggest F  propose a column mapping for your own export F
   clearlane ingest F -p P      ingest your own declarations with profile P
+  clearlane serve --dev        the REST API on http://127.0.0.1:8000 (docs at /api/v1/docs)
   clearlane --help             every command
 
 Quality report: {html}
