@@ -16,6 +16,7 @@ from clearlane.schema.reasons import (
     SCORER_OK,
     SCORER_UNAVAILABLE,
     Reason,
+    ScorerScore,
     reasons_to_json,
 )
 
@@ -113,6 +114,16 @@ class ScoreFrame:
 
     def __len__(self) -> int:
         return self.keys.height
+
+    def verdict(self, i: int) -> ScorerScore:
+        """Row ``i``'s verdict, as a :class:`RiskAssessment` holds it (no score when the scorer
+        was unavailable or the row not scored)."""
+        if not self.available:
+            return ScorerScore(self.scorer, self.version, SCORER_UNAVAILABLE, None, (),
+                               self.message)
+        scored = bool(self.scored[i])
+        return ScorerScore(self.scorer, self.version, SCORER_OK if scored else ROW_NOT_SCORED,
+                           float(self.scores[i]) if scored else None, self.reasons[i])
 
     def row_status(self) -> pl.Series:
         """``scored`` / ``not_scored`` per row (all ``not_scored`` when unavailable)."""

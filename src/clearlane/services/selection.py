@@ -15,9 +15,6 @@ import polars as pl
 from clearlane.errors import ConflictError, NotFoundError, ValidationError
 from clearlane.rules import RuleSet, evaluate_rules, load_rules
 from clearlane.schema.reasons import (
-    ROW_NOT_SCORED,
-    SCORER_OK,
-    SCORER_UNAVAILABLE,
     Reason,
     RiskAssessment,
     ScorerScore,
@@ -80,7 +77,7 @@ class SelectionRun:
         verdicts: dict[tuple[str, int], list[ScorerScore]] = {}
         for frame in self.checks:
             for i, key in enumerate(frame.keys.iter_rows()):
-                verdicts.setdefault(key, []).append(_verdict(frame, i))
+                verdicts.setdefault(key, []).append(frame.verdict(i))
         out = []
         for row in self.result.lanes.iter_rows(named=True):
             key = (row["declaration_id"], row["item_no"])
@@ -131,15 +128,6 @@ def write_export(run: SelectionRun, path: Path) -> pl.DataFrame:
     frame = run.export_frame()
     write_table(frame, path, "parquet" if path.suffix.lower() == ".parquet" else "csv")
     return frame
-
-
-def _verdict(frame: ScoreFrame, i: int) -> ScorerScore:
-    if not frame.available:
-        return ScorerScore(frame.scorer, frame.version, SCORER_UNAVAILABLE, None, (),
-                           frame.message)
-    scored = bool(frame.scored[i])
-    return ScorerScore(frame.scorer, frame.version, SCORER_OK if scored else ROW_NOT_SCORED,
-                       float(frame.scores[i]) if scored else None, frame.reasons[i])
 
 
 def _model_reasons(text: str | None) -> str | None:
