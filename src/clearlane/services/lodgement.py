@@ -227,7 +227,7 @@ def validate_items(items: Sequence[Any], *, today: date | None = None,
 
 
 # -- the use case ----------------------------------------------------------------------------------
-def _existing(con: Any) -> dict[tuple[str, int], tuple[str, str]]:
+def _differing(con: Any) -> dict[tuple[str, int], tuple[str, str]]:
     """(differing fields, batch) of each incoming item whose key is stored already; the
     fields are empty when the content is the same (outcome fields, which a lodgement never
     carries, are not compared: a declaration ingested from a file with its outcome can be
@@ -240,10 +240,22 @@ def _existing(con: Any) -> dict[tuple[str, int], tuple[str, str]]:
     return {(str(r[0]), int(r[1])): (str(r[2] or ""), str(r[3])) for r in rows}
 
 
-def _stored_answers(con: Any) -> dict[tuple[str, int], dict[str, Any]]:
-    rows = con.execute("SELECT l.declaration_id, l.item_no, l.assessment FROM lodgements l "
-                       "JOIN lodge_incoming i USING (declaration_id, item_no)").fetchall()
-    return {(str(r[0]), int(r[1])): json.loads(r[2]) for r in rows}
+def _existing(con: Any) -> tuple[dict[tuple[str, int], tuple[str, str]],
+                                 dict[tuple[str, int], dict[str, Any]]]:
+    """The incoming keys already stored: their :func:`_differing` fields and batch, and their
+    stored answers (JSON). One key-only probe; the field comparison of :func:`_differing` (one
+    expression per field, costly to plan) runs only when a declaration matched."""
+    rows = con.execute(
+        """SELECT i.declaration_id, i.item_no, d.declaration_id IS NOT NULL, l.assessment
+           FROM lodge_incoming i
+           LEFT JOIN declarations d ON d.declaration_id = i.declaration_id
+                                   AND d.item_no = i.item_no
+           LEFT JOIN lodgements l ON l.declaration_id = i.declaration_id
+                                 AND l.item_no = i.item_no
+           WHERE d.declaration_id IS NOT NULL OR l.declaration_id IS NOT NULL""").fetchall()
+    stored = {(str(r[0]), int(r[1])): json.loads(r[3]) for r in rows if r[3] is not None}
+    existing = _differing(con) if any(r[2] for r in rows) else {}
+    return existing, stored
 
 
 def _conflict_error(conflicts: list[tuple[str, int, str]]) -> ConflictError:
@@ -353,8 +365,7 @@ def assess_requests(workspace: Workspace, requests: Sequence[LodgementRequest], 
         with workspace.transaction() as con:
             con.register("lodge_incoming", frame.to_arrow())
             try:
-                existing = _existing(con)
-                stored = _stored_answers(con)
+                existing, stored = _existing(con)
             finally:
                 con.unregister("lodge_incoming")
             for r in list(live):
