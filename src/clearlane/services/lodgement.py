@@ -240,22 +240,40 @@ def _differing(con: Any) -> dict[tuple[str, int], tuple[str, str]]:
     return {(str(r[0]), int(r[1])): (str(r[2] or ""), str(r[3])) for r in rows}
 
 
-def _existing(con: Any) -> tuple[dict[tuple[str, int], tuple[str, str]],
-                                 dict[tuple[str, int], dict[str, Any]]]:
-    """The incoming keys already stored: their :func:`_differing` fields and batch, and their
-    stored answers (JSON). One key-only probe; the field comparison of :func:`_differing` (one
-    expression per field, costly to plan) runs only when a declaration matched."""
-    rows = con.execute(
-        """SELECT i.declaration_id, i.item_no, d.declaration_id IS NOT NULL, l.assessment
-           FROM lodge_incoming i
-           LEFT JOIN declarations d ON d.declaration_id = i.declaration_id
-                                   AND d.item_no = i.item_no
-           LEFT JOIN lodgements l ON l.declaration_id = i.declaration_id
-                                 AND l.item_no = i.item_no
-           WHERE d.declaration_id IS NOT NULL OR l.declaration_id IS NOT NULL""").fetchall()
+def _existing(con: Any, frame: pl.DataFrame) -> tuple[dict[tuple[str, int], tuple[str, str]],
+                                                   dict[tuple[str, int], dict[str, Any]]]:
+    """The keys of ``frame`` already stored: their :func:`_differing` fields and batch, and
+    their stored answers (JSON). One key-only probe (the keys bound as parameters for a small
+    request); the field comparison of :func:`_differing` (one expression per field, costly to
+    plan) runs only when a declaration matched, on ``frame`` registered as ``lodge_incoming``."""
+    keys = frame.select(KEY_FIELDS)
+    if keys.height <= SMALL_WRITE_ROWS:
+        source = f"(VALUES {', '.join(['(?, ?)'] * keys.height)}) i(declaration_id, item_no)"
+        params: list[Any] | None = [v for key in keys.iter_rows() for v in key]
+    else:
+        con.register("lodge_keys", keys.to_arrow())
+        source, params = "lodge_keys i", None
+    try:
+        rows = con.execute(
+            f"""SELECT i.declaration_id, i.item_no, d.declaration_id IS NOT NULL, l.assessment
+                FROM {source}
+                LEFT JOIN declarations d ON d.declaration_id = i.declaration_id
+                                        AND d.item_no = i.item_no
+                LEFT JOIN lodgements l ON l.declaration_id = i.declaration_id
+                                      AND l.item_no = i.item_no
+                WHERE d.declaration_id IS NOT NULL OR l.declaration_id IS NOT NULL""",
+            params).fetchall()
+    finally:
+        if params is None:
+            con.unregister("lodge_keys")
     stored = {(str(r[0]), int(r[1])): json.loads(r[3]) for r in rows if r[3] is not None}
-    existing = _differing(con) if any(r[2] for r in rows) else {}
-    return existing, stored
+    if not any(r[2] for r in rows):
+        return {}, stored
+    con.register("lodge_incoming", frame.to_arrow())
+    try:
+        return _differing(con), stored
+    finally:
+        con.unregister("lodge_incoming")
 
 
 def _conflict_error(conflicts: list[tuple[str, int, str]]) -> ConflictError:
@@ -363,11 +381,7 @@ def assess_requests(workspace: Workspace, requests: Sequence[LodgementRequest], 
     cutoffs = lane_cutoffs(workspace, cache)
     try:
         with workspace.transaction() as con:
-            con.register("lodge_incoming", frame.to_arrow())
-            try:
-                existing, stored = _existing(con)
-            finally:
-                con.unregister("lodge_incoming")
+            existing, stored = _existing(con, frame)
             for r in list(live):
                 conflicts = [(k[0], k[1], existing[k][0]) for k in keys_of[r]
                              if k in existing and existing[k][0]]
