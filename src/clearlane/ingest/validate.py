@@ -414,11 +414,15 @@ def validate_batch(
     profile: Profile,
     context: ValidationContext,
     absent: set[str] | None = None,
+    *,
+    count_changes: bool = True,
 ) -> BatchResult:
     """Validate one batch read from a source (see module docstring).
 
     Builds one expression per canonical value and per check, then evaluates them in a single
     pass; Python only touches the distinct values of HS, country and currency columns.
+    ``count_changes=False`` leaves ``normalisations`` empty, for a caller that does not report
+    them (assess at lodgement): every other result is the same.
     """
     absent = absent or set()
     schema = canonical_schema()
@@ -455,7 +459,8 @@ def validate_batch(
                     f"no match for the profile's extract pattern {mapping.extract!r}",
                 )
             )
-        normalisations.extend(rules.normalisations)
+        if count_changes:
+            normalisations.extend(rules.normalisations)
         if rules.changed:
             changed.append(name)
 
@@ -524,7 +529,7 @@ def validate_batch(
     issues = pl.concat(issue_frames) if issue_frames else pl.DataFrame(schema=ISSUE_SCHEMA)
     rejected_flags = evaluated.select(reject_mask.alias("x")).to_series() if issue_frames else None
     output_columns = [f.name for f in DECLARATION_FIELDS] + [EXTRA_COLUMN, ROW_COLUMN]
-    for name in changed:
+    for name in changed if count_changes else ():
         normalisations.append(
             _changes(name, work.get_column(f"t:{name}"), evaluated.get_column(name))
         )

@@ -174,7 +174,8 @@ def _validate(items: Sequence[Any], today: date, max_future_days: int,
     :data:`ROW_COLUMN`) and every refusal (``row`` = item index), without raising."""
     raw, extras, problems = _raw_frame(items)
     context = ValidationContext(today=today, max_future_days=max_future_days)
-    result = validate_batch(raw, profile or _profile(), context, set(OUTCOME_FIELDS))
+    result = validate_batch(raw, profile or _profile(), context, set(OUTCOME_FIELDS),
+                            count_changes=False)  # normalisation counts are not reported
     refused = result.issues.filter(pl.col("severity") == ERROR)
     problems += [Problem(r["field"], r["value"], r["reason"], r["source_row"])
                  for r in refused.iter_rows(named=True)]
