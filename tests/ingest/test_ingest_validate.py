@@ -159,3 +159,19 @@ def test_without_change_counts_every_other_result_is_the_same() -> None:
     for part in ("accepted", "issues", "rejected"):
         assert getattr(fast, part).equals(getattr(full, part)), part
     assert full.issues.height > 0 and full.rejected.height > 0 and full.accepted.height > 0
+
+
+def test_rules_reused_across_batches_give_what_fresh_rules_give() -> None:
+    from clearlane.ingest import validate as module
+
+    bad = {**GOOD, "declaration_id": "D2", "declared_at": "2024-13-01", "net_mass_kg": "-3",
+           "customs_value": "1e400", "fraud": "maybe"}
+    validate(GOOD)  # builds and keeps the rules of the batch-free fields
+    kept = validate(bad, GOOD)
+    assert module._rules_cache and module._text_cache
+    module._rules_cache.clear()
+    module._text_cache.clear()
+    fresh = validate(bad, GOOD)
+    for part in ("accepted", "issues", "rejected", "normalisations"):
+        assert getattr(kept, part).equals(getattr(fresh, part)), part
+    assert {"declared_at", "net_mass_kg", "customs_value", "fraud"} <= set(kept.issues["field"])
