@@ -212,9 +212,11 @@ class LaneCutoffs:
 def lane_cutoffs(workspace: Workspace, cache: dict[str, Any]) -> dict[str, LaneCutoffs]:
     """Cut-offs per office, recomputed only when a new selection was stored."""
     with workspace.connect() as con:
-        latest = con.execute("SELECT selection_id FROM selections "
-                             "ORDER BY created_at DESC LIMIT 1").fetchone()
-    marker = str(latest[0]) if latest is not None else None
+        # the newest selection, as ORDER BY created_at DESC LIMIT 1 gives it (one aggregate:
+        # no sort of the whole table)
+        latest = con.execute("SELECT arg_max(selection_id, created_at) "
+                             "FROM selections").fetchone()
+    marker = str(latest[0]) if latest is not None and latest[0] is not None else None
     slot = cache.setdefault(CACHE_KEY, {})
     held = slot.get("cutoffs")
     if held is not None and held[0] == marker:
