@@ -374,7 +374,8 @@ def assess_requests(workspace: Workspace, requests: Sequence[LodgementRequest], 
             live.append(r)
     if not live:
         return deferred
-    frame = frame.filter(pl.col("_request").is_in(live))
+    if len(live) < len(requests):  # (each filter below is skipped when it keeps every row)
+        frame = frame.filter(pl.col("_request").is_in(live))
     # the models and cut-offs are read before the write lock (cached: usually one small query
     # each); the checks, the scoring of new items and the writes run under it, so that two
     # requests lodging the same key cannot both store it
@@ -383,15 +384,18 @@ def assess_requests(workspace: Workspace, requests: Sequence[LodgementRequest], 
     try:
         with workspace.transaction() as con:
             existing, stored = _existing(con, frame)
+            before = len(live)
             for r in list(live):
                 conflicts = [(k[0], k[1], existing[k][0]) for k in keys_of[r]
                              if k in existing and existing[k][0]]
                 if conflicts:
                     requests[r].error = _conflict_error(conflicts)
                     live.remove(r)
-            frame = frame.filter(pl.col("_request").is_in(live))
+            if len(live) < before:
+                frame = frame.filter(pl.col("_request").is_in(live))
             keys = list(frame.select(KEY_FIELDS).iter_rows())
-            fresh = frame.filter(pl.Series([k not in stored for k in keys], dtype=pl.Boolean))
+            fresh = (frame.filter(pl.Series([k not in stored for k in keys], dtype=pl.Boolean))
+                     if any(k in stored for k in keys) else frame)
             answers: dict[tuple[str, int], dict[str, Any]] = {}
             if fresh.height:
                 scored = fresh.drop(ROW_COLUMN, "_request")
@@ -424,8 +428,9 @@ def _store(con: Any, fresh: pl.DataFrame, existing: Mapping[tuple[str, int], tup
     profile = _profile()
     batch_of: dict[int, str] = {}
     rows: list[dict[str, Any]] = []
-    for r in sorted(set(fresh["_request"].to_list())):
-        part = fresh.filter(pl.col("_request") == r)
+    owners = sorted(set(fresh["_request"].to_list()))
+    for r in owners:
+        part = fresh.filter(pl.col("_request") == r) if len(owners) > 1 else fresh
         keys = list(part.select(KEY_FIELDS).iter_rows())
         new = [k not in existing for k in keys]
         body = part.drop(ROW_COLUMN, "_request").write_json().encode()
@@ -452,7 +457,8 @@ def _store(con: Any, fresh: pl.DataFrame, existing: Mapping[tuple[str, int], tup
                   "lane": answers[k]["lane"], "new": is_new,
                   "assessment": json.dumps(answers[k], default=str)}
                  for k, is_new in zip(keys, new, strict=True)]
-    new_rows = fresh.filter(pl.Series([r["new"] for r in rows], dtype=pl.Boolean))
+    new_rows = (fresh if all(r["new"] for r in rows)
+                else fresh.filter(pl.Series([r["new"] for r in rows], dtype=pl.Boolean)))
     if new_rows.height:
         local = (pl.col(ROW_COLUMN) - pl.col("_request").replace_strict(
             dict(enumerate(starts[:-1].tolist())), return_dtype=pl.Int64)).alias("source_row")
