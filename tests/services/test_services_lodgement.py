@@ -174,6 +174,18 @@ def test_same_body_twice_is_one_row_one_assessment_same_answer(
     assert batches.rows() == [("api:api", 2)]
 
 
+def test_another_item_of_a_stored_declaration_is_new_not_a_replay(
+        trained: tuple[Workspace, list[dict[str, Any]]]) -> None:
+    workspace, items = trained
+    first = {**items[0], "item_no": 1}
+    assess_lodged(workspace, [first], cache={}, now=NOW)
+    second = {**items[0], "item_no": 2, "customs_value": items[0]["customs_value"] * 2}
+    results = assess_lodged(workspace, [second, first], cache={}, now=NOW)
+    assert [r.replayed for r in results] == [False, True]
+    assert count(workspace, "SELECT count(*) FROM lodgements WHERE declaration_id = "
+                 f"'{items[0]['declaration_id']}'") == 2
+
+
 def test_a_different_body_is_a_conflict_naming_fields_and_nothing_is_stored(
         trained: tuple[Workspace, list[dict[str, Any]]]) -> None:
     workspace, items = trained

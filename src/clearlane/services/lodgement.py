@@ -244,28 +244,37 @@ def _differing(con: Any) -> dict[tuple[str, int], tuple[str, str]]:
 def _existing(con: Any, frame: pl.DataFrame) -> tuple[dict[tuple[str, int], tuple[str, str]],
                                                    dict[tuple[str, int], dict[str, Any]]]:
     """The keys of ``frame`` already stored: their :func:`_differing` fields and batch, and
-    their stored answers (JSON). One key-only probe (the keys bound as parameters for a small
-    request); the field comparison of :func:`_differing` (one expression per field, costly to
-    plan) runs only when a declaration matched, on ``frame`` registered as ``lodge_incoming``."""
+    their stored answers (JSON). One key-only probe: for a small request, a filter on the
+    declaration ids bound as parameters (pushed into each table's scan) and the keys kept in
+    Python; else a join with the keys registered. The field comparison of :func:`_differing`
+    (one expression per field, costly to plan) runs only when a declaration matched, on
+    ``frame`` registered as ``lodge_incoming``."""
     keys = frame.select(KEY_FIELDS)
     if keys.height <= SMALL_WRITE_ROWS:
-        source = f"(VALUES {', '.join(['(?, ?)'] * keys.height)}) i(declaration_id, item_no)"
-        params: list[Any] | None = [v for key in keys.iter_rows() for v in key]
+        wanted = set(keys.iter_rows())
+        ids = sorted({key[0] for key in wanted})
+        marks = ", ".join("?" * len(ids))
+        found = con.execute(
+            f"""SELECT declaration_id, item_no, true, NULL FROM declarations
+                WHERE declaration_id IN ({marks})
+                UNION ALL
+                SELECT declaration_id, item_no, false, assessment FROM lodgements
+                WHERE declaration_id IN ({marks})""", ids + ids).fetchall()
+        rows = [r for r in found if (r[0], r[1]) in wanted]
     else:
         con.register("lodge_keys", keys.to_arrow())
-        source, params = "lodge_keys i", None
-    try:
-        rows = con.execute(
-            f"""SELECT i.declaration_id, i.item_no, d.declaration_id IS NOT NULL, l.assessment
-                FROM {source}
-                LEFT JOIN declarations d ON d.declaration_id = i.declaration_id
-                                        AND d.item_no = i.item_no
-                LEFT JOIN lodgements l ON l.declaration_id = i.declaration_id
-                                      AND l.item_no = i.item_no
-                WHERE d.declaration_id IS NOT NULL OR l.declaration_id IS NOT NULL""",
-            params).fetchall()
-    finally:
-        if params is None:
+        try:
+            rows = con.execute(
+                """SELECT i.declaration_id, i.item_no, d.declaration_id IS NOT NULL,
+                          l.assessment
+                   FROM lodge_keys i
+                   LEFT JOIN declarations d ON d.declaration_id = i.declaration_id
+                                           AND d.item_no = i.item_no
+                   LEFT JOIN lodgements l ON l.declaration_id = i.declaration_id
+                                         AND l.item_no = i.item_no
+                   WHERE d.declaration_id IS NOT NULL OR l.declaration_id IS NOT NULL"""
+            ).fetchall()
+        finally:
             con.unregister("lodge_keys")
     stored = {(str(r[0]), int(r[1])): json.loads(r[3]) for r in rows if r[3] is not None}
     if not any(r[2] for r in rows):
