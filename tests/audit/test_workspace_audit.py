@@ -120,3 +120,13 @@ def test_a_batch_drop_is_audited(workspace: Workspace, tmp_path: Path) -> None:
     last = audit.log(workspace, 1)[0]
     assert (last.action, last.object_id, last.actor) == ("batch.drop", batch, "user:ana")
     assert audit.verify_workspace(workspace).ok
+
+
+def test_each_entry_links_to_the_head_before_it(workspace: Workspace) -> None:
+    for n in range(3):
+        audit.record_event(workspace, action="test.event", object_type="test",
+                           object_id=str(n), change={"n": n})
+    entries = audit.log(workspace)
+    assert [e.sequence for e in entries] == [1, 2, 3]
+    assert [e.previous_hash for e in entries[1:]] == [e.hash for e in entries[:-1]]
+    assert audit.verify_workspace(workspace).ok

@@ -142,3 +142,36 @@ def test_every_row_is_accounted_for(rows: list[dict[str, str]]) -> None:
         result.rejected.get_column("source_row")
     )
     assert kept == set(range(2, 2 + len(rows)))
+
+
+def test_without_change_counts_every_other_result_is_the_same() -> None:
+    profile = parse_profile(
+        "name: t\ncolumns:\n  declaration_id: id\n  declared_at: d\n  hs_code: hs\n"
+        "  origin_country: o\n  net_mass_kg: {column: m, unit: g}\n"
+    )
+    raw = frame({"id": "A", "d": "2024-01-01", "hs": "0101.21", "o": "China", "m": "2500"},
+                {"id": "B", "d": "2024-13-01", "hs": "12", "o": "Atlantis", "m": "-1"},
+                {"id": "C", "d": "2024-02-01", "hs": "850440", "o": "XX", "m": None})
+    full = validate_batch(raw, profile, CONTEXT)
+    fast = validate_batch(raw, profile, CONTEXT, count_changes=False)
+    assert full.normalisations.height > 0 and fast.normalisations.is_empty()
+    assert fast.normalisations.schema == full.normalisations.schema
+    for part in ("accepted", "issues", "rejected"):
+        assert getattr(fast, part).equals(getattr(full, part)), part
+    assert full.issues.height > 0 and full.rejected.height > 0 and full.accepted.height > 0
+
+
+def test_rules_reused_across_batches_give_what_fresh_rules_give() -> None:
+    from clearlane.ingest import validate as module
+
+    bad = {**GOOD, "declaration_id": "D2", "declared_at": "2024-13-01", "net_mass_kg": "-3",
+           "customs_value": "1e400", "fraud": "maybe"}
+    validate(GOOD)  # builds and keeps the rules of the batch-free fields
+    kept = validate(bad, GOOD)
+    assert module._rules_cache and module._text_cache
+    module._rules_cache.clear()
+    module._text_cache.clear()
+    fresh = validate(bad, GOOD)
+    for part in ("accepted", "issues", "rejected", "normalisations"):
+        assert getattr(kept, part).equals(getattr(fresh, part)), part
+    assert {"declared_at", "net_mass_kg", "customs_value", "fraud"} <= set(kept.issues["field"])

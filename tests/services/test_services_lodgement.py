@@ -129,6 +129,32 @@ def test_record_path_and_batch_path_agree(
         assert [r["code"] for r in answer["reasons"]] == [r["code"] for r in single["reasons"]]
 
 
+def test_parameter_writes_and_arrow_writes_store_the_same_rows(
+        trained: tuple[Workspace, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small requests are written with bound parameters, large ones from Arrow tables: the
+    stored rows are the same (an ingested declaration re-lodged included: its assessment is
+    replaced)."""
+    from clearlane.services import lodgement
+
+    workspace, items = trained
+    ingested = lodgement_items(workspace.query("SELECT * FROM declarations WHERE "
+                                               "NOT inspected ORDER BY declaration_id LIMIT 1"))
+    request = items[:3] + ingested
+    assert len(request) <= lodgement.SMALL_WRITE_ROWS
+    other = Workspace.create(workspace.path.parent / "arrow")
+    shutil.rmtree(other.path)
+    shutil.copytree(workspace.path, other.path)
+    assess_lodged(workspace, request, cache={}, now=NOW)
+    monkeypatch.setattr(lodgement, "SMALL_WRITE_ROWS", 0)
+    assess_lodged(other, request, cache={}, now=NOW)
+    for table, order in (("declarations", "declaration_id, item_no"),
+                         ("risk_assessments", "declaration_id, item_no, model_version"),
+                         ("lodgements", "declaration_id, item_no")):
+        sql = f"SELECT * FROM {table} ORDER BY {order}"
+        assert workspace.query(sql).equals(other.query(sql)), table
+    assert count(workspace, "SELECT count(*) FROM lodgements") == 4
+
+
 def test_same_body_twice_is_one_row_one_assessment_same_answer(
         trained: tuple[Workspace, list[dict[str, Any]]]) -> None:
     workspace, items = trained
@@ -146,6 +172,18 @@ def test_same_body_twice_is_one_row_one_assessment_same_answer(
     batches = workspace.query("SELECT source_file, rows_accepted FROM ingest_batches "
                               "WHERE source_file LIKE 'api:%'")
     assert batches.rows() == [("api:api", 2)]
+
+
+def test_another_item_of_a_stored_declaration_is_new_not_a_replay(
+        trained: tuple[Workspace, list[dict[str, Any]]]) -> None:
+    workspace, items = trained
+    first = {**items[0], "item_no": 1}
+    assess_lodged(workspace, [first], cache={}, now=NOW)
+    second = {**items[0], "item_no": 2, "customs_value": items[0]["customs_value"] * 2}
+    results = assess_lodged(workspace, [second, first], cache={}, now=NOW)
+    assert [r.replayed for r in results] == [False, True]
+    assert count(workspace, "SELECT count(*) FROM lodgements WHERE declaration_id = "
+                 f"'{items[0]['declaration_id']}'") == 2
 
 
 def test_a_different_body_is_a_conflict_naming_fields_and_nothing_is_stored(

@@ -48,6 +48,17 @@ def _entry(row: tuple[Any, ...]) -> AuditEntry:
     return AuditEntry(int(sequence), *(str(v) for v in text))
 
 
+def _head(con: duckdb.DuckDBPyConnection) -> AuditEntry | None:
+    """The entry with the highest sequence, as :func:`new_entry` reads it: its ``sequence``
+    and ``hash`` (the chain's link); its other fields are left empty. One aggregate, about a
+    third of the time of reading the whole row with ``ORDER BY sequence DESC LIMIT 1``."""
+    sequence, head_hash = con.execute(
+        "SELECT max(sequence), arg_max(hash, sequence) FROM audit_log").fetchone() or (None, None)
+    if sequence is None:
+        return None
+    return AuditEntry(int(sequence), "", "", "", "", "", "", "", "", str(head_hash))
+
+
 def append(con: duckdb.DuckDBPyConnection, *, actor: str | None = None, action: str, object_type: str,
            object_id: str, change: Any) -> AuditEntry:
     """Append one entry using ``con``'s open transaction: it exists iff that transaction commits.
@@ -56,10 +67,7 @@ def append(con: duckdb.DuckDBPyConnection, *, actor: str | None = None, action: 
     a concurrent append to the same table fails at commit, so two entries never share a
     sequence.
     """
-    row = con.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM audit_log ORDER BY sequence DESC LIMIT 1"
-    ).fetchone()
-    entry = new_entry(None if row is None else _entry(row), actor=actor or current_actor(), action=action,
+    entry = new_entry(_head(con), actor=actor or current_actor(), action=action,
                       object_type=object_type, object_id=object_id, change=change)
     con.execute(
         f"INSERT INTO audit_log ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",

@@ -360,6 +360,49 @@ def _field_rules(
     return rules
 
 
+_BATCH_FREE_KINDS = frozenset({"str", "int", "float", "bool", "date", "datetime"})
+"""Field kinds whose rules do not read the batch (no look-up of its distinct values)."""
+_RULES_KEPT = 512
+_rules_cache: dict[tuple[int, str, ValidationContext], tuple[Profile, _FieldRules]] = {}
+_text_cache: dict[tuple[int, str, frozenset[str]], tuple[Profile, pl.Expr | None]] = {}
+
+
+def _batch_free(field: CanonicalField, profile: Profile) -> bool:
+    """Whether ``field``'s rules depend only on the profile and the context: no look-up of
+    the batch's values and no unit conversion (whose change count reads the batch)."""
+    mapping = profile.columns.get(field.name)
+    return field.kind in _BATCH_FREE_KINDS and (
+        mapping is None or (mapping.scale == 1.0 and not mapping.unit))
+
+
+def _rules_for(
+    work: pl.DataFrame, field: CanonicalField, profile: Profile, context: ValidationContext
+) -> _FieldRules:
+    """:func:`_field_rules`, built once per (profile, field, context) for a field whose rules
+    do not read the batch: a server validating one item per request reuses them (the
+    expressions are immutable; the profile is kept with them, so its id is not reused)."""
+    if not _batch_free(field, profile):
+        return _field_rules(work, field, profile, context)
+    key = (id(profile), field.name, context)
+    held = _rules_cache.get(key)
+    if held is None or held[0] is not profile:
+        if len(_rules_cache) >= _RULES_KEPT:
+            _rules_cache.clear()
+        held = _rules_cache[key] = (profile, _field_rules(work, field, profile, context))
+    return held[1]
+
+
+def _text_for(profile: Profile, field: CanonicalField, absent: set[str]) -> pl.Expr | None:
+    """:func:`_raw_text`, built once per (profile, field, absent fields)."""
+    key = (id(profile), field.name, frozenset(absent))
+    held = _text_cache.get(key)
+    if held is None or held[0] is not profile:
+        if len(_text_cache) >= _RULES_KEPT:
+            _text_cache.clear()
+        held = _text_cache[key] = (profile, _raw_text(profile, field, absent))
+    return held[1]
+
+
 LOOKUP_KINDS = frozenset({"hs", "country", "currency", "date", "datetime", "bool"})
 """Field kinds with few distinct values: validated once per distinct text (see below)."""
 
@@ -414,11 +457,15 @@ def validate_batch(
     profile: Profile,
     context: ValidationContext,
     absent: set[str] | None = None,
+    *,
+    count_changes: bool = True,
 ) -> BatchResult:
     """Validate one batch read from a source (see module docstring).
 
     Builds one expression per canonical value and per check, then evaluates them in a single
     pass; Python only touches the distinct values of HS, country and currency columns.
+    ``count_changes=False`` leaves ``normalisations`` empty, for a caller that does not report
+    them (assess at lodgement): every other result is the same.
     """
     absent = absent or set()
     schema = canonical_schema()
@@ -426,7 +473,7 @@ def validate_batch(
     # 1. The source text of every canonical field, side by side.
     text_exprs = {}
     for field in DECLARATION_FIELDS:
-        expr = _raw_text(profile, field, absent)
+        expr = _text_for(profile, field, absent)
         if expr is not None:
             text_exprs[field.name] = expr.alias(f"t:{field.name}")
     work = raw.with_columns(list(text_exprs.values()))
@@ -442,7 +489,7 @@ def validate_batch(
             default = 1 if name == "item_no" else None
             values[name] = pl.lit(default, dtype=schema[name]).alias(name)
             continue
-        rules = _field_rules(work, field, profile, context)
+        rules = _rules_for(work, field, profile, context)
         values[name] = rules.value
         checks.extend(rules.checks)
         nomatch = nomatch_column(name)
@@ -455,7 +502,8 @@ def validate_batch(
                     f"no match for the profile's extract pattern {mapping.extract!r}",
                 )
             )
-        normalisations.extend(rules.normalisations)
+        if count_changes:
+            normalisations.extend(rules.normalisations)
         if rules.changed:
             changed.append(name)
 
@@ -524,7 +572,7 @@ def validate_batch(
     issues = pl.concat(issue_frames) if issue_frames else pl.DataFrame(schema=ISSUE_SCHEMA)
     rejected_flags = evaluated.select(reject_mask.alias("x")).to_series() if issue_frames else None
     output_columns = [f.name for f in DECLARATION_FIELDS] + [EXTRA_COLUMN, ROW_COLUMN]
-    for name in changed:
+    for name in changed if count_changes else ():
         normalisations.append(
             _changes(name, work.get_column(f"t:{name}"), evaluated.get_column(name))
         )

@@ -174,7 +174,8 @@ def _validate(items: Sequence[Any], today: date, max_future_days: int,
     :data:`ROW_COLUMN`) and every refusal (``row`` = item index), without raising."""
     raw, extras, problems = _raw_frame(items)
     context = ValidationContext(today=today, max_future_days=max_future_days)
-    result = validate_batch(raw, profile or _profile(), context, set(OUTCOME_FIELDS))
+    result = validate_batch(raw, profile or _profile(), context, set(OUTCOME_FIELDS),
+                            count_changes=False)  # normalisation counts are not reported
     refused = result.issues.filter(pl.col("severity") == ERROR)
     problems += [Problem(r["field"], r["value"], r["reason"], r["source_row"])
                  for r in refused.iter_rows(named=True)]
@@ -227,7 +228,7 @@ def validate_items(items: Sequence[Any], *, today: date | None = None,
 
 
 # -- the use case ----------------------------------------------------------------------------------
-def _existing(con: Any) -> dict[tuple[str, int], tuple[str, str]]:
+def _differing(con: Any) -> dict[tuple[str, int], tuple[str, str]]:
     """(differing fields, batch) of each incoming item whose key is stored already; the
     fields are empty when the content is the same (outcome fields, which a lodgement never
     carries, are not compared: a declaration ingested from a file with its outcome can be
@@ -240,10 +241,49 @@ def _existing(con: Any) -> dict[tuple[str, int], tuple[str, str]]:
     return {(str(r[0]), int(r[1])): (str(r[2] or ""), str(r[3])) for r in rows}
 
 
-def _stored_answers(con: Any) -> dict[tuple[str, int], dict[str, Any]]:
-    rows = con.execute("SELECT l.declaration_id, l.item_no, l.assessment FROM lodgements l "
-                       "JOIN lodge_incoming i USING (declaration_id, item_no)").fetchall()
-    return {(str(r[0]), int(r[1])): json.loads(r[2]) for r in rows}
+def _existing(con: Any, frame: pl.DataFrame) -> tuple[dict[tuple[str, int], tuple[str, str]],
+                                                   dict[tuple[str, int], dict[str, Any]]]:
+    """The keys of ``frame`` already stored: their :func:`_differing` fields and batch, and
+    their stored answers (JSON). One key-only probe: for a small request, a filter on the
+    declaration ids bound as parameters (pushed into each table's scan) and the keys kept in
+    Python; else a join with the keys registered. The field comparison of :func:`_differing`
+    (one expression per field, costly to plan) runs only when a declaration matched, on
+    ``frame`` registered as ``lodge_incoming``."""
+    keys = frame.select(KEY_FIELDS)
+    if keys.height <= SMALL_WRITE_ROWS:
+        wanted = set(keys.iter_rows())
+        ids = sorted({key[0] for key in wanted})
+        marks = ", ".join("?" * len(ids))
+        found = con.execute(
+            f"""SELECT declaration_id, item_no, true, NULL FROM declarations
+                WHERE declaration_id IN ({marks})
+                UNION ALL
+                SELECT declaration_id, item_no, false, assessment FROM lodgements
+                WHERE declaration_id IN ({marks})""", ids + ids).fetchall()
+        rows = [r for r in found if (r[0], r[1]) in wanted]
+    else:
+        con.register("lodge_keys", keys.to_arrow())
+        try:
+            rows = con.execute(
+                """SELECT i.declaration_id, i.item_no, d.declaration_id IS NOT NULL,
+                          l.assessment
+                   FROM lodge_keys i
+                   LEFT JOIN declarations d ON d.declaration_id = i.declaration_id
+                                           AND d.item_no = i.item_no
+                   LEFT JOIN lodgements l ON l.declaration_id = i.declaration_id
+                                         AND l.item_no = i.item_no
+                   WHERE d.declaration_id IS NOT NULL OR l.declaration_id IS NOT NULL"""
+            ).fetchall()
+        finally:
+            con.unregister("lodge_keys")
+    stored = {(str(r[0]), int(r[1])): json.loads(r[3]) for r in rows if r[3] is not None}
+    if not any(r[2] for r in rows):
+        return {}, stored
+    con.register("lodge_incoming", frame.to_arrow())
+    try:
+        return _differing(con), stored
+    finally:
+        con.unregister("lodge_incoming")
 
 
 def _conflict_error(conflicts: list[tuple[str, int, str]]) -> ConflictError:
@@ -343,7 +383,8 @@ def assess_requests(workspace: Workspace, requests: Sequence[LodgementRequest], 
             live.append(r)
     if not live:
         return deferred
-    frame = frame.filter(pl.col("_request").is_in(live))
+    if len(live) < len(requests):  # (each filter below is skipped when it keeps every row)
+        frame = frame.filter(pl.col("_request").is_in(live))
     # the models and cut-offs are read before the write lock (cached: usually one small query
     # each); the checks, the scoring of new items and the writes run under it, so that two
     # requests lodging the same key cannot both store it
@@ -351,21 +392,19 @@ def assess_requests(workspace: Workspace, requests: Sequence[LodgementRequest], 
     cutoffs = lane_cutoffs(workspace, cache)
     try:
         with workspace.transaction() as con:
-            con.register("lodge_incoming", frame.to_arrow())
-            try:
-                existing = _existing(con)
-                stored = _stored_answers(con)
-            finally:
-                con.unregister("lodge_incoming")
+            existing, stored = _existing(con, frame)
+            before = len(live)
             for r in list(live):
                 conflicts = [(k[0], k[1], existing[k][0]) for k in keys_of[r]
                              if k in existing and existing[k][0]]
                 if conflicts:
                     requests[r].error = _conflict_error(conflicts)
                     live.remove(r)
-            frame = frame.filter(pl.col("_request").is_in(live))
+            if len(live) < before:
+                frame = frame.filter(pl.col("_request").is_in(live))
             keys = list(frame.select(KEY_FIELDS).iter_rows())
-            fresh = frame.filter(pl.Series([k not in stored for k in keys], dtype=pl.Boolean))
+            fresh = (frame.filter(pl.Series([k not in stored for k in keys], dtype=pl.Boolean))
+                     if any(k in stored for k in keys) else frame)
             answers: dict[tuple[str, int], dict[str, Any]] = {}
             if fresh.height:
                 scored = fresh.drop(ROW_COLUMN, "_request")
@@ -398,8 +437,9 @@ def _store(con: Any, fresh: pl.DataFrame, existing: Mapping[tuple[str, int], tup
     profile = _profile()
     batch_of: dict[int, str] = {}
     rows: list[dict[str, Any]] = []
-    for r in sorted(set(fresh["_request"].to_list())):
-        part = fresh.filter(pl.col("_request") == r)
+    owners = sorted(set(fresh["_request"].to_list()))
+    for r in owners:
+        part = fresh.filter(pl.col("_request") == r) if len(owners) > 1 else fresh
         keys = list(part.select(KEY_FIELDS).iter_rows())
         new = [k not in existing for k in keys]
         body = part.drop(ROW_COLUMN, "_request").write_json().encode()
@@ -426,25 +466,29 @@ def _store(con: Any, fresh: pl.DataFrame, existing: Mapping[tuple[str, int], tup
                   "lane": answers[k]["lane"], "new": is_new,
                   "assessment": json.dumps(answers[k], default=str)}
                  for k, is_new in zip(keys, new, strict=True)]
-    new_rows = fresh.filter(pl.Series([r["new"] for r in rows], dtype=pl.Boolean))
+    new_rows = (fresh if all(r["new"] for r in rows)
+                else fresh.filter(pl.Series([r["new"] for r in rows], dtype=pl.Boolean)))
     if new_rows.height:
-        columns = ", ".join((*FIELD_NAMES, EXTRA_COLUMN))
         local = (pl.col(ROW_COLUMN) - pl.col("_request").replace_strict(
             dict(enumerate(starts[:-1].tolist())), return_dtype=pl.Int64)).alias("source_row")
-        con.register("lodge_new", new_rows.with_columns(
+        _insert(con, "declarations", "lodge_new", new_rows.with_columns(
             local, pl.col("_request").replace_strict(batch_of, return_dtype=pl.String)
-            .alias("batch_id")).to_arrow())
-        try:
-            con.execute(f"INSERT INTO declarations ({columns}, batch_id, source_row) "
-                        f"SELECT {columns}, batch_id, source_row FROM lodge_new")
-        finally:
-            con.unregister("lodge_new")
+            .alias("batch_id")).select(*FIELD_NAMES, EXTRA_COLUMN, "batch_id", "source_row"))
     if table is not None:
-        con.register("lodge_assessments", table.to_arrow())
-        con.execute("DELETE FROM risk_assessments WHERE (declaration_id, item_no, model_version) "
-                    "IN (SELECT declaration_id, item_no, model_version FROM lodge_assessments)")
-        con.execute("INSERT INTO risk_assessments BY NAME SELECT * FROM lodge_assessments")
-        con.unregister("lodge_assessments")
+        assessed = ("declaration_id", "item_no", "model_version")
+        if table.height <= SMALL_WRITE_ROWS:
+            one = "(" + " AND ".join(f"{c} = ?" for c in assessed) + ")"
+            con.execute(f"DELETE FROM risk_assessments WHERE {' OR '.join([one] * table.height)}",
+                        [v for row in table.select(assessed).iter_rows() for v in row])
+        else:
+            con.register("lodge_assessments", table.select(assessed).to_arrow())
+            try:
+                con.execute("DELETE FROM risk_assessments WHERE (declaration_id, item_no, "
+                            "model_version) IN (SELECT declaration_id, item_no, model_version "
+                            "FROM lodge_assessments)")
+            finally:
+                con.unregister("lodge_assessments")
+        _insert(con, "risk_assessments", "lodge_assessments", table)
     lodged = pl.DataFrame({
         "declaration_id": [r["declaration_id"] for r in rows],
         "item_no": [r["item_no"] for r in rows],
@@ -454,9 +498,28 @@ def _store(con: Any, fresh: pl.DataFrame, existing: Mapping[tuple[str, int], tup
         "assessment": [r["assessment"] for r in rows],
     }, schema={"declaration_id": pl.String, "item_no": pl.Int64, "batch_id": pl.String,
                "lodged_at": pl.Datetime("us"), "lane": pl.String, "assessment": pl.String})
-    con.register("lodge_answers", lodged.to_arrow())
-    con.execute("INSERT INTO lodgements BY NAME SELECT * FROM lodge_answers")
-    con.unregister("lodge_answers")
+    _insert(con, "lodgements", "lodge_answers", lodged)
+
+
+SMALL_WRITE_ROWS = 16
+"""Frames of at most this many rows are written with bound parameters; larger ones from a
+registered Arrow table (registering one costs about half a millisecond; binding thousands of
+parameters costs more). Both store the same values."""
+
+
+def _insert(con: Any, table: str, name: str, frame: pl.DataFrame) -> None:
+    """Insert ``frame``'s rows into ``table`` by column name (``name``: the Arrow view)."""
+    columns = ", ".join(frame.columns)
+    if frame.height <= SMALL_WRITE_ROWS:
+        row = "(" + ", ".join("?" * frame.width) + ")"
+        con.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * frame.height)}",
+                    [v for values in frame.iter_rows() for v in values])
+        return
+    con.register(name, frame.to_arrow())
+    try:
+        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {name}")
+    finally:
+        con.unregister(name)
 
 
 class LodgementQueue:

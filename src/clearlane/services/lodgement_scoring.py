@@ -56,11 +56,13 @@ def _current_versions(workspace: Workspace) -> dict[str, str]:
     """The version of each kind a request uses: the promoted model, else the newest (as
     :func:`clearlane.models.registry.get_model` picks); for value bands the highest ``vN``
     (as :meth:`~clearlane.valuation.registry.BandRegistry.load` does). One small query."""
-    rows = workspace.query("SELECT kind, version, status FROM models ORDER BY created_at DESC")
+    with workspace.connect() as con:  # fetched as tuples: a polars frame costs more here
+        rows = con.execute("SELECT kind, version, status FROM models "
+                           "ORDER BY created_at DESC").fetchall()
     current: dict[str, str] = {}
     promoted: set[str] = set()
     best_bands = -1
-    for kind, version, status in rows.iter_rows():
+    for kind, version, status in rows:
         if kind == "bands":
             number = version.removeprefix("bands-v")
             if number.isdigit() and int(number) > best_bands:
@@ -209,9 +211,12 @@ class LaneCutoffs:
 
 def lane_cutoffs(workspace: Workspace, cache: dict[str, Any]) -> dict[str, LaneCutoffs]:
     """Cut-offs per office, recomputed only when a new selection was stored."""
-    latest = workspace.query("SELECT selection_id FROM selections "
-                             "ORDER BY created_at DESC LIMIT 1")
-    marker = str(latest.item(0, 0)) if latest.height else None
+    with workspace.connect() as con:
+        # the newest selection, as ORDER BY created_at DESC LIMIT 1 gives it (one aggregate:
+        # no sort of the whole table)
+        latest = con.execute("SELECT arg_max(selection_id, created_at) "
+                             "FROM selections").fetchone()
+    marker = str(latest[0]) if latest is not None and latest[0] is not None else None
     slot = cache.setdefault(CACHE_KEY, {})
     held = slot.get("cutoffs")
     if held is not None and held[0] == marker:
