@@ -139,7 +139,7 @@ def in_process(path: Path, pool: Pool, calls: int, big: int) -> dict[str, float]
 PROFILED = (("validation (the ingest validator)", "_validate"),
             ("scoring (record paths, reasons)", "score_items"),
             ("lanes and answers", "build_answers"),
-            ("stored-key checks", "_existing"), ("stored-answer look-up", "_stored_answers"),
+            ("stored-key and stored-answer checks", "_existing"),
             ("writes (declarations, batch, assessment, answer, audit)", "_store"))
 
 
