@@ -324,6 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m benchmarks.api " + " ".join(argv if argv is not None else sys.argv[1:])
 
     root = Path(tempfile.mkdtemp(prefix="clearlane-api-bench-"))
+    load_before = os.getloadavg()[0]
     try:
         started = time.perf_counter()
         path, items = build_workspace(root, args.items, args.seed)
@@ -405,8 +406,10 @@ def main(argv: list[str] | None = None) -> None:
          f"{steady.p50 / service['p50']:.2f}×", "", "")))
     floor_note = (f"One single-item call of the service in process already takes "
                   f"{service['p50']:.1f} ms (p50), more than the {TARGET_P99_MS:g} ms p99 "
-                  "target, before any HTTP: the target is out of reach of this design on this "
-                  "machine (where the time goes: below).\n\n"
+                  "target, before any HTTP; at "
+                  f"{args.steady_rate:g} requests/s that is {args.steady_rate * service['p50'] / 1000:.0%} "
+                  "of one Python process's time, so requests queue: the target is out of reach "
+                  "of this design on this machine (where the time goes: below).\n\n"
                   if service["p50"] >= TARGET_P99_MS else "")
     profile_rows = "\n".join(f"| {label} | {share:.0%} |" for label, share in shares)
     body = f"""
@@ -420,8 +423,10 @@ No HS classifier, value bands or lodgement rule set in this workspace (those sco
 `unavailable` and cost nothing). Latency runs from each request's scheduled send time.
 Durations: steady {args.steady_seconds:g} s, each sustain step {args.sustain_seconds:g} s.
 
-**The machine has 2 CPU cores shared by the server, the load generator (same machine) and,
-during this run, other engineers' builds and tests**: treat the numbers as a floor.
+**The server, the load generator and anything else running share this machine's
+{os.cpu_count()} CPU cores**; load average (1 min) {load_before:.1f} before the run and
+{os.getloadavg()[0]:.1f} at its end (above 0 is other work on the machine): treat the numbers
+as a floor for a dedicated server.
 
 | Measure | Result | Target | |
 |---|---|---|---|
