@@ -41,7 +41,7 @@ from clearlane.selection.segments import (
     segment_lift,
     thompson_exploration,
 )
-from clearlane.services import audit
+from clearlane.services import audit, cases
 from clearlane.store.exports import write_table
 from clearlane.store.workspace import Workspace, date_window_sql
 from clearlane.valuation.explain import (
@@ -435,6 +435,7 @@ def select_for_inspection(
         audit.record(con, action="select.run", object_type="selection", object_id=selection_id,
                      change={"rows": declarations.height, "seed": seed, "model": version,
                              "rules": rules.fingerprint() if rules else None})
+    cases.sync_alerts(workspace)  # red and yellow lanes, high-severity rule hits: alerts
     return SelectionRun(selection_id, result, version, rules, tuple(notes), tuple(warnings),
                         tuple(check_frames))
 
