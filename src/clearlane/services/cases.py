@@ -41,6 +41,7 @@ from clearlane.cases.alerts import (
     effective_status,
 )
 from clearlane.errors import ConflictError, NotFoundError, Problem, ValidationError
+from clearlane.rules.model import LANES
 from clearlane.services import audit
 from clearlane.services.outcomes import record_outcomes
 from clearlane.store.workspace import Workspace
@@ -171,14 +172,29 @@ ORDER BY declaration_id, item_no
 """
 
 
+# What the alerts were last synced against, per database: the selections and lodgements
+# (count and latest time); while it is unchanged a sync has nothing to open and is skipped, so
+# reading the queue does not rescan every lane decision. Both tables only grow (a dropped batch
+# lowers the count, which also differs).
+_WATERMARK = ("SELECT (SELECT count(*) FROM selections), (SELECT max(created_at) FROM selections), "
+              "(SELECT count(*) FROM lodgements), (SELECT max(lodged_at) FROM lodgements), "
+              "(SELECT count(*) FROM alerts)")
+_SYNCED: dict[str, tuple[Any, ...]] = {}
+
+
 def sync_alerts(workspace: Workspace, now: datetime | None = None) -> int:
     """Open an alert for every declaration item that needs one and has none yet; returns how
     many were opened. An item is alerted once: a later selection does not reopen a closed
     alert (its outcome is recorded), nor change an open one."""
     now = now or utcnow()
     with workspace.transaction() as con:
+        mark = tuple(con.execute(_WATERMARK).fetchall()[0])
+        key = str(workspace.database.resolve())
+        if _SYNCED.get(key) == mark:
+            return 0  # no selection and no lodgement since the last look
         found = con.sql(_CANDIDATES).pl()
         if found.height == 0:
+            _SYNCED[key] = mark
             return 0
         ids = [alert_id_for(d, int(n)) for d, n in
                zip(found["declaration_id"], found["item_no"], strict=True)]
@@ -203,6 +219,8 @@ def sync_alerts(workspace: Workspace, now: datetime | None = None) -> int:
                      object_id=f"{table.height} alert(s)",
                      change={"opened": table.height, "by_source": by_source,
                              "first": ids[:20]})
+        mark = tuple(con.execute(_WATERMARK).fetchall()[0])
+    _SYNCED[key] = mark
     return int(found.height)
 
 
@@ -246,6 +264,8 @@ def queue(workspace: Workspace, principal: Principal, *, lane: str | None = None
         problems.append(Problem("status", status, "valid: " + ", ".join(QUEUE_STATUSES)))
     if sort not in SORTS:
         problems.append(Problem("sort", sort, "valid: " + ", ".join(SORTS)))
+    if lane is not None and lane not in LANES:
+        problems.append(Problem("lane", lane, "valid: " + ", ".join(LANES)))
     if not 1 <= limit <= MAX_QUEUE:
         problems.append(Problem("limit", str(limit), f"between 1 and {MAX_QUEUE}"))
     if problems:
