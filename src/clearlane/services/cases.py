@@ -187,40 +187,44 @@ def sync_alerts(workspace: Workspace, now: datetime | None = None) -> int:
     many were opened. An item is alerted once: a later selection does not reopen a closed
     alert (its outcome is recorded), nor change an open one."""
     now = now or utcnow()
+    key = str(workspace.database.resolve())
     with workspace.transaction() as con:
         mark = tuple(con.execute(_WATERMARK).fetchall()[0])
-        key = str(workspace.database.resolve())
         if _SYNCED.get(key) == mark:
             return 0  # no selection and no lodgement since the last look
-        found = con.sql(_CANDIDATES).pl()
-        if found.height == 0:
-            _SYNCED[key] = mark
-            return 0
-        ids = [alert_id_for(d, int(n)) for d, n in
-               zip(found["declaration_id"], found["item_no"], strict=True)]
-        table = found.with_columns(pl.Series("alert_id", ids, dtype=pl.String),
-                                   pl.lit(now).alias("opened_at"))
-        con.register("new_alerts", table.to_arrow())
-        try:
-            con.execute(
-                "INSERT INTO alerts (alert_id, declaration_id, item_no, office_id, lane, source, "
-                "source_id, reasons, expected_revenue, fraud_probability, opened_at, status) "
-                "SELECT alert_id, declaration_id, item_no, office_id, lane, source, source_id, "
-                "reasons, expected_revenue, fraud_probability, opened_at, 'open' "
-                "FROM new_alerts")
-            con.execute(
-                "INSERT INTO case_events SELECT alert_id, opened_at, 'clearlane', 'open', "
-                "json_object('source', source, 'source_id', source_id, 'lane', lane)::VARCHAR "
-                "FROM new_alerts")
-        finally:
-            con.unregister("new_alerts")
-        by_source = dict(table.group_by("source").len().iter_rows())
-        audit.record(con, action="case.open", object_type="alerts",
-                     object_id=f"{table.height} alert(s)",
-                     change={"opened": table.height, "by_source": by_source,
-                             "first": ids[:20]})
+        opened = open_alerts(con, now)
         mark = tuple(con.execute(_WATERMARK).fetchall()[0])
-    _SYNCED[key] = mark
+    _SYNCED[key] = mark  # committed
+    return opened
+
+
+def open_alerts(con: Any, now: datetime) -> int:
+    """:func:`sync_alerts` on ``con``'s open transaction (a selection opens its alerts in the
+    transaction that stores it); audited as one ``case.open`` entry when any is opened."""
+    found = con.sql(_CANDIDATES).pl()
+    if found.height == 0:
+        return 0
+    ids = [alert_id_for(d, int(n)) for d, n in
+           zip(found["declaration_id"], found["item_no"], strict=True)]
+    table = found.with_columns(pl.Series("alert_id", ids, dtype=pl.String),
+                               pl.lit(now).alias("opened_at"))
+    con.register("new_alerts", table.to_arrow())
+    try:
+        con.execute(
+            "INSERT INTO alerts (alert_id, declaration_id, item_no, office_id, lane, source, "
+            "source_id, reasons, expected_revenue, fraud_probability, opened_at, status) "
+            "SELECT alert_id, declaration_id, item_no, office_id, lane, source, source_id, "
+            "reasons, expected_revenue, fraud_probability, opened_at, 'open' FROM new_alerts")
+        con.execute(
+            "INSERT INTO case_events SELECT alert_id, opened_at, 'clearlane', 'open', "
+            "json_object('source', source, 'source_id', source_id, 'lane', lane)::VARCHAR "
+            "FROM new_alerts")
+    finally:
+        con.unregister("new_alerts")
+    by_source = dict(table.group_by("source").len().iter_rows())
+    audit.record(con, action="case.open", object_type="alerts",
+                 object_id=f"{table.height} alert(s)",
+                 change={"opened": table.height, "by_source": by_source, "first": ids[:20]})
     return int(found.height)
 
 

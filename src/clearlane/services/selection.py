@@ -432,10 +432,10 @@ def select_for_inspection(
             con.register("new_hits", hit_table.to_arrow())
             con.execute("INSERT INTO rule_hits SELECT * FROM new_hits")
             con.unregister("new_hits")
+        cases.open_alerts(con, now)  # red and yellow lanes, high-severity rule hits: alerts
         audit.record(con, action="select.run", object_type="selection", object_id=selection_id,
                      change={"rows": declarations.height, "seed": seed, "model": version,
                              "rules": rules.fingerprint() if rules else None})
-    cases.sync_alerts(workspace)  # red and yellow lanes, high-severity rule hits: alerts
     return SelectionRun(selection_id, result, version, rules, tuple(notes), tuple(warnings),
                         tuple(check_frames))
 
