@@ -188,3 +188,18 @@ def test_attachments_are_stored_once_per_content(selected: Workspace) -> None:
         cases.attach(selected, officer("ada"), one.alert_id, b"\x00\x01binary", "x.bin")
     with pytest.raises(NotFoundError):
         cases.attach(selected, officer("ada", "LOS01"), one.alert_id, text, "note.txt")
+
+
+def test_an_override_to_red_opens_an_alert(selected: Workspace) -> None:
+    from clearlane.services.selection import override_lane
+
+    green = selected.query(
+        "SELECT declaration_id FROM lane_decisions d WHERE lane = 'green' AND NOT EXISTS "
+        "(SELECT 1 FROM alerts a WHERE a.declaration_id = d.declaration_id) "
+        "GROUP BY 1 HAVING count(*) = 1 LIMIT 1").item()
+    override_lane(selected, declaration_id=green, to_lane="red",
+                  justification="intelligence report 17", officer_id="o1")
+    assert cases.sync_alerts(selected) == 1
+    opened = selected.query("SELECT lane, source FROM alerts WHERE declaration_id = ?",
+                            [green]).row(0)
+    assert opened == ("red", "selection")

@@ -1,15 +1,16 @@
 """Case use cases: open alerts from lanes and rule hits, and let officers work them.
 
 One alert per declaration item, opened by :func:`sync_alerts` from the latest selection that
-put the item in red or yellow (or where a high- or critical-severity rule hit it), or from a
-red or yellow answer given at lodgement. An officer sees and changes only the alerts of their
-offices (another office's alert is "not found", as one that does not exist). ``next`` locks
-an alert for its caller inside one write transaction (the server takes one lock per write, so
-two officers asking at once never get the same alert); a lock ends on release, on a snooze,
-a referral or a close, or when its time runs out. Closing records the outcome exactly as
-`clearlane outcomes record` does (it calls :func:`~clearlane.services.outcomes.record_outcomes`),
-so the label is there for the next retrain and the performance report counts it. Every change
-is audited (``case.*`` actions) in the transaction that makes it.
+put the item in red or yellow, after any officer override (or where a high- or
+critical-severity rule hit it), or from a red or yellow answer given at lodgement. An officer
+sees and changes only the alerts of their offices (another office's alert is "not found", as
+one that does not exist). ``next`` locks an alert for its caller inside one write transaction
+(the server takes one lock per write, so two officers asking at once never get the same
+alert); a lock ends on release, on a snooze, a referral or a close, or when its time runs out.
+Closing records the outcome exactly as `clearlane outcomes record` does (it calls
+:func:`~clearlane.services.outcomes.record_outcomes`), so the label is there for the next
+retrain and the performance report counts it. Every change is audited (``case.*`` actions) in
+the transaction that makes it.
 """
 
 from __future__ import annotations
@@ -137,9 +138,13 @@ def attachments_dir(workspace: Workspace) -> Any:
 # -- opening ----------------------------------------------------------------------------------
 _CANDIDATES = f"""
 WITH latest AS (
-    SELECT ld.*, row_number() OVER (PARTITION BY ld.declaration_id, ld.item_no
-                                    ORDER BY s.created_at DESC, ld.selection_id DESC) AS k
+    SELECT ld.* REPLACE (coalesce(ov.to_lane, ld.lane) AS lane),
+           row_number() OVER (PARTITION BY ld.declaration_id, ld.item_no
+                              ORDER BY s.created_at DESC, ld.selection_id DESC) AS k
     FROM lane_decisions ld JOIN selections s USING (selection_id)
+    LEFT JOIN (SELECT selection_id, declaration_id, arg_max(to_lane, overridden_at) AS to_lane
+               FROM lane_overrides GROUP BY ALL) ov
+         ON ov.selection_id = ld.selection_id AND ov.declaration_id = ld.declaration_id
 ), severe AS (
     SELECT DISTINCT h.selection_id, h.declaration_id, h.item_no
     FROM rule_hits h JOIN rule_versions v ON v.rule_id = h.rule_id AND v.version = h.rule_version
@@ -172,13 +177,13 @@ ORDER BY declaration_id, item_no
 """
 
 
-# What the alerts were last synced against, per database: the selections and lodgements
-# (count and latest time); while it is unchanged a sync has nothing to open and is skipped, so
+# What the alerts were last synced against, per database: the selections, lodgements and
+# overrides (count and latest time); while it is unchanged a sync has nothing to open and is skipped, so
 # reading the queue does not rescan every lane decision. Both tables only grow (a dropped batch
 # lowers the count, which also differs).
 _WATERMARK = ("SELECT (SELECT count(*) FROM selections), (SELECT max(created_at) FROM selections), "
               "(SELECT count(*) FROM lodgements), (SELECT max(lodged_at) FROM lodgements), "
-              "(SELECT count(*) FROM alerts)")
+              "(SELECT count(*) FROM lane_overrides), (SELECT count(*) FROM alerts)")
 _SYNCED: dict[str, tuple[Any, ...]] = {}
 
 
