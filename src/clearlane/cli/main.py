@@ -25,6 +25,7 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("selection", "command", "select", "select"),
     ("selection", "command", "override", "override"),
     ("outcomes", "group", "outcomes", "app"),
+    ("cases", "group", "cases", "app"),
     ("report", "group", "report", "app"),
     ("simulate", "command", "simulate", "simulate"),
     ("rules", "group", "rules", "app"),

@@ -41,7 +41,7 @@ from clearlane.selection.segments import (
     segment_lift,
     thompson_exploration,
 )
-from clearlane.services import audit
+from clearlane.services import audit, cases
 from clearlane.store.exports import write_table
 from clearlane.store.workspace import Workspace, date_window_sql
 from clearlane.valuation.explain import (
@@ -432,6 +432,7 @@ def select_for_inspection(
             con.register("new_hits", hit_table.to_arrow())
             con.execute("INSERT INTO rule_hits SELECT * FROM new_hits")
             con.unregister("new_hits")
+        cases.open_alerts(con, now)  # red and yellow lanes, high-severity rule hits: alerts
         audit.record(con, action="select.run", object_type="selection", object_id=selection_id,
                      change={"rows": declarations.height, "seed": seed, "model": version,
                              "rules": rules.fingerprint() if rules else None})

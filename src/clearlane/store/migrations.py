@@ -374,6 +374,54 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        22,
+        "cases: alerts opened by red and yellow lanes and high-severity rule hits, their "
+        "events (lock, comment, snooze, refer, close) and attachments (by SHA-256)",
+        (
+            """CREATE TABLE alerts (
+                alert_id VARCHAR PRIMARY KEY,
+                declaration_id VARCHAR NOT NULL,
+                item_no BIGINT NOT NULL,
+                office_id VARCHAR,
+                lane VARCHAR,
+                source VARCHAR NOT NULL,
+                source_id VARCHAR,
+                reasons VARCHAR NOT NULL,
+                expected_revenue DOUBLE,
+                fraud_probability DOUBLE,
+                opened_at TIMESTAMP NOT NULL,
+                status VARCHAR NOT NULL,
+                locked_by VARCHAR,
+                locked_until TIMESTAMP,
+                snoozed_until TIMESTAMP,
+                snooze_reason VARCHAR,
+                referred_from VARCHAR,
+                closed_at TIMESTAMP,
+                closed_by VARCHAR,
+                outcome VARCHAR,
+                UNIQUE (declaration_id, item_no)
+            )""",
+            """CREATE TABLE case_events (
+                alert_id VARCHAR NOT NULL,
+                event_at TIMESTAMP NOT NULL,
+                actor VARCHAR NOT NULL,
+                kind VARCHAR NOT NULL,
+                detail VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE case_attachments (
+                alert_id VARCHAR NOT NULL,
+                sha256 VARCHAR NOT NULL,
+                name VARCHAR NOT NULL,
+                media_type VARCHAR NOT NULL,
+                size BIGINT NOT NULL,
+                stored_path VARCHAR NOT NULL,
+                added_at TIMESTAMP NOT NULL,
+                added_by VARCHAR NOT NULL,
+                PRIMARY KEY (alert_id, sha256)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)

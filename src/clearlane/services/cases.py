@@ -1,0 +1,543 @@
+"""Case use cases: open alerts from lanes and rule hits, and let officers work them.
+
+One alert per declaration item, opened by :func:`sync_alerts` from the latest selection that
+put the item in red or yellow, after any officer override (or where a high- or
+critical-severity rule hit it), or from a red or yellow answer given at lodgement. An officer
+sees and changes only the alerts of their offices (another office's alert is "not found", as
+one that does not exist). ``next`` locks an alert for its caller inside one write transaction
+(the server takes one lock per write, so two officers asking at once never get the same
+alert); a lock ends on release, on a snooze, a referral or a close, or when its time runs out.
+Closing records the outcome exactly as `clearlane outcomes record` does (it calls
+:func:`~clearlane.services.outcomes.record_outcomes`), so the label is there for the next
+retrain and the performance report counts it. Every change is audited (``case.*`` actions) in
+the transaction that makes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from clearlane.accounts.roles import Principal
+from clearlane.cases.alerts import (
+    ALERT_RULE_SEVERITIES,
+    DEFAULT_LOCK_MINUTES,
+    LANE_PRIORITY,
+    SORTS,
+    CloseForm,
+    alert_id_for,
+    check_attachment,
+    check_can_act,
+    check_lock_minutes,
+    check_office,
+    check_snooze_until,
+    check_text,
+    effective_status,
+)
+from clearlane.errors import ConflictError, NotFoundError, Problem, ValidationError
+from clearlane.rules.model import LANES
+from clearlane.services import audit
+from clearlane.services.outcomes import record_outcomes
+from clearlane.store.workspace import Workspace
+
+QUEUE_STATUSES: tuple[str, ...] = ("active", "open", "locked", "snoozed", "closed", "all")
+"""Queue filters: ``active`` (open or locked, the default), one effective status, or all."""
+
+MAX_QUEUE = 1000
+CLOSE_LOCK_MINUTES = 5
+"""How long a close holds the alert while the outcome is recorded."""
+
+_COLUMNS = ("alert_id, declaration_id, item_no, office_id, lane, source, source_id, reasons, "
+            "expected_revenue, fraud_probability, opened_at, status, locked_by, locked_until, "
+            "snoozed_until, snooze_reason, referred_from, closed_at, closed_by, outcome")
+
+# the SQL twin of clearlane.cases.alerts.effective_status (a test checks they agree)
+_EFFECTIVE = ("CASE WHEN status = 'closed' THEN 'closed' "
+              "WHEN status = 'snoozed' AND snoozed_until > $now THEN 'snoozed' "
+              "WHEN locked_by IS NOT NULL AND locked_until > $now THEN 'locked' "
+              "ELSE 'open' END")
+_PRIORITY = ("CASE lane " + " ".join(f"WHEN '{lane}' THEN {rank}"
+                                     for lane, rank in LANE_PRIORITY.items())
+             + f" ELSE {len(LANE_PRIORITY)} END")
+_ORDER = {
+    "priority": f"{_PRIORITY}, expected_revenue DESC NULLS LAST, opened_at, alert_id",
+    "waiting": "opened_at, alert_id",
+    "revenue": "expected_revenue DESC NULLS LAST, opened_at, alert_id",
+    "lane": f"{_PRIORITY}, opened_at, alert_id",
+}
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert as an officer sees it; ``status`` is the effective status at ``as_of``."""
+
+    alert_id: str
+    declaration_id: str
+    item_no: int
+    office_id: str | None
+    lane: str | None
+    source: str
+    source_id: str | None
+    reasons: list[dict[str, Any]]
+    expected_revenue: float | None
+    fraud_probability: float | None
+    opened_at: datetime
+    status: str
+    locked_by: str | None
+    locked_until: datetime | None
+    snoozed_until: datetime | None
+    snooze_reason: str | None
+    referred_from: str | None
+    closed_at: datetime | None
+    closed_by: str | None
+    outcome: dict[str, Any] | None
+    waiting_hours: float
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    at: datetime
+    actor: str
+    kind: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    sha256: str
+    name: str
+    media_type: str
+    size: int
+    added_at: datetime
+    added_by: str
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    alert: Alert
+    events: list[CaseEvent] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def attachments_dir(workspace: Workspace) -> Any:
+    """Where attachments are stored, one file per content, named by its SHA-256."""
+    return workspace.path / "attachments"
+
+
+# -- opening ----------------------------------------------------------------------------------
+_CANDIDATES = f"""
+WITH latest AS (
+    SELECT ld.* REPLACE (coalesce(ov.to_lane, ld.lane) AS lane),
+           row_number() OVER (PARTITION BY ld.declaration_id, ld.item_no
+                              ORDER BY s.created_at DESC, ld.selection_id DESC) AS k
+    FROM lane_decisions ld JOIN selections s USING (selection_id)
+    LEFT JOIN (SELECT selection_id, declaration_id, arg_max(to_lane, overridden_at) AS to_lane
+               FROM lane_overrides GROUP BY ALL) ov
+         ON ov.selection_id = ld.selection_id AND ov.declaration_id = ld.declaration_id
+), severe AS (
+    SELECT DISTINCT h.selection_id, h.declaration_id, h.item_no
+    FROM rule_hits h JOIN rule_versions v ON v.rule_id = h.rule_id AND v.version = h.rule_version
+    WHERE json_extract_string(v.definition, '$.severity') IN
+          ({", ".join(f"'{s}'" for s in sorted(ALERT_RULE_SEVERITIES))})
+), found AS (
+    SELECT l.declaration_id, l.item_no, l.office_id, l.lane,
+           CASE WHEN l.lane IN ('red', 'yellow') THEN 'selection' ELSE 'rule' END AS source,
+           l.selection_id AS source_id, coalesce(l.reasons, '[]') AS reasons,
+           l.expected_revenue, l.fraud_probability, 0 AS preference
+    FROM latest l LEFT JOIN severe sv ON sv.selection_id = l.selection_id
+         AND sv.declaration_id = l.declaration_id AND sv.item_no = l.item_no
+    WHERE l.k = 1 AND (l.lane IN ('red', 'yellow') OR sv.declaration_id IS NOT NULL)
+    UNION ALL
+    SELECT g.declaration_id, g.item_no, d.office_id, g.lane, 'lodgement', g.batch_id,
+           coalesce(json_extract(g.assessment, '$.reasons')::VARCHAR, '[]'),
+           TRY_CAST(json_extract_string(g.assessment, '$.expected_revenue') AS DOUBLE),
+           TRY_CAST(json_extract_string(g.assessment, '$.fraud_probability') AS DOUBLE), 1
+    FROM lodgements g LEFT JOIN declarations d
+         ON d.declaration_id = g.declaration_id AND d.item_no = g.item_no
+    WHERE g.lane IN ('red', 'yellow')
+)
+SELECT * EXCLUDE (preference, k) FROM (
+    SELECT *, row_number() OVER (PARTITION BY declaration_id, item_no ORDER BY preference) AS k
+    FROM found f
+    WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.declaration_id = f.declaration_id
+                      AND a.item_no = f.item_no)
+) WHERE k = 1
+ORDER BY declaration_id, item_no
+"""
+
+
+# What the alerts were last synced against, per database: the selections, lodgements and
+# overrides (count and latest time); while it is unchanged a sync has nothing to open and is skipped, so
+# reading the queue does not rescan every lane decision. Both tables only grow (a dropped batch
+# lowers the count, which also differs).
+_WATERMARK = ("SELECT (SELECT count(*) FROM selections), (SELECT max(created_at) FROM selections), "
+              "(SELECT count(*) FROM lodgements), (SELECT max(lodged_at) FROM lodgements), "
+              "(SELECT count(*) FROM lane_overrides), (SELECT count(*) FROM alerts)")
+_SYNCED: dict[str, tuple[Any, ...]] = {}
+
+
+def sync_alerts(workspace: Workspace, now: datetime | None = None) -> int:
+    """Open an alert for every declaration item that needs one and has none yet; returns how
+    many were opened. An item is alerted once: a later selection does not reopen a closed
+    alert (its outcome is recorded), nor change an open one."""
+    now = now or utcnow()
+    key = str(workspace.database.resolve())
+    with workspace.transaction() as con:
+        mark = tuple(con.execute(_WATERMARK).fetchall()[0])
+        if _SYNCED.get(key) == mark:
+            return 0  # no selection and no lodgement since the last look
+        opened = open_alerts(con, now)
+        mark = tuple(con.execute(_WATERMARK).fetchall()[0])
+    _SYNCED[key] = mark  # committed
+    return opened
+
+
+def open_alerts(con: Any, now: datetime) -> int:
+    """:func:`sync_alerts` on ``con``'s open transaction (a selection opens its alerts in the
+    transaction that stores it); audited as one ``case.open`` entry when any is opened."""
+    found = con.sql(_CANDIDATES).pl()
+    if found.height == 0:
+        return 0
+    ids = [alert_id_for(d, int(n)) for d, n in
+           zip(found["declaration_id"], found["item_no"], strict=True)]
+    table = found.with_columns(pl.Series("alert_id", ids, dtype=pl.String),
+                               pl.lit(now).alias("opened_at"))
+    con.register("new_alerts", table.to_arrow())
+    try:
+        con.execute(
+            "INSERT INTO alerts (alert_id, declaration_id, item_no, office_id, lane, source, "
+            "source_id, reasons, expected_revenue, fraud_probability, opened_at, status) "
+            "SELECT alert_id, declaration_id, item_no, office_id, lane, source, source_id, "
+            "reasons, expected_revenue, fraud_probability, opened_at, 'open' FROM new_alerts")
+        con.execute(
+            "INSERT INTO case_events SELECT alert_id, opened_at, 'clearlane', 'open', "
+            "json_object('source', source, 'source_id', source_id, 'lane', lane)::VARCHAR "
+            "FROM new_alerts")
+    finally:
+        con.unregister("new_alerts")
+    by_source = dict(table.group_by("source").len().iter_rows())
+    audit.record(con, action="case.open", object_type="alerts",
+                 object_id=f"{table.height} alert(s)",
+                 change={"opened": table.height, "by_source": by_source, "first": ids[:20]})
+    return int(found.height)
+
+
+# -- reading ----------------------------------------------------------------------------------
+def _scope_sql(principal: Principal, named: dict[str, Any]) -> str:
+    """The SQL condition (`` AND …``) limiting alerts to the caller's offices; adds its
+    parameters to ``named``."""
+    if principal.may_see_office(None):
+        return ""
+    offices = sorted(o for o in principal.offices if principal.may_see_office(o))
+    if not offices:
+        return " AND FALSE"
+    for i, office in enumerate(offices):
+        named[f"office{i}"] = office
+    return f" AND office_id IN ({', '.join(f'$office{i}' for i in range(len(offices)))})"
+
+
+def _alert(row: dict[str, Any], now: datetime) -> Alert:
+    row = dict(row)
+    row.pop("effective", None)
+    status = effective_status(row["status"], row["locked_by"], row["locked_until"],
+                              row["snoozed_until"], now)
+    if status != "locked":
+        row["locked_by"] = row["locked_until"] = None
+    if status != "snoozed":
+        row["snoozed_until"] = row["snooze_reason"] = None
+    row["status"] = status
+    row["reasons"] = json.loads(row["reasons"] or "[]")
+    row["outcome"] = json.loads(row["outcome"]) if row["outcome"] else None
+    row["waiting_hours"] = round((now - row["opened_at"]).total_seconds() / 3600, 2)
+    return Alert(**row)
+
+
+def queue(workspace: Workspace, principal: Principal, *, lane: str | None = None,
+          status: str = "active", office: str | None = None, sort: str = "priority",
+          limit: int = 100, now: datetime | None = None) -> list[Alert]:
+    """The alerts of the caller's offices, filtered by lane, effective status and office,
+    sorted by ``sort`` (see :data:`~clearlane.cases.alerts.SORTS`)."""
+    problems = []
+    if status not in QUEUE_STATUSES:
+        problems.append(Problem("status", status, "valid: " + ", ".join(QUEUE_STATUSES)))
+    if sort not in SORTS:
+        problems.append(Problem("sort", sort, "valid: " + ", ".join(SORTS)))
+    if lane is not None and lane not in LANES:
+        problems.append(Problem("lane", lane, "valid: " + ", ".join(LANES)))
+    if not 1 <= limit <= MAX_QUEUE:
+        problems.append(Problem("limit", str(limit), f"between 1 and {MAX_QUEUE}"))
+    if problems:
+        raise ValidationError("invalid queue request", problems)
+    now = now or utcnow()
+    sync_alerts(workspace, now)
+    named: dict[str, Any] = {"now": now, "limit": limit}
+    where = "TRUE" + _scope_sql(principal, named)
+    if lane is not None:
+        where += " AND lane = $lane"
+        named["lane"] = lane
+    if office is not None:
+        where += " AND office_id = $office"
+        named["office"] = office
+    if status == "active":
+        where += " AND effective IN ('open', 'locked')"
+    elif status != "all":
+        where += " AND effective = $status"
+        named["status"] = status
+    with workspace.connect() as con:
+        rows = _rows(con, f"SELECT * FROM (SELECT {_COLUMNS}, {_EFFECTIVE} AS effective "
+                     f"FROM alerts) WHERE {where} ORDER BY {_ORDER[sort]} LIMIT $limit", named)
+    return [_alert(r, now) for r in rows]
+
+
+def _rows(con: Any, sql: str, params: list[Any] | dict[str, Any]) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def _load(con: Any, principal: Principal, alert_id: str) -> dict[str, Any]:
+    rows = _rows(con, f"SELECT {_COLUMNS} FROM alerts WHERE alert_id = ?", [alert_id])
+    if not rows or not principal.may_see_office(rows[0]["office_id"]):
+        raise NotFoundError(f"no alert {alert_id!r} in your offices")
+    return rows[0]
+
+
+def get_case(workspace: Workspace, principal: Principal, alert_id: str,
+             now: datetime | None = None) -> CaseDetail:
+    """One alert with its events (oldest first) and attachments."""
+    now = now or utcnow()
+    with workspace.connect() as con:
+        row = _load(con, principal, alert_id)
+        events = con.execute("SELECT event_at, actor, kind, detail FROM case_events WHERE alert_id = ? "
+                             "ORDER BY event_at, kind", [alert_id]).fetchall()
+        files = con.execute("SELECT sha256, name, media_type, size, added_at, added_by "
+                            "FROM case_attachments WHERE alert_id = ? ORDER BY added_at",
+                            [alert_id]).fetchall()
+    return CaseDetail(_alert(row, now),
+                      [CaseEvent(a, b, c, json.loads(d)) for a, b, c, d in events],
+                      [Attachment(*f) for f in files])
+
+
+# -- changing ---------------------------------------------------------------------------------
+def _event(con: Any, alert_id: str, actor: str, kind: str, detail: dict[str, Any],
+           now: datetime) -> None:
+    con.execute("INSERT INTO case_events VALUES (?, ?, ?, ?, ?)",
+                [alert_id, now, actor, kind, json.dumps(detail, default=str)])
+    audit.record(con, action=f"case.{kind}", object_type="alert", object_id=alert_id,
+                 change=detail)
+
+
+def next_alert(workspace: Workspace, principal: Principal, *,
+               lock_minutes: int = DEFAULT_LOCK_MINUTES, lane: str | None = None,
+               now: datetime | None = None) -> Alert:
+    """Lock the highest-priority free alert of the caller's offices for the caller (red
+    before yellow, then the highest expected revenue, then the longest waiting) and return it;
+    NotFoundError when none is free. Pick and lock happen in one write transaction."""
+    check_lock_minutes(lock_minutes)
+    now = now or utcnow()
+    sync_alerts(workspace, now)
+    named: dict[str, Any] = {"now": now}
+    scope = _scope_sql(principal, named)
+    if lane is not None:
+        scope += " AND lane = $lane"
+        named["lane"] = lane
+    until = now + timedelta(minutes=lock_minutes)
+    with workspace.transaction() as con:
+        picked = con.execute(
+            f"SELECT alert_id FROM alerts WHERE status <> 'closed' "
+            f"AND (status = 'open' OR snoozed_until <= $now) "
+            f"AND (locked_by IS NULL OR locked_until <= $now){scope} "
+            f"ORDER BY {_ORDER['priority']} LIMIT 1", named).fetchall()
+        if not picked:
+            raise NotFoundError("no free alert in your offices"
+                                + (f" in lane {lane}" if lane else "")
+                                + "; the queue is empty or every alert is locked or snoozed")
+        alert_id = str(picked[0][0])
+        con.execute("UPDATE alerts SET locked_by = ?, locked_until = ?, status = 'open', "
+                    "snoozed_until = NULL, snooze_reason = NULL WHERE alert_id = ?",
+                    [principal.name, until, alert_id])
+        _event(con, alert_id, principal.name, "lock",
+               {"until": until.isoformat(timespec="seconds"), "via": "next"}, now)
+        row = _load(con, principal, alert_id)
+    return _alert(row, now)
+
+
+def _change(workspace: Workspace, principal: Principal, alert_id: str, kind: str,
+            detail: dict[str, Any], update: str | None, params: list[Any],
+            now: datetime) -> Alert:
+    with workspace.transaction() as con:
+        row = _load(con, principal, alert_id)
+        check_can_act(row["status"], row["locked_by"], row["locked_until"],
+                      row["snoozed_until"], now, principal.name, alert_id)
+        if update is not None:
+            con.execute(f"UPDATE alerts SET {update} WHERE alert_id = ?", [*params, alert_id])
+        _event(con, alert_id, principal.name, kind, detail, now)
+        row = _rows(con, f"SELECT {_COLUMNS} FROM alerts WHERE alert_id = ?", [alert_id])[0]
+    return _alert(row, now)
+
+
+def lock(workspace: Workspace, principal: Principal, alert_id: str, *,
+         lock_minutes: int = DEFAULT_LOCK_MINUTES, now: datetime | None = None) -> Alert:
+    """Lock one named alert for the caller (or extend the caller's lock)."""
+    check_lock_minutes(lock_minutes)
+    now = now or utcnow()
+    until = now + timedelta(minutes=lock_minutes)
+    return _change(workspace, principal, alert_id, "lock",
+                   {"until": until.isoformat(timespec="seconds"), "via": "lock"},
+                   "locked_by = ?, locked_until = ?", [principal.name, until], now)
+
+
+def release(workspace: Workspace, principal: Principal, alert_id: str,
+            now: datetime | None = None) -> Alert:
+    """Give the caller's lock back (the alert returns to the queue)."""
+    now = now or utcnow()
+    return _change(workspace, principal, alert_id, "release", {},
+                   "locked_by = NULL, locked_until = NULL", [], now)
+
+
+def comment(workspace: Workspace, principal: Principal, alert_id: str, text: str,
+            now: datetime | None = None) -> Alert:
+    """Add a note to the case."""
+    body = check_text("text", text)
+    return _change(workspace, principal, alert_id, "comment", {"text": body}, None, [],
+                   now or utcnow())
+
+
+def snooze(workspace: Workspace, principal: Principal, alert_id: str, until: date | datetime,
+           reason: str, now: datetime | None = None) -> Alert:
+    """Put the alert aside until ``until`` (UTC; a date means its first moment) for a
+    reason; the caller's lock ends."""
+    now = now or utcnow()
+    end = check_snooze_until(until, now)
+    why = check_text("reason", reason)
+    return _change(workspace, principal, alert_id, "snooze",
+                   {"until": end.isoformat(timespec="seconds"), "reason": why},
+                   "status = 'snoozed', snoozed_until = ?, snooze_reason = ?, "
+                   "locked_by = NULL, locked_until = NULL", [end, why], now)
+
+
+def refer(workspace: Workspace, principal: Principal, alert_id: str, office: str,
+          reason: str, now: datetime | None = None) -> Alert:
+    """Hand the alert to another office's queue, with a reason; the caller's lock ends (and,
+    for an officer not of that office, the alert leaves their queue)."""
+    now = now or utcnow()
+    code = check_office(office)
+    why = check_text("reason", reason)
+    with workspace.connect() as con:
+        current = _load(con, principal, alert_id)["office_id"]
+    if current == code:
+        raise ValidationError("the alert is already in that office", [
+            Problem("office", code, "give another office than the alert's own")])
+    detail = {"from": current, "to": code, "reason": why}
+    alert = _change(workspace, principal, alert_id, "refer", detail,
+                    "office_id = ?, referred_from = ?, status = 'open', snoozed_until = NULL, "
+                    "snooze_reason = NULL, locked_by = NULL, locked_until = NULL",
+                    [code, current], now)
+    return alert
+
+
+def close(workspace: Workspace, principal: Principal, alert_id: str, form: CloseForm,
+          now: datetime | None = None) -> Alert:
+    """Close the case with the inspection outcome: the outcome is recorded as `clearlane
+    outcomes record` does (the label of the next retrain, counted by the performance report),
+    then the alert is closed. The alert is held for the caller meanwhile, so no one else
+    closes it at the same time.
+
+    The caller's right to the item is the alert's office (a referral gives it to the new
+    office), checked here; the outcome is therefore recorded without the office filter of
+    `record_outcomes`, which looks at the declaration's own office."""
+    now = now or utcnow()
+    form = form.validated()
+    hold = now + timedelta(minutes=CLOSE_LOCK_MINUTES)
+    with workspace.transaction() as con:
+        row = _load(con, principal, alert_id)
+        check_can_act(row["status"], row["locked_by"], row["locked_until"],
+                      row["snoozed_until"], now, principal.name, alert_id)
+        con.execute("UPDATE alerts SET locked_by = ?, locked_until = greatest(?, "
+                    "coalesce(locked_until, ?)) WHERE alert_id = ?",
+                    [principal.name, hold, hold, alert_id])
+    outcome = form.outcome_row(row["declaration_id"], int(row["item_no"]), principal.name,
+                               now.date())
+    record_outcomes(workspace, [outcome], source=f"case:{alert_id}", first_row=0)
+    detail = {"outcome": form.label(), "fraud": form.fraud, "critical": form.critical,
+              "revenue_recovered": form.revenue_recovered, "finding": form.finding,
+              "inspected_at": str(outcome["inspected_at"])}
+    with workspace.transaction() as con:
+        current = _load(con, principal, alert_id)
+        if current["status"] == "closed":
+            raise ConflictError(f"alert {alert_id} was closed meanwhile by "
+                                f"{current['closed_by']}")
+        con.execute("UPDATE alerts SET status = 'closed', closed_at = ?, closed_by = ?, "
+                    "outcome = ?, locked_by = NULL, locked_until = NULL, snoozed_until = NULL "
+                    "WHERE alert_id = ?", [now, principal.name, json.dumps(detail), alert_id])
+        _event(con, alert_id, principal.name, "close", detail, now)
+        row = _rows(con, f"SELECT {_COLUMNS} FROM alerts WHERE alert_id = ?", [alert_id])[0]
+    return _alert(row, now)
+
+
+def attach(workspace: Workspace, principal: Principal, alert_id: str, content: bytes,
+           name: str, media_type: str | None = None, now: datetime | None = None) -> Attachment:
+    """Store a document on the case: type-checked by content, size-limited, kept once per
+    content under ``attachments/<sha256>`` in the workspace. The same content attached again
+    to the same case is answered with the stored one."""
+    now = now or utcnow()
+    found = check_attachment(content, name, media_type)
+    digest = hashlib.sha256(content).hexdigest()
+    folder = attachments_dir(workspace)
+    target = folder / digest
+    with workspace.connect() as con:
+        _load(con, principal, alert_id)  # not found before anything is written
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{digest}.{os.getpid()}.part"
+        partial.write_bytes(content)
+        os.replace(partial, target)
+    with workspace.transaction() as con:
+        row = _load(con, principal, alert_id)
+        check_can_act(row["status"], row["locked_by"], row["locked_until"],
+                      row["snoozed_until"], now, principal.name, alert_id)
+        known = con.execute("SELECT sha256, name, media_type, size, added_at, added_by FROM "
+                            "case_attachments WHERE alert_id = ? AND sha256 = ?",
+                            [alert_id, digest]).fetchall()
+        if known:
+            return Attachment(*known[0])
+        clean = name.strip()
+        con.execute("INSERT INTO case_attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [alert_id, digest, clean, found, len(content),
+                     f"attachments/{digest}", now, principal.name])
+        _event(con, alert_id, principal.name, "attach",
+               {"sha256": digest, "name": clean, "media_type": found, "size": len(content)},
+               now)
+    return Attachment(digest, clean, found, len(content), now, principal.name)
+
+
+def read_attachment(workspace: Workspace, principal: Principal, alert_id: str,
+                    sha256: str) -> tuple[Attachment, bytes]:
+    """An attachment of a case and its content (checked against its SHA-256)."""
+    with workspace.connect() as con:
+        _load(con, principal, alert_id)
+        rows = con.execute("SELECT sha256, name, media_type, size, added_at, added_by FROM "
+                           "case_attachments WHERE alert_id = ? AND sha256 = ?",
+                           [alert_id, sha256.lower()]).fetchall()
+    if not rows:
+        raise NotFoundError(f"no attachment {sha256!r} on alert {alert_id!r}")
+    info = Attachment(*rows[0])
+    path = attachments_dir(workspace) / info.sha256
+    content = b""
+    with contextlib.suppress(OSError):
+        content = path.read_bytes()
+    if hashlib.sha256(content).hexdigest() != info.sha256:
+        raise NotFoundError(f"the stored file of attachment {info.sha256} is missing or "
+                            f"changed ({path})")
+    return info, content
