@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clearlane.errors import ConflictError, NotFoundError
+from clearlane.services import cases
 from clearlane.services.batches import batch_details, drop_batch, dropped_batches, list_batches
 from clearlane.services.ingest import ingest_file
 from clearlane.store.workspace import Workspace
@@ -151,6 +152,9 @@ def test_drop_with_dependents_needs_cascade(workspace: Workspace, tmp_path: Path
             "VALUES ('D2', 1, true, ?)",
             [now],
         )
+        cases.open_alerts(con, now.replace(tzinfo=None))  # red lanes: D1, K1, D2
+        con.execute("INSERT INTO case_events (alert_id, event_at, actor, kind, detail) "
+                    "SELECT alert_id, ?, 'amina', 'comment', '{}' FROM alerts", [now])
     before = table_digests(workspace)
     with pytest.raises(ConflictError, match="1 risk_assessments, 2 lane_decisions, 1 outcomes"):
         drop_batch(workspace, a.batch_id)
@@ -162,6 +166,13 @@ def test_drop_with_dependents_needs_cascade(workspace: Workspace, tmp_path: Path
     assert report.cascaded["lane_decisions"] == 2
     assert report.cascaded["outcomes"] == 1
     assert report.cascaded["selections"] == 1  # s2 held only this batch's declarations
+    assert report.cascaded["alerts"] == 2
+    assert workspace.query("SELECT declaration_id FROM alerts").rows() == [("K1",)]
+    # only K1's case records are left (each alert had its opening event and a comment)
+    left = workspace.query("SELECT e.kind FROM case_events e JOIN alerts a USING (alert_id) "
+                           "WHERE a.declaration_id = 'K1'").height
+    assert workspace.query("SELECT count(*) FROM case_events").item() == left >= 1
+    assert report.cascaded["case_events"] == 2 * left
     # what concerns other batches is kept
     assert workspace.query("SELECT declaration_id FROM risk_assessments").rows() == [("K1",)]
     assert workspace.query("SELECT selection_id, declaration_id FROM lane_decisions").rows() == [

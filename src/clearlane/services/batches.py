@@ -44,7 +44,10 @@ BATCH_COLUMNS = (
 )
 
 # Tables whose rows are about one declaration item, keyed (declaration_id, item_no).
-_ITEM_DEPENDENTS = ("risk_assessments", "lane_decisions", "rule_hits", "outcomes", "lodgements")
+_ITEM_DEPENDENTS = ("risk_assessments", "lane_decisions", "rule_hits", "outcomes", "lodgements",
+                    "alerts")
+# Case records hang off an alert (their files stay: attachments are stored once per content).
+_CASE_TABLES = ("case_events", "case_attachments")
 # The keys of a batch's declaration items (one parameter: the batch id).
 _BATCH_KEYS = "SELECT declaration_id, item_no FROM declarations WHERE batch_id = ?"
 # What ingest wrote for a batch, by batch_id (the batch record last).
@@ -256,6 +259,13 @@ def _remove_dependents(
     """Delete the dependents of the batch's rows (``dependents``: their counts, from
     :func:`_dependents`); selections left without a lane too."""
     removed = dict(dependents)
+    for table in _CASE_TABLES:
+        removed[table] = scalar(
+            con,
+            f"DELETE FROM {table} WHERE alert_id IN (SELECT alert_id FROM alerts WHERE "
+            f"(declaration_id, item_no) IN ({_BATCH_KEYS}))",
+            [batch_id],
+        )
     for table in _ITEM_DEPENDENTS:
         con.execute(
             f"DELETE FROM {table} WHERE (declaration_id, item_no) IN ({_BATCH_KEYS})", [batch_id]
