@@ -1,6 +1,7 @@
 """Case use cases: open alerts from lanes and rule hits, and let officers work them.
 
-One alert per declaration item, opened by :func:`sync_alerts` from the latest selection that
+One alert per declaration item, opened by :func:`sync_alerts` (in
+:mod:`clearlane.services.alert_opening`) from the latest selection that
 put the item in red or yellow, after any officer override (or where a high- or
 critical-severity rule hit it), or from a red or yellow answer given at lodgement. An officer
 sees and changes only the alerts of their offices (another office's alert is "not found", as
@@ -20,19 +21,15 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-
-import polars as pl
 
 from clearlane.accounts.roles import Principal
 from clearlane.cases.alerts import (
-    ALERT_RULE_SEVERITIES,
     DEFAULT_LOCK_MINUTES,
     LANE_PRIORITY,
     SORTS,
     CloseForm,
-    alert_id_for,
     check_attachment,
     check_can_act,
     check_lock_minutes,
@@ -44,6 +41,7 @@ from clearlane.cases.alerts import (
 from clearlane.errors import ConflictError, NotFoundError, Problem, ValidationError
 from clearlane.rules.model import LANES
 from clearlane.services import audit
+from clearlane.services.alert_opening import open_alerts, sync_alerts, utcnow
 from clearlane.services.outcomes import record_outcomes
 from clearlane.store.workspace import Workspace
 
@@ -126,111 +124,9 @@ class CaseDetail:
     attachments: list[Attachment] = field(default_factory=list)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def attachments_dir(workspace: Workspace) -> Any:
     """Where attachments are stored, one file per content, named by its SHA-256."""
     return workspace.path / "attachments"
-
-
-# -- opening ----------------------------------------------------------------------------------
-_CANDIDATES = f"""
-WITH latest AS (
-    SELECT ld.* REPLACE (coalesce(ov.to_lane, ld.lane) AS lane),
-           row_number() OVER (PARTITION BY ld.declaration_id, ld.item_no
-                              ORDER BY s.created_at DESC, ld.selection_id DESC) AS k
-    FROM lane_decisions ld JOIN selections s USING (selection_id)
-    LEFT JOIN (SELECT selection_id, declaration_id, arg_max(to_lane, overridden_at) AS to_lane
-               FROM lane_overrides GROUP BY ALL) ov
-         ON ov.selection_id = ld.selection_id AND ov.declaration_id = ld.declaration_id
-), severe AS (
-    SELECT DISTINCT h.selection_id, h.declaration_id, h.item_no
-    FROM rule_hits h JOIN rule_versions v ON v.rule_id = h.rule_id AND v.version = h.rule_version
-    WHERE json_extract_string(v.definition, '$.severity') IN
-          ({", ".join(f"'{s}'" for s in sorted(ALERT_RULE_SEVERITIES))})
-), found AS (
-    SELECT l.declaration_id, l.item_no, l.office_id, l.lane,
-           CASE WHEN l.lane IN ('red', 'yellow') THEN 'selection' ELSE 'rule' END AS source,
-           l.selection_id AS source_id, coalesce(l.reasons, '[]') AS reasons,
-           l.expected_revenue, l.fraud_probability, 0 AS preference
-    FROM latest l LEFT JOIN severe sv ON sv.selection_id = l.selection_id
-         AND sv.declaration_id = l.declaration_id AND sv.item_no = l.item_no
-    WHERE l.k = 1 AND (l.lane IN ('red', 'yellow') OR sv.declaration_id IS NOT NULL)
-    UNION ALL
-    SELECT g.declaration_id, g.item_no, d.office_id, g.lane, 'lodgement', g.batch_id,
-           coalesce(json_extract(g.assessment, '$.reasons')::VARCHAR, '[]'),
-           TRY_CAST(json_extract_string(g.assessment, '$.expected_revenue') AS DOUBLE),
-           TRY_CAST(json_extract_string(g.assessment, '$.fraud_probability') AS DOUBLE), 1
-    FROM lodgements g LEFT JOIN declarations d
-         ON d.declaration_id = g.declaration_id AND d.item_no = g.item_no
-    WHERE g.lane IN ('red', 'yellow')
-)
-SELECT * EXCLUDE (preference, k) FROM (
-    SELECT *, row_number() OVER (PARTITION BY declaration_id, item_no ORDER BY preference) AS k
-    FROM found f
-    WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.declaration_id = f.declaration_id
-                      AND a.item_no = f.item_no)
-) WHERE k = 1
-ORDER BY declaration_id, item_no
-"""
-
-
-# What the alerts were last synced against, per database: the selections, lodgements and
-# overrides (count and latest time); while it is unchanged a sync has nothing to open and is skipped, so
-# reading the queue does not rescan every lane decision. Both tables only grow (a dropped batch
-# lowers the count, which also differs).
-_WATERMARK = ("SELECT (SELECT count(*) FROM selections), (SELECT max(created_at) FROM selections), "
-              "(SELECT count(*) FROM lodgements), (SELECT max(lodged_at) FROM lodgements), "
-              "(SELECT count(*) FROM lane_overrides), (SELECT count(*) FROM alerts)")
-_SYNCED: dict[str, tuple[Any, ...]] = {}
-
-
-def sync_alerts(workspace: Workspace, now: datetime | None = None) -> int:
-    """Open an alert for every declaration item that needs one and has none yet; returns how
-    many were opened. An item is alerted once: a later selection does not reopen a closed
-    alert (its outcome is recorded), nor change an open one."""
-    now = now or utcnow()
-    key = str(workspace.database.resolve())
-    with workspace.transaction() as con:
-        mark = tuple(con.execute(_WATERMARK).fetchall()[0])
-        if _SYNCED.get(key) == mark:
-            return 0  # no selection and no lodgement since the last look
-        opened = open_alerts(con, now)
-        mark = tuple(con.execute(_WATERMARK).fetchall()[0])
-    _SYNCED[key] = mark  # committed
-    return opened
-
-
-def open_alerts(con: Any, now: datetime) -> int:
-    """:func:`sync_alerts` on ``con``'s open transaction (a selection opens its alerts in the
-    transaction that stores it); audited as one ``case.open`` entry when any is opened."""
-    found = con.sql(_CANDIDATES).pl()
-    if found.height == 0:
-        return 0
-    ids = [alert_id_for(d, int(n)) for d, n in
-           zip(found["declaration_id"], found["item_no"], strict=True)]
-    table = found.with_columns(pl.Series("alert_id", ids, dtype=pl.String),
-                               pl.lit(now).alias("opened_at"))
-    con.register("new_alerts", table.to_arrow())
-    try:
-        con.execute(
-            "INSERT INTO alerts (alert_id, declaration_id, item_no, office_id, lane, source, "
-            "source_id, reasons, expected_revenue, fraud_probability, opened_at, status) "
-            "SELECT alert_id, declaration_id, item_no, office_id, lane, source, source_id, "
-            "reasons, expected_revenue, fraud_probability, opened_at, 'open' FROM new_alerts")
-        con.execute(
-            "INSERT INTO case_events SELECT alert_id, opened_at, 'clearlane', 'open', "
-            "json_object('source', source, 'source_id', source_id, 'lane', lane)::VARCHAR "
-            "FROM new_alerts")
-    finally:
-        con.unregister("new_alerts")
-    by_source = dict(table.group_by("source").len().iter_rows())
-    audit.record(con, action="case.open", object_type="alerts",
-                 object_id=f"{table.height} alert(s)",
-                 change={"opened": table.height, "by_source": by_source, "first": ids[:20]})
-    return int(found.height)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -541,3 +437,9 @@ def read_attachment(workspace: Workspace, principal: Principal, alert_id: str,
         raise NotFoundError(f"the stored file of attachment {info.sha256} is missing or "
                             f"changed ({path})")
     return info, content
+
+
+__all__ = ["MAX_QUEUE", "QUEUE_STATUSES", "Alert", "Attachment", "CaseDetail", "CaseEvent",
+           "attach", "attachments_dir", "close", "comment", "get_case", "lock", "next_alert",
+           "open_alerts", "queue", "read_attachment", "refer", "release", "snooze",
+           "sync_alerts", "utcnow"]
