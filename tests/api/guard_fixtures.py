@@ -53,6 +53,16 @@ def running(workspace: Workspace, tokens: dict[str, str], app: FastAPI | None = 
         yield Server(url, workspace, settings, tokens)
 
 
+@contextmanager
+def serving_fresh_workspace(folder: Path) -> Iterator[Server]:
+    """A new workspace in ``folder`` (one user and key per role), served until the block
+    ends, with the audit key and checkpoints kept in ``folder``."""
+    with audit_environment(folder):
+        workspace, tokens = new_workspace(folder)
+        with running(workspace, tokens) as server:
+            yield server
+
+
 def database(workspace: Workspace) -> duckdb.DuckDBPyConnection:
     """A raw connection to the workspace database, as someone with the file would open it.
 

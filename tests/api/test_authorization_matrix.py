@@ -17,7 +17,12 @@ import httpx
 import pytest
 from fastapi import APIRouter, Depends
 from tests.api.conftest import Server
-from tests.api.guard_fixtures import audit_environment, new_workspace, running
+from tests.api.guard_fixtures import (
+    audit_environment,
+    new_workspace,
+    running,
+    serving_fresh_workspace,
+)
 from tests.api.live import client
 
 import clearlane.api.app as app_module
@@ -33,11 +38,8 @@ PLACEHOLDER = "placeholder-0"
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("matrix")
-    with audit_environment(folder):
-        workspace, tokens = new_workspace(folder)
-        with running(workspace, tokens) as server:
-            yield server
+    with serving_fresh_workspace(tmp_path_factory.mktemp("matrix")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

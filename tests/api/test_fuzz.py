@@ -27,7 +27,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from tests.api.conftest import Server
-from tests.api.guard_fixtures import audit_environment, new_workspace, running
+from tests.api.guard_fixtures import (
+    audit_environment,
+    new_workspace,
+    running,
+    serving_fresh_workspace,
+)
 
 import clearlane.api.app as app_module
 from clearlane.api.problems import PROBLEM_MEDIA_TYPE
@@ -41,11 +46,8 @@ OPENAPI = "/api/v1/openapi.json"
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("fuzz")
-    with audit_environment(folder):
-        workspace, tokens = new_workspace(folder)
-        with running(workspace, tokens) as server:
-            yield server
+    with serving_fresh_workspace(tmp_path_factory.mktemp("fuzz")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
