@@ -50,7 +50,7 @@ def checkpoint_audit(workspace: Workspace, settings: Settings) -> None:
         result = audit.verify_workspace(workspace, settings)
         if result.ok and result.head is not None and (
                 result.checkpoint is None or result.checkpoint.hash != result.head.hash):
-            audit.checkpoint(workspace, settings)
+            audit.sign_head(result, settings)  # verified just above: no second pass
         elif not result.ok and result.broken is not None:
             log.error("audit chain broken at entry %s (%s): not checkpointed",
                       result.broken.sequence, result.broken.kind)

@@ -31,7 +31,8 @@ from clearlane.settings import Settings
 from clearlane.store.workspace import Workspace
 
 __all__ = ["AuditVerification", "acting_as", "checkpoint", "checkpoint_path", "current_actor",
-           "log", "os_user", "public_settings", "record", "record_event", "verify_workspace"]
+           "log", "os_user", "public_settings", "record", "record_event", "sign_head",
+           "verify_workspace"]
 
 
 def record(con: duckdb.DuckDBPyConnection, *, actor: str | None = None, action: str,
@@ -102,6 +103,13 @@ def checkpoint(workspace: Workspace, settings: Settings | None = None) -> Checkp
     Raises :class:`AuditChainError` (and writes nothing) when the chain does not verify.
     """
     result = verify_workspace(workspace, settings)
+    raise_if_broken(result)
+    return sign_head(result, settings)
+
+
+def sign_head(result: AuditVerification, settings: Settings | None = None) -> Checkpoint | None:
+    """Sign the head of a chain that ``result`` verified into its checkpoint file; None for
+    an empty chain."""
     raise_if_broken(result)
     if result.head is None:
         return None
