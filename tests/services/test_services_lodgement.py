@@ -16,12 +16,11 @@ from tests.api.lodge_fixtures import build_workspace, lodgement_items
 from clearlane.errors import ConflictError, ValidationError
 from clearlane.schema.reasons import Reason
 from clearlane.services.lodgement import (
+    LANE_BASES,
     RULES_FILE,
-    LaneCutoffs,
     LodgementRequest,
     assess_lodged,
     assess_requests,
-    lane_for,
     lodgement_queue,
     validate_items,
 )
@@ -215,7 +214,7 @@ def test_an_ingested_declaration_lodged_again_is_assessed_not_duplicated(
     assert count(workspace, "SELECT count(*) FROM declarations") == before
 
 
-def test_lanes_follow_the_latest_selection_of_the_office(
+def test_lanes_are_paced_under_the_latest_selections_policy(
         trained: tuple[Workspace, list[dict[str, Any]]]) -> None:
     from clearlane.services.risk import assess_declarations
     from clearlane.services.selection import select_for_inspection
@@ -228,7 +227,13 @@ def test_lanes_follow_the_latest_selection_of_the_office(
     results = assess_lodged(workspace, items[1:], cache={}, now=NOW)
     lanes = {r.answer["lane"] for r in results}
     assert lanes <= {"red", "yellow", "blue", "green"} and None not in lanes
-    assert all("selection S" in r.answer["lane_note"] for r in results)
+    assert {r.answer["basis"] for r in results} <= set(LANE_BASES)
+    for r in results:
+        pacing = r.answer["pacing"]
+        assert pacing["office_id"] and pacing["expected_arrivals"] >= 1
+        if r.answer["basis"] == "paced" and r.answer["lane"] == "red":
+            assert "paced red threshold" in r.answer["lane_note"]
+            assert r.answer["expected_revenue"] >= pacing["threshold"]
 
 
 def test_mandatory_rule_forces_red(trained: tuple[Workspace, list[dict[str, Any]]]) -> None:
@@ -325,19 +330,3 @@ def test_the_queue_answers_concurrent_requests_each_its_own(
     assert isinstance(outcomes[26], ValidationError)
     assert count(workspace, "SELECT count(*) FROM lodgements") == 24
     assert lodgement_queue(workspace, cache) is queue
-
-
-def test_lane_for_cutoffs() -> None:
-    cut = {"ABJ01": LaneCutoffs("S1", "fraud-1", "revenue", red=1000.0, yellow=500.0,
-                                blue=4.0)}
-    assert lane_for("ABJ01", 0.5, 1500.0, 0.0, "fraud-1", (), cut)[:2] == ("red", "model")
-    assert lane_for("ABJ01", 0.5, 700.0, 0.0, "fraud-1", (), cut)[:2] == ("yellow", "model")
-    assert lane_for("ABJ01", 0.5, 10.0, 5.0, "fraud-1", (), cut)[:2] == ("blue", "anomaly")
-    assert lane_for("ABJ01", 0.5, 10.0, 1.0, "fraud-1", (), cut)[:2] == ("green", "none")
-    lane, _, why = lane_for("ABJ01", 0.5, 1500.0, 0.0, "fraud-2", (), cut)
-    assert lane is None and "fraud-1" in why
-    assert lane_for("DKR02", 0.5, 1500.0, 0.0, "fraud-1", (), cut)[0] is None
-    forced = Reason("RULE_HIT", "R9", 4.0, {"rule_id": "R9", "lane": "yellow",
-                                            "mandatory": True})
-    assert lane_for(None, None, None, None, None, (forced,), cut)[:2] == ("yellow",
-                                                                         "mandatory_rule")

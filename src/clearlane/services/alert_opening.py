@@ -2,12 +2,16 @@
 
 An item needs an alert when the latest selection that covered it put it in red or yellow (after
 any officer override), when a high- or critical-severity rule hit it there, or when it was
-answered red or yellow at lodgement. Each item is alerted once (the alert id is derived from its
-key), so running this again opens only what is new.
+answered red or yellow at lodgement or a high- or critical-severity rule hit it at lodgement.
+Each item is alerted once (the alert id is derived from its key), so running this again opens
+only what is new. A lodgement opens its own alerts in the transaction that stores its answers
+(:func:`open_lodged_alerts`), so the queue shows them as soon as the answer is sent.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,6 +56,8 @@ WITH latest AS (
     FROM lodgements g LEFT JOIN declarations d
          ON d.declaration_id = g.declaration_id AND d.item_no = g.item_no
     WHERE g.lane IN ('red', 'yellow')
+       OR list_has_any(json_extract_string(g.assessment, '$.scorers[*].reasons[*].evidence.severity'),
+                       [{", ".join(f"'{s}'" for s in sorted(ALERT_RULE_SEVERITIES))}])
 )
 SELECT * EXCLUDE (preference, k) FROM (
     SELECT *, row_number() OVER (PARTITION BY declaration_id, item_no ORDER BY preference) AS k
@@ -93,6 +99,12 @@ def open_alerts(con: Any, now: datetime) -> int:
     """:func:`sync_alerts` on ``con``'s open transaction (a selection opens its alerts in the
     transaction that stores it); audited as one ``case.open`` entry when any is opened."""
     found = con.sql(_CANDIDATES).pl()
+    return _insert_alerts(con, found, now)
+
+
+def _insert_alerts(con: Any, found: pl.DataFrame, now: datetime) -> int:
+    """Insert the ``found`` candidates as open alerts with their ``open`` case events; one
+    ``case.open`` audit entry."""
     if found.height == 0:
         return 0
     ids = [alert_id_for(d, int(n)) for d, n in
@@ -117,3 +129,58 @@ def open_alerts(con: Any, now: datetime) -> int:
                  object_id=f"{table.height} alert(s)",
                  change={"opened": table.height, "by_source": by_source, "first": ids[:20]})
     return int(found.height)
+
+
+def rule_reasons_of(answer: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The rule scorer's reasons in a lodgement answer (one per rule hit)."""
+    return [dict(r) for s in answer.get("scorers") or () if s.get("name") == "rules"
+            for r in s.get("reasons") or ()]
+
+
+def needs_alert(answer: Mapping[str, Any]) -> bool:
+    """Whether a lodgement answer opens an alert: a red or yellow lane, or a rule hit of
+    high or critical severity (whatever the lane)."""
+    return answer.get("lane") in ("red", "yellow") or any(
+        str((r.get("evidence") or {}).get("severity")) in ALERT_RULE_SEVERITIES
+        for r in rule_reasons_of(answer))
+
+
+def open_lodged_alerts(con: Any, lodged: pl.DataFrame,
+                       answers: Mapping[tuple[str, int], Mapping[str, Any]],
+                       now: datetime) -> int:
+    """Open, on ``con``'s open transaction, the alerts of the items just lodged whose answer
+    needs one (:func:`needs_alert`), unless the item has one; ``lodged``: their
+    ``declaration_id``, ``item_no`` and ``office_id``, after their answers were stored in
+    ``lodgements``. The reasons are the rule hits' then the fraud model's. Costs nothing when
+    no answer needs an alert (the usual green answer)."""
+    wanted = {k: a for k, a in answers.items() if needs_alert(a)}
+    if not wanted:
+        return 0
+    ids = sorted({k[0] for k in wanted})
+    marks = ", ".join("?" * len(ids))
+    alerted = {(str(d), int(n)) for d, n in con.execute(
+        f"SELECT declaration_id, item_no FROM alerts WHERE declaration_id IN ({marks})",
+        ids).fetchall()}
+    batches = {(str(d), int(n)): str(b) for d, n, b in con.execute(
+        f"SELECT declaration_id, item_no, batch_id FROM lodgements "
+        f"WHERE declaration_id IN ({marks})", ids).fetchall()}
+    offices = {(str(d), int(n)): o for d, n, o in
+               lodged.select("declaration_id", "item_no", "office_id").iter_rows()}
+    rows = []
+    for key, answer in sorted(wanted.items()):
+        if key in alerted or key not in batches:
+            continue
+        reasons = rule_reasons_of(answer) + list(answer.get("reasons") or ())
+        rows.append({"declaration_id": key[0], "item_no": key[1], "office_id": offices.get(key),
+                     "lane": answer.get("lane"), "source": "lodgement",
+                     "source_id": batches[key],
+                     "reasons": json.dumps(reasons, default=str),
+                     "expected_revenue": answer.get("expected_revenue"),
+                     "fraud_probability": answer.get("fraud_probability")})
+    if not rows:
+        return 0
+    found = pl.DataFrame(rows, schema={
+        "declaration_id": pl.String, "item_no": pl.Int64, "office_id": pl.String,
+        "lane": pl.String, "source": pl.String, "source_id": pl.String, "reasons": pl.String,
+        "expected_revenue": pl.Float64, "fraud_probability": pl.Float64})
+    return _insert_alerts(con, found, now)

@@ -19,14 +19,17 @@ CLI or web caller. One request, in order:
    :mod:`clearlane.scoring` adapters. Loaded models are kept in the caller's ``cache`` keyed by
    version; each request reads only the registry's current versions. A scorer that cannot run
    is listed as ``unavailable`` with its message; the request still succeeds.
-4. **Lane** (until real-time pacing exists): see
-   :func:`clearlane.services.lodgement_scoring.lane_for`.
+4. **Lane**, decided online under the office's daily capacity (real-time pacing, in arrival
+   order under the write lock): see :func:`clearlane.services.lodgement_scoring.lane_for`
+   and :mod:`clearlane.services.pacing`.
 5. **Storage**, one transaction under the workspace's write lock: the new declarations with
    the ingest writer's guarantees (checked with its :func:`differing_fields_sql`: never
    overwritten, each key stored once) and a batch record ``api:<caller>`` that
    ``clearlane batches list`` shows, the assessments in
    ``risk_assessments`` (when a fraud model scored them: the table keys rows by model), the
-   answers in ``lodgements``, and one audit entry ``declarations.lodge``.
+   answers in ``lodgements``, one audit entry ``declarations.lodge``, and the alerts of the
+   answers that need one (red or yellow lane, high-severity rule hit:
+   :func:`clearlane.services.alert_opening.open_lodged_alerts`).
 
 A server coalesces concurrent requests (:class:`LodgementQueue`, :func:`assess_requests`):
 one validation, one scoring and one transaction per group, each request keeping its own
@@ -62,16 +65,17 @@ from clearlane.schema.fields import (
 )
 from clearlane.scoring.assessments import assessment_frame
 from clearlane.services import audit
+from clearlane.services.alert_opening import open_lodged_alerts
 from clearlane.services.lodgement_scoring import (
+    LANE_BASES,
     RULES_FILE,
-    LaneCutoffs,
     assessment_json,
     build_answers,
-    lane_cutoffs,
     lane_for,
     load_scorers,
     score_items,
 )
+from clearlane.services.pacing import Pacer, forget
 from clearlane.store.ingest_writer import differing_fields_sql
 from clearlane.store.workspace import Workspace
 
@@ -385,11 +389,11 @@ def assess_requests(workspace: Workspace, requests: Sequence[LodgementRequest], 
         return deferred
     if len(live) < len(requests):  # (each filter below is skipped when it keeps every row)
         frame = frame.filter(pl.col("_request").is_in(live))
-    # the models and cut-offs are read before the write lock (cached: usually one small query
-    # each); the checks, the scoring of new items and the writes run under it, so that two
-    # requests lodging the same key cannot both store it
+    # the models are read before the write lock (cached: usually one small query); the
+    # checks, the scoring of new items, the paced lanes and the writes run under it, so that
+    # two requests lodging the same key cannot both store it and the day's counters advance
+    # one item at a time
     loaded = load_scorers(workspace, cache)
-    cutoffs = lane_cutoffs(workspace, cache)
     try:
         with workspace.transaction() as con:
             existing, stored = _existing(con, frame)
@@ -409,11 +413,15 @@ def assess_requests(workspace: Workspace, requests: Sequence[LodgementRequest], 
             if fresh.height:
                 scored = fresh.drop(ROW_COLUMN, "_request")
                 frames = score_items(scored, loaded)
-                for answer in build_answers(scored, frames, cutoffs, now):
+                pacer = Pacer(workspace, cache, con)
+                for answer in build_answers(scored, frames, pacer, now):
                     answers[(answer["declaration_id"], answer["item_no"])] = answer
                 table = assessment_frame(frames, now) if frames[0].available else None
                 _store(con, fresh, existing, answers, table, requests, starts, now)
+                open_lodged_alerts(con, fresh, answers, now)
+                pacer.commit()  # still under the write lock; undone below if the commit fails
     except BaseException as error:
+        forget(cache)
         for r in live:
             requests[r].error = error
         raise
@@ -607,6 +615,6 @@ def offices_of(items: Sequence[Any]) -> list[str | None]:
             for item in items]
 
 
-__all__ = ["LODGEMENT_FIELDS", "RULES_FILE", "LaneCutoffs", "LodgementQueue", "LodgementRequest",
+__all__ = ["LANE_BASES", "LODGEMENT_FIELDS", "RULES_FILE", "LodgementQueue", "LodgementRequest",
            "LodgementResult", "assess_lodged", "assess_requests", "assessment_json", "lane_for",
            "lodgement_queue", "offices_of", "validate_items"]

@@ -1,15 +1,14 @@
 """Scoring at lodgement: the models, checks and rule set a request scores with (loaded once
-per version into the server's cache), the lane of an item against its office's latest
-selection, and the JSON answer of one assessment. Used by :mod:`clearlane.services.lodgement`.
+per version into the server's cache), the lane of an item paced under its office's capacity
+(:mod:`clearlane.services.pacing`), and the JSON answer of one assessment. Used by :mod:`clearlane.services.lodgement`.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
@@ -23,6 +22,7 @@ from clearlane.schema.reasons import (
     ScorerScore,
 )
 from clearlane.scoring import ScoreFrame, row_keys
+from clearlane.services.pacing import PacedAnswer, Pacer
 from clearlane.store.workspace import Workspace
 
 RULES_FILE = "lodgement-rules.yaml"
@@ -190,120 +190,35 @@ def score_items(frame: pl.DataFrame, loaded: _Loaded) -> list[ScoreFrame]:
     return frames
 
 
-# -- lanes -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LaneCutoffs:
-    """An office's cut-offs from its latest stored batch selection (``clearlane select``).
-
-    ``red`` / ``yellow``: the lowest objective (expected revenue or fraud probability, per the
-    selection's policy) among the items that selection put in that lane by model ranking
-    (basis ``model``); ``blue``: the lowest anomaly score among the items it put in blue by
-    anomaly ranking. None where the selection put no item there that way.
-    """
-
-    selection_id: str
-    model_version: str | None
-    objective: str
-    red: float | None
-    yellow: float | None
-    blue: float | None
+# -- lanes ---------------------------------------------------------------------------------------
+LANE_BASES: tuple[str, ...] = ("mandatory_rule", "random", "paced", "exploration", "anomaly",
+                               "none")
+"""``basis`` of a lane at lodgement: ``mandatory_rule`` (a mandatory rule forced it),
+``random`` (drawn for the random control sample at lodgement, independent of the scores),
+``paced`` (the selection score reached today's paced red or yellow threshold), ``exploration``
+(sampled for exploration), ``anomaly`` (blue: the anomaly score is in the office's recent top
+``blue_rate``), ``none`` (green); null with a null lane. See
+:mod:`clearlane.selection.pacing` and docs/selectivity.md."""
 
 
-def lane_cutoffs(workspace: Workspace, cache: dict[str, Any]) -> dict[str, LaneCutoffs]:
-    """Cut-offs per office, recomputed only when a new selection was stored."""
-    with workspace.connect() as con:
-        # the newest selection, as ORDER BY created_at DESC LIMIT 1 gives it (one aggregate:
-        # no sort of the whole table)
-        latest = con.execute("SELECT arg_max(selection_id, created_at) "
-                             "FROM selections").fetchone()
-    marker = str(latest[0]) if latest is not None and latest[0] is not None else None
-    slot = cache.setdefault(CACHE_KEY, {})
-    held = slot.get("cutoffs")
-    if held is not None and held[0] == marker:
-        return dict(held[1])
-    cutoffs: dict[str, LaneCutoffs] = {}
-    if marker is not None:
-        rows = workspace.query(
-            """WITH latest AS (
-                   SELECT ld.office_id, arg_max(ld.selection_id, s.created_at) AS selection_id
-                   FROM lane_decisions ld JOIN selections s USING (selection_id)
-                   WHERE ld.office_id IS NOT NULL GROUP BY 1)
-               SELECT l.office_id, l.selection_id, s.model_version, s.policy,
-                   min(ld.expected_revenue) FILTER (ld.lane = 'red' AND ld.basis = 'model') AS red_rev,
-                   min(ld.fraud_probability) FILTER (ld.lane = 'red' AND ld.basis = 'model') AS red_p,
-                   min(ld.expected_revenue) FILTER (ld.lane = 'yellow' AND ld.basis = 'model') AS yellow_rev,
-                   min(ld.fraud_probability) FILTER (ld.lane = 'yellow' AND ld.basis = 'model') AS yellow_p,
-                   min(ld.anomaly_score) FILTER (ld.lane = 'blue' AND ld.basis = 'anomaly') AS blue
-               FROM latest l JOIN selections s USING (selection_id)
-               JOIN lane_decisions ld ON ld.selection_id = l.selection_id
-                    AND ld.office_id = l.office_id
-               GROUP BY ALL""")
-        for row in rows.iter_rows(named=True):
-            try:
-                objective = str(json.loads(row["policy"] or "{}").get("objective", "revenue"))
-            except ValueError:
-                objective = "revenue"
-            by_revenue = objective == "revenue"
-            cutoffs[row["office_id"]] = LaneCutoffs(
-                row["selection_id"], row["model_version"], objective,
-                row["red_rev"] if by_revenue else row["red_p"],
-                row["yellow_rev"] if by_revenue else row["yellow_p"], row["blue"])
-    slot["cutoffs"] = (marker, cutoffs)
-    return dict(cutoffs)
-
-
-LANE_ORDER = ("red", "yellow", "blue", "green")
-
-
-def lane_for(office: str | None, fraud_probability: float | None,
-             expected_revenue: float | None, anomaly_score: float | None,
-             model_version: str | None, rule_reasons: Sequence[Reason],
-             cutoffs: Mapping[str, LaneCutoffs]) -> tuple[str | None, str | None, str]:
-    """The lane of one item at lodgement: (lane, basis, why), a batch lane until real-time
-    pacing exists.
+def lane_for(pacer: Pacer, office: str | None, day: date | None, declaration_id: str,
+             item_no: int, fraud_probability: float | None, expected_revenue: float | None,
+             anomaly_score: float | None, model_version: str | None,
+             rule_reasons: Sequence[Reason]) -> PacedAnswer:
+    """The lane of one item at lodgement, decided online under the office's capacity.
 
     1. A **mandatory rule** hit forces its lane (the most intrusive among the hits; basis
-       ``mandatory_rule``).
-    2. Otherwise the item is placed against the **cut-offs of its office's latest stored
-       selection** (:class:`LaneCutoffs`): objective ≥ the red cut-off → red, ≥ the yellow
-       cut-off → yellow, anomaly score ≥ the blue cut-off → blue (basis ``model`` or
-       ``anomaly``), else green (basis ``none``). The objective is the selection policy's
-       (expected revenue or fraud probability) without the selector's extra signals, segment
-       lift or exploration, and no random control sample is drawn: the batch selection of the
-       day draws it.
-    3. **No lane** (None) when the office has no stored selection, when that selection was made
-       with another fraud model (scores of two models are not on one scale) or when no fraud
-       model scored the item; ``why`` says which.
+       ``mandatory_rule``), beyond the red capacity if need be (the note says so).
+    2. Otherwise the item is **paced** (:class:`~clearlane.services.pacing.Pacer`): the random
+       control draw, today's paced red threshold on the selection score, exploration, the
+       paced yellow threshold and the anomaly cut-off for blue, under the policy (rates,
+       capacity, random and exploration shares) of the office's latest stored selection.
+    3. **No lane** (None) when no selection stored a policy yet, when the office has too few
+       recent units scored by the current fraud model, or when no fraud model scored the item;
+       the note says which.
     """
-    mandatory = [r for r in rule_reasons if r.evidence.get("mandatory")]
-    if mandatory:
-        lanes = sorted((str(r.evidence.get("lane")) for r in mandatory),
-                       key=lambda lane: LANE_ORDER.index(lane) if lane in LANE_ORDER else 9)
-        ids = ", ".join(str(r.evidence.get("rule_id")) for r in mandatory)
-        return lanes[0], "mandatory_rule", f"mandatory rule {ids} forces the {lanes[0]} lane"
-    cut = cutoffs.get(office) if office is not None else None
-    if cut is None:
-        return None, None, (f"no lane yet: no stored selection covers office {office!r}; lanes "
-                            "follow the cut-offs of the office's latest `clearlane select`")
-    if fraud_probability is None:
-        return None, None, "no lane: no fraud model scored the item"
-    if cut.model_version != model_version:
-        return None, None, (f"no lane: office {office!r}'s latest selection {cut.selection_id} "
-                            f"ranked scores of model {cut.model_version!r}, not {model_version!r}; "
-                            "run `clearlane select` with the current model")
-    by_revenue = cut.objective == "revenue"
-    objective = expected_revenue if by_revenue else fraud_probability
-    unit = "expected revenue" if by_revenue else "fraud probability"
-    shown = "{:,.0f}".format if by_revenue else "{:.3f}".format
-    for lane, threshold in (("red", cut.red), ("yellow", cut.yellow)):
-        if threshold is not None and objective is not None and objective >= threshold:
-            return lane, "model", (f"{unit} {shown(objective)} ≥ {shown(threshold)}, the "
-                                   f"lowest model-selected {lane} item of selection "
-                                   f"{cut.selection_id}")
-    if cut.blue is not None and anomaly_score is not None and anomaly_score >= cut.blue:
-        return "blue", "anomaly", (f"anomaly score {anomaly_score:.2f} ≥ {cut.blue:.2f}, the "
-                                   f"lowest blue item of selection {cut.selection_id}")
-    return "green", "none", f"below the cut-offs of selection {cut.selection_id}"
+    return pacer.place(office, day, declaration_id, item_no, fraud_probability,
+                       expected_revenue, anomaly_score, model_version, rule_reasons)
 
 
 # -- answers ---------------------------------------------------------------------------------------
@@ -342,30 +257,35 @@ def assessment_json(assessment: RiskAssessment, lane_note: str) -> dict[str, Any
     }
 
 
-def build_answers(frame: pl.DataFrame, frames: Sequence[ScoreFrame],
-                  cutoffs: Mapping[str, LaneCutoffs], now: datetime) -> list[dict[str, Any]]:
-    """One JSON answer per row of ``frame`` from its score frames."""
+def build_answers(frame: pl.DataFrame, frames: Sequence[ScoreFrame], pacer: Pacer,
+                  now: datetime) -> list[dict[str, Any]]:
+    """One JSON answer per row of ``frame`` from its score frames; the lanes are placed in
+    row order (the arrival order) by ``pacer``."""
     by_name = {f.scorer: f for f in frames}
     fraud, anomaly, rules = by_name["fraud"], by_name["anomaly"], by_name["rules"]
     revenue = (fraud.extra["expected_revenue"].to_list() if fraud.extra is not None
                else [None] * frame.height)
     offices = frame["office_id"].to_list()
+    days = frame["declared_at"].cast(pl.Date).to_list()
     answers = []
     for i, (declaration_id, item_no) in enumerate(row_keys(frame).iter_rows()):
         scorers = tuple(_verdict(f, i) for f in frames)
         p = float(fraud.scores[i]) if fraud.scored[i] else None
         a = float(anomaly.scores[i]) if anomaly.scored[i] else None
         rule_reasons = rules.reasons[i] if rules.available else ()
-        lane, basis, note = lane_for(offices[i], p, _number(revenue[i]) if p is not None
-                                     else None, a, fraud.version, rule_reasons, cutoffs)
+        paced = lane_for(pacer, offices[i], days[i], declaration_id, item_no, p,
+                         _number(revenue[i]) if p is not None else None, a, fraud.version,
+                         rule_reasons)
         assessment = RiskAssessment(
             declaration_id=declaration_id, item_no=item_no, fraud_probability=p,
             expected_revenue=_number(revenue[i]) if p is not None else None,
             anomaly_score=a, reasons=fraud.reasons[i], model_version=fraud.version,
             rule_hits=tuple(f"{r.evidence.get('rule_id')} v{r.evidence.get('version')}"
                             for r in rule_reasons),
-            lane=lane, assessed_at=now,
+            lane=paced.lane, assessed_at=now,
             anomaly_version=anomaly.version if anomaly.available else None,
-            scorers=scorers, basis=basis)
-        answers.append(assessment_json(assessment, note))
+            scorers=scorers, basis=paced.basis)
+        answer = assessment_json(assessment, paced.note)
+        answer["pacing"] = paced.detail
+        answers.append(answer)
     return answers
