@@ -67,10 +67,10 @@ class PacingSettings:
     the expected volume, the slots left are spread over this share of it (the remaining
     arrivals are never taken as fewer)."""
 
-    history_days: int = 28
+    history_days: int = 56
     volume_quantile: float = 0.25
     min_weekdays: int = 3
-    tail_share: float = 0.25
+    tail_share: float = 0.1
 
 
 @dataclass(frozen=True, eq=False)
@@ -263,8 +263,9 @@ class Thresholds:
 def thresholds(plan: PacingPlan, state: DayState) -> Thresholds:
     """The paced red and yellow thresholds and the exploration rate for the next unit.
 
-    Red slots for scores = budget − spent − (random share + today's mandatory red rate) ×
-    remaining arrivals, of which ``exploration_share`` is left to exploration; the red
+    Red slots for scores = budget − spent − ⌊(random share + today's mandatory red rate) ×
+    arrivals still expected before the expected volume⌋, of which ``exploration_share`` is left
+    to exploration; the red
     threshold is the recent score quantile above which lies that many slots ÷ remaining
     arrivals. Yellow takes the next band of ``(yellow budget − spent) ÷ remaining``."""
     policy = plan.policy
@@ -273,7 +274,10 @@ def thresholds(plan: PacingPlan, state: DayState) -> Thresholds:
     red_budget = plan.red_budget(arriving)
     yellow_budget = plan.yellow_budget(arriving)
     mandatory_rate = state.red_mandatory / state.arrivals if state.arrivals else 0.0
-    reserved = (policy.random_share + mandatory_rate) * remaining
+    # whole slots kept for the random draws and mandatory hits still expected before the
+    # expected volume (a fraction of a slot is not kept: it would leave the last slot unspent)
+    reserved = math.floor((policy.random_share + mandatory_rate)
+                          * max(0.0, plan.expected_volume - state.arrivals))
     discretionary = max(0.0, red_budget - state.red - reserved)
     explore = policy.exploration_share * discretionary
     red_share = (discretionary - explore) / remaining

@@ -259,32 +259,51 @@ def assessment_json(assessment: RiskAssessment, lane_note: str) -> dict[str, Any
 
 def build_answers(frame: pl.DataFrame, frames: Sequence[ScoreFrame], pacer: Pacer,
                   now: datetime) -> list[dict[str, Any]]:
-    """One JSON answer per row of ``frame`` from its score frames; the lanes are placed in
-    row order (the arrival order) by ``pacer``."""
+    """One JSON answer per row of ``frame`` from its score frames. The lanes are placed in
+    row order (the arrival order) by ``pacer``; where the office's policy counts declarations
+    (``per_declaration``), the items of one declaration in ``frame`` are placed together as
+    one unit, scored as the batch selection scores a declaration (expected revenue summed,
+    fraud probability ``1 − Π(1 − p)``, highest anomaly score, every item's rule hits)."""
     by_name = {f.scorer: f for f in frames}
     fraud, anomaly, rules = by_name["fraud"], by_name["anomaly"], by_name["rules"]
     revenue = (fraud.extra["expected_revenue"].to_list() if fraud.extra is not None
                else [None] * frame.height)
     offices = frame["office_id"].to_list()
     days = frame["declared_at"].cast(pl.Date).to_list()
+    keys = list(row_keys(frame).iter_rows())
+    p = [float(fraud.scores[i]) if fraud.scored[i] else None for i in range(frame.height)]
+    a = [float(anomaly.scores[i]) if anomaly.scored[i] else None for i in range(frame.height)]
+    rev = [_number(revenue[i]) if p[i] is not None else None for i in range(frame.height)]
+    hits = [rules.reasons[i] if rules.available else () for i in range(frame.height)]
+    units: dict[tuple[Any, ...], list[int]] = {}
+    for i, (declaration_id, _) in enumerate(keys):
+        together = pacer.per_declaration(offices[i])
+        unit = (offices[i], days[i], declaration_id) if together else (i,)
+        units.setdefault(unit, []).append(i)
+    placed: dict[int, PacedAnswer] = {}
+    for rows in units.values():
+        first = rows[0]
+        anomalies = [x for x in (a[i] for i in rows) if x is not None]
+        scored = [i for i in rows if p[i] is not None]
+        paced = lane_for(
+            pacer, offices[first], days[first], keys[first][0], keys[first][1],
+            1.0 - math.prod(1.0 - (p[i] or 0.0) for i in scored) if scored else None,
+            sum(rev[i] or 0.0 for i in scored) if scored else None,
+            max(anomalies) if anomalies else None, fraud.version,
+            [r for i in rows for r in hits[i]])
+        placed.update(dict.fromkeys(rows, paced))
     answers = []
-    for i, (declaration_id, item_no) in enumerate(row_keys(frame).iter_rows()):
-        scorers = tuple(_verdict(f, i) for f in frames)
-        p = float(fraud.scores[i]) if fraud.scored[i] else None
-        a = float(anomaly.scores[i]) if anomaly.scored[i] else None
-        rule_reasons = rules.reasons[i] if rules.available else ()
-        paced = lane_for(pacer, offices[i], days[i], declaration_id, item_no, p,
-                         _number(revenue[i]) if p is not None else None, a, fraud.version,
-                         rule_reasons)
+    for i, (declaration_id, item_no) in enumerate(keys):
+        paced = placed[i]
         assessment = RiskAssessment(
-            declaration_id=declaration_id, item_no=item_no, fraud_probability=p,
-            expected_revenue=_number(revenue[i]) if p is not None else None,
-            anomaly_score=a, reasons=fraud.reasons[i], model_version=fraud.version,
+            declaration_id=declaration_id, item_no=item_no, fraud_probability=p[i],
+            expected_revenue=rev[i], anomaly_score=a[i], reasons=fraud.reasons[i],
+            model_version=fraud.version,
             rule_hits=tuple(f"{r.evidence.get('rule_id')} v{r.evidence.get('version')}"
-                            for r in rule_reasons),
+                            for r in hits[i]),
             lane=paced.lane, assessed_at=now,
             anomaly_version=anomaly.version if anomaly.available else None,
-            scorers=scorers, basis=paced.basis)
+            scorers=tuple(_verdict(f, i) for f in frames), basis=paced.basis)
         answer = assessment_json(assessment, paced.note)
         answer["pacing"] = paced.detail
         answers.append(answer)

@@ -12,8 +12,8 @@ its inputs:
   no lane is given (``lane_note`` says so).
 - **History**: the ``history_days`` days before the paced day (the item's ``declared_at``):
   units per office and day from ``declarations`` (lodged ones included), and the scores of the
-  current fraud model from ``risk_assessments`` (one value per unit: the highest of its items,
-  since an item of the unit crossing the threshold selects the unit). An office with fewer than
+  current fraud model from ``risk_assessments`` (one value per unit: for a declaration, as the
+  batch selector scores it; the items of one declaration lodged together are placed as one). An office with fewer than
   :data:`MIN_HISTORY_UNITS` scored units is paced on every office's scores (its own volumes);
   a workspace with fewer gives no lane (run ``clearlane assess`` on recent days).
 - **Counters**: rebuilt from the ``lodgements`` of the office's day the first time a server
@@ -197,11 +197,15 @@ class PacingBook:
 
 def _unit_scores(scores: pl.DataFrame, policy: SelectionPolicy
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(objective, fraud probability, anomaly score) per unit of the scored items: a
-    declaration's highest item scores when the policy counts declarations."""
-    if policy.per_declaration:
+    """(objective, fraud probability, anomaly score) per unit of the scored items; when the
+    policy counts declarations, a declaration's as the batch selector computes them (expected
+    revenue summed, ``1 − Π(1 − p)``, highest anomaly score)."""
+    if policy.per_declaration:  # as the batch selector scores a declaration
         scores = scores.group_by("declaration_id").agg(
-            pl.col("fraud_probability").max(), pl.col("expected_revenue").max(),
+            (1 - (1 - pl.col("fraud_probability").fill_null(0.0)).product())
+            .alias("fraud_probability"),
+            pl.when(pl.col("expected_revenue").is_not_null().any())
+            .then(pl.col("expected_revenue").sum()).alias("expected_revenue"),
             pl.col("anomaly_score").max())
     column = "expected_revenue" if policy.objective == "revenue" else "fraud_probability"
     scores = scores.filter(pl.col(column).is_not_null())
@@ -288,6 +292,11 @@ class Pacer:
         self.con = con
         self.book.refresh(workspace, con)
         self._days: dict[tuple[str | None, date], OfficeDay] = {}
+
+    def per_declaration(self, office: str | None) -> bool:
+        """Whether the office's policy counts declarations (else items)."""
+        chosen = self.book.policy_for(office)
+        return chosen is None or chosen[1].per_declaration
 
     def _day(self, office: str | None, day: date, per_declaration: bool) -> OfficeDay:
         key = (office, day)
