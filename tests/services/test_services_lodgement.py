@@ -14,7 +14,6 @@ import pytest
 from tests.api.lodge_fixtures import build_workspace, lodgement_items
 
 from clearlane.errors import ConflictError, ValidationError
-from clearlane.schema.reasons import Reason
 from clearlane.services.lodgement import (
     LANE_BASES,
     RULES_FILE,
