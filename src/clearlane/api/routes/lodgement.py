@@ -95,10 +95,16 @@ class Assessment(BaseModel):
     anomaly_score: float | None = Field(
         description="Sum of robust z-scores of unusual features (higher = more unusual).")
     lane: str | None = Field(
-        description="red, yellow, blue or green; null until a batch selection gives the "
-                    "office cut-offs (lane_note says why).")
-    basis: str | None = Field(description="Why the lane: mandatory_rule, model, anomaly, none.")
+        description="red, yellow, blue or green, paced under the office's daily capacity; "
+                    "null until a stored selection gives the policy (lane_note says why).")
+    basis: str | None = Field(description="Why the lane: mandatory_rule, random (the random "
+                              "control draw), paced (today's paced threshold), exploration, "
+                              "anomaly (blue), none (green).")
     lane_note: str = Field(description="How the lane was decided, or why there is none.")
+    pacing: dict[str, Any] | None = Field(None, description="The numbers behind a paced lane: "
+                                          "day, office_id, threshold, red_spent, red_budget, "
+                                          "capacity, arrivals, expected_arrivals, "
+                                          "random_control, overflow, history.")
     rule_hits: list[str] = Field(description="Rules hit, as `ID vVERSION`.")
     reasons: list[ReasonOut] = Field(description="The fraud model's reasons.")
     model_version: str | None = Field(description="Fraud model version.")
