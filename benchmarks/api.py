@@ -9,8 +9,10 @@ docs/benchmarks.md.
 
 Protocol. A workspace is built in a temporary folder: synthetic history ingested with the
 ``canonical`` profile, the fraud model and anomaly detector trained (no search) and promoted,
-the last 14 days of history assessed and selected (``clearlane select`` defaults), so lodged
-items get lanes from the cut-offs. Lodged items are the synthetic items after the history, each
+the last 56 days of history assessed (pacing's score history) and the last 14 selected under
+the default rates with a red capacity of ``BENCH_CAPACITY`` per office and day, so lodged items
+get lanes paced under that policy (**pacing on**; the run ends with the share of answers per
+lane and basis and the largest red count of an office-day). Lodged items are the synthetic items after the history, each
 sent under a fresh declaration id (every request stores and assesses; none is a replay).
 
 1. **In-process service**: ``assess_lodged`` called directly on the held workspace (as the
@@ -60,12 +62,18 @@ import polars as pl
 
 from benchmarks._report import write_section
 from clearlane.schema.fields import OUTCOME_FIELDS
+from clearlane.selection import SelectionPolicy
 
 TARGET_P99_MS = 15.0
 TARGET_SUSTAINED = 300.0
 TARGET_BATCH_S = 1.0
 IN_FLIGHT = 64
 """Most single requests the load generator keeps open at once (its connection pool)."""
+BENCH_CAPACITY = 25
+"""Red capacity per office and day of the stored selection's policy: lanes at lodgement are
+paced under it (docs/selectivity.md)."""
+PACING_HISTORY_DAYS = 56
+"""Days of history assessed before the lodged days: pacing's score distribution."""
 
 
 @dataclass
@@ -100,9 +108,10 @@ def build_workspace(root: Path, n_items: int, seed: int) -> tuple[Path, list[dic
     data.filter(pl.col("declared_at") < cut).write_parquet(history)
     ingest_file(workspace, history, "canonical", today=last)
     train_models(workspace, search=False, promote=True, seed=seed)
-    recent = cut - timedelta(days=14)
+    recent = cut - timedelta(days=PACING_HISTORY_DAYS)
     assess_declarations(workspace, date_from=recent)
-    select_for_inspection(workspace, date_from=recent, seed=seed)
+    select_for_inspection(workspace, date_from=cut - timedelta(days=14), seed=seed,
+                          policy=SelectionPolicy(capacity={"*": BENCH_CAPACITY}))
     later = data.filter(pl.col("declared_at") >= cut).drop(
         [c for c in (*OUTCOME_FIELDS, "batch_id", "source_row") if c in data.columns])
     items = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()
@@ -139,6 +148,7 @@ def in_process(path: Path, pool: Pool, calls: int, big: int) -> dict[str, float]
 PROFILED = (("validation (the ingest validator)", "_validate"),
             ("scoring (record paths, reasons)", "score_items"),
             ("lanes and answers", "build_answers"),
+            ("  of which paced lanes (plans, day counters, decisions)", "place"),
             ("stored-key and stored-answer checks", "_existing"),
             ("writes (declarations, batch, assessment, answer, audit)", "_store"))
 
@@ -163,10 +173,10 @@ def profile_single(path: Path, pool: Pool, calls: int) -> list[tuple[str, float]
         profiler.disable()
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     cumulative = {func[2]: value[3] for func, value in stats.items()
-                  if "services/lodgement" in func[0]}
+                  if "services/lodgement" in func[0] or "services/pacing" in func[0]}
     total = cumulative.get("assess_lodged", 0.0) or 1.0
     shares = [(label, cumulative.get(name, 0.0) / total) for label, name in PROFILED]
-    other = max(0.0, 1.0 - sum(v for _, v in shares))
+    other = max(0.0, 1.0 - sum(v for label, v in shares if not label.startswith("  ")))
     return [*shares, ("other (transaction, registry and selection look-ups, …)", other)]
 
 
@@ -303,6 +313,28 @@ def big_batch(url: str, token: str, pool: Pool, size: int, repeats: int = 3) -> 
     return times
 
 
+def pacing_summary(path: Path) -> str:
+    """How the lodged items' lanes were decided (share of answers by lane and basis) and the
+    largest red count of an office-day against the capacity."""
+    from clearlane.store.workspace import Workspace
+
+    workspace = Workspace.open(path)
+    counts = workspace.query(
+        """SELECT coalesce(lane, 'none') AS lane,
+                  coalesce(json_extract_string(assessment, '$.basis'), 'none') AS basis,
+                  count(*) AS n FROM lodgements GROUP BY ALL ORDER BY n DESC""")
+    worst = workspace.query(
+        """SELECT max(red) FROM (SELECT count(DISTINCT l.declaration_id)
+                                        FILTER (l.lane = 'red') AS red
+                                 FROM lodgements l JOIN declarations d
+                                      USING (declaration_id, item_no)
+                                 GROUP BY d.office_id, d.declared_at)""").item()
+    total = int(counts["n"].sum()) or 1
+    shares = ", ".join(f"{lane}/{basis} {n / total:.1%}" for lane, basis, n in counts.iter_rows())
+    return (f"{total:,} answers: {shares}; most red declarations of one office-day {worst} "
+            f"(capacity {BENCH_CAPACITY})")
+
+
 def verdict(met: bool) -> str:
     return "**met**" if met else "**not met**"
 
@@ -372,6 +404,8 @@ def main(argv: list[str] | None = None) -> None:
                 errors="replace").splitlines() if "Error" in line or "error" in line]
             if errors_logged:
                 print("server log:", *errors_logged[-20:], sep="\n", flush=True)
+        paced = pacing_summary(path)
+        print("lanes at lodgement:", paced, flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -417,7 +451,9 @@ Assess at lodgement (`POST /api/v1/declarations:assess` and `:assess-batch`) aga
 `clearlane serve` (one uvicorn worker, separate process) on localhost; protocol in the
 docstring of `benchmarks/api.py`. Workspace: {args.items:,} synthetic items (seed
 {args.seed}), history before the last 30 days ingested, fraud model and anomaly detector trained
-and promoted, the last 14 days of history assessed and selected (lodged items get lanes);
+and promoted, the last {PACING_HISTORY_DAYS} days of history assessed and the last 14 selected under a
+policy with a red capacity of {BENCH_CAPACITY} per office and day: **pacing on**, every lodged
+item gets a lane paced under that capacity (docs/selectivity.md);
 set-up {setup_s:.0f} s. Every request lodges new keys (stores, assesses, audits: no replays).
 No HS classifier, value bands or lodgement rule set in this workspace (those scorers report
 `unavailable` and cost nothing). Latency runs from each request's scheduled send time.
@@ -431,6 +467,8 @@ as a floor for a dedicated server.
 | Measure | Result | Target | |
 |---|---|---|---|
 {rows}
+
+Lanes of the lodged items (every request of the run): {paced}.
 
 {floor_note}Single-request rates stepped up (stops at the first rate not sustained):
 
