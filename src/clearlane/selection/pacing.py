@@ -231,6 +231,8 @@ class UnitScores:
     anomaly_score: float | None = None
     mandatory_lane: str | None = None
     mandatory_rules: str = ""
+    items: int = 1
+    """Items the unit holds (a declaration lodged with several items is scored as a whole)."""
 
 
 @dataclass(frozen=True)
@@ -294,8 +296,9 @@ def _amount(plan: PacingPlan, value: float) -> str:
     return f"{value:,.0f}" if plan.policy.objective == "revenue" else f"{value:.3f}"
 
 
-def _unit(plan: PacingPlan) -> str:
-    return "expected revenue" if plan.policy.objective == "revenue" else "fraud probability"
+def _unit(plan: PacingPlan, items: int) -> str:
+    name = "expected revenue" if plan.policy.objective == "revenue" else "fraud probability"
+    return f"{name} of the declaration's {items} items" if items > 1 else name
 
 
 def decide_lane(plan: PacingPlan, state: DayState, unit: UnitScores, rng: np.random.Generator,
@@ -329,7 +332,7 @@ def decide_lane(plan: PacingPlan, state: DayState, unit: UnitScores, rng: np.ran
         return LaneDecision("green", "none", "no fraud model scored the item: only mandatory "
                             "rules and the random control can select it" + control, None, drawn)
     objective = float(unit.objective)
-    shown, unit_name = _amount(plan, objective), _unit(plan)
+    shown, unit_name = _amount(plan, objective), _unit(plan, unit.items)
     if room and objective >= t.red:
         return LaneDecision("red", "paced", f"{unit_name} {shown} ≥ today's paced red "
                             f"threshold {_amount(plan, t.red)} ({spent}){control}",
@@ -349,9 +352,10 @@ def decide_lane(plan: PacingPlan, state: DayState, unit: UnitScores, rng: np.ran
         return LaneDecision("blue", "anomaly", f"anomaly score {unit.anomaly_score:.2f} ≥ "
                             f"{plan.blue_cutoff:.2f}, the recent top "
                             f"{plan.policy.blue_rate:.0%} of the office{control}", t.red, drawn)
+    bar = (f"red {_amount(plan, t.red)}" if room and math.isfinite(t.red)
+           else "no red slot left for scores")
     return LaneDecision("green", "none", f"{unit_name} {shown} below today's paced "
-                        f"thresholds (red {_amount(plan, t.red)}; {spent}){control}",
-                        t.red, drawn)
+                        f"thresholds ({bar}; {spent}){control}", t.red, drawn)
 
 
 __all__ = ["PACING_BASES", "DayState", "LaneDecision", "OfficeHistory", "PacingPlan",

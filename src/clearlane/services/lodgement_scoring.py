@@ -204,7 +204,7 @@ LANE_BASES: tuple[str, ...] = ("mandatory_rule", "random", "paced", "exploration
 def lane_for(pacer: Pacer, office: str | None, day: date | None, declaration_id: str,
              item_no: int, fraud_probability: float | None, expected_revenue: float | None,
              anomaly_score: float | None, model_version: str | None,
-             rule_reasons: Sequence[Reason]) -> PacedAnswer:
+             rule_reasons: Sequence[Reason], items: int = 1) -> PacedAnswer:
     """The lane of one item at lodgement, decided online under the office's capacity.
 
     1. A **mandatory rule** hit forces its lane (the most intrusive among the hits; basis
@@ -218,7 +218,7 @@ def lane_for(pacer: Pacer, office: str | None, day: date | None, declaration_id:
        the note says which.
     """
     return pacer.place(office, day, declaration_id, item_no, fraud_probability,
-                       expected_revenue, anomaly_score, model_version, rule_reasons)
+                       expected_revenue, anomaly_score, model_version, rule_reasons, items)
 
 
 # -- answers ---------------------------------------------------------------------------------------
@@ -290,7 +290,7 @@ def build_answers(frame: pl.DataFrame, frames: Sequence[ScoreFrame], pacer: Pace
             1.0 - math.prod(1.0 - (p[i] or 0.0) for i in scored) if scored else None,
             sum(rev[i] or 0.0 for i in scored) if scored else None,
             max(anomalies) if anomalies else None, fraud.version,
-            [r for i in rows for r in hits[i]])
+            [r for i in rows for r in hits[i]], len(rows))
         placed.update(dict.fromkeys(rows, paced))
     answers = []
     for i, (declaration_id, item_no) in enumerate(keys):

@@ -308,8 +308,9 @@ class Pacer:
     def place(self, office: str | None, day: date | None, declaration_id: str, item_no: int,
               fraud_probability: float | None, expected_revenue: float | None,
               anomaly_score: float | None, model_version: str | None,
-              rule_reasons: Sequence[Reason]) -> PacedAnswer:
-        """The lane of one lodged item (and the day's counters advanced)."""
+              rule_reasons: Sequence[Reason], items: int = 1) -> PacedAnswer:
+        """The lane of one lodged unit (an item, or ``items`` items of one declaration placed
+        together) and the day's counters advanced."""
         forced, rule_ids = mandatory_of(rule_reasons)
         chosen = self.book.policy_for(office)
         if forced is not None and (chosen is None or day is None):
@@ -335,7 +336,7 @@ class Pacer:
                                "inspection covers its items", {"unit": unit})
         objective = expected_revenue if policy.objective == "revenue" else fraud_probability
         scores = UnitScores(objective if fraud_probability is not None else None,
-                            fraud_probability, anomaly_score, forced, rule_ids)
+                            fraud_probability, anomaly_score, forced, rule_ids, items)
         before = book.state
         decision = decide_lane(plan, before, scores, self.book.rng, new_unit=was is None)
         if was is not None and LANE_ORDER.index(decision.lane) > LANE_ORDER.index(was):
