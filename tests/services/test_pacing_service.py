@@ -153,3 +153,28 @@ def test_a_stored_green_answer_with_a_high_severity_hit_is_alerted_by_the_sync(
     assert sync_alerts(paced.workspace) >= 1
     assert paced.workspace.query("SELECT count(*) FROM alerts WHERE declaration_id = ?",
                                  [answer["declaration_id"]]).item() >= 1
+
+
+def test_concurrent_requests_keep_the_counters_and_the_capacity(paced: PacedWorkspace) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from clearlane.services.lodgement import lodgement_queue
+
+    day, items = first_day(paced)
+    by_declaration: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        by_declaration.setdefault(item["declaration_id"], []).append(item)
+    cache: dict[str, Any] = {SEED_KEY: 3}
+    with paced.workspace.hold("concurrent"):
+        queue = lodgement_queue(paced.workspace, cache)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(queue.submit, by_declaration.values()))
+    assert paced.policy.capacity is not None
+    for office, red in red_per_office(paced.workspace, day).items():
+        assert red <= paced.policy.capacity[office]
+    rebuilt = PacingBook()
+    with paced.workspace.connect() as con:
+        for (office, when), held in pacing_book(cache).days.items():
+            assert rebuilt.day(con, office, when, True).state == held.state
+            assert held.state.arrivals == len({i["declaration_id"] for i in items
+                                               if i.get("office_id") == office})

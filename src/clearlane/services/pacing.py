@@ -63,6 +63,8 @@ MIN_HISTORY_UNITS = 20
 NO_POLICY = ("no lane yet: no stored selection gives a policy (rates, capacity); lanes at "
              "lodgement are paced under the policy of the office's latest `clearlane select`")
 LANE_ORDER = ("red", "yellow", "blue", "green")
+KEEP_DAYS = 7
+"""Days of plans and counters a server keeps behind the newest day it paced."""
 _LOCK = threading.Lock()
 
 
@@ -138,8 +140,18 @@ class PacingBook:
         """The office's plan for ``day`` (built once), or why there is none."""
         key = (office, day, model_version)
         if key not in self.plans:
+            self._prune(day)
             self._build_plans(con, day, model_version, office)
         return self.plans[key]
+
+    def _prune(self, day: date) -> None:
+        """Forget the plans and counters of days more than :data:`KEEP_DAYS` before ``day``
+        (a late item of such a day rebuilds them)."""
+        oldest = day - timedelta(days=KEEP_DAYS)
+        for key in [k for k in self.plans if k[1] < oldest]:
+            del self.plans[key]
+        for held in [k for k in self.days if k[1] < oldest]:
+            del self.days[held]
 
     def _build_plans(self, con: Any, day: date, model_version: str | None,
                      wanted: str | None) -> None:
