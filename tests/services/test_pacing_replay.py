@@ -117,3 +117,16 @@ def test_paced_hit_rate_within_5_points_of_the_batch_selection(replay: Replay) -
           f"gap {paced - batch:+.3f} ({(paced - batch) / batch:+.0%} relative)")
     assert abs(n_paced - n_batch) <= 0.05 * n_batch
     assert abs(paced - batch) <= 0.05
+
+
+def test_exploration_keeps_a_share_of_the_discretionary_reds(replay: Replay) -> None:
+    """Exploration's expected share of the red slots left after mandatory and random reds is
+    ``exploration_share`` (10 %); asserted loosely (between a third and three times it): the
+    count is small and a slot is paced or explored by whichever comes first."""
+    red = replay.units.filter(pl.col("red"))
+    explored = int((red["basis"] == "exploration").sum())
+    discretionary = int(red["basis"].is_in(["paced", "exploration"]).sum())
+    share = explored / discretionary
+    print(f"exploration: {explored} of {discretionary} discretionary reds ({share:.1%}; "
+          f"exploration_share {PACED_RATES['exploration_share']:.0%})")
+    assert PACED_RATES["exploration_share"] / 3 <= share <= 3 * PACED_RATES["exploration_share"]

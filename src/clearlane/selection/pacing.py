@@ -21,7 +21,8 @@ unit, in this order:
    recomputed at every arrival, so it falls when the day runs behind and rises when it runs
    ahead.
 4. **Exploration**: a second uniform draw sends the unit red with a probability that spends
-   ``exploration_share`` of the discretionary red slots over the remaining arrivals, weighted
+   ``exploration_share`` of the discretionary red slots over the remaining arrivals that the
+   threshold leaves, weighted
    as batch exploration weights (``uncertainty``: p·(1−p); ``anomaly``: the anomaly score's
    rank among recent units; otherwise uniform) (basis ``exploration``).
 5. **Paced yellow**: the same with the yellow rate, on the next band of the score
@@ -109,6 +110,19 @@ class PacingPlan:
     history_units: int
     pooled_history: bool = False
     """The scores are every office's (the office had too few recent scored units)."""
+    weight_cumsum: np.ndarray | None = None
+    """Cumulative exploration weights of the recent units in ``scores`` order."""
+
+    def explore_pool(self, threshold: float) -> tuple[float, float]:
+        """(share of recent units below ``threshold``, their mean exploration weight):
+        exploration samples among the units the paced threshold leaves."""
+        n = len(self.scores)
+        if n == 0 or self.weight_cumsum is None:
+            return 1.0, self.mean_explore_weight
+        k = int(np.searchsorted(self.scores, threshold, side="left"))
+        if k == 0:
+            return 1.0 / n, self.mean_explore_weight
+        return k / n, max(float(self.weight_cumsum[k - 1]) / k, 1e-9)
 
     def red_budget(self, arrivals: int) -> int:
         """Red units the day may spend after ``arrivals`` units: ``red_rate`` × the larger of
@@ -165,19 +179,27 @@ def plan_day(office: str | None, day: date, history: OfficeHistory, policy: Sele
     """The :class:`PacingPlan` of ``office`` on ``day`` from its recent ``history``."""
     settings = settings or PacingSettings()
     policy = policy.validate()
-    scores = np.sort(np.nan_to_num(np.asarray(history.scores, dtype=float), nan=0.0))
+    raw = np.nan_to_num(np.asarray(history.scores, dtype=float), nan=0.0)
+    order = np.argsort(raw, kind="stable")
+    scores = raw[order]
     probabilities = np.nan_to_num(np.asarray(history.probabilities, dtype=float), nan=0.0)
-    anomalies = np.sort(np.nan_to_num(np.asarray(history.anomalies, dtype=float), nan=0.0))
+    anomalies = np.nan_to_num(np.asarray(history.anomalies, dtype=float), nan=0.0)
+    anomaly_sorted = np.sort(anomalies)
     if policy.exploration == "uncertainty" and len(probabilities):
-        mean_weight = float(np.mean(probabilities * (1 - probabilities)))
+        weights = probabilities * (1 - probabilities)
+    elif policy.exploration == "anomaly" and len(anomalies):
+        weights = (np.searchsorted(anomaly_sorted, anomalies, side="right")
+                   / len(anomaly_sorted))
     else:
-        mean_weight = 0.5 if policy.exploration == "anomaly" else 1.0
-    blue = (float(np.quantile(anomalies, 1.0 - policy.blue_rate))
-            if len(anomalies) and policy.blue_rate > 0 else None)
+        weights = np.ones(len(raw))
+    weights = weights[order] if len(weights) == len(raw) else np.ones(len(raw))
+    blue = (float(np.quantile(anomaly_sorted, 1.0 - policy.blue_rate))
+            if len(anomaly_sorted) and policy.blue_rate > 0 else None)
     return PacingPlan(office, day, policy, settings,
                       expected_volume(history.volumes, day, settings),
-                      policy.capacity_for(office), scores, max(mean_weight, 1e-9), anomalies,
-                      blue, len(scores))
+                      policy.capacity_for(office), scores,
+                      max(float(np.mean(weights)) if len(weights) else 1.0, 1e-9),
+                      anomaly_sorted, blue, len(scores), weight_cumsum=np.cumsum(weights))
 
 
 @dataclass(frozen=True)
@@ -337,8 +359,11 @@ def decide_lane(plan: PacingPlan, state: DayState, unit: UnitScores, rng: np.ran
         return LaneDecision("red", "paced", f"{unit_name} {shown} ≥ today's paced red "
                             f"threshold {_amount(plan, t.red)} ({spent}){control}",
                             t.red, drawn)
+    # exploration samples among the units the threshold leaves: its rate is divided by their
+    # share, and the weight by their mean weight, so that it spends its slots over them
+    below, mean_weight = plan.explore_pool(t.red)
     weight = plan.explore_weight(unit.fraud_probability, unit.anomaly_score)
-    p_explore = min(1.0, t.explore_probability * weight / plan.mean_explore_weight)
+    p_explore = min(1.0, t.explore_probability / below * weight / mean_weight)
     if room and u_explore < p_explore:
         return LaneDecision("red", "exploration", f"sampled for exploration (probability "
                             f"{p_explore:.1%}, {plan.policy.exploration} weighting; {spent})"
