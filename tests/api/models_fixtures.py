@@ -1,15 +1,24 @@
 """A small workspace for the models-lifecycle tests, built once per session and copied per test:
 30 days of synthetic declarations (1,500 items) with a fraud model trained on the first 20 days
-and promoted (so that the latest days are new to it, as after a real retraining interval)."""
+and promoted (so that the latest days are new to it, as after a real retraining interval);
+``serving_lifecycle_workspace`` serves a copy with real uvicorn."""
 
 from __future__ import annotations
 
 import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from tests.api.conftest import Server, seed_accounts, test_settings
+from tests.api.live import live_server
 
+from clearlane.api import create_app
 from clearlane.ingest.profile import load_profile
 from clearlane.services.ingest import ingest_file
 from clearlane.services.risk import train_models
@@ -39,3 +48,30 @@ def lifecycle_workspace(tmp_path_factory: pytest.TempPathFactory, name: str = "w
     target = tmp_path_factory.mktemp("lifecycle") / name
     shutil.copytree(_BUILT["path"], target)
     return Workspace.open(target)
+
+
+@contextmanager
+def serving_lifecycle_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A copy of the lifecycle workspace served by real uvicorn, with one user and API key
+    per role (as ``tests/api/conftest.py``)."""
+    workspace = lifecycle_workspace(tmp_path_factory)
+    root = workspace.path.parent
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CLEARLANE_AUDIT_KEY", str(root / "audit.pem"))
+        patch.setenv("CLEARLANE_AUDIT_CHECKPOINT_DIR", str(root))
+        tokens = seed_accounts(workspace)
+        settings = test_settings(workspace.path)
+        with live_server(create_app(settings)) as url:
+            yield Server(url, workspace, settings, tokens)
+
+
+def wait_for_job(http: httpx.Client, location: str, seconds: float = 120.0) -> dict[str, Any]:
+    """Poll a job until it is finished; its last state."""
+    deadline = time.monotonic() + seconds
+    while True:
+        job: dict[str, Any] = http.get(location).json()
+        if job["status"] not in ("queued", "running"):
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job still {job['status']} after {seconds} s: {job}")
+        time.sleep(0.2)

@@ -25,7 +25,7 @@ from clearlane.api.routes import ROUTERS
 from clearlane.api.security import guard_routes
 from clearlane.api.state import AppState
 from clearlane.errors import ClearlaneError
-from clearlane.services import audit
+from clearlane.services import audit, model_jobs
 from clearlane.settings import Settings
 from clearlane.store.workspace import Workspace
 
@@ -96,11 +96,13 @@ def create_app(settings: Settings | None = None, *, url: str | None = None,
             _record_if_intact(workspace, settings, "server.start", served_at,
                               {"pid": os.getpid(), "dev": dev,
                                "settings": audit.public_settings(settings)})
+            model_jobs.recover_jobs(workspace)  # jobs a previous run left unfinished
             task = asyncio.create_task(_checkpoint_every(workspace, settings))
             try:
                 yield
             finally:
                 task.cancel()
+                await run_in_threadpool(model_jobs.stop_jobs, workspace)
                 _record_if_intact(workspace, settings, "server.stop", served_at, {"pid": os.getpid()})
                 await run_in_threadpool(checkpoint_audit, workspace, settings)
 
