@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -131,6 +132,43 @@ def _iso(value: date | None) -> str | None:
 def _now() -> datetime:
     """UTC now without an offset (the workspace stores UTC times naive)."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+class PatientWorkspace(Workspace):
+    """A workspace whose connections wait up to ``patience`` seconds while another process
+    has the database open for a moment (a background job and the commands that follow it
+    take turns), instead of failing at once. A workspace held by ``clearlane serve`` is not
+    waited for: that is not a moment."""
+
+    patience: float = 10.0
+
+    @contextlib.contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        deadline = time.monotonic() + self.patience
+        while True:
+            stack = contextlib.ExitStack()
+            try:
+                con = stack.enter_context(super().connect(read_only))
+            except WorkspaceBusyError as exc:
+                if time.monotonic() >= deadline or "clearlane serve" in str(exc):
+                    raise
+                time.sleep(0.1)
+                continue
+            break
+        with stack:
+            yield con
+
+
+def patient(path: Path, patience: float = 10.0) -> PatientWorkspace:
+    """The workspace at ``path`` (opened, migrated), waiting up to ``patience`` seconds for
+    each connection (see :class:`PatientWorkspace`)."""
+    workspace = PatientWorkspace(Path(path))
+    workspace.patience = patience
+    if not workspace.database.exists():
+        raise NotFoundError(
+            f"no workspace at {str(workspace.path)!r}; create one with `clearlane init`")
+    workspace.migrate()
+    return workspace
 
 
 # -- planning --------------------------------------------------------------------------------
