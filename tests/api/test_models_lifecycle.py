@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 from tests.api.conftest import Server
@@ -133,3 +134,28 @@ def test_a_job_whose_process_is_gone_is_shown_interrupted(served: Server) -> Non
     assert missing.status_code == 404
     # and the workspace takes a new job
     assert _retrain(served)["status"] == "succeeded"
+
+
+def test_a_stopping_server_marks_its_running_job_interrupted(
+        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow_training(*_: object, progress: Callable[[float, float], None],
+                      **__: object) -> None:
+        for step in range(600):  # reports progress until the runner is told to stop
+            progress(step % 10, 10)
+            time.sleep(0.05)
+        raise AssertionError("the job was never told to stop")
+
+    monkeypatch.setattr(model_jobs, "train_models", slow_training)
+    with serving_lifecycle_workspace(tmp_path_factory) as server, \
+            server.client("analyst") as http:
+        location = http.post("/api/v1/models/jobs", json={"holdout_days": 5}).headers[
+            "location"]
+        deadline = time.monotonic() + 30
+        while http.get(location).json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        workspace = server.workspace
+    [job] = model_jobs.list_jobs(workspace)
+    assert job.status == "interrupted" and job.finished_at is not None
+    assert model_jobs.get_job(workspace, job.job_id).log[-1].message == (
+        "interrupted: the server stopped")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from tests.api.guard_fixtures import audit_environment
-from tests.api.models_fixtures import lifecycle_workspace
+from tests.api.models_fixtures import lifecycle_workspace, serving_lifecycle_workspace
 
 from clearlane.models import registry
 from clearlane.services import model_jobs
@@ -90,3 +90,13 @@ def test_retrain_in_the_background_prints_the_job_and_refuses_a_second(
             time.sleep(0.5)
     assert job.status == "succeeded" and job.pid is not None and job.pid != os.getpid()
     assert FRAUD.fullmatch(job.result["models"]["fraud"])  # type: ignore[index]
+
+
+def test_a_served_workspace_is_retrained_over_the_api_not_the_command_line(
+        tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    with serving_lifecycle_workspace(tmp_path_factory) as server:
+        refused = clearlane("models", "retrain", "--workspace", str(server.workspace.path),
+                            cwd=tmp_path)
+    assert refused.returncode == 6
+    assert "clearlane serve" in refused.stderr + refused.stdout
+    assert "use the API there" in refused.stderr + refused.stdout

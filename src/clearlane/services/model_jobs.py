@@ -548,6 +548,8 @@ def stop_jobs(workspace: Workspace, wait_seconds: float = 5.0) -> list[str]:
     for runner in mine.values():
         if runner.thread is not None:
             runner.thread.join(max(0.0, deadline - time.monotonic()))
+    if not mine:
+        return []
     now = _now()
     stopped = []
     with workspace.transaction() as con:
