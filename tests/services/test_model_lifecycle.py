@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.api.models_fixtures import lifecycle_workspace
 
-from clearlane.errors import ConflictError, NotFoundError, ValidationError
+from clearlane.errors import ArtifactError, ConflictError, NotFoundError, ValidationError
 from clearlane.models import registry
 from clearlane.services import model_lifecycle
 from clearlane.services.model_lifecycle import brier_score, compare_models
@@ -139,3 +139,14 @@ def test_brier_score_is_the_mean_squared_error(pairs: list[tuple[float, bool]]) 
     assert 0.0 <= score <= 1.0
     assert score == pytest.approx(float(np.mean([(a - float(b)) ** 2 for a, b in pairs])))
     assert brier_score(y.astype(float), y) == 0.0
+
+
+def test_a_model_whose_file_changed_is_never_promoted(workspace: Workspace) -> None:
+    candidate = _candidate(workspace)
+    path = registry.artifact_file(workspace, candidate)
+    path.write_bytes(path.read_bytes() + b"tampered")
+    with pytest.raises(ArtifactError):
+        model_lifecycle.promote_model(workspace, candidate.version)
+    assert registry.get_model(workspace, candidate.version).status == "candidate"
+    assert [p.version for p in model_lifecycle.promotions(workspace)] == [
+        registry.get_model(workspace, kind="fraud").version]  # only `train --promote`

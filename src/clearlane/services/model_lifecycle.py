@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from clearlane.errors import ConflictError, NotFoundError, ValidationError
+from clearlane.errors import ArtifactError, ConflictError, NotFoundError, ValidationError
 from clearlane.evaluate.calibration import reliability
 from clearlane.evaluate.metrics import targeting_metrics
 from clearlane.models import registry
@@ -239,12 +239,16 @@ def promote_model(workspace: Workspace, version: str, *,
     record = registry.get_model(workspace, version)
     if record.status == "promoted":
         raise ConflictError(f"{version!r} is already the promoted {record.kind} model")
+    # a model whose file is missing, changed or untrusted is never put into use
+    registry.load_model(workspace, record)
     comparison: dict[str, Any] | None = None
     if record.kind == "fraud":
         comparison = _recorded_comparison(workspace, version)
         if comparison is None:
             try:
                 comparison = compare_models(workspace, version).as_dict()
+            except ArtifactError:
+                raise  # the promoted model's file: promoting the candidate would hide it
             except ValidationError as exc:
                 comparison = {"unavailable": str(exc)}
     registry.promote(workspace, version, reason=reason, action="promote",
@@ -271,5 +275,6 @@ def rollback_model(workspace: Workspace, kind: str, *, reason: str | None = None
         raise ConflictError(
             f"no {kind} model was promoted before {current[0].version!r}: nothing to roll "
             "back to")
+    registry.load_model(workspace, registry.get_model(workspace, str(previous)))
     registry.promote(workspace, str(previous), reason=reason, action="rollback")
     return promotions(workspace, kind)[0]
