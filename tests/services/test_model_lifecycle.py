@@ -148,5 +148,5 @@ def test_a_model_whose_file_changed_is_never_promoted(workspace: Workspace) -> N
     with pytest.raises(ArtifactError):
         model_lifecycle.promote_model(workspace, candidate.version)
     assert registry.get_model(workspace, candidate.version).status == "candidate"
-    assert [p.version for p in model_lifecycle.promotions(workspace)] == [
+    assert [p.version for p in model_lifecycle.promotions(workspace, "fraud")] == [
         registry.get_model(workspace, kind="fraud").version]  # only `train --promote`
