@@ -396,11 +396,8 @@ def _train(workspace: Workspace, params: TrainParameters, recorder: _Recorder) -
                           f"{plan.train_to or 'to the end'}"
                           + (f"; held out for the comparison: {plan.holdout[0]} – "
                              f"{plan.holdout[1]}" if plan.holdout else "; nothing held out"))
-    steps: dict[str, float] = {}
-
     def fit_progress(done: float, total: float | None) -> None:
         if total:
-            steps["total"] = float(total)
             recorder.report(0.05 + 0.75 * min(1.0, done / total),
                             f"fraud model: step {done:g} of {total:g}")
 
