@@ -22,7 +22,8 @@ ROLES: tuple[str, ...] = ("admin", "analyst", "officer", "auditor", "system")
 
 ROLE_DESCRIPTIONS: Mapping[str, str] = MappingProxyType({
     "admin": "manages users, API keys and settings; publishes rules and promotes models",
-    "analyst": "ingests and assesses declarations, runs selection, drafts rules, trains models",
+    "analyst": "ingests and assesses declarations, runs selection, drafts rules, trains, "
+               "compares and promotes models",
     "officer": "works the cases of their own offices and records inspection outcomes",
     "auditor": "reads declarations, reports and the audit chain; changes nothing",
     "system": "a clearance system calling the API: lodges and assesses declarations, "
@@ -54,7 +55,7 @@ _ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "analyst": frozenset({
         "declarations:read", "declarations:ingest", "declarations:assess", "selections:run",
         "selections:override", "outcomes:record", "rules:edit", "models:train",
-        "reports:read", "readiness:answer",
+        "models:promote", "reports:read", "readiness:answer",
     }),
     "officer": frozenset({"declarations:read", "outcomes:record", "cases:work"}),
     "auditor": frozenset({"declarations:read", "reports:read", "audit:read"}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +25,7 @@ from clearlane.api.routes import ROUTERS
 from clearlane.api.security import guard_routes
 from clearlane.api.state import AppState
 from clearlane.errors import ClearlaneError
-from clearlane.services import audit
+from clearlane.services import audit, model_jobs
 from clearlane.settings import Settings
 from clearlane.store.workspace import Workspace
 
@@ -71,6 +71,15 @@ def _record_if_intact(workspace: Workspace, settings: Settings, action: str, ser
                        change=change)
 
 
+def _jobs_at(step: Callable[[Workspace], object], workspace: Workspace) -> None:
+    """Mark unfinished jobs interrupted at start-up or shutdown; a failure is logged, never a
+    reason not to serve or not to stop."""
+    try:
+        step(workspace)
+    except ClearlaneError as exc:
+        log.error("background jobs: %s", exc)
+
+
 async def _checkpoint_every(workspace: Workspace, settings: Settings) -> None:
     while True:
         await asyncio.sleep(settings.audit_checkpoint_seconds)
@@ -96,11 +105,13 @@ def create_app(settings: Settings | None = None, *, url: str | None = None,
             _record_if_intact(workspace, settings, "server.start", served_at,
                               {"pid": os.getpid(), "dev": dev,
                                "settings": audit.public_settings(settings)})
+            _jobs_at(model_jobs.recover_jobs, workspace)  # left unfinished by a previous run
             task = asyncio.create_task(_checkpoint_every(workspace, settings))
             try:
                 yield
             finally:
                 task.cancel()
+                await run_in_threadpool(_jobs_at, model_jobs.stop_jobs, workspace)
                 _record_if_intact(workspace, settings, "server.stop", served_at, {"pid": os.getpid()})
                 await run_in_threadpool(checkpoint_audit, workspace, settings)
 

@@ -21,6 +21,7 @@ import polars as pl
 
 from clearlane.artifacts import SUFFIX, library_versions, read_artifact, write_artifact
 from clearlane.audit import append as audit_append
+from clearlane.audit.log import current_actor
 from clearlane.errors import ArtifactError, NotFoundError, UntrustedArtifactError, ValidationError
 from clearlane.store.workspace import Workspace
 
@@ -158,11 +159,24 @@ def get_model(workspace: Workspace, version: str | None = None, kind: str = "fra
     return promoted[0] if promoted else models[0]
 
 
-def promote(workspace: Workspace, version: str) -> ModelRecord:
-    """Make ``version`` the promoted model of its kind (the previous one becomes retired)."""
+def promote(workspace: Workspace, version: str, *, reason: str | None = None,
+            action: str = "promote", comparison: dict[str, Any] | None = None) -> ModelRecord:
+    """Make ``version`` the promoted model of its kind (the previous one becomes retired).
+
+    The change is kept in ``model_promotions`` (kind, version, the version it replaced, who,
+    when, ``action`` ``promote`` or ``rollback``, the reason and the comparison it was based
+    on), so that a rollback knows what was promoted before, and audited as ``model.promote``
+    or ``model.rollback``.
+    """
+    if action not in ("promote", "rollback"):
+        raise ValidationError(f"unknown promotion action {action!r}; valid: promote, rollback")
     record = get_model(workspace, version)
     now = datetime.now(UTC)
     with workspace.transaction() as con:
+        row = con.execute(
+            "SELECT version FROM models WHERE kind = ? AND status = 'promoted' "
+            "ORDER BY promoted_at DESC NULLS LAST LIMIT 1", [record.kind]).fetchone()
+        previous = None if row is None else str(row[0])
         con.execute(
             "UPDATE models SET status = 'retired' WHERE kind = ? AND status = 'promoted'",
             [record.kind],
@@ -171,8 +185,15 @@ def promote(workspace: Workspace, version: str) -> ModelRecord:
             "UPDATE models SET status = 'promoted', promoted_at = ? WHERE version = ?",
             [now, version],
         )
-        audit_append(con, action="model.promote", object_type="model", object_id=version,
-                     change={"kind": record.kind})
+        actor = current_actor()
+        con.execute(
+            "INSERT INTO model_promotions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [now.replace(tzinfo=None), record.kind, version, previous, actor, action, reason,
+             None if comparison is None else json.dumps(comparison, default=str)],
+        )
+        audit_append(con, action=f"model.{action}", object_type="model", object_id=version,
+                     change={"kind": record.kind, "previous": previous, "reason": reason,
+                             "comparison": comparison})
     return get_model(workspace, version)
 
 

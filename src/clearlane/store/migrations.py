@@ -422,6 +422,42 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        24,
+        "models lifecycle: background jobs (retraining) with their progress and log, and the "
+        "history of model promotions and rollbacks",
+        (
+            """CREATE TABLE jobs (
+                job_id VARCHAR PRIMARY KEY,
+                kind VARCHAR NOT NULL,
+                status VARCHAR NOT NULL,
+                parameters VARCHAR NOT NULL,
+                started_by VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                started_at TIMESTAMP,
+                finished_at TIMESTAMP,
+                progress DOUBLE NOT NULL,
+                heartbeat_at TIMESTAMP,
+                pid BIGINT,
+                result VARCHAR
+            )""",
+            """CREATE TABLE job_log (
+                job_id VARCHAR NOT NULL,
+                logged_at TIMESTAMP NOT NULL,
+                message VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE model_promotions (
+                promoted_at TIMESTAMP NOT NULL,
+                kind VARCHAR NOT NULL,
+                version VARCHAR NOT NULL,
+                previous_version VARCHAR,
+                promoted_by VARCHAR NOT NULL,
+                action VARCHAR NOT NULL,
+                reason VARCHAR,
+                comparison VARCHAR
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)
