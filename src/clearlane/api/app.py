@@ -25,7 +25,7 @@ from clearlane.api.routes import ROUTERS
 from clearlane.api.security import guard_routes
 from clearlane.api.state import AppState
 from clearlane.errors import ClearlaneError
-from clearlane.services import audit
+from clearlane.services import audit, notifications
 from clearlane.settings import Settings
 from clearlane.store.workspace import Workspace
 
@@ -97,10 +97,14 @@ def create_app(settings: Settings | None = None, *, url: str | None = None,
                               {"pid": os.getpid(), "dev": dev,
                                "settings": audit.public_settings(settings)})
             task = asyncio.create_task(_checkpoint_every(workspace, settings))
+            # webhooks (docs/notifications.md): a thread, only when a webhook_url is set
+            dispatcher = notifications.start_dispatcher(workspace, settings)
             try:
                 yield
             finally:
                 task.cancel()
+                if dispatcher is not None:
+                    await run_in_threadpool(dispatcher.stop)
                 _record_if_intact(workspace, settings, "server.stop", served_at, {"pid": os.getpid()})
                 await run_in_threadpool(checkpoint_audit, workspace, settings)
 
