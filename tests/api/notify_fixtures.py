@@ -4,18 +4,34 @@ to (200 once the script runs out)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from clearlane.cases.webhooks import SIGNATURE_HEADER, verify_signature
+from clearlane.store.workspace import Workspace
 
 SECRET = "s" * 40
 """The webhook secret of the tests (at least 32 characters)."""
+T0 = datetime(2026, 12, 6, 8, 0)
+"""When :func:`lodge` lodges."""
+
+
+def lodge(workspace: Workspace, declaration_id: str, lane: str,
+          reasons: list[dict[str, Any]] | None = None) -> None:
+    """A lodgement answer, as `declarations:assess` stores it (the dispatcher opens its alert)."""
+    answer = {"lane": lane, "expected_revenue": 2500.0, "fraud_probability": 0.6,
+              "reasons": reasons or [{"code": "MODEL", "text": f"{lane} by the model",
+                                      "weight": 1.0, "evidence": {}}]}
+    with workspace.transaction() as con:
+        con.execute("INSERT INTO lodgements VALUES (?, 1, 'api-b1', ?, ?, ?)",
+                    [declaration_id, T0, lane, json.dumps(answer)])
 
 
 @dataclass

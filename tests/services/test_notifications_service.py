@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from pydantic import ValidationError as SettingsError
-from tests.api.notify_fixtures import SECRET, Receiver, webhook_receiver
+from tests.api.notify_fixtures import SECRET, T0, Receiver, lodge, webhook_receiver
 
 from clearlane.audit import read_entries
 from clearlane.cases.webhooks import verify_signature
@@ -23,8 +23,6 @@ from clearlane.services import notifications
 from clearlane.settings import Settings
 from clearlane.store.workspace import Workspace
 
-T0 = datetime(2026, 12, 6, 8, 0)
-
 
 def settings_for(receiver: Receiver | None, workspace: Workspace, **more: Any) -> Settings:
     values: dict[str, Any] = {"workspace": workspace.path, "webhook_retry_seconds": 30,
@@ -32,17 +30,6 @@ def settings_for(receiver: Receiver | None, workspace: Workspace, **more: Any) -
     if receiver is not None:
         values |= {"webhook_url": receiver.url, "webhook_secret": SecretStr(receiver.secret)}
     return Settings(**(values | more))
-
-
-def lodge(workspace: Workspace, declaration_id: str, lane: str,
-          reasons: list[dict[str, Any]] | None = None) -> None:
-    """A lodgement answer, as `declarations:assess` stores it (the dispatcher opens its alert)."""
-    answer = {"lane": lane, "expected_revenue": 2500.0, "fraud_probability": 0.6,
-              "reasons": reasons or [{"code": "MODEL", "text": f"{lane} by the model",
-                                      "weight": 1.0, "evidence": {}}]}
-    with workspace.transaction() as con:
-        con.execute("INSERT INTO lodgements VALUES (?, 1, 'api-b1', ?, ?, ?)",
-                    [declaration_id, T0, lane, json.dumps(answer)])
 
 
 def deliver(workspace: Workspace, settings: Settings, at: datetime) -> notifications.PassResult:
