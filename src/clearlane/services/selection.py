@@ -478,6 +478,11 @@ def override_lane(workspace: Workspace, *, declaration_id: str, to_lane: str,
                      object_id=declaration_id, change={"selection_id": selection_id,
                      "from": override.from_lane, "to": override.to_lane,
                      "officer_id": officer_id, "justification": justification})
+        # the declaration's alerts follow: withdrawn out of red/yellow, opened into them
+        cases.follow_override(con, selection_id=selection_id, declaration_id=declaration_id,
+                              from_lane=override.from_lane, to_lane=override.to_lane,
+                              officer_id=override.officer_id,
+                              justification=override.justification, now=override.overridden_at)
     return override
 
 
