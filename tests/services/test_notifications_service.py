@@ -189,3 +189,17 @@ def test_a_webhook_needs_a_long_secret_and_the_secret_is_never_shown(
     assert SECRET not in settings.model_dump_json()
     with pytest.raises(ValidationError):
         notifications.deliver_pending(workspace, settings_for(None, workspace))
+
+
+def test_an_alert_withdrawn_before_its_retry_is_not_posted_again(workspace: Workspace) -> None:
+    lodge(workspace, "D1", "red")
+    with webhook_receiver(script=[500]) as receiver:
+        settings = settings_for(receiver, workspace)
+        assert deliver(workspace, settings, T0).failed == 1
+        with workspace.transaction() as con:  # as a lane override to green does
+            con.execute("UPDATE alerts SET status = 'withdrawn'")
+        later = deliver(workspace, settings, T0 + timedelta(hours=1))
+        assert later.delivered == later.failed == 0
+    assert len(receiver.received) == 1
+    counts = notifications.outbox_counts(workspace)
+    assert (counts["pending"], counts["skipped"]) == (0, 1)

@@ -168,6 +168,11 @@ def _claim(workspace: Workspace, config: WebhookConfig, now: datetime,
     """The pending alerts due now, oldest first, held from other passes until the claim ends."""
     hold = now + timedelta(seconds=config.timeout_seconds + CLAIM_SECONDS)
     with workspace.transaction() as con:
+        # closed or withdrawn meanwhile: nobody needs to hear of it any more
+        con.execute("UPDATE webhook_outbox SET state = 'skipped', next_attempt_at = NULL, "
+                    "note = 'closed or withdrawn before it was delivered' WHERE state = "
+                    "'pending' AND alert_id IN (SELECT alert_id FROM alerts WHERE status IN "
+                    "('closed', 'withdrawn'))")
         due = _rows(con, "SELECT o.alert_id, o.severity, o.attempts, a.declaration_id, "
                          "a.item_no, a.office_id, a.lane, a.source, a.source_id, a.reasons, "
                          "a.expected_revenue, a.fraud_probability, a.opened_at "
