@@ -133,15 +133,20 @@ def test_a_delivery_is_given_up_after_the_last_attempt_and_audited(
     assert "given up" in caplog.text and SECRET not in caplog.text
 
 
-def test_an_unreachable_receiver_is_a_recorded_failure_not_an_error(
+def test_an_unreachable_receiver_is_a_recorded_failure_that_ends_the_pass(
         workspace: Workspace) -> None:
     lodge(workspace, "D1", "red")
+    lodge(workspace, "D2", "red")
     with webhook_receiver() as receiver:
         url = receiver.url  # closed when the block ends: nothing listens there any more
     settings = settings_for(receiver, workspace, webhook_url=url)
-    assert deliver(workspace, settings, T0).failed == 1
+    assert deliver(workspace, settings, T0).failed == 1  # the first error ends the pass
     [attempt] = notifications.recent_deliveries(workspace)
     assert attempt.http_status is None and attempt.error and "Connect" in attempt.error
+    # the alert not tried is due again at once, before the one that failed (retry at +30 s)
+    assert deliver(workspace, settings, T0 + timedelta(seconds=1)).failed == 1
+    attempts = notifications.recent_deliveries(workspace)
+    assert len({a.alert_id for a in attempts}) == 2 and {a.attempt for a in attempts} == {1}
 
 
 def test_the_test_delivery_is_signed_recorded_and_audited(workspace: Workspace) -> None:

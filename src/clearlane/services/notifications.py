@@ -167,13 +167,18 @@ def _claim(workspace: Workspace, config: WebhookConfig, now: datetime,
            limit: int) -> list[dict[str, Any]]:
     """The pending alerts due now, oldest first, held from other passes until the claim ends."""
     hold = now + timedelta(seconds=config.timeout_seconds + CLAIM_SECONDS)
+    with workspace.connect() as con:  # most passes find nothing due: no write lock then
+        if not con.execute("SELECT EXISTS (SELECT 1 FROM webhook_outbox WHERE state = "
+                           "'pending' AND next_attempt_at <= ?)", [now]).fetchall()[0][0]:
+            return []
     with workspace.transaction() as con:
         # closed or withdrawn meanwhile: nobody needs to hear of it any more
         con.execute("UPDATE webhook_outbox SET state = 'skipped', next_attempt_at = NULL, "
                     "note = 'closed or withdrawn before it was delivered' WHERE state = "
                     "'pending' AND alert_id IN (SELECT alert_id FROM alerts WHERE status IN "
                     "('closed', 'withdrawn'))")
-        due = _rows(con, "SELECT o.alert_id, o.severity, o.attempts, a.declaration_id, "
+        due = _rows(con, "SELECT o.alert_id, o.severity, o.attempts, o.next_attempt_at AS due_at, "
+                         "a.declaration_id, "
                          "a.item_no, a.office_id, a.lane, a.source, a.source_id, a.reasons, "
                          "a.expected_revenue, a.fraud_probability, a.opened_at "
                          "FROM webhook_outbox o JOIN alerts a USING (alert_id) "
@@ -214,9 +219,14 @@ def _record(con: Any, attempt: Attempt) -> None:
 
 def deliver_pending(workspace: Workspace, settings: Settings, *, now: datetime | None = None,
                     client: httpx.Client | None = None,
-                    clock: Callable[[], datetime] = utcnow) -> PassResult:
+                    clock: Callable[[], datetime] = utcnow,
+                    should_stop: Callable[[], bool] = lambda: False) -> PassResult:
     """One dispatcher pass: open the alerts due, queue the new ones, POST those due (at most
-    :data:`BATCH`) and record each attempt. ``now`` fixes the time of the pass (tests)."""
+    :data:`BATCH`) and record each attempt. ``now`` fixes the time of the pass (tests).
+
+    The pass ends early at the first connection error or timeout (the receiver is down, so a
+    dead receiver costs one timeout a pass, not one per alert), or when ``should_stop`` says
+    so; the alerts not tried are due again as they were, before the one that just failed."""
     config = WebhookConfig.from_settings(settings)
     fixed = now is not None
     now = now or clock()
@@ -224,10 +234,14 @@ def deliver_pending(workspace: Workspace, settings: Settings, *, now: datetime |
     queued, skipped = queue_new_alerts(workspace, config.min_severity, now)
     due = _claim(workspace, config, now, BATCH)
     delivered = failed = gave_up = 0
+    tried = 0
     own = client is None
     http = client or httpx.Client()
     try:
         for alert in due:
+            if should_stop():
+                break
+            tried += 1
             body = encode(alert_payload(alert, alert["severity"]))
             sent_at = now if fixed else clock()
             code, error, elapsed = post(http, config, body, EVENT_ALERT, alert["alert_id"])
@@ -267,9 +281,16 @@ def deliver_pending(workspace: Workspace, settings: Settings, *, now: datetime |
                 failed += 1
                 log.warning("webhook delivery of alert %s failed (attempt %d, next at %s): %s",
                             alert["alert_id"], number, retry_at, error)
+            if code is None:
+                break  # unreachable or timed out: the rest wait for their claim to end
     finally:
         if own:
             http.close()
+        if tried < len(due):  # ended early: the alerts not tried are due again as they were
+            with workspace.transaction() as con:
+                con.executemany("UPDATE webhook_outbox SET next_attempt_at = ? WHERE "
+                                "alert_id = ? AND state = 'pending'",
+                                [[a["due_at"], a["alert_id"]] for a in due[tried:]])
     return PassResult(opened, queued, skipped, delivered, failed, gave_up)
 
 
@@ -336,7 +357,8 @@ class Dispatcher:
         with httpx.Client() as client, audit.acting_as("clearlane:webhooks"):
             while not self._stop.is_set():
                 try:
-                    deliver_pending(self.workspace, self.settings, client=client)
+                    deliver_pending(self.workspace, self.settings, client=client,
+                                    should_stop=self._stop.is_set)
                 except Exception:  # the thread must survive a bad pass (logged)
                     log.exception("webhook dispatcher pass failed")
                 self._stop.wait(self.settings.webhook_poll_seconds)
