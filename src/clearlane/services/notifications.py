@@ -172,11 +172,12 @@ def _claim(workspace: Workspace, config: WebhookConfig, now: datetime,
                            "'pending' AND next_attempt_at <= ?)", [now]).fetchall()[0][0]:
             return []
     with workspace.transaction() as con:
-        # closed or withdrawn meanwhile: nobody needs to hear of it any more
+        # closed, withdrawn or removed (`batches drop --cascade`) meanwhile: nobody needs to
+        # hear of it any more
         con.execute("UPDATE webhook_outbox SET state = 'skipped', next_attempt_at = NULL, "
-                    "note = 'closed or withdrawn before it was delivered' WHERE state = "
-                    "'pending' AND alert_id IN (SELECT alert_id FROM alerts WHERE status IN "
-                    "('closed', 'withdrawn'))")
+                    "note = 'closed, withdrawn or removed before it was delivered' WHERE "
+                    "state = 'pending' AND alert_id NOT IN (SELECT alert_id FROM alerts "
+                    "WHERE status NOT IN ('closed', 'withdrawn'))")
         due = _rows(con, "SELECT o.alert_id, o.severity, o.attempts, o.next_attempt_at AS due_at, "
                          "a.declaration_id, "
                          "a.item_no, a.office_id, a.lane, a.source, a.source_id, a.reasons, "
