@@ -65,7 +65,8 @@ def test_an_override_to_green_withdraws_the_alerts_and_is_audited(cases_server: 
     trail = entries(cases_server.workspace)
     recorded = [e for e in trail if e.action == "override.record" and e.object_id == declaration]
     assert len(recorded) == 1 and recorded[0].actor.startswith("key:analyst-key")
-    assert json.loads(recorded[0].change)["justification"] == WHY
+    change = json.loads(recorded[0].change)
+    assert change["justification"] == WHY and set(change["alerts"]["withdrawn"]) == ids
     assert {e.object_id for e in trail if e.action == "case.withdraw"} == ids
 
 
