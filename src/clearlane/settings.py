@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_WORKSPACE = Path("clearlane-workspace")
@@ -35,7 +36,9 @@ class Settings(BaseSettings):
     ('batch_rows',) Input should be greater than or equal to 1000
     """
 
-    model_config = SettingsConfigDict(env_prefix="CLEARLANE_", extra="ignore")
+    # hide_input_in_errors: a refused value may be a secret (webhook_secret, secret_key)
+    model_config = SettingsConfigDict(env_prefix="CLEARLANE_", extra="ignore",
+                                      hide_input_in_errors=True)
 
     workspace: Path = Field(
         DEFAULT_WORKSPACE, description="Folder holding the workspace database and model artifacts."
@@ -109,7 +112,7 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         SecretStr(PLACEHOLDER_SECRET),
-        description="Server secret (signs session cookies and webhook payloads). Set it from "
+        description="Server secret (signs session cookies). Set it from "
         "a secret store, e.g. `export CLEARLANE_SECRET_KEY=$(cat /run/secrets/clearlane)`; "
         "`clearlane serve` refuses the placeholder unless --dev.",
     )
@@ -120,3 +123,45 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(
         10_000, ge=1, description="Most declaration items one assess-batch request may carry."
     )
+    webhook_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="Where alerts at or above the minimum severity are POSTed as signed JSON "
+        "(http or https URL); unset: no notifications.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        None,
+        description="Shared secret (at least 32 characters) that signs webhook payloads "
+        "(HMAC-SHA256; see docs/notifications.md); required with webhook_url. Set it from a "
+        "secret store; it is never logged nor audited.",
+    )
+    webhook_min_severity: Literal["low", "medium", "high", "critical"] = Field(
+        "high",
+        description="Lowest alert severity pushed to the webhook: low, medium, high or critical.",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Seconds one webhook POST may take before it fails."
+    )
+    webhook_max_attempts: int = Field(
+        8, ge=1, le=50, description="Attempts per alert before its delivery is given up."
+    )
+    webhook_retry_seconds: int = Field(
+        30,
+        ge=1,
+        description="Wait before the second attempt; each later wait doubles, up to one hour.",
+    )
+    webhook_poll_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="While `clearlane serve` runs with a webhook_url, new alerts and due "
+        "retries are looked for this often.",
+    )
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url is not None:
+            secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+            if len(secret) < 32:
+                raise ValueError("webhook_url is set: webhook_secret must be set too, at "
+                                 "least 32 characters (e.g. `openssl rand -hex 32`)")
+        return self

@@ -199,7 +199,85 @@ def test_an_override_to_red_opens_an_alert(selected: Workspace) -> None:
         "GROUP BY 1 HAVING count(*) = 1 LIMIT 1").item()
     override_lane(selected, declaration_id=green, to_lane="red",
                   justification="intelligence report 17", officer_id="o1")
-    assert cases.sync_alerts(selected) == 1
-    opened = selected.query("SELECT lane, source FROM alerts WHERE declaration_id = ?",
-                            [green]).row(0)
-    assert opened == ("red", "selection")
+    assert cases.sync_alerts(selected) == 0  # opened by the override itself
+    opened = selected.query("SELECT lane, source, status, reasons FROM alerts "
+                            "WHERE declaration_id = ?", [green]).row(0)
+    assert opened[:3] == ("red", "override", "open")
+    assert "intelligence report 17" in opened[3]
+    events = selected.query("SELECT kind, actor FROM case_events e JOIN alerts a USING "
+                            "(alert_id) WHERE a.declaration_id = ?", [green]).rows()
+    assert events == [("open", "o1")]
+
+
+def _red_declaration(workspace: Workspace) -> tuple[str, list[str]]:
+    """A red declaration of OFFICE whose alerts are all open; its alert ids."""
+    declaration = workspace.query(
+        "SELECT declaration_id FROM alerts WHERE lane = 'red' AND office_id = ? GROUP BY 1 "
+        "HAVING bool_and(status = 'open') ORDER BY 1 LIMIT 1", [OFFICE]).item()
+    ids = workspace.query("SELECT alert_id FROM alerts WHERE declaration_id = ? ORDER BY 1",
+                          [declaration])["alert_id"].to_list()
+    return declaration, ids
+
+
+def test_an_override_out_of_red_withdraws_the_open_alert_and_back_reopens_it(
+        selected: Workspace) -> None:
+    from clearlane.services.selection import override_lane
+
+    declaration, ids = _red_declaration(selected)
+    held = cases.lock(selected, officer("ada"), ids[0], now=now())
+    assert held.status == "locked"
+    override_lane(selected, declaration_id=declaration, to_lane="green",
+                  justification="documents checked at the counter", officer_id="sup1")
+    states = selected.query("SELECT status, locked_by FROM alerts WHERE declaration_id = ?",
+                            [declaration]).rows()
+    assert states == [("withdrawn", None)] * len(ids)
+    detail = cases.get_case(selected, officer("ada"), ids[0])
+    assert detail.alert.status == "withdrawn"
+    withdraw = [e for e in detail.events if e.kind == "withdraw"]
+    assert len(withdraw) == 1 and withdraw[0].actor == "sup1"
+    assert withdraw[0].detail["to"] == "green" and withdraw[0].detail["was_locked_by"] == "ada"
+    assert withdraw[0].detail["justification"] == "documents checked at the counter"
+    with selected.connect() as con:
+        audited = [e for e in read_entries(con) if e.action == "case.withdraw"]
+    assert {e.object_id for e in audited} == set(ids)
+
+    active = {a.alert_id for a in cases.queue(selected, officer("ada"), limit=1000)}
+    assert not active & set(ids)
+    listed = cases.queue(selected, officer("ada"), status="withdrawn", limit=1000)
+    assert {a.alert_id for a in listed} == set(ids)
+    with pytest.raises(ConflictError, match="withdrawn"):
+        cases.comment(selected, officer("ada"), ids[0], "too late")
+    assert cases.sync_alerts(selected) == 0  # a withdrawn alert is not opened again by a sync
+    while True:  # next never hands a withdrawn alert out
+        try:
+            got = cases.next_alert(selected, officer("bob"), now=now())
+        except NotFoundError:
+            break
+        assert got.alert_id not in ids
+
+    override_lane(selected, declaration_id=declaration, to_lane="yellow",
+                  justification="new intelligence on the importer", officer_id="sup1")
+    back = selected.query("SELECT status, lane FROM alerts WHERE declaration_id = ?",
+                          [declaration]).rows()
+    assert back == [("open", "yellow")] * len(ids)
+    kinds = [e.kind for e in cases.get_case(selected, officer("ada"), ids[0]).events]
+    assert kinds[-2:] == ["withdraw", "reopen"]
+
+
+def test_an_override_leaves_a_closed_alert_alone_and_relanes_an_open_one(
+        selected: Workspace) -> None:
+    from clearlane.services.selection import override_lane
+
+    declaration, ids = _red_declaration(selected)
+    cases.close(selected, officer("ada"), ids[0], CloseForm(fraud=False), now=now())
+    override_lane(selected, declaration_id=declaration, to_lane="blue",
+                  justification="documents checked at the counter", officer_id="sup1")
+    assert selected.query("SELECT status FROM alerts WHERE alert_id = ?",
+                          [ids[0]]).item() == "closed"
+    other, others = _red_declaration(selected)
+    override_lane(selected, declaration_id=other, to_lane="yellow",
+                  justification="lower the priority: known trader", officer_id="sup1")
+    assert selected.query("SELECT DISTINCT lane FROM alerts WHERE declaration_id = ?",
+                          [other]).item() == "yellow"
+    kinds = [e.kind for e in cases.get_case(selected, officer("ada"), others[0]).events]
+    assert kinds[-1] == "relane"

@@ -25,7 +25,7 @@ from clearlane.api.routes import ROUTERS
 from clearlane.api.security import guard_routes
 from clearlane.api.state import AppState
 from clearlane.errors import ClearlaneError
-from clearlane.services import audit, model_jobs
+from clearlane.services import audit, model_jobs, notifications
 from clearlane.settings import Settings
 from clearlane.store.workspace import Workspace
 
@@ -107,11 +107,15 @@ def create_app(settings: Settings | None = None, *, url: str | None = None,
                                "settings": audit.public_settings(settings)})
             _jobs_at(model_jobs.recover_jobs, workspace)  # left unfinished by a previous run
             task = asyncio.create_task(_checkpoint_every(workspace, settings))
+            # webhooks (docs/notifications.md): a thread, only when a webhook_url is set
+            dispatcher = notifications.start_dispatcher(workspace, settings)
             try:
                 yield
             finally:
                 task.cancel()
                 await run_in_threadpool(_jobs_at, model_jobs.stop_jobs, workspace)
+                if dispatcher is not None:
+                    await run_in_threadpool(dispatcher.stop)
                 _record_if_intact(workspace, settings, "server.stop", served_at, {"pid": os.getpid()})
                 await run_in_threadpool(checkpoint_audit, workspace, settings)
 

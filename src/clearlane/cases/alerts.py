@@ -1,10 +1,12 @@
 """Alerts and cases: the states an alert goes through, and the checks on what officers send.
 
 An alert is opened once per declaration item (a red or yellow lane, or a high-severity rule
-hit) and stays until an officer closes it with the inspection outcome. Its stored ``status`` is
-``open``, ``snoozed`` or ``closed``; a lock (``locked_by`` until ``locked_until``) is held on
-top of it by the officer working it. :func:`effective_status` says what the alert is *now*: a
-lock past its end is free again, a snooze past its end is open again.
+hit) and stays until an officer closes it with the inspection outcome, or until a lane override
+takes its item out of red and yellow (``withdrawn``; an override back into red or yellow opens
+it again). Its stored ``status`` is ``open``, ``snoozed``, ``closed`` or ``withdrawn``; a lock
+(``locked_by`` until ``locked_until``) is held on top of it by the officer working it.
+:func:`effective_status` says what the alert is *now*: a lock past its end is free again, a
+snooze past its end is open again.
 
 Attachments are type-checked by their first bytes, never by the name or the media type the
 sender claims (:func:`sniff_media_type`).
@@ -19,13 +21,20 @@ from typing import Any
 
 from clearlane.errors import ConflictError, Problem, ValidationError
 
-STATUSES: tuple[str, ...] = ("open", "locked", "snoozed", "closed")
+STATUSES: tuple[str, ...] = ("open", "locked", "snoozed", "closed", "withdrawn")
 """Effective statuses, as :func:`effective_status` computes them."""
 
-STORED_STATUSES: tuple[str, ...] = ("open", "snoozed", "closed")
+STORED_STATUSES: tuple[str, ...] = ("open", "snoozed", "closed", "withdrawn")
+
+FINAL_STATUSES: frozenset[str] = frozenset({"closed", "withdrawn"})
+"""Statuses in which no officer may change the alert (only an override reopens a withdrawn
+one)."""
 
 EVENT_KINDS: tuple[str, ...] = ("open", "lock", "release", "comment", "attach", "snooze",
-                                "refer", "close")
+                                "refer", "close", "withdraw", "reopen", "relane")
+
+ALERT_LANES: frozenset[str] = frozenset({"red", "yellow"})
+"""Lanes that open an alert by themselves."""
 
 LANE_PRIORITY: dict[str, int] = {"red": 0, "yellow": 1}
 """Lanes in the order ``next`` hands alerts out (others, e.g. a rule hit in blue, come last)."""
@@ -62,10 +71,10 @@ def alert_id_for(declaration_id: str, item_no: int) -> str:
 
 def effective_status(status: str, locked_by: str | None, locked_until: datetime | None,
                      snoozed_until: datetime | None, now: datetime) -> str:
-    """What the alert is at ``now``: closed, snoozed (until its end), locked (until the lock
-    ends) or open."""
-    if status == "closed":
-        return "closed"
+    """What the alert is at ``now``: closed, withdrawn, snoozed (until its end), locked (until
+    the lock ends) or open."""
+    if status in FINAL_STATUSES:
+        return status
     if status == "snoozed" and snoozed_until is not None and snoozed_until > now:
         return "snoozed"
     if locked_by is not None and locked_until is not None and locked_until > now:
@@ -79,8 +88,8 @@ def check_can_act(status: str, locked_by: str | None, locked_until: datetime | N
     """The effective status when ``actor`` may change the alert, else a ConflictError naming
     who holds it and until when (or that it is closed)."""
     current = effective_status(status, locked_by, locked_until, snoozed_until, now)
-    if current == "closed":
-        raise ConflictError(f"alert {alert_id} is closed; it can no longer change")
+    if current in FINAL_STATUSES:
+        raise ConflictError(f"alert {alert_id} is {current}; it can no longer change")
     if current == "locked" and locked_by != actor:
         assert locked_until is not None
         raise ConflictError(f"alert {alert_id} is locked by {locked_by} until "

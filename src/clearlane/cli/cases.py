@@ -64,7 +64,8 @@ def _show(alert: service.Alert) -> None:
 def list_command(
     lane: Annotated[str | None, typer.Option(help="Only this lane (red, yellow, …).")] = None,
     status: Annotated[str, typer.Option(
-        help="active (open or locked), open, locked, snoozed, closed or all.")] = "active",
+        help="active (open or locked), open, locked, snoozed, closed, withdrawn or all.")
+    ] = "active",
     office: Annotated[str | None, typer.Option(help="Only this office.")] = None,
     sort: Annotated[str, typer.Option(help="Order: " + ", ".join(SORTS) + ".")] = "priority",
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,

@@ -26,6 +26,7 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("selection", "command", "override", "override"),
     ("outcomes", "group", "outcomes", "app"),
     ("cases", "group", "cases", "app"),
+    ("notify", "group", "notify", "app"),
     ("report", "group", "report", "app"),
     ("simulate", "command", "simulate", "simulate"),
     ("rules", "group", "rules", "app"),

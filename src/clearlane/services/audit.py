@@ -51,7 +51,7 @@ def record_event(workspace: Workspace, *, action: str, object_type: str, object_
 
 def public_settings(settings: Settings) -> dict[str, Any]:
     """The settings a process runs with, for the audit trail: secrets left out."""
-    return settings.model_dump(mode="json", exclude={"secret_key"})
+    return settings.model_dump(mode="json", exclude={"secret_key", "webhook_secret"})
 
 
 @dataclass(frozen=True)

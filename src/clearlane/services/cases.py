@@ -26,10 +26,13 @@ from typing import Any
 
 from clearlane.accounts.roles import Principal
 from clearlane.cases.alerts import (
+    ALERT_LANES,
     DEFAULT_LOCK_MINUTES,
+    FINAL_STATUSES,
     LANE_PRIORITY,
     SORTS,
     CloseForm,
+    alert_id_for,
     check_attachment,
     check_can_act,
     check_lock_minutes,
@@ -45,7 +48,8 @@ from clearlane.services.alert_opening import open_alerts, sync_alerts, utcnow
 from clearlane.services.outcomes import record_outcomes
 from clearlane.store.workspace import Workspace
 
-QUEUE_STATUSES: tuple[str, ...] = ("active", "open", "locked", "snoozed", "closed", "all")
+QUEUE_STATUSES: tuple[str, ...] = ("active", "open", "locked", "snoozed", "closed", "withdrawn",
+                                   "all")
 """Queue filters: ``active`` (open or locked, the default), one effective status, or all."""
 
 MAX_QUEUE = 1000
@@ -57,7 +61,7 @@ _COLUMNS = ("alert_id, declaration_id, item_no, office_id, lane, source, source_
             "snoozed_until, snooze_reason, referred_from, closed_at, closed_by, outcome")
 
 # the SQL twin of clearlane.cases.alerts.effective_status (a test checks they agree)
-_EFFECTIVE = ("CASE WHEN status = 'closed' THEN 'closed' "
+_EFFECTIVE = ("CASE WHEN status IN ('closed', 'withdrawn') THEN status "
               "WHEN status = 'snoozed' AND snoozed_until > $now THEN 'snoozed' "
               "WHEN locked_by IS NOT NULL AND locked_until > $now THEN 'locked' "
               "ELSE 'open' END")
@@ -251,7 +255,7 @@ def next_alert(workspace: Workspace, principal: Principal, *,
     until = now + timedelta(minutes=lock_minutes)
     with workspace.transaction() as con:
         picked = con.execute(
-            f"SELECT alert_id FROM alerts WHERE status <> 'closed' "
+            f"SELECT alert_id FROM alerts WHERE status NOT IN ('closed', 'withdrawn') "
             f"AND (status = 'open' OR snoozed_until <= $now) "
             f"AND (locked_by IS NULL OR locked_until <= $now){scope} "
             f"ORDER BY {_ORDER['priority']} LIMIT 1", named).fetchall()
@@ -374,12 +378,114 @@ def close(workspace: Workspace, principal: Principal, alert_id: str, form: Close
         if current["status"] == "closed":
             raise ConflictError(f"alert {alert_id} was closed meanwhile by "
                                 f"{current['closed_by']}")
+        if current["status"] in FINAL_STATUSES:
+            raise ConflictError(f"alert {alert_id} was {current['status']} meanwhile")
         con.execute("UPDATE alerts SET status = 'closed', closed_at = ?, closed_by = ?, "
                     "outcome = ?, locked_by = NULL, locked_until = NULL, snoozed_until = NULL "
                     "WHERE alert_id = ?", [now, principal.name, json.dumps(detail), alert_id])
         _event(con, alert_id, principal.name, "close", detail, now)
         row = _rows(con, f"SELECT {_COLUMNS} FROM alerts WHERE alert_id = ?", [alert_id])[0]
     return _alert(row, now)
+
+
+# -- lane overrides -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class OverrideEffect:
+    """What a lane override did to the alerts of its declaration (alert ids)."""
+
+    withdrawn: list[str] = field(default_factory=list)
+    opened: list[str] = field(default_factory=list)
+    reopened: list[str] = field(default_factory=list)
+    relaned: list[str] = field(default_factory=list)
+
+
+def follow_override(con: Any, *, selection_id: str, declaration_id: str, from_lane: str,
+                    to_lane: str, officer_id: str, justification: str,
+                    now: datetime) -> OverrideEffect:
+    """Make the alerts of ``declaration_id``'s items in ``selection_id`` follow a lane
+    override, in the override's transaction (``con``); each change is a case event, audited.
+
+    Out of red and yellow: the item's open (or snoozed) alert opened by a red or yellow lane is
+    ``withdrawn`` (a lock on it ends; the event names who held it). Into red or yellow: an item
+    without an alert gets one (source ``override``, the override's justification among its
+    reasons), a withdrawn alert is reopened, an open one takes the new lane (``relane``).
+    Closed alerts never change: their outcome is recorded."""
+    items = _rows(con, "SELECT item_no, office_id, reasons, expected_revenue, "
+                       "fraud_probability FROM lane_decisions WHERE selection_id = ? AND "
+                       "declaration_id = ? ORDER BY item_no", [selection_id, declaration_id])
+    alerts = {int(r["item_no"]): r for r in _rows(
+        con, "SELECT alert_id, item_no, status, lane, locked_by, locked_until FROM alerts "
+             "WHERE declaration_id = ?", [declaration_id])}
+    effect = OverrideEffect()
+    detail = {"from": from_lane, "to": to_lane, "justification": justification,
+              "selection_id": selection_id, "officer_id": officer_id}
+    for item in items:
+        alert = alerts.get(int(item["item_no"]))
+        if to_lane not in ALERT_LANES:
+            if alert is None or alert["status"] not in ("open", "snoozed") \
+                    or alert["lane"] not in ALERT_LANES:
+                continue
+            held = alert["locked_by"] if alert["locked_until"] is not None and \
+                alert["locked_until"] > now else None
+            con.execute("UPDATE alerts SET status = 'withdrawn', locked_by = NULL, "
+                        "locked_until = NULL, snoozed_until = NULL, snooze_reason = NULL "
+                        "WHERE alert_id = ?", [alert["alert_id"]])
+            _event(con, alert["alert_id"], officer_id, "withdraw",
+                   detail | ({"was_locked_by": held} if held else {}), now)
+            effect.withdrawn.append(alert["alert_id"])
+        elif alert is None:
+            alert_id = alert_id_for(declaration_id, int(item["item_no"]))
+            reasons = [*json.loads(item["reasons"] or "[]"), {
+                "code": "OVERRIDE", "weight": 0.0,
+                "text": f"lane set to {to_lane} by {officer_id}: {justification}",
+                "evidence": {"from": from_lane, "to": to_lane}}]
+            con.execute(
+                "INSERT INTO alerts (alert_id, declaration_id, item_no, office_id, lane, source, "
+                "source_id, reasons, expected_revenue, fraud_probability, opened_at, status) "
+                "VALUES (?, ?, ?, ?, ?, 'override', ?, ?, ?, ?, ?, 'open')",
+                [alert_id, declaration_id, item["item_no"], item["office_id"], to_lane,
+                 selection_id, json.dumps(reasons), item["expected_revenue"],
+                 item["fraud_probability"], now])
+            _event(con, alert_id, officer_id, "open", {"source": "override", **detail}, now)
+            effect.opened.append(alert_id)
+        elif alert["status"] == "withdrawn":
+            con.execute("UPDATE alerts SET status = 'open', lane = ? WHERE alert_id = ?",
+                        [to_lane, alert["alert_id"]])
+            _event(con, alert["alert_id"], officer_id, "reopen", detail, now)
+            effect.reopened.append(alert["alert_id"])
+        elif alert["status"] != "closed" and alert["lane"] != to_lane:
+            con.execute("UPDATE alerts SET lane = ? WHERE alert_id = ?",
+                        [to_lane, alert["alert_id"]])
+            _event(con, alert["alert_id"], officer_id, "relane", detail, now)
+            effect.relaned.append(alert["alert_id"])
+    return effect
+
+
+def check_declaration_scope(workspace: Workspace, principal: Principal,
+                            declaration_id: str) -> None:
+    """NotFoundError unless the caller may see an office of the declaration's items (an
+    unknown declaration, or one of another office, is not found alike)."""
+    if principal.may_see_office(None):
+        return
+    with workspace.connect() as con:
+        offices = [r[0] for r in con.execute(
+            "SELECT DISTINCT office_id FROM lane_decisions WHERE declaration_id = ? UNION "
+            "SELECT DISTINCT office_id FROM declarations WHERE declaration_id = ?",
+            [declaration_id, declaration_id]).fetchall()]
+    if not any(principal.may_see_office(o) for o in offices if o is not None):
+        raise NotFoundError(f"no declaration {declaration_id!r} in your offices")
+
+
+def declaration_alerts(workspace: Workspace, principal: Principal, declaration_id: str,
+                       now: datetime | None = None) -> list[Alert]:
+    """The alerts of a declaration's items the caller may see (every status), by item."""
+    now = now or utcnow()
+    named: dict[str, Any] = {"declaration": declaration_id}
+    scope = _scope_sql(principal, named)
+    with workspace.connect() as con:
+        rows = _rows(con, f"SELECT {_COLUMNS} FROM alerts WHERE declaration_id = $declaration"
+                          f"{scope} ORDER BY item_no", named)
+    return [_alert(r, now) for r in rows]
 
 
 def attach(workspace: Workspace, principal: Principal, alert_id: str, content: bytes,
@@ -440,6 +546,7 @@ def read_attachment(workspace: Workspace, principal: Principal, alert_id: str,
 
 
 __all__ = ["MAX_QUEUE", "QUEUE_STATUSES", "Alert", "Attachment", "CaseDetail", "CaseEvent",
-           "attach", "attachments_dir", "close", "comment", "get_case", "lock", "next_alert",
+           "OverrideEffect", "attach", "attachments_dir", "check_declaration_scope", "close",
+           "comment", "declaration_alerts", "follow_override", "get_case", "lock", "next_alert",
            "open_alerts", "queue", "read_attachment", "refer", "release", "snooze",
            "sync_alerts", "utcnow"]

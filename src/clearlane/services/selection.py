@@ -474,10 +474,17 @@ def override_lane(workspace: Workspace, *, declaration_id: str, to_lane: str,
         con.execute("INSERT INTO lane_overrides VALUES (?, ?, ?, ?, ?, ?, ?)", [
             selection_id, override.declaration_id, override.from_lane, override.to_lane,
             override.justification, override.officer_id, override.overridden_at])
+        # the declaration's alerts follow: withdrawn out of red/yellow, opened into them
+        effect = cases.follow_override(
+            con, selection_id=selection_id, declaration_id=declaration_id,
+            from_lane=override.from_lane, to_lane=override.to_lane,
+            officer_id=override.officer_id, justification=override.justification,
+            now=override.overridden_at)
         audit.record(con, action="override.record", object_type="declaration",
                      object_id=declaration_id, change={"selection_id": selection_id,
                      "from": override.from_lane, "to": override.to_lane,
-                     "officer_id": officer_id, "justification": justification})
+                     "officer_id": officer_id, "justification": justification,
+                     "alerts": {k: v for k, v in effect.__dict__.items() if v}})
     return override
 
 

@@ -458,6 +458,35 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        25,
+        "webhooks: one outbox row per alert (its severity and delivery state) and one row per "
+        "delivery attempt (HTTP status, error, next attempt)",
+        (
+            """CREATE TABLE webhook_outbox (
+                alert_id VARCHAR PRIMARY KEY,
+                severity VARCHAR NOT NULL,
+                queued_at TIMESTAMP NOT NULL,
+                state VARCHAR NOT NULL,
+                note VARCHAR,
+                attempts INTEGER NOT NULL,
+                next_attempt_at TIMESTAMP,
+                delivered_at TIMESTAMP
+            )""",
+            """CREATE TABLE webhook_deliveries (
+                alert_id VARCHAR NOT NULL,
+                attempt INTEGER NOT NULL,
+                event VARCHAR NOT NULL,
+                url VARCHAR NOT NULL,
+                sent_at TIMESTAMP NOT NULL,
+                status VARCHAR NOT NULL,
+                http_status INTEGER,
+                error VARCHAR,
+                duration_ms DOUBLE,
+                next_attempt_at TIMESTAMP
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)

@@ -43,8 +43,8 @@ Lane = Literal["red", "yellow", "blue", "green"]
 class CaseEventPublic(BaseModel):
     at: UtcDatetime
     actor: str = Field(description="Who did it (a user or key name; `clearlane` for opening).")
-    kind: str = Field(description="open, lock, release, comment, attach, snooze, refer or "
-                                  "close.")
+    kind: str = Field(description="open, lock, release, comment, attach, snooze, refer, "
+                                  "close, withdraw, reopen or relane.")
     detail: dict[str, Any]
 
 
@@ -67,7 +67,7 @@ class AlertPublic(BaseModel):
     office_id: str | None = Field(description="The office whose queue holds it.")
     lane: str | None = Field(description="The lane that opened it (or the lane of the item "
                                          "a high-severity rule hit).")
-    source: str = Field(description="selection, lodgement or rule.")
+    source: str = Field(description="selection, lodgement, rule or override.")
     source_id: str | None = Field(description="The selection id or the lodgement batch id.")
     reasons: list[dict[str, Any]] = Field(description="The reasons behind the lane "
                                                       "(code, text, weight, evidence).")
@@ -75,8 +75,8 @@ class AlertPublic(BaseModel):
     fraud_probability: float | None = Field(description="0-1 (higher = riskier).")
     opened_at: UtcDatetime
     waiting_hours: float = Field(description="Hours since it was opened.")
-    status: str = Field(description="open, locked, snoozed or closed (now: an expired lock "
-                                    "or snooze is open again).")
+    status: str = Field(description="open, locked, snoozed, closed or withdrawn (now: an "
+                                    "expired lock or snooze is open again).")
     locked_by: str | None
     locked_until: UtcDatetime | None
     snoozed_until: UtcDatetime | None
@@ -144,8 +144,10 @@ def _attachment(info: service.Attachment) -> AttachmentPublic:
 def list_cases(
     caller: Annotated[Caller, allow(PERMISSION)], workspace: WorkspaceDep,
     lane: Annotated[Lane | None, Query(description="Only this lane.")] = None,
-    status: Annotated[Literal["active", "open", "locked", "snoozed", "closed", "all"], Query(
-        description="active (open or locked), open, locked, snoozed, closed or all.")
+    status: Annotated[Literal["active", "open", "locked", "snoozed", "closed", "withdrawn",
+                              "all"], Query(
+        description="active (open or locked), open, locked, snoozed, closed, withdrawn (by a "
+                    "lane override) or all.")
     ] = "active",
     office: Annotated[str | None, Query(min_length=1, max_length=50,
                                         description="Only this office (of yours).")] = None,
