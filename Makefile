@@ -7,7 +7,8 @@ TEST_STAMP := $(VENV)/.installed-test
 WORKSPACE ?= clearlane-workspace
 DEMO_ITEMS ?= 200000
 
-ASSETS := src/clearlane/api/static/swagger-ui/swagger-ui-bundle.js
+ASSETS := src/clearlane/api/static/swagger-ui/swagger-ui-bundle.js src/clearlane/web/static/vendor/htmx.min.js
+BROWSER := /usr/bin/chromium
 
 .PHONY: demo test install assets lint typecheck check bench clean docs-cli
 
@@ -21,7 +22,7 @@ install: $(STAMP)
 
 # Front-end files the server serves itself (never a CDN): pinned in package.json and
 # package-lock.json, installed without running package scripts, copied into the package.
-$(ASSETS): package.json package-lock.json scripts/vendor_assets.py
+$(ASSETS) &: package.json package-lock.json scripts/vendor_assets.py
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	$(PYTHON) scripts/vendor_assets.py
 
@@ -36,9 +37,13 @@ $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,fast]'
 	touch $(TEST_STAMP)
 
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download)
+$(BROWSER):
+	sh scripts/install_browser.sh
+
 ## test: install what the tests need and run the whole suite
-test: $(TEST_STAMP) $(ASSETS)
-	$(BIN)/python -m pytest -q
+test: $(TEST_STAMP) $(ASSETS) $(BROWSER)
+	CLEARLANE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -57,4 +62,4 @@ docs-cli: $(STAMP)
 	$(BIN)/python scripts/gen_cli_reference.py
 
 clean:
-	rm -rf $(VENV) node_modules src/clearlane/api/static/swagger-ui $(WORKSPACE) $(WORKSPACE).audit-checkpoint.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules src/clearlane/api/static/swagger-ui src/clearlane/web/static/vendor $(WORKSPACE) $(WORKSPACE).audit-checkpoint.json .pytest_cache .mypy_cache .ruff_cache

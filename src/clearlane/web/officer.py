@@ -1,0 +1,86 @@
+"""The officer's pages: the work queue of my offices, "next alert", and the case page
+(reasons, history, comments, close with the inspection outcome)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from clearlane.api.security import Caller
+from clearlane.api.state import StateDep
+from clearlane.cases.alerts import SORTS, CloseForm
+from clearlane.errors import Problem, ValidationError
+from clearlane.services import cases
+from clearlane.web.access import page
+from clearlane.web.render import render
+
+router = APIRouter(include_in_schema=False)
+LANES = ("red", "yellow", "blue", "green")
+QUEUE_LIMIT = 200
+WORK = "cases:work"
+
+
+def _choice(value: str | None, allowed: tuple[str, ...], default: str | None) -> str | None:
+    return value if value in allowed else default
+
+
+@router.get("/queue")
+def queue_page(request: Request, caller: Annotated[Caller, page(WORK)], state: StateDep,
+               lane: str | None = None, sort: str | None = None,
+               status: str | None = None) -> Response:
+    """The queue of the caller's offices; with ``HX-Request`` only the table (htmx)."""
+    filters = {"lane": _choice(lane, LANES, None), "sort": _choice(sort, SORTS, "priority"),
+               "status": _choice(status, cases.QUEUE_STATUSES, "active")}
+    alerts = cases.queue(state.workspace, caller.principal, lane=filters["lane"],
+                         sort=str(filters["sort"]), status=str(filters["status"]),
+                         limit=QUEUE_LIMIT)
+    template = "_queue_rows.html" if request.headers.get("hx-request") else "queue.html"
+    return render(request, template, alerts=alerts, filters=filters, lanes=LANES, sorts=SORTS,
+                  statuses=cases.QUEUE_STATUSES, limit=QUEUE_LIMIT)
+
+
+@router.post("/queue/next")
+def next_alert(caller: Annotated[Caller, page(WORK)], state: StateDep) -> Response:
+    """Take the highest-priority free alert (locked for the caller) and open its case."""
+    alert = cases.next_alert(state.workspace, caller.principal)
+    return RedirectResponse(f"/cases/{alert.alert_id}", 303)
+
+
+@router.get("/cases/{alert_id}")
+def case_page(request: Request, alert_id: str, caller: Annotated[Caller, page(WORK)],
+              state: StateDep) -> Response:
+    detail = cases.get_case(state.workspace, caller.principal, alert_id)
+    return render(request, "case.html", case=detail, alert=detail.alert)
+
+
+@router.post("/cases/{alert_id}/comment")
+def comment(alert_id: str, caller: Annotated[Caller, page(WORK)], state: StateDep,
+            text: Annotated[str, Form(max_length=4000)]) -> Response:
+    cases.comment(state.workspace, caller.principal, alert_id, text)
+    return RedirectResponse(f"/cases/{alert_id}", 303)
+
+
+@router.post("/cases/{alert_id}/close")
+def close(alert_id: str, caller: Annotated[Caller, page(WORK)], state: StateDep,
+          result: Annotated[str, Form()],
+          revenue_recovered: Annotated[str, Form()] = "",
+          finding: Annotated[str, Form(max_length=4000)] = "") -> Response:
+    """Close with the outcome: ``result`` fraud / no_fraud / critical (a critical finding is
+    a fraud), revenue recovered (national currency) only with a fraud."""
+    if result not in ("fraud", "no_fraud", "critical"):
+        raise ValidationError("choose the inspection result",
+                              [Problem("result", result, "one of fraud, no_fraud, critical")])
+    revenue: float | None = None
+    if revenue_recovered.strip():
+        try:
+            revenue = float(revenue_recovered.replace(",", "").strip())
+        except ValueError:
+            raise ValidationError("revenue recovered is not a number", [Problem(
+                "revenue_recovered", revenue_recovered, "a number >= 0 (national currency)")]
+            ) from None
+    form = CloseForm(fraud=result != "no_fraud", critical=result == "critical",
+                     revenue_recovered=revenue, finding=finding.strip() or None)
+    cases.close(state.workspace, caller.principal, alert_id, form)
+    return RedirectResponse(f"/cases/{alert_id}", 303)

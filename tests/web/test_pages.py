@@ -1,0 +1,107 @@
+"""The web pages over HTTP (a real uvicorn server): sign-in, permissions, CSRF, languages."""
+
+from __future__ import annotations
+
+import html
+
+import httpx
+from tests.api.conftest import OFFICE, Server
+from tests.web.conftest import csrf_of, signed_in
+
+from clearlane.web.render import CONTENT_SECURITY_POLICY
+
+
+def test_a_page_without_a_session_sends_the_browser_to_sign_in(web_server: Server) -> None:
+    answer = httpx.get(f"{web_server.url}/queue?lane=red", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=/queue"
+
+
+def test_the_api_still_answers_problems_not_pages(web_server: Server) -> None:
+    answer = httpx.get(f"{web_server.url}/api/v1/cases")
+    assert answer.status_code == 401
+    assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_officer_signs_in_and_sees_only_the_queue_of_their_office(web_server: Server) -> None:
+    client = signed_in(web_server, "officer")
+    home = client.get("/home")
+    assert home.status_code == 303 and home.headers["location"] == "/queue"
+    queue = client.get("/queue")
+    assert queue.status_code == 200
+    assert queue.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert f"Offices: {OFFICE}" in queue.text
+    assert "PORT02" not in queue.text  # the other office's alerts are not listed
+    assert queue.text.count('href="/cases/A') > 0
+
+
+def test_htmx_filter_returns_only_the_rows(web_server: Server) -> None:
+    client = signed_in(web_server, "officer")
+    rows = client.get("/queue?lane=yellow", headers={"HX-Request": "true"})
+    assert rows.status_code == 200
+    assert "<html" not in rows.text
+    assert "lane-red" not in rows.text
+
+
+def test_a_wrong_password_gets_the_form_again_with_a_plain_message(web_server: Server) -> None:
+    client = httpx.Client(base_url=web_server.url, follow_redirects=False)
+    token = csrf_of(client.get("/login").text)
+    answer = client.post("/login", data={"name": "officer", "password": "nope",
+                                         "csrf_token": token})
+    assert answer.status_code == 401
+    assert "The user name or password is not right." in answer.text
+    assert "clearlane_session" not in answer.headers.get("set-cookie", "")
+
+
+def test_sign_in_refuses_a_form_without_its_token(web_server: Server) -> None:
+    answer = httpx.post(f"{web_server.url}/login",
+                        data={"name": "officer", "password": "correct horse battery staple"})
+    assert answer.status_code == 400
+    assert "clearlane_session" not in answer.headers.get("set-cookie", "")
+
+
+def test_sign_in_never_redirects_off_site(web_server: Server) -> None:
+    client = httpx.Client(base_url=web_server.url, follow_redirects=False)
+    token = csrf_of(client.get("/login").text)
+    answer = client.post("/login", data={"name": "analyst",
+                                         "password": "correct horse battery staple",
+                                         "csrf_token": token, "next": "//evil.example/x"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/home"
+
+
+def test_a_role_without_the_permission_gets_a_403_page(web_server: Server) -> None:
+    client = signed_in(web_server, "analyst")
+    answer = client.get("/queue")
+    assert answer.status_code == 403
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "cases:work" in answer.text
+    menu = client.get("/home").text
+    assert 'href="/queue"' not in menu  # the menu offers only what the role may open
+
+
+def test_a_change_without_the_csrf_token_is_refused(web_server: Server) -> None:
+    client = signed_in(web_server, "officer")
+    answer = client.post("/queue/next", data={})
+    assert answer.status_code == 403
+    taken = client.post("/queue/next", data={"csrf_token": csrf_of(client.get("/queue").text)})
+    assert taken.status_code == 303 and taken.headers["location"].startswith("/cases/A")
+
+
+def test_pages_in_french(web_server: Server) -> None:
+    client = signed_in(web_server, "officer")
+    queue = client.get("/queue?lang=fr")
+    text = html.unescape(queue.text)
+    assert '<html lang="fr"' in text
+    assert "File de travail" in text and "Prendre l'alerte suivante" in text
+    assert "clearlane_lang=fr" in queue.headers["set-cookie"]
+    again = client.get("/queue")  # remembered in the cookie
+    assert "File de travail" in again.text
+
+
+def test_sign_out_ends_the_session(web_server: Server) -> None:
+    client = signed_in(web_server, "officer")
+    token = csrf_of(client.get("/queue").text)
+    out = client.post("/logout", data={"csrf_token": token})
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert client.get("/queue").status_code == 303  # the cookie no longer opens the queue
