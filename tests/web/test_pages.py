@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import httpx
 from tests.api.conftest import OFFICE, Server
@@ -105,3 +106,45 @@ def test_sign_out_ends_the_session(web_server: Server) -> None:
     out = client.post("/logout", data={"csrf_token": token})
     assert out.status_code == 303 and out.headers["location"] == "/login"
     assert client.get("/queue").status_code == 303  # the cookie no longer opens the queue
+
+
+def test_auditor_reads_the_audit_log_and_verifies_the_chain(web_server: Server) -> None:
+    client = signed_in(web_server, "auditor")
+    log = client.get("/audit", params={"action": "login"})
+    assert log.status_code == 200
+    assert "login.ok" in log.text or "login" in log.text
+    checked = client.get("/audit", params={"verify": "true"})
+    assert "The chain is intact" in checked.text
+    assert client.get("/admin/users").status_code == 403  # reading is not managing
+
+
+def test_admin_adds_a_user_who_can_then_sign_in(web_server: Server) -> None:
+    client = signed_in(web_server, "admin")
+    token = csrf_of(client.get("/admin/users").text)
+    added = client.post("/admin/users", data={"csrf_token": token, "name": "amina",
+                                              "role": "officer", "offices": OFFICE,
+                                              "password": "a long enough password 1"})
+    assert added.status_code == 303
+    assert "amina" in client.get("/admin/users").text
+    officer = signed_in(web_server, "amina", "a long enough password 1")
+    assert officer.get("/queue").status_code == 200
+    entries = client.get("/audit", params={"action": "user."}).text
+    assert "amina" in entries  # the change is in the audit trail
+
+
+def test_a_new_key_is_shown_once_and_can_be_revoked(web_server: Server) -> None:
+    client = signed_in(web_server, "admin")
+    token = csrf_of(client.get("/admin/keys").text)
+    made = client.post("/admin/keys", data={"csrf_token": token, "name": "asycuda",
+                                            "role": "system", "days": "30"})
+    shown = re.search(r'<code id="new-key">(clk_[^<]+)</code>', made.text)
+    assert shown is not None
+    key = shown.group(1)
+    assert httpx.get(f"{web_server.url}/api/v1/auth/me",
+                     headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert key not in client.get("/admin/keys").text  # never shown again
+    prefix = key.split(".")[0]
+    revoked = client.post(f"/admin/keys/{prefix}/revoke", data={"csrf_token": token})
+    assert revoked.status_code == 303
+    assert httpx.get(f"{web_server.url}/api/v1/auth/me",
+                     headers={"Authorization": f"Bearer {key}"}).status_code == 401

@@ -31,6 +31,8 @@ MENU: tuple[tuple[str, str, str], ...] = (
     # (path, message key, permission that shows the entry)
     ("/queue", "menu/queue", "cases:work"),
     ("/audit", "menu/audit", "audit:read"),
+    ("/admin/users", "menu/users", "users:manage"),
+    ("/admin/keys", "menu/keys", "keys:manage"),
 )
 """The menu: each entry is shown to the roles whose permission the page itself requires."""
 
