@@ -148,3 +148,29 @@ def test_a_new_key_is_shown_once_and_can_be_revoked(web_server: Server) -> None:
     assert revoked.status_code == 303
     assert httpx.get(f"{web_server.url}/api/v1/auth/me",
                      headers={"Authorization": f"Bearer {key}"}).status_code == 401
+
+
+def test_declaration_page_shows_scores_records_and_checks(web_server: Server) -> None:
+    client = signed_in(web_server, "officer")
+    queue = client.get("/queue").text
+    alert = re.search(r'href="/cases/(A[0-9a-f]+)"', queue)
+    assert alert is not None
+    case = client.get(f"/cases/{alert.group(1)}").text
+    link = re.search(r'href="/declarations/([^"#]+)#item-', case)
+    assert link is not None
+    page = client.get(f"/declarations/{link.group(1)}")
+    assert page.status_code == 200, page.text
+    text = html.unescape(page.text)
+    assert "Record over the 730 days before this declaration" in text
+    assert "random control sample" in text  # the fixture's selection is all random control
+    # no classifier and no value bands in this workspace: said in words, not an error
+    assert "clearlane hs train" in text and "valuation build" in text
+
+
+def test_a_declaration_of_another_office_is_not_found(web_server: Server) -> None:
+    client = signed_in(web_server, "officer")
+    with web_server.workspace.connect() as con:
+        other = con.execute("SELECT declaration_id FROM declarations WHERE office_id = "
+                            "'PORT02' LIMIT 1").fetchone()
+    assert other is not None
+    assert client.get(f"/declarations/{other[0]}").status_code == 404

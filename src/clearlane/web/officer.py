@@ -84,3 +84,28 @@ def close(alert_id: str, caller: Annotated[Caller, page(WORK)], state: StateDep,
                      revenue_recovered=revenue, finding=finding.strip() or None)
     cases.close(state.workspace, caller.principal, alert_id, form)
     return RedirectResponse(f"/cases/{alert_id}", 303)
+
+
+SHOWN_FIELDS = ("hs_code", "goods_description", "origin_country", "departure_country",
+                "customs_value", "currency", "quantity", "quantity_unit", "net_mass_kg",
+                "tax_rate", "exporter_id", "declarant_id", "transport_mode")
+"""The item fields the declaration page lists (all fields are in the API's detail)."""
+OUTCOME_SHOWN = ("inspected", "fraud", "critical", "revenue_recovered", "finding",
+                 "inspected_at", "officer_id")
+
+
+@router.get("/declarations/{declaration_id}")
+def declaration_page(request: Request, declaration_id: str,
+                     caller: Annotated[Caller, page("declarations:read")],
+                     state: StateDep) -> Response:
+    """Every item's scores with their reasons, lane, rule hits, HS and price checks, and the
+    importer's and HS codes' record before the declaration."""
+    from clearlane.services.declaration_context import declaration_context
+    from clearlane.services.declarations import get_declaration, office_scope
+
+    detail = get_declaration(state.workspace, declaration_id,
+                             offices=office_scope(caller.principal))
+    context = declaration_context(state.workspace, detail, cache=state.cache)
+    checks = {c.item_no: c for c in context.checks}
+    return render(request, "declaration.html", declaration=detail, context=context,
+                  checks=checks, shown=SHOWN_FIELDS, outcome_shown=OUTCOME_SHOWN)
