@@ -60,3 +60,27 @@ def test_french_pages(page: Any, web_server: Server) -> None:
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/queue")
     assert page.get_by_role("heading", name="File de travail").is_visible()
+
+
+def test_readiness_form_is_saved_and_resumed(page: Any, web_server: Server) -> None:
+    sign_in(page, "analyst")
+    page.goto("/readiness")
+    page.get_by_label("Name of the administration").fill("Customs of Testland")
+    page.get_by_role("button", name="Start an assessment").click()
+    page.wait_for_url("**/readiness/*")
+    form_url = page.url
+    first = page.locator("form.readiness fieldset").first
+    first.locator("input[type=radio][value='2']").check()
+    first.locator("input[name^=evidence_]").fill("Risk unit charter, 2024")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_load_state()
+    # resumed later, in a new session: the answer and its evidence are there
+    page.context.clear_cookies()
+    sign_in(page, "analyst")
+    page.goto(form_url)
+    first = page.locator("form.readiness fieldset").first
+    assert first.locator("input[type=radio][value='2']").is_checked()
+    assert first.locator("input[name^=evidence_]").input_value() == "Risk unit charter, 2024"
+    page.get_by_role("button", name="Save and go to the next area").click()
+    page.wait_for_load_state()
+    assert "area=" in page.url or page.url.endswith("/result")

@@ -174,3 +174,33 @@ def test_a_declaration_of_another_office_is_not_found(web_server: Server) -> Non
                             "'PORT02' LIMIT 1").fetchone()
     assert other is not None
     assert client.get(f"/declarations/{other[0]}").status_code == 404
+
+
+def test_readiness_result_and_comparison_match_the_service(web_server: Server) -> None:
+    from clearlane.services import readiness
+
+    client = signed_in(web_server, "analyst")
+    token = csrf_of(client.get("/readiness").text)
+    ids = []
+    for level in ("1", "3"):
+        started = client.post("/readiness", data={"csrf_token": token,
+                                                  "administration": "Testland", "lang": "en"})
+        assert started.status_code == 303
+        assessment_id = started.headers["location"].rsplit("/", 1)[1]
+        ids.append(assessment_id)
+        form = client.get(f"/readiness/{assessment_id}").text
+        area = re.search(r'name="area" value="([^"]+)"', form)
+        assert area is not None
+        answers = {name: level for name in set(re.findall(r'name="(level_[^"]+)"', form))}
+        saved = client.post(f"/readiness/{assessment_id}",
+                            data={"csrf_token": token, "area": area.group(1), "go": "stay",
+                                  **answers})
+        assert saved.status_code == 303
+    stored = readiness.score_assessment(readiness.get_assessment(web_server.workspace, ids[1]))
+    result = client.get(f"/readiness/{ids[1]}/result").text
+    assert f"{stored.profile.overall:,.0f} / 100" in result
+    compared = client.get(f"/readiness/{ids[1]}/compare", params={"before": ids[0]})
+    assert compared.status_code == 200
+    assert "Answers that changed" in compared.text
+    officer = signed_in(web_server, "officer")
+    assert officer.get("/readiness").status_code == 403
