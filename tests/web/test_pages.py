@@ -204,3 +204,17 @@ def test_readiness_result_and_comparison_match_the_service(web_server: Server) -
     assert "Answers that changed" in compared.text
     officer = signed_in(web_server, "officer")
     assert officer.get("/readiness").status_code == 403
+
+
+def test_performance_page_reads_the_same_report_as_the_api(web_server: Server) -> None:
+    client = signed_in(web_server, "analyst")
+    page = client.get("/performance")
+    assert page.status_code == 200
+    api = web_server.client("analyst").get("/api/v1/performance")
+    assert api.status_code == 200, api.text
+    text = html.unescape(page.text)
+    assert "By selection basis" in text and "By lane" in text
+    for row in api.json()["by_basis"]:
+        assert f"<td>{row['group']}</td>" in text
+        if row["hit_rate_low"] is not None:  # the same interval on both
+            assert f"{row['hit_rate_low'] * 100:,.1f} %" in text
