@@ -218,3 +218,19 @@ def test_performance_page_reads_the_same_report_as_the_api(web_server: Server) -
         assert f"<td>{row['group']}</td>" in text
         if row["hit_rate_low"] is not None:  # the same interval on both
             assert f"{row['hit_rate_low'] * 100:,.1f} %" in text
+
+
+def test_overview_page_and_its_pdf(web_server: Server) -> None:
+    from clearlane.services.overview import unit_overview
+
+    client = signed_in(web_server, "analyst")
+    page = client.get("/overview")
+    assert page.status_code == 200
+    totals = unit_overview(web_server.workspace).totals
+    assert f"{totals['declarations']:,}" in page.text
+    pdf = client.get("/overview.pdf", params={"office": OFFICE})
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    bad = client.get("/overview", params={"date_from": "yesterday"})
+    assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text

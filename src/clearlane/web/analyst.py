@@ -46,3 +46,68 @@ def performance_page(request: Request, caller: Annotated[Caller, page("reports:r
         return render(request, "performance.html", report=None, message=str(exc), chart=None)
     return render(request, "performance.html", report=report, message=None,
                   chart=hit_rate_chart(report.over_time))
+
+
+def _window(date_from: str | None, date_to: str | None) -> tuple[Any, Any]:
+    from datetime import date
+
+    from clearlane.errors import Problem, ValidationError
+
+    parsed = []
+    for name, value in (("from", date_from), ("to", date_to)):
+        if not value:
+            parsed.append(None)
+            continue
+        try:
+            parsed.append(date.fromisoformat(value))
+        except ValueError:
+            raise ValidationError("not a date", [Problem(name, value, "a date YYYY-MM-DD")]
+                                  ) from None
+    return parsed[0], parsed[1]
+
+
+def _overview(state: Any, caller: Caller, date_from: str | None, date_to: str | None,
+              office: str | None) -> Any:
+    from clearlane.services.overview import unit_overview
+
+    start, end = _window(date_from, date_to)
+    return unit_overview(state.workspace, date_from=start, date_to=end, office=office or None)
+
+
+@router.get("/overview")
+def overview_page(request: Request, caller: Annotated[Caller, page("reports:read")],
+                  state: StateDep, date_from: str | None = None, date_to: str | None = None,
+                  office: str | None = None) -> Response:
+    """Volumes, lanes, inspections, hit rates, revenue recovered and clearance-time proxies,
+    per month; exportable as PDF."""
+    overview = _overview(state, caller, date_from, date_to, office)
+    monthly = overview.monthly
+    labels = [(float(i), str(p)[:7]) for i, p in enumerate(monthly["period"].to_list())
+              if i % max(1, monthly.height // 8) == 0]
+    volume = line_chart([Series("declarations", tuple(
+        (float(i), float(v)) for i, v in enumerate(monthly["declarations"].to_list())))],
+        x_labels=labels, y_format="{:,.0f}")
+    hits = line_chart([Series("hit rate", tuple(
+        (float(i), v) for i, v in enumerate(monthly["hit_rate"].to_list())))],
+        x_labels=labels)
+    query = request.url.query
+    return render(request, "overview.html", overview=overview, volume=volume, hits=hits,
+                  filters={"date_from": date_from or "", "date_to": date_to or "",
+                           "office": office or ""},
+                  pdf_url="/overview.pdf" + (f"?{query}" if query else ""))
+
+
+@router.get("/overview.pdf")
+def overview_pdf_download(request: Request, caller: Annotated[Caller, page("reports:read")],
+                          state: StateDep, date_from: str | None = None,
+                          date_to: str | None = None, office: str | None = None) -> Response:
+    from clearlane.reports.overview_pdf import overview_pdf
+    from clearlane.web.i18n import catalogue
+    from clearlane.web.render import language_of
+
+    overview = _overview(state, caller, date_from, date_to, office)
+    texts = catalogue(language_of(request))
+    body = overview_pdf(overview, texts.get, texts.get("overview/title"))
+    return Response(body, media_type="application/pdf", headers={
+        "Content-Disposition": 'attachment; filename="clearlane-overview.pdf"',
+        "Cache-Control": "no-store"})

@@ -30,6 +30,7 @@ PAGE_HEADERS = {
 MENU: tuple[tuple[str, str, str], ...] = (
     # (path, message key, permission that shows the entry)
     ("/queue", "menu/queue", "cases:work"),
+    ("/overview", "menu/overview", "reports:read"),
     ("/performance", "menu/performance", "reports:read"),
     ("/readiness", "menu/readiness", "reports:read"),
     ("/audit", "menu/audit", "audit:read"),
