@@ -82,8 +82,10 @@ def unit_overview(workspace: Workspace, *, date_from: date | None = None,
         .otherwise(None).alias("hit_rate"),
         pl.col("revenue_recovered").fill_null(0.0),
     ).select(MONTHLY_COLUMNS)
-    sums = {c: monthly[c].sum() for c in MONTHLY_COLUMNS if c not in ("period", "hit_rate")}
-    sums["hit_rate"] = sums["frauds"] / sums["inspected"] if sums["inspected"] else None
+    sums: dict[str, Any] = {c: monthly[c].sum() for c in MONTHLY_COLUMNS
+                            if c not in ("period", "hit_rate")}
+    sums["hit_rate"] = (int(sums["frauds"]) / int(sums["inspected"]) if sums["inspected"]
+                        else None)
     timed = workspace.query(
         f"""SELECT median(date_diff('day', d.declared_at, d.inspected_at)) AS days, count(*) AS n
             FROM declarations d

@@ -53,7 +53,7 @@ def _window(date_from: str | None, date_to: str | None) -> tuple[Any, Any]:
 
     from clearlane.errors import Problem, ValidationError
 
-    parsed = []
+    parsed: list[date | None] = []
     for name, value in (("from", date_from), ("to", date_to)):
         if not value:
             parsed.append(None)
