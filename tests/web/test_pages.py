@@ -234,3 +234,18 @@ def test_overview_page_and_its_pdf(web_server: Server) -> None:
     assert pdf.content.startswith(b"%PDF-")
     bad = client.get("/overview", params={"date_from": "yesterday"})
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
+
+
+def test_quality_and_quarantine_pages(web_server: Server) -> None:
+    from clearlane.services import quality
+
+    client = signed_in(web_server, "analyst")
+    report = quality.quality_report(web_server.workspace).to_dict()
+    page = client.get("/quality")
+    assert page.status_code == 200
+    assert f"{report['score']['overall']:,.1f} ({report['score']['grade']})" in page.text
+    quarantine = client.get("/quarantine")
+    assert quarantine.status_code == 200 and "No rejected row." in quarantine.text
+    officer = signed_in(web_server, "officer")
+    assert officer.get("/quality").status_code == 403
+    assert "officers scoped to offices see none" in officer.get("/quarantine").text

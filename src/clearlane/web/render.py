@@ -32,6 +32,8 @@ MENU: tuple[tuple[str, str, str], ...] = (
     ("/queue", "menu/queue", "cases:work"),
     ("/overview", "menu/overview", "reports:read"),
     ("/performance", "menu/performance", "reports:read"),
+    ("/quality", "menu/quality", "reports:read"),
+    ("/quarantine", "menu/quarantine", "reports:read"),
     ("/readiness", "menu/readiness", "reports:read"),
     ("/audit", "menu/audit", "audit:read"),
     ("/admin/users", "menu/users", "users:manage"),
