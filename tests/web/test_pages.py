@@ -249,3 +249,17 @@ def test_quality_and_quarantine_pages(web_server: Server) -> None:
     officer = signed_in(web_server, "officer")
     assert officer.get("/quality").status_code == 403
     assert "officers scoped to offices see none" in officer.get("/quarantine").text
+
+
+def test_hs_assistant_searches_the_nomenclature(web_server: Server) -> None:
+    client = signed_in(web_server, "officer")
+    page = html.unescape(client.get("/hs", params={"search": "telephone"}).text)
+    assert "<code>8517" in page
+    # no classifier trained in this workspace: the suggestion says what to run
+    suggested = html.unescape(client.get("/hs", params={"description": "mobile phones"}).text)
+    assert "clearlane hs train" in suggested
+
+
+def test_value_bands_explorer_without_bands_says_how_to_build_them(web_server: Server) -> None:
+    client = signed_in(web_server, "analyst")
+    assert "clearlane valuation build" in client.get("/valuation").text

@@ -34,12 +34,15 @@ MENU: tuple[tuple[str, str, str], ...] = (
     ("/performance", "menu/performance", "reports:read"),
     ("/quality", "menu/quality", "reports:read"),
     ("/quarantine", "menu/quarantine", "reports:read"),
+    ("/hs", "menu/hs", "declarations:read"),
+    ("/valuation", "menu/bands", "reports:read"),
     ("/readiness", "menu/readiness", "reports:read"),
     ("/audit", "menu/audit", "audit:read"),
     ("/admin/users", "menu/users", "users:manage"),
     ("/admin/keys", "menu/keys", "keys:manage"),
 )
-"""The menu: each entry is shown to the roles whose permission the page itself requires."""
+"""The menu: each entry is shown to the roles holding its permission (the page itself may
+allow more, e.g. the quarantine page answers an officer with an explanation)."""
 
 
 def _number(value: Any, digits: int = 0) -> str:
