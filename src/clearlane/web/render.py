@@ -32,6 +32,7 @@ MENU: tuple[tuple[str, str, str], ...] = (
     ("/queue", "menu/queue", "cases:work"),
     ("/overview", "menu/overview", "reports:read"),
     ("/performance", "menu/performance", "reports:read"),
+    ("/models", "menu/models", "reports:read"),
     ("/quality", "menu/quality", "reports:read"),
     ("/quarantine", "menu/quarantine", "reports:read"),
     ("/hs", "menu/hs", "declarations:read"),
