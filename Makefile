@@ -10,7 +10,7 @@ DEMO_ITEMS ?= 200000
 ASSETS := src/clearlane/api/static/swagger-ui/swagger-ui-bundle.js src/clearlane/web/static/vendor/htmx.min.js
 BROWSER := /usr/bin/chromium
 
-.PHONY: demo test install assets lint typecheck check bench clean docs-cli
+.PHONY: demo test install assets lint typecheck check bench clean docs-cli screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ $(BROWSER):
 ## test: install what the tests need and run the whole suite
 test: $(TEST_STAMP) $(ASSETS) $(BROWSER)
 	CLEARLANE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
+
+## screenshots: the web pages of the demo workspace into docs/img/ (run `make demo` first)
+screenshots: $(TEST_STAMP) $(ASSETS) $(BROWSER)
+	$(BIN)/python scripts/screenshots.py --workspace $(WORKSPACE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -47,7 +47,7 @@ def line_chart(series: Sequence[Series], *, x_labels: Sequence[tuple[float, str]
     ticks given by ``x_labels`` ((x, label) pairs)."""
     xs = [x for s in series for x, _ in s.points]
     ys = [y for s in series for _, y in s.points if y is not None and math.isfinite(y)]
-    left, top, right, bottom = 56.0, 10.0, width - 10.0, height - 28.0
+    left, top, right, bottom = 56.0, 10.0, width - 24.0, height - 28.0
     if not xs or not ys:
         return LineChart(width, height, (), (), (), (left, top, right, bottom))
     lo = min(ys) if y_min is None else min(y_min, min(ys))

@@ -52,6 +52,14 @@ def _number(value: Any, digits: int = 0) -> str:
     return f"{float(value):,.{digits}f}"
 
 
+def _plain(value: Any) -> str:
+    """A stored field as an officer reads it: floats without binary noise (5,915.2, not
+    5915.200000000001), everything else as it is."""
+    if isinstance(value, float):
+        return f"{value:,.4f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else "–"
 
@@ -63,6 +71,7 @@ def environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["number"] = _number
     env.filters["when"] = _when
+    env.filters["plain"] = _plain
     return env
 
 
