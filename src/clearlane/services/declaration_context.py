@@ -92,7 +92,9 @@ def _price_checks(workspace: Workspace, frame: pl.DataFrame) -> tuple[Any, str |
     from clearlane.services import valuation
 
     try:
-        return valuation.check_declarations(workspace, frame), None
+        # against the bands alone: the importer's own record is shown beside it, and
+        # calibrating on every earlier declaration costs seconds (a batch check does it)
+        return valuation.check_declarations(workspace, frame, use_history=False), None
     except ClearlaneError as exc:
         return None, str(exc)
 

@@ -24,7 +24,8 @@ def quality_page(request: Request, caller: Annotated[Caller, page("reports:read"
                  state: StateDep, batch_id: str | None = None) -> Response:
     """Score, rows, per-field completeness and validity, range checks and the top issues of
     the workspace or one ingest batch (the report of `clearlane quality`)."""
-    report = quality.quality_report(state.workspace, batch_id or None).to_dict()
+    report = quality.cached_quality_report(state.workspace, state.cache,
+                                           batch_id or None).to_dict()
     return render(request, "quality.html", report=report, batch_id=batch_id or "")
 
 
