@@ -84,3 +84,18 @@ def test_readiness_form_is_saved_and_resumed(page: Any, web_server: Server) -> N
     page.get_by_role("button", name="Save and go to the next area").click()
     page.wait_for_load_state()
     assert "area=" in page.url or page.url.endswith("/result")
+
+
+def test_reading_works_with_javascript_off(browser: Any, web_server: Server) -> None:
+    context = browser.new_context(base_url=web_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, "officer")
+        page.wait_for_url("**/queue")
+        assert page.locator("table.queue tbody tr").count() > 0
+        page.locator("select[name=lane]").select_option("yellow")
+        page.get_by_role("button", name="Apply").click()  # the <noscript> button
+        page.wait_for_url("**/queue?*lane=yellow*")
+        assert page.locator("table.queue .lane-red").count() == 0
+    finally:
+        context.close()

@@ -6,6 +6,7 @@ import html
 import re
 
 import httpx
+import pytest
 from tests.api.conftest import OFFICE, Server
 from tests.web.conftest import csrf_of, signed_in
 
@@ -263,3 +264,20 @@ def test_hs_assistant_searches_the_nomenclature(web_server: Server) -> None:
 def test_value_bands_explorer_without_bands_says_how_to_build_them(web_server: Server) -> None:
     client = signed_in(web_server, "analyst")
     assert "clearlane valuation build" in client.get("/valuation").text
+
+
+@pytest.mark.parametrize("role", ["officer", "analyst", "auditor", "admin"])
+def test_every_menu_entry_a_role_sees_opens_for_it(web_server: Server, role: str) -> None:
+    from clearlane.accounts.roles import has_permission
+    from clearlane.web.render import MENU
+
+    client = signed_in(web_server, role)
+    landing = client.get("/home")
+    home = client.get(landing.headers["location"]) if landing.status_code == 303 else landing
+    assert home.status_code == 200
+    shown = re.findall(r'<nav aria-label="[^"]*">(.*?)</nav>', home.text, re.S)
+    links = re.findall(r'href="(/[^"]*)"', shown[0]) if shown else []
+    expected = [path for path, _, permission in MENU if has_permission(role, permission)]
+    assert links == expected
+    for path in links:
+        assert client.get(path).status_code == 200, path
