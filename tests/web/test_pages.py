@@ -281,3 +281,37 @@ def test_every_menu_entry_a_role_sees_opens_for_it(web_server: Server, role: str
     assert links == expected
     for path in links:
         assert client.get(path).status_code == 200, path
+
+
+def test_officer_attaches_snoozes_and_refers(web_server: Server) -> None:
+    client = signed_in(web_server, "officer")
+    token = csrf_of(client.get("/queue").text)
+    taken = client.post("/queue/next", data={"csrf_token": token})
+    case = taken.headers["location"]
+    pdf = b"%PDF-1.4\n% inspection report\n"
+    attached = client.post(f"{case}/attach", data={"csrf_token": token},
+                           files={"document": ("report.pdf", pdf, "application/pdf")})
+    assert attached.status_code == 303, attached.text
+    page = client.get(case).text
+    link = re.search(r'href="(/cases/A[0-9a-f]+/attachments/[0-9a-f]{64})">report.pdf<', page)
+    assert link is not None
+    download = client.get(link.group(1))
+    assert download.content == pdf and download.headers["content-type"] == "application/pdf"
+    # the type is the content's, never the name's or the sender's
+    disguised = client.post(f"{case}/attach", data={"csrf_token": token},
+                            files={"document": ("x.pdf", b"MZ\x90\x00\x03\x00\xff", "application/pdf")})
+    assert disguised.status_code == 422
+    client.post(f"{case}/attach", data={"csrf_token": token},
+                files={"document": ("page.pdf", b"<html>plain words</html>", "application/pdf")})
+    assert "page.pdf</a> (text/plain" in client.get(case).text
+    bad_day = client.post(f"{case}/snooze", data={"csrf_token": token, "until": "soon",
+                                                  "reason": "waiting for documents"})
+    assert bad_day.status_code == 422 and "YYYY-MM-DD" in bad_day.text
+    snoozed = client.post(f"{case}/snooze", data={"csrf_token": token, "until": "2099-01-01",
+                                                  "reason": "waiting for documents"})
+    assert snoozed.status_code == 303
+    assert "snoozed" in client.get(case).text
+    referred = client.post(f"{case}/refer", data={"csrf_token": token, "office": "PORT02",
+                                                  "reason": "goods cleared at the port"})
+    assert referred.status_code == 303
+    assert client.get(case).status_code == 404  # now another office's case

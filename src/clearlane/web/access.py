@@ -21,6 +21,9 @@ from clearlane.audit.log import _ACTOR
 from clearlane.errors import ClearlaneError, InvalidCredentialsError
 
 CSRF_FIELD = "csrf_token"
+FORM_MAX_PART_BYTES = 11 * 1024 * 1024
+"""Largest part of a form the pages read: a case attachment (10 MiB, checked by the case
+service) and room for its headers. The form is parsed once, here, for the CSRF token."""
 
 
 class SignInRequired(ClearlaneError):
@@ -41,7 +44,8 @@ class Page(Allow):
     async def __call__(self, request: Request) -> Caller | None:
         token: str | None = None
         if request.method not in SAFE_METHODS:
-            value = (await request.form()).get(CSRF_FIELD)  # parsed once, cached on request
+            form = await request.form(max_part_size=FORM_MAX_PART_BYTES)  # kept on request
+            value = form.get(CSRF_FIELD)
             token = value if isinstance(value, str) else None
         try:
             caller = await run_in_threadpool(authenticate, request, token)

@@ -109,3 +109,67 @@ def declaration_page(request: Request, declaration_id: str,
     checks = {c.item_no: c for c in context.checks}
     return render(request, "declaration.html", declaration=detail, context=context,
                   checks=checks, shown=SHOWN_FIELDS, outcome_shown=OUTCOME_SHOWN)
+
+
+@router.post("/cases/{alert_id}/snooze")
+def snooze(alert_id: str, caller: Annotated[Caller, page(WORK)], state: StateDep,
+           until: Annotated[str, Form()], reason: Annotated[str, Form(max_length=4000)]
+           ) -> Response:
+    """Put the alert aside until a date (its first moment, UTC), with a reason."""
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(until)
+    except ValueError:
+        raise ValidationError("not a date", [Problem("until", until, "a date YYYY-MM-DD")]
+                              ) from None
+    cases.snooze(state.workspace, caller.principal, alert_id, day, reason)
+    return RedirectResponse(f"/cases/{alert_id}", 303)
+
+
+@router.post("/cases/{alert_id}/refer")
+def refer(alert_id: str, caller: Annotated[Caller, page(WORK)], state: StateDep,
+          office: Annotated[str, Form(max_length=50)],
+          reason: Annotated[str, Form(max_length=4000)]) -> Response:
+    """Hand the alert to another office's queue, with a reason."""
+    cases.refer(state.workspace, caller.principal, alert_id, office, reason)
+    return RedirectResponse("/queue", 303)
+
+
+@router.post("/cases/{alert_id}/release")
+def release(alert_id: str, caller: Annotated[Caller, page(WORK)], state: StateDep) -> Response:
+    """Give the lock back: the alert returns to the queue."""
+    cases.release(state.workspace, caller.principal, alert_id)
+    return RedirectResponse("/queue", 303)
+
+
+@router.post("/cases/{alert_id}/attach")
+async def attach(request: Request, alert_id: str, caller: Annotated[Caller, page(WORK)],
+                 state: StateDep) -> Response:
+    """Store a document on the case (PDF, PNG, JPEG or plain text, checked by its content;
+    size-limited)."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.datastructures import UploadFile
+
+    from clearlane.cases.alerts import MAX_ATTACHMENT_BYTES
+
+    upload = (await request.form()).get("document")  # parsed by the access check
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise ValidationError("choose a document to attach",
+                              [Problem("document", None, "a PDF, PNG, JPEG or text file")])
+    content = await upload.read(MAX_ATTACHMENT_BYTES + 1)
+    await run_in_threadpool(cases.attach, state.workspace, caller.principal, alert_id,
+                            content, upload.filename)
+    return RedirectResponse(f"/cases/{alert_id}", 303)
+
+
+@router.get("/cases/{alert_id}/attachments/{sha256}")
+def attachment(alert_id: str, sha256: str, caller: Annotated[Caller, page(WORK)],
+               state: StateDep) -> Response:
+    """A stored document, sent back with the type recognised when it was attached (never
+    shown inline as HTML: downloaded)."""
+    info, content = cases.read_attachment(state.workspace, caller.principal, alert_id, sha256)
+    name = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in info.name)
+    return Response(content, media_type=info.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{name or info.sha256[:12]}"',
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
