@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -24,6 +25,9 @@ from clearlane.maps.topojson import Polygon, decode_arcs, polygons  # noqa: E402
 
 PACKAGE = ROOT / "node_modules" / "world-atlas"
 SOURCE = PACKAGE / "countries-110m.json"
+SMALL_COUNTRIES = PACKAGE / "countries-50m.json"
+"""Countries too small for the 1:110m file (Singapore, Hong Kong, Malta, Bahrain, Mauritius,
+…) come from the 1:50m one: a trade map needs them."""
 TARGET = ROOT / "src" / "clearlane" / "maps" / "data" / "countries.geo.json"
 DIGITS = 3
 """Decimals kept (about 100 m; the 1:110m source is quantized to about 400 m)."""
@@ -32,9 +36,9 @@ WITHOUT_ID = {"Kosovo": "XK", "N. Cyprus": "CY", "Somaliland": "SO"}
 the EU use (XK, user-assigned); the two others are drawn as parts of their ISO country."""
 
 
-def alpha_2(geometry: dict[str, object]) -> tuple[str, str]:
+def alpha_2(geometry: dict[str, Any]) -> tuple[str, str]:
     """The ISO alpha-2 code and name of a topology geometry."""
-    name = str((geometry.get("properties") or {}).get("name", ""))  # type: ignore[union-attr]
+    name = str((geometry.get("properties") or {}).get("name", ""))
     if "id" not in geometry:
         code = WITHOUT_ID[name]
         country = pycountry.countries.get(alpha_2=code)
@@ -61,26 +65,38 @@ def _rounded(polygon: Polygon) -> list[list[list[float]]]:
     return rings
 
 
+def _add(topology: dict[str, Any], countries: dict[str, tuple[str, list[Any]]],
+         only_new: bool) -> None:
+    """Add the countries of ``topology`` (``only_new``: those not there yet, with an ISO id)."""
+    arcs = decode_arcs(topology)
+    known = set(countries)
+    for geometry in topology["objects"]["countries"]["geometries"]:
+        if only_new and "id" not in geometry:
+            continue
+        code, name = alpha_2(geometry)
+        if only_new and code in known:
+            continue
+        pieces = [_rounded(orient(piece)) for polygon in polygons(geometry, arcs)
+                  for piece in split_polygon(polygon)]
+        countries[code] = (name, countries.get(code, (name, []))[1] + [p for p in pieces if p])
+
+
 def main() -> int:
-    if not SOURCE.is_file():
+    if not (SOURCE.is_file() and SMALL_COUNTRIES.is_file()):
         print(f"missing {SOURCE}: run `npm ci` first", file=sys.stderr)
         return 1
     topology = json.loads(SOURCE.read_text(encoding="utf-8"))
     version = json.loads((PACKAGE / "package.json").read_text(encoding="utf-8"))["version"]
-    arcs = decode_arcs(topology)
     countries: dict[str, tuple[str, list[list[list[list[float]]]]]] = {}
-    for geometry in topology["objects"]["countries"]["geometries"]:
-        code, name = alpha_2(geometry)
-        pieces = [_rounded(orient(piece)) for polygon in polygons(geometry, arcs)
-                  for piece in split_polygon(polygon)]
-        countries[code] = (name, countries.get(code, (name, []))[1] + [p for p in pieces if p])
+    _add(topology, countries, only_new=False)
+    _add(json.loads(SMALL_COUNTRIES.read_text(encoding="utf-8")), countries, only_new=True)
     features = [{"type": "Feature", "id": code,
                  "properties": {"iso_a2": code, "name": name},
                  "geometry": {"type": "MultiPolygon", "coordinates": coordinates}}
                 for code, (name, coordinates) in sorted(countries.items())]
     collection = {"type": "FeatureCollection",
-                  "source": f"world-atlas {version} countries-110m.json (Natural Earth, "
-                            "public domain)",
+                  "source": f"world-atlas {version} countries-110m.json and, for the smaller "
+                            "countries, countries-50m.json (Natural Earth, public domain)",
                   "features": features}
     TARGET.parent.mkdir(parents=True, exist_ok=True)
     temporary = TARGET.with_name(f".{TARGET.name}.tmp")
