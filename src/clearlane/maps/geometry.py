@@ -6,7 +6,7 @@ and end, and where QGIS users may put a label)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from itertools import pairwise
@@ -33,6 +33,8 @@ class Country:
 class Geometry:
     countries: dict[str, Country]
     source: str
+    svg_paths: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """SVG path data of each country, filled on first use (:func:`clearlane.maps.svg.path_of`)."""
 
 
 def _centroid(ring: Ring) -> Point:

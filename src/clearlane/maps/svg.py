@@ -55,6 +55,14 @@ def path_of(country: Country) -> str:
     return "".join(parts)
 
 
+def cached_path(geometry: Geometry, code: str) -> str:
+    """:func:`path_of` the country ``code``, computed once per loaded geometry."""
+    path = geometry.svg_paths.get(code)
+    if path is None:
+        path = geometry.svg_paths[code] = path_of(geometry.countries[code])
+    return path
+
+
 @dataclass(frozen=True)
 class LegendClass:
     colour: str
@@ -129,7 +137,8 @@ class MapPath:
 def choropleth(geometry: Geometry, values: Mapping[str, float | None],
                scale: ColourScale) -> list[MapPath]:
     """Every drawn country, filled by ``scale`` from ``values`` (no value: :data:`NO_DATA`)."""
-    return [MapPath(c.code, c.name, path_of(c), scale.colour(values.get(c.code)),
+    return [MapPath(c.code, c.name, cached_path(geometry, c.code),
+                    scale.colour(values.get(c.code)),
                     values.get(c.code) is not None)
             for c in sorted(geometry.countries.values(), key=lambda c: c.code)
             if c.code not in NOT_DRAWN]

@@ -29,6 +29,8 @@ from typing import Any
 
 from clearlane.accounts.roles import Principal
 from clearlane.errors import Problem, ValidationError
+from clearlane.maps import geojson
+from clearlane.maps.geometry import load
 from clearlane.services.declarations import office_scope
 from clearlane.store.workspace import Workspace
 
@@ -202,3 +204,23 @@ def flows(workspace: Workspace, principal: Principal,
                            int(row["declarations"]), int(row["items"]),
                            float(row["customs_value"])))
     return FlowReport(window, tuple(routes), direct_items, direct_value)
+
+
+def origins_geojson(workspace: Workspace, principal: Principal,
+                    window: MapWindow | None = None) -> dict[str, Any]:
+    """:func:`origins` as a GeoJSON FeatureCollection: every country of the map, with the
+    properties of :data:`clearlane.maps.geojson.ORIGIN_PROPERTIES`."""
+    window = window or MapWindow()
+    report = origins(workspace, principal, window)
+    return geojson.origins_collection(load(), [o.as_dict() for o in report.origins],
+                                      window.properties())
+
+
+def flows_geojson(workspace: Workspace, principal: Principal,
+                  window: MapWindow | None = None) -> dict[str, Any]:
+    """:func:`flows` as a GeoJSON FeatureCollection of LineStrings origin → departure, with the
+    properties of :data:`clearlane.maps.geojson.FLOW_PROPERTIES`."""
+    window = window or MapWindow()
+    report = flows(workspace, principal, window)
+    return geojson.flows_collection(load(), [f.as_dict() for f in report.flows],
+                                    window.properties())

@@ -25,6 +25,7 @@ from clearlane.audit.log import acting_as
 from clearlane.errors import ClearlaneError, InvalidCredentialsError, LoginRateLimitedError
 from clearlane.services import accounts
 from clearlane.web.access import CSRF_FIELD, SignInRequired, page, sign_in_url
+from clearlane.web.maps import router as maps_router
 from clearlane.web.officer import router as officer_router
 from clearlane.web.render import PAGE_HEADERS, render
 
@@ -131,7 +132,7 @@ async def _web_or_problem(request: Request, error: Exception) -> Response:
 def install_web(app: FastAPI) -> None:
     """Add the pages (each router guarded: deny by default), their static files (public by
     design) and their error pages to ``app``."""
-    for web_router in (router, officer_router):
+    for web_router in (router, officer_router, maps_router):
         guard_routes(web_router.routes)
         app.include_router(web_router)
     app.mount(STATIC_PATH, StaticFiles(packages=[("clearlane.web", "static")]), name="static")

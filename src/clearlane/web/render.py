@@ -31,6 +31,7 @@ MENU: tuple[tuple[str, str, str], ...] = (
     # (path, message key, permission that shows the entry)
     ("/queue", "menu/queue", "cases:work"),
     ("/audit", "menu/audit", "audit:read"),
+    ("/maps", "maps/menu", "reports:read"),
 )
 """The menu: each entry is shown to the roles whose permission the page itself requires."""
 
