@@ -135,6 +135,9 @@ def origins(workspace: Workspace, principal: Principal,
     window = window or MapWindow()
     check_window(window)
     where, params = _where(window, principal)
+    # two steps (per origin and declaration, then per origin) count the declarations faster
+    # than count(DISTINCT …); the latest assessment of an item is one arg_max per item (of the
+    # window's items only when there is a window: the left join drops the others anyway)
     frame = workspace.query(f"""
       WITH d AS (
         SELECT declaration_id, item_no, origin_country, customs_value,
@@ -143,20 +146,28 @@ def origins(workspace: Workspace, principal: Principal,
                revenue_recovered
         FROM declarations {where}),
       latest AS (
-        SELECT r.declaration_id, r.item_no, r.expected_revenue
-        FROM risk_assessments r JOIN d USING (declaration_id, item_no)
-        QUALIFY row_number() OVER (PARTITION BY r.declaration_id, r.item_no
-                                   ORDER BY r.assessed_at DESC, r.model_version DESC) = 1)
-      SELECT d.origin_country AS iso_a2,
-             count(DISTINCT d.declaration_id) AS declarations, count(*) AS items,
-             coalesce(sum(d.customs_value), 0) AS customs_value,
-             count(*) FILTER (WHERE d.inspected) AS inspected,
-             count(*) FILTER (WHERE d.fraud) AS frauds,
-             coalesce(sum(l.expected_revenue), 0) AS revenue_at_stake,
-             count(l.expected_revenue) AS assessed,
-             coalesce(sum(d.revenue_recovered) FILTER (WHERE d.fraud), 0) AS revenue_recovered
-      FROM d LEFT JOIN latest l USING (declaration_id, item_no)
-      GROUP BY d.origin_country
+        SELECT r.declaration_id, r.item_no,
+               arg_max(r.expected_revenue, (r.assessed_at, r.model_version)) AS expected_revenue
+        FROM risk_assessments r {"SEMI JOIN d USING (declaration_id, item_no)" if where else ""}
+        GROUP BY ALL),
+      per_declaration AS (
+        SELECT d.origin_country, d.declaration_id, count(*) AS items,
+               sum(d.customs_value) AS customs_value,
+               count(*) FILTER (WHERE d.inspected) AS inspected,
+               count(*) FILTER (WHERE d.fraud) AS frauds,
+               sum(l.expected_revenue) AS revenue_at_stake,
+               count(l.expected_revenue) AS assessed,
+               sum(d.revenue_recovered) FILTER (WHERE d.fraud) AS revenue_recovered
+        FROM d LEFT JOIN latest l USING (declaration_id, item_no)
+        GROUP BY ALL)
+      SELECT origin_country AS iso_a2, count(*) AS declarations, sum(items) AS items,
+             coalesce(sum(customs_value), 0) AS customs_value,
+             sum(inspected) AS inspected, sum(frauds) AS frauds,
+             coalesce(sum(revenue_at_stake), 0) AS revenue_at_stake,
+             sum(assessed) AS assessed,
+             coalesce(sum(revenue_recovered), 0) AS revenue_recovered
+      FROM per_declaration
+      GROUP BY origin_country
       ORDER BY customs_value DESC, iso_a2""", params)
     stats: list[OriginStats] = []
     unknown = 0
@@ -186,10 +197,14 @@ def flows(workspace: Workspace, principal: Principal,
     check_window(window)
     where, params = _where(window, principal)
     frame = workspace.query(f"""
-      SELECT origin_country AS origin, departure_country AS departure,
-             count(DISTINCT declaration_id) AS declarations, count(*) AS items,
+      WITH per_declaration AS (
+        SELECT origin_country AS origin, departure_country AS departure, declaration_id,
+               count(*) AS items, sum(customs_value) AS customs_value
+        FROM declarations {where}
+        GROUP BY ALL)
+      SELECT origin, departure, count(*) AS declarations, sum(items) AS items,
              coalesce(sum(customs_value), 0) AS customs_value
-      FROM declarations {where}
+      FROM per_declaration
       GROUP BY ALL
       HAVING origin IS NOT NULL AND departure IS NOT NULL
       ORDER BY customs_value DESC, origin, departure""", params)
