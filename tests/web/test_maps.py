@@ -48,6 +48,8 @@ def test_the_map_page_draws_every_country_and_colours_the_origins(
     assert 'id="origins-table"' in page and "(CN)" in page
     for layer in ("fraud_rate", "revenue_at_stake"):
         assert analyst.get(f"/maps?layer={layer}").status_code == 200
+    partial = analyst.get("/maps?layer=fraud_rate", headers={"HX-Request": "true"})
+    assert "<html" not in partial.text and 'id="origins-map"' in partial.text
 
 
 def test_the_routes_page_draws_lines_origin_to_departure(analyst: httpx.Client) -> None:
@@ -150,9 +152,9 @@ def test_the_map_in_the_browser(page: Any, web_server: Server, tmp_path: Path) -
     assert fills and not any(f.startswith("url(") for f in fills)
     box = page.locator("svg#origins-map").bounding_box()
     assert box is not None and box["width"] > 300  # drawn, not an empty element
-    page.locator("select[name=layer]").select_option("fraud_rate")
-    page.get_by_role("button", name="Show").click()
+    page.locator("select[name=layer]").select_option("fraud_rate")  # htmx redraws the map
     page.wait_for_url("**/maps?layer=fraud_rate*")
+    assert "Fraud rate" in page.locator("#origins-map-title").text_content()
     with page.expect_download() as download:
         page.get_by_role("link", name="Download as GeoJSON (QGIS)").click()
     saved = tmp_path / "origins.geojson"
@@ -161,3 +163,19 @@ def test_the_map_in_the_browser(page: Any, web_server: Server, tmp_path: Path) -
     page.get_by_role("link", name="Routes").click()
     page.wait_for_url("**/maps/flows*")
     assert page.locator("svg#flows-map path.flow").count() > 0
+
+
+def test_the_map_reads_with_javascript_off(browser: Any, web_server: Server) -> None:
+    context = browser.new_context(base_url=web_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, "auditor")
+        page.wait_for_url("**/audit*")
+        page.goto("/maps")
+        page.locator("select[name=layer]").select_option("revenue_at_stake")
+        page.get_by_role("button", name="Show").click()  # a plain GET form without htmx
+        page.wait_for_url("**/maps?layer=revenue_at_stake*")
+        assert page.locator("svg#origins-map path.country").count() > 100
+        assert "Revenue at stake" in page.locator("#origins-map-title").text_content()
+    finally:
+        context.close()

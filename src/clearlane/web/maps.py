@@ -81,7 +81,8 @@ def _query(window: maps.MapWindow) -> str:
 def origins_page(request: Request, caller: Annotated[Caller, page(READ)], state: StateDep,
                  layer: str = "declarations", date_from: str | None = None,
                  date_to: str | None = None, office: str | None = None) -> Response:
-    """The choropleth of the countries of origin, one layer at a time, and its table."""
+    """The choropleth of the countries of origin, one layer at a time, and its table; with
+    ``HX-Request`` (htmx, the filters changed) only the part under the filters."""
     chosen = LAYERS.get(layer, LAYERS["declarations"])
     window = map_window(date_from, date_to, office)
     report = maps.origins(state.workspace, caller.principal, window)
@@ -90,7 +91,8 @@ def origins_page(request: Request, caller: Annotated[Caller, page(READ)], state:
     scale = svg.classify(values.values(), chosen.palette, chosen.method)
     paths = svg.choropleth(geometry, values, scale)
     names = {code: c.name for code, c in geometry.countries.items()}
-    return render(request, "maps.html", layer=chosen, layers=LAYERS, window=window,
+    template = "_maps_origins.html" if request.headers.get("hx-request") else "maps.html"
+    return render(request, template, layer=chosen, layers=LAYERS, window=window,
                   report=report, paths=paths, values=values, legend=scale.legend(),
                   no_data=svg.NO_DATA, names=names, width=svg.WIDTH, height=svg.HEIGHT,
                   query=_query(window),
@@ -109,7 +111,8 @@ def flows_page(request: Request, caller: Annotated[Caller, page(READ)], state: S
     lines = svg.flow_lines(geometry, [(f.origin, f.departure, f.customs_value) for f in shown])
     paths = svg.choropleth(geometry, {}, svg.classify([]))
     names = {code: c.name for code, c in geometry.countries.items()}
-    return render(request, "maps_flows.html", window=window, report=report, shown=shown,
+    template = "_maps_flows.html" if request.headers.get("hx-request") else "maps_flows.html"
+    return render(request, template, window=window, report=report, shown=shown,
                   lines=lines, paths=paths, names=names, width=svg.WIDTH, height=svg.HEIGHT,
                   query=_query(window))
 
