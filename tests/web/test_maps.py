@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,23 @@ from tests.web.test_browser import sign_in
 from clearlane.maps.antimeridian import signed_area
 from clearlane.maps.geojson import FLOW_PROPERTIES, MEDIA_TYPE, ORIGIN_PROPERTIES
 from clearlane.maps.geometry import load
+from clearlane.services.maps import MapWindow
+from clearlane.web.i18n import catalogue, languages
+from clearlane.web.maps import LAYERS, _query, map_window
 from clearlane.web.render import CONTENT_SECURITY_POLICY
+
+
+def test_every_layer_has_its_texts_in_every_language() -> None:
+    for lang in languages():
+        keys = catalogue(lang).keys
+        for layer in LAYERS.values():
+            assert {layer.label, layer.explain} <= keys, (lang, layer.name)
+
+
+def test_the_window_is_kept_in_links_safely() -> None:
+    window = map_window("2024-01-01", "", "A&B 1")
+    assert window == MapWindow(date(2024, 1, 1), None, "A&B 1")
+    assert _query(window) == "?date_from=2024-01-01&office=A%26B+1"
 
 
 def _origins_in_data(server: Server) -> dict[str, int]:

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -73,8 +74,9 @@ def _layer_value(layer: Layer, origin: maps.OriginStats) -> float | None:
 
 
 def _query(window: maps.MapWindow) -> str:
-    parts = [f"{k}={v}" for k, v in window.properties().items() if v]
-    return ("?" + "&".join(parts)) if parts else ""
+    """The window as a query string (``?date_from=…``), for the links that keep it."""
+    parts = {k: v for k, v in window.properties().items() if v}
+    return ("?" + urlencode(parts)) if parts else ""
 
 
 @router.get("/maps")
