@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 WORKSPACE ?= clearlane-workspace
 DEMO_ITEMS ?= 200000
 
-ASSETS := src/clearlane/api/static/swagger-ui/swagger-ui-bundle.js src/clearlane/web/static/vendor/htmx.min.js
+ASSETS := src/clearlane/api/static/swagger-ui/swagger-ui-bundle.js src/clearlane/web/static/vendor/htmx.min.js src/clearlane/maps/data/countries.geo.json
 BROWSER := /usr/bin/chromium
 
 .PHONY: demo test install assets lint typecheck check bench clean docs-cli screenshots
@@ -21,10 +21,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Front-end files the server serves itself (never a CDN): pinned in package.json and
-# package-lock.json, installed without running package scripts, copied into the package.
-$(ASSETS) &: package.json package-lock.json scripts/vendor_assets.py
+# package-lock.json, installed without running package scripts, copied into the package; the
+# maps' country geometry is converted from the npm package world-atlas (needs pycountry).
+$(ASSETS) &: package.json package-lock.json scripts/vendor_assets.py scripts/build_geometry.py $(STAMP)
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	$(PYTHON) scripts/vendor_assets.py
+	$(BIN)/python scripts/build_geometry.py
 
 assets: $(ASSETS)
 
@@ -66,4 +68,4 @@ docs-cli: $(STAMP)
 	$(BIN)/python scripts/gen_cli_reference.py
 
 clean:
-	rm -rf $(VENV) node_modules src/clearlane/api/static/swagger-ui src/clearlane/web/static/vendor $(WORKSPACE) $(WORKSPACE).audit-checkpoint.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules src/clearlane/api/static/swagger-ui src/clearlane/web/static/vendor src/clearlane/maps/data $(WORKSPACE) $(WORKSPACE).audit-checkpoint.json .pytest_cache .mypy_cache .ruff_cache

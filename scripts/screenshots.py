@@ -39,6 +39,8 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("case", "officer", "@case"),
     ("declaration", "officer", "@declaration"),
     ("overview", "analyst", "/overview"),
+    ("maps", "analyst", "/maps?layer=fraud_rate"),
+    ("flows", "analyst", "/maps/flows"),
     ("performance", "analyst", "/performance"),
     ("models", "analyst", "@model"),
     ("quality", "analyst", "/quality"),

@@ -28,6 +28,7 @@ from clearlane.web.access import CSRF_FIELD, SignInRequired, page, sign_in_url
 from clearlane.web.admin import router as admin_router
 from clearlane.web.analyst import router as analyst_router
 from clearlane.web.data import router as data_router
+from clearlane.web.maps import router as maps_router
 from clearlane.web.models import router as models_router
 from clearlane.web.officer import router as officer_router
 from clearlane.web.readiness import router as readiness_router
@@ -137,8 +138,8 @@ async def _web_or_problem(request: Request, error: Exception) -> Response:
 def install_web(app: FastAPI) -> None:
     """Add the pages (each router guarded: deny by default), their static files (public by
     design) and their error pages to ``app``."""
-    for web_router in (router, officer_router, analyst_router, models_router, data_router,
-                       reference_router, admin_router, readiness_router):
+    for web_router in (router, officer_router, analyst_router, maps_router, models_router,
+                       data_router, reference_router, admin_router, readiness_router):
         guard_routes(web_router.routes)
         app.include_router(web_router)
     app.mount(STATIC_PATH, StaticFiles(packages=[("clearlane.web", "static")]), name="static")

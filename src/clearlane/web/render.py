@@ -31,6 +31,7 @@ MENU: tuple[tuple[str, str, str], ...] = (
     # (path, message key, permission that shows the entry)
     ("/queue", "menu/queue", "cases:work"),
     ("/overview", "menu/overview", "reports:read"),
+    ("/maps", "maps/menu", "reports:read"),
     ("/performance", "menu/performance", "reports:read"),
     ("/models", "menu/models", "reports:read"),
     ("/quality", "menu/quality", "reports:read"),
