@@ -14,12 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 VENDORED: tuple[tuple[str, str, str], ...] = (
     ("swagger-ui-dist", "swagger-ui-bundle.js", "src/clearlane/api/static/swagger-ui"),
     ("swagger-ui-dist", "swagger-ui.css", "src/clearlane/api/static/swagger-ui"),
+    ("htmx.org", "dist/htmx.min.js", "src/clearlane/web/static/vendor"),
 )
 
 
 def main() -> int:
     for package, name, target in VENDORED:
         source = ROOT / "node_modules" / package / name
+        name = Path(name).name
         if not source.is_file():
             print(f"missing {source}: run `npm ci` first", file=sys.stderr)
             return 1

@@ -81,12 +81,13 @@ def _bearer(request: Request) -> str | None:
     return request.headers.get(API_KEY_HEADER) or None
 
 
-def authenticate(request: Request) -> Caller | None:
+def authenticate(request: Request, csrf_token: str | None = None) -> Caller | None:
     """The caller of ``request``, None when it carries no credentials.
 
     Credentials that are present but wrong (an unknown, expired or revoked key; a forged,
     unknown or expired session) raise :class:`InvalidCredentialsError`; so does a cookie
-    request that changes state without the session's CSRF token.
+    request that changes state without the session's CSRF token (in the ``X-CSRF-Token``
+    header, or ``csrf_token`` when the caller read it from a web form).
     """
     state = app_state(request)
     token = _bearer(request)
@@ -101,7 +102,7 @@ def authenticate(request: Request) -> Caller | None:
         raise InvalidCredentialsError(accounts.INVALID_SESSION, reason="bad cookie signature")
     principal, session = accounts.validate_session(state.workspace, session_id)
     if request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
+        sent = csrf_token if csrf_token is not None else request.headers.get(CSRF_HEADER, "")
         if not secrets.compare_digest(sent.encode(), session.csrf_token.encode()):
             raise PermissionDeniedError(
                 f"a request signed in by cookie that changes state needs the session's CSRF "

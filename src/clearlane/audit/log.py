@@ -84,3 +84,27 @@ def read_entries(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> li
                f"ORDER BY rowid DESC LIMIT {int(limit)}) ORDER BY r")
         return [_entry(row[:-1]) for row in con.execute(sql).fetchall()]
     return [_entry(row) for row in con.execute(sql).fetchall()]
+
+
+def _like(value: str) -> str:
+    """``value`` with LIKE's wildcards escaped (escape character ``!``)."""
+    return value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
+def search_entries(con: duckdb.DuckDBPyConnection, *, actor: str | None = None,
+                   action: str | None = None, object_id: str | None = None,
+                   limit: int = 200) -> list[AuditEntry]:
+    """The newest ``limit`` entries, newest first, whose actor contains ``actor``, whose action
+    starts with ``action`` and whose object id contains ``object_id`` (case-insensitive; None
+    or empty: any)."""
+    where: list[str] = []
+    params: list[str] = []
+    for column, value, pattern in (("actor", actor, "%{}%"), ("action", action, "{}%"),
+                                   ("object_id", object_id, "%{}%")):
+        if value:
+            where.append(f"{column} ILIKE ? ESCAPE '!'")
+            params.append(pattern.format(_like(value)))
+    sql = (f"SELECT {', '.join(COLUMNS)} FROM audit_log"
+           + (" WHERE " + " AND ".join(where) if where else "")
+           + f" ORDER BY rowid DESC LIMIT {int(limit)}")
+    return [_entry(row) for row in con.execute(sql, params).fetchall()]

@@ -63,7 +63,7 @@ def serve(
     """
     import uvicorn
 
-    from clearlane.api import create_app
+    from clearlane.web.app import create_app
 
     settings = serve_settings(workspace, host, port, workers, dev)
     url = f"http://{settings.host}:{settings.port}"

@@ -85,6 +85,31 @@ def performance_by(decisions: pl.DataFrame, by: str) -> pl.DataFrame:
     )
 
 
+def with_intervals(table: pl.DataFrame, confidence: float = 0.95) -> pl.DataFrame:
+    """``table`` (with ``frauds`` and ``inspected``) and the Wilson interval of its hit rate,
+    ``hit_rate_low`` / ``hit_rate_high`` (null where nothing was inspected)."""
+    bounds = [wilson_interval(int(f), int(n), confidence)
+              for f, n in zip(table["frauds"], table["inspected"], strict=True)]
+    return table.with_columns(pl.Series("hit_rate_low", [b.low for b in bounds], pl.Float64),
+                              pl.Series("hit_rate_high", [b.high for b in bounds], pl.Float64))
+
+
+def performance_over_time(decisions: pl.DataFrame, every: str = "1mo",
+                          by: str = "basis") -> pl.DataFrame:
+    """Per period (``every``, a polars duration, on ``declared_at``) and ``by``: inspected
+    items (with an outcome), frauds, hit rate and revenue recovered (national currency)."""
+    frame = _outcome_columns(decisions).filter(pl.col("has_outcome"))
+    return (
+        frame.with_columns(pl.col("declared_at").cast(pl.Date).dt.truncate(every).alias("period"))
+        .group_by("period", by)
+        .agg(pl.len().alias("inspected"),
+             pl.col("fraud").fill_null(False).sum().cast(pl.Int64).alias("frauds"),
+             pl.col("revenue_recovered").fill_null(0.0).sum().alias("revenue"))
+        .with_columns((pl.col("frauds") / pl.col("inspected")).alias("hit_rate"))
+        .sort("period", by)
+    )
+
+
 def random_sample_estimate(decisions: pl.DataFrame, confidence: float = 0.95) -> RateEstimate:
     """Fraud rate of all declarations, from the random control items that have an outcome."""
     frame = _outcome_columns(decisions).filter(pl.col("random_control") & pl.col("has_outcome"))
@@ -160,6 +185,9 @@ class PerformanceReport:
     selections: int
     overrides: int
     notes: tuple[str, ...] = field(default_factory=tuple)
+    over_time: pl.DataFrame | None = None
+    """Per period and selection basis: inspected, frauds, hit rate, revenue (see
+    :func:`performance_over_time`)."""
 
     def to_html(self, title: str = "Clearlane — selection performance") -> str:
         """A self-contained HTML page (no external assets)."""

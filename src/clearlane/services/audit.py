@@ -25,13 +25,13 @@ from clearlane.audit import (
     verify_against_checkpoint,
     write_checkpoint,
 )
-from clearlane.audit.log import acting_as, current_actor, os_user
+from clearlane.audit.log import acting_as, current_actor, os_user, search_entries
 from clearlane.errors import AuditChainError
 from clearlane.settings import Settings
 from clearlane.store.workspace import Workspace
 
 __all__ = ["AuditVerification", "acting_as", "checkpoint", "checkpoint_path", "current_actor",
-           "log", "os_user", "public_settings", "record", "record_event", "sign_head",
+           "log", "os_user", "public_settings", "record", "record_event", "search", "sign_head",
            "verify_workspace"]
 
 
@@ -82,6 +82,13 @@ def _key_path(settings: Settings | None) -> Path:
 def log(workspace: Workspace, limit: int | None = None) -> list[AuditEntry]:
     with workspace.connect(read_only=True) as con:
         return read_entries(con, limit)
+
+
+def search(workspace: Workspace, *, actor: str | None = None, action: str | None = None,
+           object_id: str | None = None, limit: int = 200) -> list[AuditEntry]:
+    """Entries matching the filters, newest first (see :func:`clearlane.audit.log.search_entries`)."""
+    with workspace.connect(read_only=True) as con:
+        return search_entries(con, actor=actor, action=action, object_id=object_id, limit=limit)
 
 
 def verify_workspace(workspace: Workspace, settings: Settings | None = None

@@ -15,7 +15,9 @@ from clearlane.evaluate.performance import (
     PerformanceReport,
     drift,
     performance_by,
+    performance_over_time,
     random_sample_estimate,
+    with_intervals,
 )
 from clearlane.services import audit
 from clearlane.store.workspace import Workspace
@@ -147,6 +149,8 @@ def performance_report(workspace: Workspace, *, every: str = "1mo",
         notes.append(f"only {estimate.n} random control items have an outcome: the fraud-rate "
                      "interval is wide")
     return PerformanceReport(
-        by_lane=performance_by(decisions, "lane"), by_basis=performance_by(decisions, "basis"),
+        by_lane=with_intervals(performance_by(decisions, "lane")),
+        by_basis=with_intervals(performance_by(decisions, "basis")),
         fraud_rate=estimate, drift=drift_table, selections=int(counts.item(0, 0)),
-        overrides=int(counts.item(0, 1)), notes=tuple(notes))
+        overrides=int(counts.item(0, 1)), notes=tuple(notes),
+        over_time=performance_over_time(decisions, every))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, MutableMapping
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from clearlane.quality import QualityReport, compute_quality_report
@@ -24,6 +24,31 @@ def quality_report(
     ``latest``) restricts it to one ingest batch. ``as_of`` defaults to today (UTC)."""
     with workspace.connect() as con:
         return compute_quality_report(con, batch_id, as_of=as_of, progress=progress)
+
+
+# What a report depends on changes only through an ingest batch, a dropped batch or a
+# recorded outcome: while none of these moved, a report of the same day is the same report.
+_MARKER = ("SELECT (SELECT count(*) FROM ingest_batches), (SELECT max(finished_at) FROM "
+           "ingest_batches), (SELECT count(*) FROM batch_drops), (SELECT count(*) FROM outcomes), "
+           "(SELECT max(recorded_at) FROM outcomes)")
+
+
+def cached_quality_report(workspace: Workspace, cache: MutableMapping[str, object],
+                          batch_id: str | None = None) -> QualityReport:
+    """:func:`quality_report` of today, computed again only when an ingest, a dropped batch or
+    a recorded outcome changed what it reads since the one kept in ``cache`` (a server's
+    cache: the report costs about a second on 200,000 declarations)."""
+    with workspace.connect() as con:
+        marker = tuple(con.execute(_MARKER).fetchall()[0])
+    key = (batch_id, datetime.now(UTC).date(), marker)
+    slot = cache.setdefault("quality", {})
+    assert isinstance(slot, dict)
+    if key not in slot:
+        slot.clear()  # one report per batch filter is enough to keep
+        slot[key] = quality_report(workspace, batch_id)
+    report = slot[key]
+    assert isinstance(report, QualityReport)
+    return report
 
 
 def write_quality_html(

@@ -11,6 +11,7 @@ from clearlane.api.routes import (
     cases,
     declarations,
     lodgement,
+    maps,
     models,
     outcomes,
     overrides,
@@ -36,4 +37,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     quality.router,
     reference.router,
     readiness.router,
+    maps.router,
 )

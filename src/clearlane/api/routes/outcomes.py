@@ -60,6 +60,10 @@ class GroupPerformance(BaseModel):
     frauds: int
     revenue: float = Field(description="Revenue recovered, national currency.")
     hit_rate: float | None = Field(description="frauds / inspected (null: none inspected).")
+    hit_rate_low: float | None = Field(
+        None, description="Lower bound of the hit rate's 95 % Wilson interval.")
+    hit_rate_high: float | None = Field(
+        None, description="Upper bound of the hit rate's 95 % Wilson interval.")
     revenue_per_inspection: float | None = Field(description="National currency.")
 
 
@@ -98,7 +102,8 @@ def _groups(frame: pl.DataFrame, by: str) -> list[GroupPerformance]:
     return [GroupPerformance(
         group=str(r[by]), selected=int(r["selected"]), inspected=int(r["inspected"]),
         frauds=int(r["frauds"]), revenue=finite(r["revenue"]) or 0.0,
-        hit_rate=finite(r["hit_rate"]),
+        hit_rate=finite(r["hit_rate"]), hit_rate_low=finite(r.get("hit_rate_low")),
+        hit_rate_high=finite(r.get("hit_rate_high")),
         revenue_per_inspection=finite(r["revenue_per_inspection"]),
     ) for r in frame.iter_rows(named=True)]
 

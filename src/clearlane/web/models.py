@@ -1,0 +1,46 @@
+"""The model pages: every registered model, and one fraud model's metrics, calibration on
+the inspections recorded after its training window and score drift per month."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from clearlane.api.security import Caller
+from clearlane.api.state import StateDep
+from clearlane.models import registry
+from clearlane.services.model_report import MIN_FOR_CALIBRATION, model_report
+from clearlane.web.access import page
+from clearlane.web.charts import Series, line_chart
+from clearlane.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/models")
+def models_page(request: Request, caller: Annotated[Caller, page("reports:read")],
+                state: StateDep) -> Response:
+    return render(request, "models.html", models=registry.list_models(state.workspace))
+
+
+@router.get("/models/{version}")
+def model_page(request: Request, version: str, caller: Annotated[Caller, page("reports:read")],
+               state: StateDep) -> Response:
+    report = model_report(state.workspace, version)
+    calibration = None
+    if report.calibration is not None:
+        bins = report.calibration.bins
+        calibration = line_chart(
+            [Series("observed", tuple((b.confidence, b.accuracy) for b in bins)),
+             Series("perfect", ((0.0, 0.0), (1.0, 1.0)))],
+            x_labels=[(x / 10, f"{x * 10}%") for x in range(0, 11, 2)], y_max=1.0)
+    monthly = report.scores_by_month
+    labels = [(float(i), str(p)[:7]) for i, p in enumerate(monthly["period"].to_list())
+              if i % max(1, monthly.height // 8) == 0]
+    drift = line_chart([Series("mean fraud probability", tuple(
+        (float(i), v) for i, v in enumerate(monthly["mean_probability"].to_list())))],
+        x_labels=labels, y_format="{:.1%}") if monthly.height else None
+    return render(request, "model.html", report=report, model=report.model,
+                  calibration=calibration, drift=drift, minimum=MIN_FOR_CALIBRATION)
