@@ -24,7 +24,7 @@ transaction. Publishing needs ``rules:publish``; drafting and back-testing ``rul
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -78,8 +78,9 @@ class RuleSetVersion:
         return f"{self.profile} v{self.version}"
 
     def rules(self) -> RuleSet:
-        """The parsed rule set (its ``source`` is the label)."""
-        return parse_rules(self.text, source=self.label, default_name=self.profile)
+        """The parsed rule set (its ``source`` and ``version`` are the label)."""
+        rules = parse_rules(self.text, source=self.label, default_name=self.profile)
+        return replace(rules, version=self.label)
 
 
 def _version(row: tuple[Any, ...]) -> RuleSetVersion:
