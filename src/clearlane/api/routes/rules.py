@@ -72,8 +72,8 @@ def _definition(text: str | None) -> dict[str, Any]:
 @router.get("/rules", response_model=RulesPublic)
 def list_rules(_: Annotated[Caller, allow("reports:read")],
                workspace: WorkspaceDep) -> RulesPublic:
-    """Every rule set and rule version selections have used (empty before a selection with
-    `clearlane select --rules PROFILE.yaml`)."""
+    """Every rule set selections have used and every rule version stored (by a selection or
+    on publishing a rule set; empty before either)."""
     versions, sets = stored_rules(workspace)
     return RulesPublic(
         rule_sets=[RuleSetPublic(**r) for r in sets.iter_rows(named=True)],
