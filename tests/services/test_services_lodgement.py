@@ -16,13 +16,13 @@ from tests.api.lodge_fixtures import build_workspace, lodgement_items
 from clearlane.errors import ConflictError, ValidationError
 from clearlane.services.lodgement import (
     LANE_BASES,
-    RULES_FILE,
     LodgementRequest,
     assess_lodged,
     assess_requests,
     lodgement_queue,
     validate_items,
 )
+from clearlane.services.rules_lifecycle import backtest_draft, draft_rules, publish_rules
 from clearlane.store.workspace import Workspace
 
 NOW = datetime(2024, 6, 30, 12, 0)
@@ -238,7 +238,7 @@ def test_lanes_are_paced_under_the_latest_selections_policy(
 def test_mandatory_rule_forces_red(trained: tuple[Workspace, list[dict[str, Any]]]) -> None:
     workspace, items = trained
     target = items[0]["importer_id"]
-    (workspace.path / RULES_FILE).write_text(f"""profile: lodge
+    drafted = draft_rules(workspace, f"""profile: lodge
 watchlists:
   watched: {{kind: importers, description: test, values: ["{target}"]}}
 rules:
@@ -252,11 +252,13 @@ rules:
     mandatory: true
     when:
       - {{field: importer_id, watchlist: watched}}
-""", encoding="utf-8")
+""")
+    backtest_draft(workspace, drafted.version)
+    publish_rules(workspace, drafted.version)
     [hit, *_] = assess_lodged(workspace, items[:2], cache={}, now=NOW)
     assert hit.answer["lane"] == "red" and hit.answer["basis"] == "mandatory_rule"
     assert hit.answer["rule_hits"] == ["R01 v3"]
-    assert hit.answer["versions"]["rules"].startswith("lodge@")
+    assert hit.answer["versions"]["rules"] == f"lodge v{drafted.version}"
 
 
 def test_value_bands_give_the_price_check(

@@ -45,7 +45,9 @@ def select(
         "--from", formats=["%Y-%m-%d"], help="First declaration date (inclusive).")] = None,
     date_to: Annotated[datetime | None, typer.Option(
         "--to", formats=["%Y-%m-%d"], help="Last declaration date (inclusive).")] = None,
-    rules: Annotated[Path | None, typer.Option(help="Risk profile (YAML) to apply.")] = None,
+    rules: Annotated[Path | None, typer.Option(
+        help="Risk profile (YAML) to apply instead of the workspace's published rule set "
+             "(`clearlane rules publish`).")] = None,
     red_rate: Annotated[float, typer.Option(help="Share of declarations sent red.")] = 0.05,
     yellow_rate: Annotated[float, typer.Option(help="Share sent yellow (documents).")] = 0.10,
     blue_rate: Annotated[float, typer.Option(help="Share sent blue (post-clearance).")] = 0.03,

@@ -136,6 +136,9 @@ class RuleSet:
     rules: tuple[Rule, ...]
     watchlists: tuple[Watchlist, ...] = ()
     source: str | None = None
+    version: str | None = field(default=None, compare=False)
+    """The stored version it was read from (``basic v3``, see
+    :mod:`clearlane.services.rules_lifecycle`); None for a file."""
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
@@ -165,7 +168,7 @@ class RuleSet:
     def select(self, ids: list[str]) -> RuleSet:
         """A profile holding only the named rules (each id checked)."""
         chosen = tuple(self.get(i) for i in ids)
-        return RuleSet(self.name, chosen, self.watchlists, self.source)
+        return RuleSet(self.name, chosen, self.watchlists, self.source, self.version)
 
     def fingerprint(self) -> str:
         """SHA-256 of the profile's meaning (rules and watchlists), stable across formatting."""

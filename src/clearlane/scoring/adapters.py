@@ -199,7 +199,8 @@ class RuleScorer:
 
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
-        self.version = f"{rules.name}@{rules.fingerprint()[:12]}"
+        # a stored rule set version names itself (``basic v3``); a file its content
+        self.version = rules.version or f"{rules.name}@{rules.fingerprint()[:12]}"
 
     def fit(self, frame: pl.DataFrame) -> RuleScorer:
         return self  # rules are written by people, not learnt

@@ -26,7 +26,8 @@ from clearlane.services.pacing import PacedAnswer, Pacer
 from clearlane.store.workspace import Workspace
 
 RULES_FILE = "lodgement-rules.yaml"
-"""The rule set applied at lodgement: a risk profile (docs/rules.md) in the workspace folder."""
+"""Where lodgement read its rule set before the rules lifecycle; no longer read (a file there
+is named in the rules scorer's message): lodgement uses the published rule set."""
 CACHE_KEY = "lodgement"
 
 NO_FRAUD_MODEL = ("no fraud model in this workspace (train one with `clearlane train` once "
@@ -37,8 +38,10 @@ NO_HS = ("no HS classifier in this workspace (train one with `clearlane hs train
          "check did not run")
 NO_BANDS = ("no value bands in this workspace (build them with `clearlane valuation build`): "
             "the price check did not run")
-NO_RULES = (f"no rule set for lodgement (put a risk profile at <workspace>/{RULES_FILE}): "
-            "no rule was evaluated")
+NO_RULES = ("no published rule set (draft, back-test and publish one with `clearlane rules "
+            "draft|backtest|publish`): no rule was evaluated")
+IGNORED_RULES_FILE = (f"; <workspace>/{RULES_FILE} is no longer read: draft it with "
+                      f"`clearlane rules draft {RULES_FILE}`, back-test it and publish it")
 
 
 @dataclass
@@ -113,15 +116,17 @@ def load_scorers(workspace: Workspace, cache: dict[str, Any]) -> _Loaded:
         loaded.versions["price_check"] = version
     else:
         loaded.missing["price_check"] = NO_BANDS
-    path = workspace.path / RULES_FILE
-    if path.exists():
-        from clearlane.rules import load_rules
+    from clearlane.services import rules_lifecycle
 
-        stat = path.stat()
-        rules = _cached(cache, "rules", f"{stat.st_mtime_ns}:{stat.st_size}",
-                        lambda: load_rules(path))
-        loaded.objects["rules"] = rules
-        loaded.versions["rules"] = f"{rules.name}@{rules.fingerprint()[:12]}"
+    published = rules_lifecycle.published_marker(workspace)
+    if published is not None:
+        number, label = published
+        loaded.objects["rules"] = _cached(
+            cache, "rules", label,
+            lambda: rules_lifecycle.get_rule_set(workspace, number).rules())
+        loaded.versions["rules"] = label
+    elif (workspace.path / RULES_FILE).exists():
+        loaded.missing["rules"] = NO_RULES + IGNORED_RULES_FILE
     else:
         loaded.missing["rules"] = NO_RULES
     return loaded

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from clearlane.errors import ConflictError, NotFoundError, ValidationError
+from clearlane.errors import NotFoundError, ValidationError
 from clearlane.rules import RuleSet, evaluate_rules, load_rules
 from clearlane.schema.reasons import (
     Reason,
@@ -42,6 +42,12 @@ from clearlane.selection.segments import (
     thompson_exploration,
 )
 from clearlane.services import audit, cases
+from clearlane.services.rules_lifecycle import (
+    RuleSetVersion,
+    published_version,
+    record_selection,
+    store_rule_versions,
+)
 from clearlane.store.exports import write_table
 from clearlane.store.workspace import Workspace, date_window_sql
 from clearlane.valuation.explain import (
@@ -172,21 +178,6 @@ def load_scores(workspace: Workspace, declarations: pl.DataFrame,
         pl.col("reasons").map_elements(_model_reasons, return_dtype=pl.String)
         .alias("model_reasons")).drop("reasons")
     return base.join(scores, on=["declaration_id", "item_no"], how="left"), model_version
-
-
-def _store_rule_versions(con: object, rules: RuleSet, now: datetime) -> None:
-    for rule in rules:
-        definition = json.dumps(rule.as_dict(), sort_keys=True, default=str)
-        row = con.execute(  # type: ignore[attr-defined]
-            "SELECT definition FROM rule_versions WHERE rule_id = ? AND version = ?",
-            [rule.id, rule.version]).fetchall()
-        if not row:
-            con.execute("INSERT INTO rule_versions VALUES (?, ?, ?, ?, ?)",  # type: ignore[attr-defined]
-                        [rule.id, rule.version, rules.name, definition, now])
-        elif row[0][0] != definition:
-            raise ConflictError(
-                f"rule {rule.id} v{rule.version} differs from the version already used in this "
-                f"workspace; raise its version (to v{rule.version + 1}) when you change a rule")
 
 
 def _unassessed_note(scores: pl.DataFrame) -> str | None:
@@ -328,6 +319,7 @@ def select_for_inspection(
     checks: bool = True,
     segment_signal: bool = True,
     segment_weeks: int = 8,
+    use_published_rules: bool = True,
     progress: Progress | None = None,
 ) -> SelectionRun:
     """Assign lanes to the declarations of a window and store the selection with its reasons.
@@ -337,7 +329,9 @@ def select_for_inspection(
     ``segment_signal``, recorded outcomes of the last ``segment_weeks`` weeks raise the fraud
     probability in segments where inspections found more fraud than the model expected
     (:mod:`clearlane.selection.segments`); exploration ``segments`` spends the exploration
-    share by Thompson sampling over the same evidence.
+    share by Thompson sampling over the same evidence. Rules: the profile at ``rules_path``,
+    else (with ``use_published_rules``) the workspace's published rule set
+    (:mod:`clearlane.services.rules_lifecycle`), whose version the selection records.
     """
     policy = (policy or SelectionPolicy()).validate()
     declarations = workspace.declarations(where=date_window_sql(date_from, date_to))
@@ -397,7 +391,14 @@ def select_for_inspection(
         scores = scores.with_columns(pl.lit(1.0).alias("exploration_weight"))
         notes.append("segment exploration: no recorded outcomes yet, exploration is uniform")
     policy = replace(policy, extra_weights=weights)
-    rules = load_rules(rules_path) if rules_path is not None else None
+    published: RuleSetVersion | None = None
+    if rules_path is not None:
+        rules: RuleSet | None = load_rules(rules_path)
+    else:
+        published = published_version(workspace) if use_published_rules else None
+        rules = published.rules() if published is not None else None
+        if published is not None:
+            notes.append(f"rules: the published rule set {published.label}")
     hits = evaluate_rules(rules, declarations) if rules is not None else None
     result = select_lanes(scores, policy, hits=hits, rules=rules, seed=seed, progress=progress)
     for group in result.overflow:
@@ -417,12 +418,14 @@ def select_for_inspection(
     )
     with workspace.transaction() as con:
         if rules is not None:
-            _store_rule_versions(con, rules, now)
+            store_rule_versions(con, rules, now)
         con.execute("INSERT INTO selections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             selection_id, now, declarations["declared_at"].min(),
             declarations["declared_at"].max(), seed, json.dumps(policy.as_dict()),
             rules.name if rules else None, rules.fingerprint() if rules else None, version,
             declarations.height])
+        if published is not None:
+            record_selection(con, selection_id, published.version)
         con.register("new_lanes", table.to_arrow())
         con.execute("INSERT INTO lane_decisions SELECT * FROM new_lanes")
         con.unregister("new_lanes")

@@ -423,6 +423,35 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        23,
+        "rule sets: every version of the workspace's risk profile (draft, published, retired) "
+        "with its YAML, fingerprint, back-test and who changed it; the selections that ran "
+        "the published set",
+        (
+            """CREATE TABLE rule_sets (
+                version BIGINT PRIMARY KEY,
+                profile VARCHAR NOT NULL,
+                text VARCHAR NOT NULL,
+                fingerprint VARCHAR NOT NULL,
+                status VARCHAR NOT NULL,
+                created_by VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                backtest VARCHAR,
+                backtested_by VARCHAR,
+                backtested_at TIMESTAMP,
+                published_by VARCHAR,
+                published_at TIMESTAMP,
+                retired_by VARCHAR,
+                retired_at TIMESTAMP,
+                superseded_by BIGINT
+            )""",
+            """CREATE TABLE rule_set_selections (
+                selection_id VARCHAR PRIMARY KEY,
+                set_version BIGINT NOT NULL
+            )""",
+        ),
+    ),
+    Migration(
         24,
         "models lifecycle: background jobs (retraining) with their progress and log, and the "
         "history of model promotions and rollbacks",
