@@ -99,3 +99,32 @@ def test_reading_works_with_javascript_off(browser: Any, web_server: Server) -> 
         assert page.locator("table.queue .lane-red").count() == 0
     finally:
         context.close()
+
+
+def test_an_analyst_drafts_and_backtests_a_rule_set_an_admin_publishes_it(
+        browser: Any, page: Any, web_server: Server) -> None:
+    from clearlane.cli.demo import EXAMPLE_RULES
+
+    sign_in(page, "analyst")
+    page.goto("/rules")
+    page.get_by_label("Rule set (YAML)").fill(EXAMPLE_RULES.read_text(encoding="utf-8"))
+    page.get_by_role("button", name="Save as a draft").click()
+    page.wait_for_url("**/rules/*")
+    draft_url = page.url
+    assert "draft" in page.get_by_role("heading", level=1).inner_text()
+    page.get_by_role("button", name="Back-test").click()
+    page.wait_for_url(draft_url)
+    assert "hit rate" in page.locator("#backtest-summary").inner_text()
+    assert page.get_by_role("button", name="Publish this version").count() == 0  # not hers
+    admin = browser.new_context(base_url=web_server.url)
+    try:
+        admin_page = admin.new_page()
+        sign_in(admin_page, "admin")
+        admin_page.goto(draft_url)
+        admin_page.get_by_role("button", name="Publish this version").click()
+        admin_page.wait_for_url(draft_url)
+        assert "published" in admin_page.get_by_role("heading", level=1).inner_text()
+    finally:
+        admin.close()
+    page.goto("/rules")
+    assert "Published now:" in page.locator("main").inner_text()

@@ -10,7 +10,7 @@ import pytest
 from tests.api.conftest import Server
 from tests.api.conftest import test_settings as settings_for
 from tests.api.guard_fixtures import audit_environment, new_workspace, running
-from tests.web.conftest import signed_in
+from tests.web.conftest import csrf_of, signed_in
 
 from clearlane.services.ingest import ingest_file
 from clearlane.services.model_report import model_report
@@ -30,6 +30,8 @@ def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         ingest_file(workspace, path, "canonical")
         train_models(workspace, date_to=date(2024, 6, 30), seed=1, search=False, promote=True)
         assess_declarations(workspace, date_from=date(2024, 7, 1))
+        # a candidate trained a month later, not promoted (compared on the days after it)
+        train_models(workspace, date_to=date(2024, 7, 31), seed=2, search=False)
         with running(workspace, tokens, create_app(settings_for(workspace.path))) as server:
             yield server
 
@@ -59,3 +61,29 @@ def test_calibration_uses_only_declarations_after_the_window(model_server: Serve
             [report.model.version, report.model.train_to]).fetchone()
     assert later is not None and report.inspected_after == later[0]
     assert str(report.model.train_to) <= "2024-06-30"
+
+
+def test_an_analyst_promotes_a_candidate_and_rolls_back(model_server: Server) -> None:
+    from clearlane.models.registry import get_model
+
+    promoted = get_model(model_server.workspace).version
+    with model_server.workspace.connect() as con:
+        candidates = con.execute("SELECT version FROM models WHERE kind = 'fraud' AND "
+                                 "status <> 'promoted'").fetchall()
+    if not candidates:
+        pytest.skip("no candidate model in this workspace")  # the fixture trains one
+    candidate = candidates[0][0]
+    client = signed_in(model_server, "analyst")
+    page = client.get(f"/models/{candidate}").text
+    assert "Compared with the promoted model" in page
+    token = csrf_of(page)
+    done = client.post(f"/models/{candidate}/promote",
+                       data={"csrf_token": token, "reason": "higher AUC on held-out days"})
+    assert done.status_code == 303
+    assert get_model(model_server.workspace).version == candidate
+    officer = signed_in(model_server, "officer")
+    assert officer.post(f"/models/{promoted}/promote",
+                        data={"csrf_token": token}).status_code == 403
+    back = client.post("/models/rollback/fraud", data={"csrf_token": token})
+    assert back.status_code == 303
+    assert get_model(model_server.workspace).version == promoted

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
 
 from clearlane.api.security import Caller
 from clearlane.api.state import StateDep
+from clearlane.errors import ClearlaneError
 from clearlane.models import registry
+from clearlane.services import model_lifecycle
 from clearlane.services.model_report import MIN_FOR_CALIBRATION, model_report
 from clearlane.web.access import page
 from clearlane.web.charts import Series, line_chart
@@ -42,5 +44,29 @@ def model_page(request: Request, version: str, caller: Annotated[Caller, page("r
     drift = line_chart([Series("mean fraud probability", tuple(
         (float(i), v) for i, v in enumerate(monthly["mean_probability"].to_list())))],
         x_labels=labels, y_format="{:.1%}") if monthly.height else None
+    comparison, comparison_note = None, None
+    if report.model.status != "promoted":
+        try:
+            comparison = model_lifecycle.compare_models(state.workspace, report.model.version)
+        except ClearlaneError as exc:  # no held-out day yet, nothing promoted to compare with
+            comparison_note = str(exc)
     return render(request, "model.html", report=report, model=report.model,
-                  calibration=calibration, drift=drift, minimum=MIN_FOR_CALIBRATION)
+                  calibration=calibration, drift=drift, minimum=MIN_FOR_CALIBRATION,
+                  comparison=comparison, comparison_note=comparison_note,
+                  history=model_lifecycle.promotions(state.workspace, report.model.kind)[:10])
+
+
+@router.post("/models/{version}/promote")
+def promote(version: str, caller: Annotated[Caller, page("models:promote")], state: StateDep,
+            reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Promote the model (its comparison and the reason are recorded with it)."""
+    model_lifecycle.promote_model(state.workspace, version, reason=reason.strip() or None)
+    return RedirectResponse(f"/models/{version}", 303)
+
+
+@router.post("/models/rollback/{kind}")
+def rollback(kind: str, caller: Annotated[Caller, page("models:promote")], state: StateDep,
+             reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Put back the model the promoted one replaced."""
+    back = model_lifecycle.rollback_model(state.workspace, kind, reason=reason.strip() or None)
+    return RedirectResponse(f"/models/{back.version}", 303)

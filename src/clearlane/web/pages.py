@@ -34,6 +34,7 @@ from clearlane.web.officer import router as officer_router
 from clearlane.web.readiness import router as readiness_router
 from clearlane.web.reference import router as reference_router
 from clearlane.web.render import PAGE_HEADERS, render
+from clearlane.web.rules import router as rules_router
 
 LOGIN_CSRF_COOKIE = "clearlane_login_csrf"
 """Double-submit token of the sign-in form (there is no session yet to hold one)."""
@@ -139,7 +140,8 @@ def install_web(app: FastAPI) -> None:
     """Add the pages (each router guarded: deny by default), their static files (public by
     design) and their error pages to ``app``."""
     for web_router in (router, officer_router, analyst_router, maps_router, models_router,
-                       data_router, reference_router, admin_router, readiness_router):
+                       rules_router, data_router, reference_router, admin_router,
+                       readiness_router):
         guard_routes(web_router.routes)
         app.include_router(web_router)
     app.mount(STATIC_PATH, StaticFiles(packages=[("clearlane.web", "static")]), name="static")

@@ -34,6 +34,7 @@ MENU: tuple[tuple[str, str, str], ...] = (
     ("/maps", "maps/menu", "reports:read"),
     ("/performance", "menu/performance", "reports:read"),
     ("/models", "menu/models", "reports:read"),
+    ("/rules", "menu/rules", "reports:read"),
     ("/quality", "menu/quality", "reports:read"),
     ("/quarantine", "menu/quarantine", "reports:read"),
     ("/hs", "menu/hs", "declarations:read"),
