@@ -43,6 +43,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("flows", "analyst", "/maps/flows"),
     ("performance", "analyst", "/performance"),
     ("models", "analyst", "@model"),
+    ("rules", "analyst", "/rules"),
     ("quality", "analyst", "/quality"),
     ("hs", "analyst", "/hs?search=mobile+telephones"),
     ("valuation", "analyst", "@bands"),
