@@ -101,8 +101,8 @@ def overview_page(request: Request, caller: Annotated[Caller, page("reports:read
 def overview_pdf_download(request: Request, caller: Annotated[Caller, page("reports:read")],
                           state: StateDep, date_from: str | None = None,
                           date_to: str | None = None, office: str | None = None) -> Response:
-    from clearlane.reports.overview_pdf import overview_pdf
     from clearlane.web.i18n import catalogue
+    from clearlane.web.overview_pdf import overview_pdf
     from clearlane.web.render import language_of
 
     overview = _overview(state, caller, date_from, date_to, office)
