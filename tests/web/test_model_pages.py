@@ -87,3 +87,13 @@ def test_an_analyst_promotes_a_candidate_and_rolls_back(model_server: Server) ->
     back = client.post("/models/rollback/fraud", data={"csrf_token": token})
     assert back.status_code == 303
     assert get_model(model_server.workspace).version == promoted
+
+
+def test_feature_drift_is_measured_against_the_training_window(model_server: Server) -> None:
+    report = model_report(model_server.workspace)
+    drift = report.feature_drift
+    assert drift.height > 0
+    assert drift["period"].min() > report.model.train_to  # months after the window only
+    assert drift["customs_value"].drop_nulls().min() >= 0
+    page = signed_in(model_server, "analyst").get(f"/models/{report.model.version}").text
+    assert "Drift of the declarations since the training window" in page
