@@ -203,8 +203,11 @@ def main(argv: list[str] | None = None) -> None:
     root = Path(tempfile.mkdtemp(prefix="clearlane-web-bench-"))
     try:
         rows, built = measure(root, args.items, PAGES, args.repeats, args.workspace)
-        body = (f"Every main page of a `clearlane demo --items {args.items:,}` workspace (with "
-                f"`valuation build`; built in {built:.0f} s), served by `clearlane serve` and "
+        made = (f"a copy of the `clearlane demo --items {args.items:,}` workspace "
+                f"{args.workspace} (with `valuation build`)" if args.workspace else
+                f"a `clearlane demo --items {args.items:,}` workspace (with `valuation build`; "
+                f"built in {built:.0f} s)")
+        body = (f"Every main page of {made}, served by `clearlane serve` and "
                 f"asked for {args.repeats} times in a row after a first request, signed in with "
                 "the role that uses it (the officer scoped to the office with the most "
                 "alerts). Times are the full HTTP round trip on localhost. The first request "

@@ -11,8 +11,8 @@ import pytest
 from clearlane.readiness.catalogue import missing_keys
 from clearlane.web.i18n import catalogue, direction, languages, pick_language
 
-LITERAL_KEY = re.compile(r"""t\('([a-z_]+/[a-z_]+)'""")
-PREFIX_KEY = re.compile(r"""t\('([a-z_]+/)' ~""")
+LITERAL_KEY = re.compile(r"""t\('([a-z_]+/[a-z_0-9]+)'\s*[,)]""")
+PREFIX_KEY = re.compile(r"""t\('([a-z_]+/[a-z_]*)'\s*~""")
 
 
 def _templates() -> dict[str, str]:
