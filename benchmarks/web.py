@@ -163,7 +163,7 @@ def measure(root: Path, items: int, pages: tuple[tuple[str, str, str], ...],
             ) -> tuple[list[tuple[str, float, float, float]], float]:
     started = time.perf_counter()
     if workspace is not None:
-        path = root / "ws-copy"
+        path = root / f"ws-copy-{items}"
         shutil.copytree(workspace, path)
     else:
         path = build(root, items)
