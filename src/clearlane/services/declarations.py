@@ -179,8 +179,11 @@ def _assessment_sql() -> str:
         FROM assessed GROUP BY declaration_id)"""
 
 
-def _where(query: DeclarationQuery, offices: frozenset[str] | None
-           ) -> tuple[list[str], list[Any]]:
+def declaration_filters(query: DeclarationQuery, offices: frozenset[str] | None
+                        ) -> tuple[list[str], list[Any]]:
+    """The SQL conditions on the ``declarations`` table (and their parameters) of the date,
+    office and importer filters of ``query``, and of the caller's ``offices`` (None: all; empty:
+    none). Used by every read that filters declarations (lists, maps)."""
     parts: list[str] = []
     params: list[Any] = []
     if query.date_from is not None:
@@ -233,7 +236,7 @@ def list_declarations(workspace: Workspace, query: DeclarationQuery | None = Non
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit {limit} is out of range", [
             Problem("limit", str(limit), f"from 1 to {MAX_PAGE}")])
-    parts, params = _where(query, offices)
+    parts, params = declaration_filters(query, offices)
     having: list[str] = []
     having_params: list[Any] = []
     if query.hs_prefix is not None:

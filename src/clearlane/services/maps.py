@@ -31,7 +31,7 @@ from clearlane.accounts.roles import Principal
 from clearlane.errors import Problem, ValidationError
 from clearlane.maps import geojson
 from clearlane.maps.geometry import load
-from clearlane.services.declarations import office_scope
+from clearlane.services.declarations import DeclarationQuery, declaration_filters, office_scope
 from clearlane.store.workspace import Workspace
 
 
@@ -108,24 +108,9 @@ def check_window(window: MapWindow) -> None:
 
 
 def _where(window: MapWindow, principal: Principal) -> tuple[str, list[Any]]:
-    parts: list[str] = []
-    params: list[Any] = []
-    scope = office_scope(principal)
-    if scope is not None:
-        if not scope:
-            parts.append("FALSE")
-        else:
-            parts.append(f"office_id IN ({', '.join('?' for _ in scope)})")
-            params.extend(sorted(scope))
-    if window.office is not None:
-        parts.append("office_id = ?")
-        params.append(window.office)
-    if window.date_from is not None:
-        parts.append("declared_at >= ?")
-        params.append(window.date_from)
-    if window.date_to is not None:
-        parts.append("declared_at <= ?")
-        params.append(window.date_to)
+    parts, params = declaration_filters(
+        DeclarationQuery(date_from=window.date_from, date_to=window.date_to,
+                         office_id=window.office), office_scope(principal))
     return ("WHERE " + " AND ".join(parts)) if parts else "", params
 
 
