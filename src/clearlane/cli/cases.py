@@ -19,9 +19,8 @@ from rich.table import Table
 from clearlane.accounts.roles import Principal
 from clearlane.audit.log import os_user
 from clearlane.cases.alerts import DEFAULT_LOCK_MINUTES, SORTS, CloseForm
-from clearlane.cli.common import WorkspaceOption, console, workspace_path
-from clearlane.errors import NotFoundError, PermissionDeniedError, Problem, ValidationError
-from clearlane.services import accounts
+from clearlane.cli.common import WorkspaceOption, console, workspace_path, workspace_user
+from clearlane.errors import NotFoundError
 from clearlane.services import cases as service
 from clearlane.store.workspace import Workspace
 
@@ -39,16 +38,7 @@ AlertArgument = Annotated[str, typer.Argument(help="The alert id (A and 12 hex d
 def _acting(workspace: Workspace, officer: str | None) -> Principal:
     if officer is None:
         return Principal(name=os_user(), role="admin", kind="os user")
-    try:
-        user = accounts.get_user(workspace, officer)
-    except NotFoundError:
-        raise ValidationError(f"no user {officer!r} in this workspace", [
-            Problem("--officer", officer, "a user of `clearlane users list`")]) from None
-    if not user.active:
-        raise PermissionDeniedError(f"user {officer!r} is deactivated")
-    principal = user.principal()
-    principal.require("cases:work")
-    return principal
+    return workspace_user(workspace, officer, "--officer", "cases:work")
 
 
 def _show(alert: service.Alert) -> None:

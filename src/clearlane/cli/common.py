@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
 from rich.console import Console
@@ -25,11 +25,16 @@ from clearlane.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    Problem,
     StorageError,
     ValidationError,
     WorkspaceBusyError,
 )
 from clearlane.settings import Settings
+
+if TYPE_CHECKING:
+    from clearlane.accounts.roles import Principal
+    from clearlane.store.workspace import Workspace
 
 console = Console()
 err_console = Console(stderr=True)
@@ -156,3 +161,21 @@ def plain_error(exc: BaseException) -> ClearlaneError | None:
     if exc.errno in (errno.EISDIR, errno.ENOTDIR):
         return ValidationError(f"{shown}: {reason}")
     return None
+
+
+def workspace_user(workspace: Workspace, name: str, option: str,
+                   permission: str) -> Principal:
+    """The principal of the workspace user ``name`` a command acts for (given with
+    ``option``): an active user whose role grants ``permission``."""
+    from clearlane.services import accounts
+
+    try:
+        user = accounts.get_user(workspace, name)
+    except NotFoundError:
+        raise ValidationError(f"no user {name!r} in this workspace", [
+            Problem(option, name, "a user of `clearlane users list`")]) from None
+    if not user.active:
+        raise PermissionDeniedError(f"user {name!r} is deactivated")
+    principal = user.principal()
+    principal.require(permission)
+    return principal

@@ -18,10 +18,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from clearlane.cli.common import WorkspaceOption, console, workspace_path
-from clearlane.errors import NotFoundError, PermissionDeniedError, Problem, ValidationError
+from clearlane.cli.common import WorkspaceOption, console, workspace_path, workspace_user
+from clearlane.errors import NotFoundError
 from clearlane.rules import load_rules
-from clearlane.services import accounts, audit
+from clearlane.services import audit
 from clearlane.services import rules_lifecycle as lifecycle
 from clearlane.services.selection import backtest_rules
 from clearlane.store.workspace import Workspace
@@ -100,14 +100,7 @@ def _acting(workspace: Workspace, user: str | None, permission: str) -> Iterator
     if user is None:
         yield
         return
-    try:
-        found = accounts.get_user(workspace, user)
-    except NotFoundError:
-        raise ValidationError(f"no user {user!r} in this workspace", [
-            Problem("--user", user, "a user of `clearlane users list`")]) from None
-    if not found.active:
-        raise PermissionDeniedError(f"user {user!r} is deactivated")
-    found.principal().require(permission)
+    workspace_user(workspace, user, "--user", permission)
     with audit.acting_as(f"user:{user}"):
         yield
 
