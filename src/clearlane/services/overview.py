@@ -15,7 +15,8 @@ from typing import Any
 
 import polars as pl
 
-from clearlane.store.workspace import Workspace, date_window_sql
+from clearlane.services.declarations import DeclarationQuery, declaration_filters
+from clearlane.store.workspace import Workspace
 
 MONTHLY_COLUMNS = ("period", "declarations", "customs_value", "red", "yellow", "blue",
                    "green", "inspected", "frauds", "hit_rate", "revenue_recovered")
@@ -38,22 +39,13 @@ class Overview:
     cases_closed: int
 
 
-def _filters(date_from: date | None, date_to: date | None, office: str | None,
-             alias: str = "d") -> tuple[str, list[Any]]:
-    where = date_window_sql(date_from, date_to) or "TRUE"
-    where = where.replace("declared_at", f"{alias}.declared_at")
-    params: list[Any] = []
-    if office is not None:
-        where += f" AND {alias}.office_id = ?"
-        params.append(office)
-    return where, params
-
-
 def unit_overview(workspace: Workspace, *, date_from: date | None = None,
                   date_to: date | None = None, office: str | None = None) -> Overview:
     """The overview of the window [``date_from``, ``date_to``] (inclusive), all offices or
     one."""
-    where, params = _filters(date_from, date_to, office)
+    parts, params = declaration_filters(
+        DeclarationQuery(date_from=date_from, date_to=date_to, office_id=office), None)
+    where = " AND ".join(parts) or "TRUE"  # on the declarations' own columns
     monthly = workspace.query(
         f"""WITH lanes AS (
                 SELECT ld.declaration_id, ld.item_no,
@@ -94,8 +86,9 @@ def unit_overview(workspace: Workspace, *, date_from: date | None = None,
     closed = workspace.query(
         f"""SELECT median(date_diff('minute', a.opened_at, a.closed_at)) / 60.0 AS hours,
                    count(*) AS n
-            FROM alerts a JOIN declarations d USING (declaration_id, item_no)
-            WHERE {where} AND a.status = 'closed' AND a.closed_at IS NOT NULL""",
+            FROM alerts a JOIN (SELECT declaration_id, item_no FROM declarations
+                                WHERE {where}) d USING (declaration_id, item_no)
+            WHERE a.status = 'closed' AND a.closed_at IS NOT NULL""",
         params).row(0, named=True)
     return Overview(date_from, date_to, office, monthly, sums,
                     None if timed["days"] is None else float(timed["days"]), int(timed["n"]),

@@ -66,7 +66,7 @@ def _window(date_from: str | None, date_to: str | None) -> tuple[Any, Any]:
     return parsed[0], parsed[1]
 
 
-def _overview(state: Any, caller: Caller, date_from: str | None, date_to: str | None,
+def _overview(state: Any, date_from: str | None, date_to: str | None,
               office: str | None) -> Any:
     from clearlane.services.overview import unit_overview
 
@@ -80,7 +80,7 @@ def overview_page(request: Request, caller: Annotated[Caller, page("reports:read
                   office: str | None = None) -> Response:
     """Volumes, lanes, inspections, hit rates, revenue recovered and clearance-time proxies,
     per month; exportable as PDF."""
-    overview = _overview(state, caller, date_from, date_to, office)
+    overview = _overview(state, date_from, date_to, office)
     monthly = overview.monthly
     labels = [(float(i), str(p)[:7]) for i, p in enumerate(monthly["period"].to_list())
               if i % max(1, monthly.height // 8) == 0]
@@ -105,7 +105,7 @@ def overview_pdf_download(request: Request, caller: Annotated[Caller, page("repo
     from clearlane.web.overview_pdf import overview_pdf
     from clearlane.web.render import language_of
 
-    overview = _overview(state, caller, date_from, date_to, office)
+    overview = _overview(state, date_from, date_to, office)
     texts = catalogue(language_of(request))
     body = overview_pdf(overview, texts.get, texts.get("overview/title"))
     return Response(body, media_type="application/pdf", headers={
