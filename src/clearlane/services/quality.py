@@ -44,7 +44,7 @@ def cached_quality_report(workspace: Workspace, cache: MutableMapping[str, objec
     slot = cache.setdefault("quality", {})
     assert isinstance(slot, dict)
     if key not in slot:
-        slot.clear()  # one report per batch filter is enough to keep
+        slot.clear()  # keep only the newest report: a new filter or new data replaces it
         slot[key] = quality_report(workspace, batch_id)
     report = slot[key]
     assert isinstance(report, QualityReport)
