@@ -87,6 +87,11 @@ class StorageError(ClearlaneError):
     """The workspace cannot be written: a read-only folder or file, or a full disk."""
 
 
+class ClusterError(ClearlaneError):
+    """A Dask cluster job could not run or did not finish: the scheduler cannot be reached, or
+    a worker died on a partition too often. Nothing of the job was written; run it again."""
+
+
 class NothingStoredError(ValidationError):
     """An input file of which no row could be stored: every row was rejected (or it had none)."""
 

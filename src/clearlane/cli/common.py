@@ -22,6 +22,7 @@ from rich.progress import (
 from clearlane.errors import (
     AuditChainError,
     ClearlaneError,
+    ClusterError,
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
@@ -106,6 +107,7 @@ EXIT_CODES: dict[type[ClearlaneError], int] = {
     WorkspaceBusyError: 6,
     StorageError: 7,
     AuditChainError: 8,
+    ClusterError: 9,
 }
 
 EXIT_CODE_TABLE: tuple[tuple[int, str], ...] = (
@@ -123,6 +125,8 @@ EXIT_CODE_TABLE: tuple[tuple[int, str], ...] = (
     (8, "audit chain broken: `audit verify` found an edited, deleted, reordered or truncated "
         "entry, or a chain that no longer holds its signed checkpoint (the message names the "
         "first broken entry)"),
+    (9, "cluster: the Dask scheduler cannot be reached, or a worker died on a partition too "
+        "often (nothing was written; run the job again)"),
 )
 
 

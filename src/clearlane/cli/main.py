@@ -21,6 +21,8 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("risk", "command", "train", "train"),
     ("risk", "command", "assess", "assess"),
     ("risk", "command", "evaluate", "evaluate"),
+    ("scale", "command", "export", "export"),
+    ("scale", "group", "scale", "app"),
     ("models", "group", "models", "app"),
     ("selection", "command", "select", "select"),
     ("selection", "command", "override", "override"),

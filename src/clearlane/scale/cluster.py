@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from clearlane.errors import ClearlaneError, MissingExtraError, ValidationError
+from clearlane.errors import ClusterError, MissingExtraError, ValidationError
 from clearlane.scale.dataset import Manifest, Partition
 from clearlane.scale.scoring import (
     Progress,
@@ -31,11 +31,11 @@ from clearlane.scale.scoring import (
 )
 
 
-class ClusterUnavailableError(ClearlaneError):
+class ClusterUnavailableError(ClusterError):
     """The Dask scheduler cannot be reached (or was lost during a job)."""
 
 
-class ClusterJobError(ClearlaneError):
+class ClusterJobError(ClusterError):
     """A job on the cluster failed (e.g. a worker died on a partition too often); nothing of
     it was written, and it can be run again."""
 

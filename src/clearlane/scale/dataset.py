@@ -2,16 +2,16 @@
 
 A dataset is a folder of Hive-style partitions, one per month of ``declared_at``::
 
-    DIR/manifest.json
+    DIR/_manifest.json
     DIR/year_month=2024-01/part-0.parquet
     DIR/year_month=2024-02/part-0.parquet
 
 Each file holds its month's rows in the store's order (date, declaration id, item number);
-the month is in the folder name only (Dask, DuckDB, Spark and pyarrow read it back as a
-column with Hive partitioning on). ``manifest.json`` names the format and its version, the
-workspace schema version, the columns, every partition with its row count and the SHA-256 of
-its file, and a digest of the whole (the SHA-256 of the partition list): a reader checks the
-files against it (:func:`verify_dataset`).
+the month is in the folder name only (Dask, Spark and pyarrow read it back as a column with
+Hive partitioning on, and skip the ``_``-prefixed manifest). ``_manifest.json`` names the
+format and its version, the workspace schema version, the columns, every partition with its
+row count and the SHA-256 of its file, and a digest of the whole (the SHA-256 of the
+partition list): a reader checks the files against it (:func:`verify_dataset`).
 
 A dataset is written into a hidden folder beside the target and renamed into place only when
 complete (:func:`staged_directory`), so a failed or interrupted write leaves nothing at the
@@ -35,7 +35,7 @@ import polars as pl
 
 from clearlane.errors import ConflictError, NotFoundError, ValidationError
 
-MANIFEST_FILE = "manifest.json"
+MANIFEST_FILE = "_manifest.json"
 PARTITION_KEY = "year_month"
 FORMAT_VERSION = 1
 DECLARATIONS_FORMAT = "clearlane-declarations"
@@ -59,7 +59,7 @@ class Partition:
 
 @dataclass(frozen=True)
 class Manifest:
-    """What ``manifest.json`` says of a dataset; partitions are in time order."""
+    """What ``_manifest.json`` says of a dataset; partitions are in time order."""
 
     format: str
     format_version: int

@@ -95,7 +95,9 @@ def carry_partition_task(models: ScoringModels, source: str, partition: Partitio
 
 def _write(table: pl.DataFrame, target: Path, year_month: str) -> Partition:
     path = target / partition_path(year_month)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # never parents=True: a task left running after its job failed finds the job's folder
+    # gone and writes nothing
+    path.parent.mkdir(exist_ok=True)
     table.write_parquet(path, compression="zstd")
     return describe_partition(target, year_month, table.height)
 

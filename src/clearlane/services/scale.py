@@ -98,6 +98,10 @@ def assess_parquet(
     (extra ``cluster``); without either they run here one at a time. ``before_partition``
     is called on the worker with each month before it is scored (fault injection in tests).
     """
+    if cluster is not None:
+        from clearlane.scale.cluster import parse_cluster
+
+        parse_cluster(cluster)  # a wrong value is refused before any work
     source = Path(source)
     manifest = verify_dataset(source, read_manifest(source, DECLARATIONS_FORMAT))
     models = load_scoring_models(workspace, version, explain_share)

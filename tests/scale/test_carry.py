@@ -1,0 +1,82 @@
+"""History carried forward month by month gives the features of the single-machine pipeline
+on the whole batch, row for row."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+
+from clearlane.features.pipeline import FeaturePipeline
+from clearlane.scale.carry import advance_pipeline, carried_features
+from clearlane.synth import SynthConfig, generate
+
+VALUE_SUMS = ("uv_dev_", "uv_z_")
+"""Features computed from sums of log unit values: summed in a different order when carried,
+so equal to rounding (the z-scores subtract nearly equal squares); every other feature is
+a count, an outcome sum or a category code and must be bit-identical."""
+
+
+@pytest.fixture(scope="module")
+def declarations() -> pl.DataFrame:
+    return generate(SynthConfig(n_items=3000, days=150, seed=5)).declarations
+
+
+def months(frame: pl.DataFrame) -> list[pl.DataFrame]:
+    keyed = frame.with_columns(ym=pl.col("declared_at").dt.strftime("%Y-%m"))
+    return [part.drop("ym") for _, part in
+            keyed.sort("ym", maintain_order=True).group_by("ym", maintain_order=True)]
+
+
+def assert_same_features(expected: pl.DataFrame, got: pl.DataFrame) -> None:
+    assert got.columns == expected.columns and got.height == expected.height
+    for name in expected.columns:
+        a, b = expected[name].to_numpy(), got[name].to_numpy()
+        if name.startswith(VALUE_SUMS):
+            np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=name)
+        else:
+            assert np.array_equal(a, b, equal_nan=True), name
+
+
+@pytest.mark.parametrize("window", [365, 30, None])
+def test_month_by_month_features_equal_the_whole_batch(declarations: pl.DataFrame,
+                                                       window: int | None) -> None:
+    # fitted on six weeks; the batch holds those weeks again and four later months
+    history = declarations.filter(pl.col("declared_at") < date(2024, 2, 15))
+    pipeline = FeaturePipeline(window_days=window).fit(history)
+    expected = pipeline.transform(declarations)
+    parts = months(declarations)
+    assert len(parts) == 5
+    got = pl.concat(carried_features(pipeline, parts))
+    assert_same_features(expected, got)
+
+
+def test_carrying_leaves_the_fitted_pipeline_unchanged(declarations: pl.DataFrame) -> None:
+    history = declarations.filter(pl.col("declared_at") < date(2024, 2, 1))
+    pipeline = FeaturePipeline().fit(history)
+    later = declarations.filter(pl.col("declared_at") >= date(2024, 3, 1))
+    before = pipeline.transform(later)
+    advanced = advance_pipeline(pipeline, declarations.filter(
+        pl.col("declared_at").is_between(date(2024, 2, 1), date(2024, 2, 29))))
+    assert advanced.history_end_ == date(2024, 2, 29)
+    assert pipeline.history_end_ == max(history["declared_at"])
+    assert pipeline.transform(later).equals(before)
+    # the carried history sees February: later importers' counts grow
+    assert (advanced.transform(later)["importer_n"].to_numpy()
+            >= before["importer_n"].to_numpy()).all()
+    assert not advanced.transform(later)["importer_n"].equals(before["importer_n"])
+
+
+def test_carried_rows_never_add_their_outcomes(declarations: pl.DataFrame) -> None:
+    history = declarations.filter(pl.col("declared_at") < date(2024, 2, 1))
+    pipeline = FeaturePipeline().fit(history)
+    february = declarations.filter(
+        pl.col("declared_at").is_between(date(2024, 2, 1), date(2024, 2, 29)))
+    assert february["inspected"].fill_null(False).any()
+    later = declarations.filter(pl.col("declared_at") >= date(2024, 3, 1))
+    with_labels = advance_pipeline(pipeline, february).transform(later)
+    without = advance_pipeline(pipeline, february.drop("inspected", "fraud",
+                                                       "revenue_recovered")).transform(later)
+    assert with_labels.equals(without)
