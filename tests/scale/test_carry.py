@@ -14,9 +14,11 @@ from clearlane.scale.carry import advance_pipeline, carried_features
 from clearlane.synth import SynthConfig, generate
 
 VALUE_SUMS = ("uv_dev_", "uv_z_")
-"""Features computed from sums of log unit values: summed in a different order when carried,
-so equal to rounding (the z-scores subtract nearly equal squares); every other feature is
-a count, an outcome sum or a category code and must be bit-identical."""
+"""Features computed from sums of log unit values: summed in another order when carried, so
+equal to rounding only. The z-scores subtract nearly equal sums of squares, which magnifies
+the last bits to about 1e-8; the single-machine pipeline itself gives the same rows values
+that differ that much when the batch around them changes (March alone, or March and April).
+Every other feature is a count, an outcome sum or a category code: bit-identical."""
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,7 @@ def assert_same_features(expected: pl.DataFrame, got: pl.DataFrame) -> None:
     for name in expected.columns:
         a, b = expected[name].to_numpy(), got[name].to_numpy()
         if name.startswith(VALUE_SUMS):
-            np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=name)
+            np.testing.assert_allclose(b, a, rtol=1e-7, atol=1e-9, equal_nan=True, err_msg=name)
         else:
             assert np.array_equal(a, b, equal_nan=True), name
 

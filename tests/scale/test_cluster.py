@@ -66,8 +66,8 @@ def test_features_on_the_cluster_equal_the_single_machine(scale_setup: ScaleSetu
     expected = pipeline.transform(pl.concat(parts))
     for name in expected.columns:
         a, b = expected[name].to_numpy(), got[name].to_numpy()
-        if name.startswith(("uv_dev_", "uv_z_")):  # sums of log values, added in another order
-            np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=name)
+        if name.startswith(("uv_dev_", "uv_z_")):  # to rounding: see test_carry.VALUE_SUMS
+            np.testing.assert_allclose(b, a, rtol=1e-7, atol=1e-9, equal_nan=True, err_msg=name)
         else:
             assert np.array_equal(a, b, equal_nan=True), name
 
@@ -89,8 +89,9 @@ def test_scores_on_the_cluster_equal_assess(scale_setup: ScaleSetup, client: Cli
     assert both.height == single.height
     fraud = (both["fraud_probability"] - both["fraud_probability_p"]).abs()
     assert fraud.null_count() == 0 and fraud.max() <= 1e-9  # type: ignore[operator]
+    # the anomaly score adds unit-value z-scores: equal to their rounding (test_carry.VALUE_SUMS)
     np.testing.assert_allclose(both["anomaly_score_p"].to_numpy(),
-                               both["anomaly_score"].to_numpy(), rtol=1e-9, atol=1e-9)
+                               both["anomaly_score"].to_numpy(), rtol=1e-7, atol=1e-9)
     assert (both["model_version"] == both["model_version_p"]).all()
     # stored: one row per item for the model, replacing the earlier `assess`
     assert stored(scale_setup) == single.height

@@ -1,0 +1,274 @@
+"""Partitioned scoring benchmark: `clearlane export --parquet` and `clearlane scale assess` on a
+synthetic workspace, beside the single-machine `clearlane assess`, and the per-partition costs
+behind the paper estimate in docs/scale.md.
+
+Run: ``python -m benchmarks.scale`` (options: ``--items 200000 --days 365 --train-days 182
+--workers 2 --seed 7 --no-report``). Writes the ``scale`` section of docs/benchmarks.md.
+
+Steps, each timed (wall clock) with the peak resident memory of this process and its children
+(the Dask workers) sampled every 50 ms: build a workspace (synthetic items, ingested with the
+canonical profile), `train --no-search` on the first ``--train-days`` days (promoted), export
+the declarations by month, `assess` the whole workspace on one machine, then the partitioned
+assessment of the exported dataset in this process (one month at a time) and on a
+``LocalCluster`` of ``--workers`` processes (one thread each; its start-up is timed apart).
+Both partitioned runs store their results like `assess`. Then, in this process, every month
+is read, scored and carried forward on its own (the functions the cluster's tasks run), to
+measure the per-partition costs; the paper estimate for 10 workers and 500 M items is
+extrapolated from them and printed as an estimate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import polars as pl
+import psutil
+
+from benchmarks._report import write_section
+from clearlane.features.prepare import SCORING_COLUMNS
+from clearlane.models import registry
+from clearlane.scale.dataset import read_partition
+from clearlane.scale.scoring import carry, score_frame
+from clearlane.services.risk import assess_declarations, train_models
+from clearlane.services.scale import assess_parquet, export_parquet, load_scoring_models
+from clearlane.services.synth import ingest_synthetic, write_synthetic
+from clearlane.store.workspace import Workspace
+from clearlane.synth import SynthConfig
+
+T = TypeVar("T")
+MB = 1024 * 1024
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float = 0.0
+    peak_mb: float = 0.0
+    rows: int = 0
+    note: str = ""
+
+
+@dataclass
+class Sampler:
+    """Peak RSS of this process and all its children, sampled in a thread."""
+
+    peak: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def _rss(self) -> int:
+        me = psutil.Process()
+        total = me.memory_info().rss
+        for child in me.children(recursive=True):
+            with suppress(psutil.Error):
+                total += child.memory_info().rss
+        return total
+
+    def run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self._rss())
+
+
+@contextmanager
+def measured(step: Step) -> Iterator[Step]:
+    sampler = Sampler()
+    sampler.peak = sampler._rss()
+    thread = threading.Thread(target=sampler.run, daemon=True)
+    thread.start()
+    started = time.perf_counter()
+    try:
+        yield step
+    finally:
+        step.seconds = time.perf_counter() - started
+        sampler._stop.set()
+        thread.join()
+        step.peak_mb = max(sampler.peak, sampler._rss()) / MB
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    started = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - started
+
+
+def state_rows(models: Any) -> int:
+    """Rows of per-key daily history held by the fraud model's pipeline (all groups)."""
+    pipeline = models.models["fraud"].pipeline_
+    return sum(frame.height for frame in pipeline.daily_.values())
+
+
+def state_mb(models: Any) -> float:
+    pipeline = models.models["fraud"].pipeline_
+    frames = [*pipeline.daily_.values(), *pipeline.state_.values()]
+    return sum(frame.estimated_size() for frame in frames) / MB
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=200_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--train-days", type=int, default=182)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-report", action="store_true")
+    args = parser.parse_args()
+    from distributed import Client, LocalCluster
+
+    folder = Path(tempfile.mkdtemp(prefix="clearlane-scale-"))
+    steps: list[Step] = []
+    start = date(2024, 1, 1)
+    train_to = start + timedelta(days=args.train_days - 1)
+
+    with measured(Step("build workspace (synth + ingest)")) as step:
+        ws = Workspace.create(folder / "ws")
+        files = write_synthetic(SynthConfig(n_items=args.items, days=args.days, seed=args.seed,
+                                            start=start), folder / "data")
+        ingest_synthetic(ws, files.files)
+        step.rows = args.items
+    steps.append(step)
+    with measured(Step(f"`train --no-search --to {train_to}`")) as step:
+        trained = train_models(ws, seed=args.seed, search=False, date_to=train_to, promote=True)
+        step.rows = trained.anomaly.n_rows
+    steps.append(step)
+    assert trained.fraud is not None, "no fraud model: too few inspected declarations"
+    artifact_mb = sum(registry.artifact_file(ws, r).stat().st_size
+                      for r in (trained.fraud, trained.anomaly)) / MB
+    with measured(Step("`export --parquet`")) as step:
+        manifest = export_parquet(ws, folder / "ds")
+        step.rows = manifest.rows
+    steps.append(step)
+    dataset_mb = sum(p.stat().st_size for p in (folder / "ds").rglob("*.parquet")) / MB
+    with measured(Step("`assess` (one machine, whole workspace)")) as step:
+        single = assess_declarations(ws)
+        step.rows = single.rows
+    steps.append(step)
+    with measured(Step("`scale assess` without a cluster (one month at a time)")) as step:
+        local = assess_parquet(ws, folder / "ds", folder / "out-local")
+        step.rows = local.rows
+    steps.append(step)
+    with measured(Step(f"LocalCluster start ({args.workers} worker processes)")) as step:
+        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0")
+        client = Client(cluster)
+    steps.append(step)
+    try:
+        with measured(Step(f"`scale assess --cluster local:{args.workers}` (started cluster)")) as step:
+            remote = assess_parquet(ws, folder / "ds", folder / "out-cluster", client=client)
+            step.rows = remote.rows
+        steps.append(step)
+    finally:
+        client.close()
+        cluster.close()
+
+    # parity with the single-machine scores
+    got = pl.read_parquet(folder / "out-cluster" / "year_month=*" / "*.parquet",
+                          hive_partitioning=False)
+    both = single.assessments.join(got, on=["declaration_id", "item_no"], suffix="_p")
+    fraud_diff = float((both["fraud_probability"] - both["fraud_probability_p"]).abs().max())  # type: ignore[arg-type]
+    anomaly_diff = float((both["anomaly_score"] - both["anomaly_score_p"]).abs().max())  # type: ignore[arg-type]
+
+    # per-partition costs, with the functions the cluster's tasks run
+    models = load_scoring_models(ws)
+    per_part = []
+    for part in manifest.partitions:
+        data, read_s = timed(lambda p=part: read_partition(folder / "ds", p, SCORING_COLUMNS))
+        _, score_s = timed(lambda d=data, m=models: score_frame(m, d, single.assessments["assessed_at"][0]))
+        history = state_rows(models)
+        models, carry_s = timed(lambda d=data, m=models: carry(m, d))
+        per_part.append({"month": part.year_month, "rows": part.rows, "read": read_s,
+                         "score": score_s, "history": history, "carry": carry_s})
+    final_state_mb = state_mb(models)
+    final_state_rows = state_rows(models)
+
+    report = render(args, steps, per_part, artifact_mb, dataset_mb, fraud_diff, anomaly_diff,
+                    final_state_rows, final_state_mb, len(manifest.partitions))
+    print(report)
+    if not args.no_report:
+        command = "python -m benchmarks.scale" + ("" if sys.argv[1:] == [] else " "
+                                                   + " ".join(sys.argv[1:]))
+        path = write_section("scale", "Partitioned scoring (`clearlane scale assess`)", command,
+                             report)
+        print(f"wrote {path}")
+
+
+def render(args: argparse.Namespace, steps: list[Step], per_part: list[dict[str, Any]],
+           artifact_mb: float, dataset_mb: float, fraud_diff: float, anomaly_diff: float,
+           final_state_rows: int, final_state_mb: float, months: int) -> str:
+    lines = [
+        f"Workspace: {args.items:,} synthetic declaration items over {args.days} days "
+        f"(seed {args.seed}), {months} monthly partitions; models trained on the first "
+        f"{args.train_days} days (`--no-search`), so the later months are scored with the "
+        "history carried forward. Wall clock; peak memory = resident memory of this process "
+        "and its children (the Dask workers), sampled every 50 ms. The machine is shared with "
+        "other work, so the numbers are pessimistic.",
+        "",
+        "| step | rows | time | rows/s | peak memory |",
+        "|---|---|---|---|---|",
+    ]
+    for s in steps:
+        rate = f"{s.rows / s.seconds:,.0f}" if s.rows and s.seconds > 0 else ""
+        lines.append(f"| {s.name} | {s.rows:,} | {s.seconds:.1f} s | {rate} | {s.peak_mb:,.0f} MB |")
+    lines += [
+        "",
+        f"Model artifacts (fraud + anomaly): {artifact_mb:.1f} MB. Exported dataset: "
+        f"{dataset_mb:.1f} MB of Parquet. Largest difference from the single-machine `assess`: "
+        f"fraud probability {fraud_diff:.1e}, anomaly score {anomaly_diff:.1e}. "
+        "`assess` scores a batch this large with compiled trees (extra `fast`); the "
+        "partitioned path uses LightGBM's own predictor.",
+        "",
+        "Per partition, in this process (read = Parquet read of the scoring columns; score = "
+        "fraud model + anomaly detector with reasons for the top 10 %; carry = the history "
+        "advanced by the month, for the next one; history = per-key daily rows the month "
+        "was scored against):",
+        "",
+        "| month | rows | read | score | score µs/row | history rows | carry |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in per_part:
+        lines.append(f"| {p['month']} | {p['rows']:,} | {p['read']:.2f} s | {p['score']:.2f} s | "
+                     f"{p['score'] / p['rows'] * 1e6:.0f} | {p['history']:,} | {p['carry']:.2f} s |")
+    lines += ["", estimate(per_part, final_state_rows, final_state_mb, args.items)]
+    return "\n".join(lines)
+
+
+def estimate(per_part: list[dict[str, Any]], state_rows_now: int, state_mb_now: float,
+             items: int) -> str:
+    """Paper estimate for 10 workers and 500 M items from the measured per-partition costs."""
+    rows = sum(p["rows"] for p in per_part)
+    score_per_row = sum(p["score"] + p["read"] for p in per_part) / rows
+    carries = [p for p in per_part if p["history"] > 0]
+    carry_per_history_row = sum(p["carry"] for p in carries) / sum(p["history"] for p in carries)
+    history_per_item = state_rows_now / items
+    mb_per_item = state_mb_now / items
+    total, workers, months = 500e6, 10, 24
+    per_month = total / months
+    scoring = total * score_per_row / workers
+    chain = sum(carry_per_history_row * history_per_item * per_month * k for k in range(1, months))
+    wall = max(scoring, chain + per_month * score_per_row)
+    state_gb = mb_per_item * total / 1024
+    return (
+        "**Paper estimate, not a measurement** (10 workers, 500 M items in 24 monthly "
+        f"partitions of {per_month / 1e6:.1f} M): scoring costs {score_per_row * 1e6:.0f} µs "
+        f"per item on one worker (read + score, measured above), so {scoring / 3600:.1f} h of "
+        f"scoring spread over {workers} workers; the carried history costs "
+        f"{carry_per_history_row * 1e6:.2f} µs per history row and holds "
+        f"{history_per_item:.1f} rows ({mb_per_item * 1024:.2f} KB) per item, so the chain of "
+        f"23 carries, which runs in order, costs {chain / 3600:.1f} h. Wall time ≈ "
+        f"{wall / 3600:.1f} h, bounded by the {'carry chain' if chain > scoring else 'scoring'}. "
+        f"The whole history at 500 M items would take about {state_gb:,.0f} GB in one "
+        "worker's memory: beyond one worker, so at that size the carried state has to be "
+        "split by key across workers (not done yet)."
+    )
+
+
+if __name__ == "__main__":
+    main()
