@@ -25,7 +25,7 @@ import polars as pl
 
 from clearlane.errors import ValidationError
 from clearlane.features.catalog import GROUPS_BY_NAME
-from clearlane.features.history import ALL_GROUP, SUMS, cumulative_state, daily_sums
+from clearlane.features.history import ALL_GROUP, cumulative_state, daily_sums
 from clearlane.features.pipeline import FeaturePipeline
 from clearlane.features.prepare import prepare
 
@@ -50,10 +50,10 @@ def advance_pipeline(pipeline: FeaturePipeline, rows: pl.DataFrame) -> FeaturePi
     daily: dict[str, pl.DataFrame] = {}
     for name, history in pipeline.daily_.items():
         group = GROUPS_BY_NAME.get(name, ALL_GROUP)
-        added = daily_sums(prep, group, labels=False)
-        # same aggregation as the pipeline's general path, so the sums are bit-identical
-        daily[name] = (pl.concat([history, added], how="vertical")
-                       .group_by(["key", "day"]).agg(pl.col(c).sum() for c in SUMS))
+        # the added days all follow the history's, so no (key, day) is in both: the pipeline's
+        # general path sums such pairs again (group_by), which leaves every value as it is
+        daily[name] = pl.concat([history, daily_sums(prep, group, labels=False)],
+                                how="vertical")
     advanced.daily_ = daily
     advanced.state_ = {name: cumulative_state(frame) for name, frame in daily.items()}
     last: date = prep["day"].max()  # type: ignore[assignment]
