@@ -61,7 +61,7 @@ check: lint typecheck test
 
 ## bench: run every benchmark and rewrite docs/benchmarks.md sections
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,fast,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,fast,bench,cluster]'
 	for script in benchmarks/[a-z]*.py; do $(BIN)/python $$script || exit 1; done
 
 docs-cli: $(STAMP)
