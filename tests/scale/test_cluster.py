@@ -4,6 +4,7 @@ plain errors when the scheduler cannot be reached or a worker keeps dying."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,12 @@ def test_a_wrong_cluster_value_names_the_valid_ones(scale_setup: ScaleSetup, tmp
     with pytest.raises(ValidationError, match="local:N"):
         assess_parquet(scale_setup.workspace, scale_setup.dataset, tmp_path / "out",
                        cluster=spec)
+
+
+def test_without_the_extra_the_message_names_it(scale_setup: ScaleSetup, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'clearlane\[cluster\]'"):
+        assess_parquet(scale_setup.workspace, scale_setup.dataset, tmp_path / "out",
+                       cluster="local:1")
+    assert not (tmp_path / "out").exists() and leftovers(tmp_path / "out") == []

@@ -12,6 +12,7 @@ Dask is imported only inside these functions: the module itself loads without th
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
@@ -110,8 +111,11 @@ def run_on_cluster(client: Any, models: ScoringModels, source: Path, manifest: M
     scored: dict[Any, Partition] = {}
     try:
         # a task, not scattered data: a worker that dies holding the models loses nothing the
-        # scheduler cannot recompute
-        state = client.submit(hold_models, models, key=f"clearlane-models-{token}")
+        # scheduler cannot recompute (the models make the graph large: expected, not a warning)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sending large graph",
+                                    category=UserWarning)
+            state = client.submit(hold_models, models, key=f"clearlane-models-{token}")
         pending.append(state)
         for i, part in enumerate(parts):
             future = client.submit(score_partition_task, state, str(source), part, str(target),

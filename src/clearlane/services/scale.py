@@ -102,6 +102,10 @@ def assess_parquet(
         from clearlane.scale.cluster import parse_cluster
 
         parse_cluster(cluster)  # a wrong value is refused before any work
+    if cluster is not None or client is not None:
+        from clearlane.scale.cluster import require_distributed
+
+        require_distributed()  # a missing extra too
     source = Path(source)
     manifest = verify_dataset(source, read_manifest(source, DECLARATIONS_FORMAT))
     models = load_scoring_models(workspace, version, explain_share)
