@@ -22,8 +22,8 @@ from clearlane.models import registry
 from clearlane.scale.carry import advance_pipeline
 from clearlane.scale.cluster import ClusterJobError, ClusterUnavailableError
 from clearlane.scale.dataset import ASSESSMENTS_FORMAT, read_partition, verify_dataset
-from clearlane.services.risk import assess_declarations
-from clearlane.services.scale import assess_parquet
+from clearlane.services.risk import assess_declarations, evaluate_model
+from clearlane.services.scale import assess_parquet, train_on_cluster
 from conftest import ScaleSetup
 
 
@@ -151,3 +151,28 @@ def test_without_the_extra_the_message_names_it(scale_setup: ScaleSetup, tmp_pat
         assess_parquet(scale_setup.workspace, scale_setup.dataset, tmp_path / "out",
                        cluster="local:1")
     assert not (tmp_path / "out").exists() and leftovers(tmp_path / "out") == []
+
+
+def test_trees_trained_on_the_cluster_rank_as_well(training_setup: ScaleSetup,
+                                                   client: Client) -> None:
+    ws = training_setup.workspace
+    reference = registry.get_model(ws, None, kind="fraud")
+    record = train_on_cluster(ws, training_setup.dataset, client=client)
+    assert record.version != reference.version and record.status != "promoted"
+    assert record.params["n_rounds"] == reference.params["n_rounds"]
+    assert record.params["reference_model"] == reference.version
+    assert (record.train_from, record.train_to) == (reference.train_from, reference.train_to)
+    ours = registry.load_model(ws, record)
+    theirs = registry.load_model(ws, reference)
+    assert ours.booster_.num_trees() == theirs.booster_.num_trees()
+    # held-out window: the days after training, inspected declarations only
+    _, single = evaluate_model(ws, version=reference.version)
+    _, cluster = evaluate_model(ws, version=record.version)
+    assert single.n == cluster.n > 1000
+    assert single.auc is not None and cluster.auc is not None
+    assert abs(cluster.auc - single.auc) <= 0.005, (single.auc, cluster.auc)
+
+
+def test_training_needs_a_cluster(training_setup: ScaleSetup) -> None:
+    with pytest.raises(ValidationError, match="clearlane train"):
+        train_on_cluster(training_setup.workspace, training_setup.dataset)

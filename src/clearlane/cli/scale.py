@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspace_path
-from clearlane.services.scale import assess_parquet, export_parquet
+from clearlane.services.scale import assess_parquet, export_parquet, train_on_cluster
 from clearlane.store.workspace import Workspace
 
 app = typer.Typer(help="Work on month-partitioned Parquet datasets, on this machine or on a "
@@ -84,3 +84,36 @@ def assess(
         console.print(f"[yellow]Warning:[/] {warning}", highlight=False)
     console.print(f"Written to {result.output}"
                   + ("; stored in the workspace" if result.stored else ""))
+
+
+@app.command("train")
+def train(
+    parquet: Annotated[Path, typer.Option(
+        "--parquet", help="Dataset written by `clearlane export --parquet`.",
+        show_default=False)],
+    cluster: Annotated[str, typer.Option(
+        help="Dask cluster: local:N (N worker processes on this machine) or tcp://HOST:PORT.",
+        show_default=False)],
+    workspace: WorkspaceOption = None,
+    model: Annotated[str | None, typer.Option(
+        help="Reference fraud model whose parameters, rounds and training window are used "
+             "(default: the promoted, else newest).")] = None,
+    promote: Annotated[bool, typer.Option(help="Promote the new model at once.")] = False,
+    timeout: Annotated[float, typer.Option(
+        help="Seconds to wait for a tcp:// scheduler before giving up.")] = 10.0,
+) -> None:
+    """Refit a fraud model's trees on a Dask cluster (lightgbm.dask) from a dataset.
+
+    The parameters and the number of rounds are those the reference model chose on its
+    validation window (`clearlane train`); its feature pipeline, calibration and revenue
+    model are kept. The result is registered as a new fraud model: compare it with
+    `clearlane evaluate --model`.
+    """
+    ws = Workspace.open(workspace_path(workspace))
+    with progress_bar("Training on the cluster") as advance:
+        record = train_on_cluster(ws, parquet, cluster=cluster, version=model, promote=promote,
+                                  timeout=timeout)
+        advance(1, 1)
+    console.print(f"Fraud model [bold]{record.version}[/] ({record.status}) trained on "
+                  f"{cluster} with the parameters and {record.params.get('n_rounds')} rounds "
+                  f"of {record.params.get('reference_model')}")

@@ -8,10 +8,11 @@ a failed or interrupted job leaves no output and changes nothing in the store.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from clearlane.errors import ValidationError
 from clearlane.models import registry
 from clearlane.scale.dataset import (
     ASSESSMENTS_FORMAT,
@@ -132,6 +133,62 @@ def assess_parquet(
         cluster=cluster or (_address(client) if client is not None else None),
         warnings=((f"anomaly scorer unavailable: {models.anomaly_unavailable}",)
                   if models.anomaly_unavailable else ()))
+
+
+def train_on_cluster(
+    workspace: Workspace,
+    source: Path,
+    *,
+    cluster: str | None = None,
+    client: Any = None,
+    version: str | None = None,
+    promote: bool = False,
+    timeout: float = 10.0,
+) -> registry.ModelRecord:
+    """Refit a registered fraud model's trees on a Dask cluster (``lightgbm.dask``) from the
+    dataset in ``source``, with the parameters and rounds the model chose on its validation
+    window; register the result as a new fraud model (promoted when ``promote``).
+
+    The reference is ``version``, else the promoted or newest fraud model; the training
+    window is its own. Compare the two with ``clearlane evaluate --model``.
+    """
+    if cluster is None and client is None:
+        raise ValidationError("training on a cluster needs --cluster local:N or tcp://HOST:PORT; "
+                              "on one machine use `clearlane train`")
+    from clearlane.scale.cluster import cluster_client, parse_cluster, require_distributed
+    from clearlane.scale.training import train_trees_on_cluster
+
+    if cluster is not None:
+        parse_cluster(cluster)
+    require_distributed()
+    source = Path(source)
+    manifest = verify_dataset(source, read_manifest(source, DECLARATIONS_FORMAT))
+    record = registry.get_model(workspace, version, kind="fraud")
+    model = registry.load_model(workspace, record)
+    first, last = _as_date(record.train_from), _as_date(record.train_to)
+    if client is not None:
+        refitted = train_trees_on_cluster(client, model, source, manifest, first, last)
+        where = _address(client)
+    else:
+        assert cluster is not None
+        with cluster_client(cluster, timeout=timeout) as opened:
+            refitted = train_trees_on_cluster(opened, model, source, manifest, first, last)
+        where = cluster
+    new = registry.register(
+        workspace, refitted, "fraud", train_from=record.train_from, train_to=record.train_to,
+        n_rows=record.n_rows, features=list(record.features),
+        params={**record.params, "trained_on": "dask", "cluster": where,
+                "reference_model": record.version, "source_digest": manifest.digest},
+        metrics={}, fingerprint=record.data_fingerprint)
+    return registry.promote(workspace, new.version) if promote else new
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def _address(client: Any) -> str:

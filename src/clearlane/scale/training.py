@@ -1,0 +1,102 @@
+"""The fraud model's trees trained on a Dask cluster (``lightgbm.dask``; extra ``cluster``).
+
+The hyper-parameters and the number of rounds are those a single-machine model chose on its
+time-ordered validation window (``clearlane train``); the cluster refits the trees on the
+labelled rows of the same training window, read month by month from a partitioned dataset.
+Each month's training features come from the reference model's fitted pipeline: every row of
+the training window lies inside the fitted history, so its in-sample features depend only on
+its own date and keys, never on the other rows of the month, and the months are independent
+tasks. The new model keeps the reference's pipeline, calibration and revenue model; only its
+trees change.
+"""
+
+from __future__ import annotations
+
+import copy
+import operator
+import warnings
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from clearlane.errors import ValidationError
+from clearlane.scale.dataset import Manifest, Partition, read_partition
+
+LABEL_COLUMNS = ("declared_at", "inspected", "fraud")
+
+
+def _labelled(rows: pl.DataFrame) -> pl.Series:
+    """The rows the fraud model learns from: inspected with a known outcome (as ``fit``)."""
+    inspected = (rows["inspected"].cast(pl.Boolean).fill_null(False) if "inspected" in rows.columns
+                 else ~rows["fraud"].is_null())
+    return inspected & ~rows["fraud"].is_null()
+
+
+def _window(rows: pl.DataFrame, first: date, last: date) -> pl.DataFrame:
+    return rows.filter(pl.col("declared_at").is_between(first, last))
+
+
+def same(value: Any) -> Any:
+    """The value itself: puts a fitted model on the cluster as a task."""
+    return value
+
+
+def labelled_rows(source: Path, partition: Partition, first: date, last: date) -> int:
+    """Labelled rows of one month inside the training window (reads three columns)."""
+    rows = _window(read_partition(source, partition, LABEL_COLUMNS), first, last)
+    return int(_labelled(rows).sum()) if rows.height else 0
+
+
+def training_part(model: Any, source: str, partition: Partition, first: date,
+                  last: date) -> tuple[np.ndarray, np.ndarray]:
+    """Features (rows × the model's features) and labels (0/1) of one month's labelled rows
+    inside the training window."""
+    rows = _window(read_partition(Path(source), partition), first, last)
+    mask = _labelled(rows)
+    features = model.pipeline_.transform(rows).filter(mask)
+    labels = rows["fraud"].filter(mask).cast(pl.Int64).to_numpy()
+    return features.to_numpy(), labels
+
+
+def train_trees_on_cluster(client: Any, model: Any, source: Path, manifest: Manifest,
+                           first: date, last: date) -> Any:
+    """A copy of the fitted fraud ``model`` whose trees were refitted on the cluster with the
+    model's chosen parameters and rounds (``best_params_``, ``n_rounds_``)."""
+    import dask
+    import dask.array as da
+    from lightgbm.dask import DaskLGBMClassifier
+
+    counts = {p.year_month: labelled_rows(source, p, first, last) for p in manifest.partitions}
+    months = [p for p in manifest.partitions if counts[p.year_month] > 0]
+    if not months:
+        raise ValidationError(f"no labelled declarations between {first} and {last} in "
+                              f"{str(source)!r}; export the workspace again")
+    width = len(model.feature_names_)
+    with warnings.catch_warnings():  # the model makes the graph large: expected
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        held = client.submit(same, model)
+    parts = [client.submit(training_part, held, str(source), p, first, last) for p in months]
+    X = da.concatenate([
+        da.from_delayed(dask.delayed(operator.getitem)(f, 0), shape=(counts[p.year_month], width),
+                        dtype=np.float64) for f, p in zip(parts, months, strict=True)])
+    y = da.concatenate([
+        da.from_delayed(dask.delayed(operator.getitem)(f, 1), shape=(counts[p.year_month],),
+                        dtype=np.int64) for f, p in zip(parts, months, strict=True)])
+    labels = y.compute()
+    # the reference's own LightGBM settings (objective, sampling, seed, class weights)
+    params = dict(model._params(model.best_params_, labels))
+    params.pop("num_threads", None)
+    classifier = DaskLGBMClassifier(client=client, n_estimators=int(model.n_rounds_),
+                                    **params)
+    with warnings.catch_warnings():  # its own default n_jobs, replaced by one per worker
+        warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored",
+                                category=UserWarning)
+        classifier.fit(X, y, categorical_feature=list(model.categorical_indices_))
+    refitted = copy.copy(model)
+    refitted.booster_ = classifier.to_local().booster_
+    for cached in ("_compiled", "_compiled_revenue"):
+        refitted.__dict__.pop(cached, None)
+    return refitted
