@@ -18,7 +18,7 @@ from clearlane.scale.dataset import (
     staged_directory,
     verify_dataset,
 )
-from clearlane.services.scale import export_parquet
+from clearlane.services.scale import assess_parquet, export_parquet
 from conftest import ScaleSetup
 
 
@@ -80,3 +80,12 @@ def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:
         (staging / "part.parquet").write_text("half")
         raise RuntimeError("interrupted")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_assess_refuses_an_existing_output_before_any_work(scale_setup: ScaleSetup,
+                                                           tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    with pytest.raises(ConflictError, match="already exists"):
+        assess_parquet(scale_setup.workspace, scale_setup.dataset, target)
+    assert list(target.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["out"]

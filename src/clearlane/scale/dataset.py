@@ -175,6 +175,13 @@ def read_partition(folder: Path, partition: Partition,
     return pl.read_parquet(path, columns=[c for c in columns if c in present])
 
 
+def refuse_existing(target: Path, overwrite: bool) -> None:
+    """A :class:`ConflictError` when ``target`` exists and may not be replaced."""
+    if Path(target).exists() and not overwrite:
+        raise ConflictError(f"{str(target)!r} already exists; choose another folder or "
+                            "pass --overwrite")
+
+
 @contextmanager
 def staged_directory(target: Path, overwrite: bool = False) -> Iterator[Path]:
     """A fresh hidden folder beside ``target``, renamed to ``target`` when the block succeeds
@@ -184,9 +191,7 @@ def staged_directory(target: Path, overwrite: bool = False) -> Iterator[Path]:
     the new one is complete).
     """
     target = Path(target)
-    if target.exists() and not overwrite:
-        raise ConflictError(f"{str(target)!r} already exists; choose another folder or "
-                            "pass --overwrite")
+    refuse_existing(target, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:12]
     staging = target.parent / f".{target.name}.tmp-{token}"

@@ -20,6 +20,7 @@ from clearlane.scale.dataset import (
     Manifest,
     Partition,
     read_manifest,
+    refuse_existing,
     staged_directory,
     verify_dataset,
     write_manifest,
@@ -107,6 +108,7 @@ def assess_parquet(
         from clearlane.scale.cluster import require_distributed
 
         require_distributed()  # a missing extra too
+    refuse_existing(Path(output), overwrite)  # before any work
     source = Path(source)
     manifest = verify_dataset(source, read_manifest(source, DECLARATIONS_FORMAT))
     models = load_scoring_models(workspace, version, explain_share)
