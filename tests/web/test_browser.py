@@ -85,6 +85,16 @@ def test_readiness_form_is_saved_and_resumed(page: Any, web_server: Server) -> N
     page.get_by_role("button", name="Save and go to the next area").click()
     page.wait_for_load_state()
     assert "area=" in page.url or page.url.endswith("/result")
+    # its report is a page of the workspace: the radar, a score per area, the evidence
+    page.goto(form_url.split("?")[0] + "/report")
+    report = page.locator("#readiness-report")
+    assert report.locator("svg.radar").is_visible()
+    rows = report.locator("#areas tbody tr")
+    assert rows.count() == report.locator("svg.radar text").count() > 1
+    shape = report.locator("svg.radar polygon.series").get_attribute("points") or ""
+    assert len(shape.split()) == rows.count()  # one vertex per area
+    assert "Risk unit charter, 2024" in report.inner_text()
+    assert page.get_by_role("navigation", name="Main menu").is_visible()
 
 
 def test_reading_works_with_javascript_off(browser: Any, web_server: Server) -> None:
