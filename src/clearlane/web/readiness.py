@@ -50,6 +50,8 @@ class Radar:
     one polygon per series, and the axis labels."""
 
     size: int
+    pad: int
+    """Room left and right of the ``size`` square for the axis labels (SVG units)."""
     rings: tuple[str, ...]
     """SVG ``points`` of each grid ring (25, 50, 75, 100)."""
     axes: tuple[tuple[float, float, float, float], ...]
@@ -64,7 +66,7 @@ def _points(points: Sequence[tuple[float, float]]) -> str:
 
 
 def radar(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]],
-          size: int = 360) -> Radar:
+          size: int = 360, pad: int = 120) -> Radar:
     """The radar of ``series`` ((name, one score per label); one or two series), the last
     drawn on top."""
     if not 1 <= len(series) <= len(RADAR_COLOURS):
@@ -77,6 +79,7 @@ def radar(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]],
     colours = RADAR_COLOURS[-len(series):]
     return Radar(
         size=size,
+        pad=pad,
         rings=tuple(_points(ring) for ring in first.rings),
         axes=tuple((cx, cy, x, y) for x, y in first.axes),
         shapes=tuple((name, colour, _points(layout.values)) for (name, _), colour, layout
