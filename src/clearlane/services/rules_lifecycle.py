@@ -12,9 +12,9 @@ published, then retired.
   ``--rules`` use the published set. **Four eyes** (maker-checker): the actor who drafted a
   version may not publish it (:class:`PermissionDeniedError` naming the version and its
   drafter); a second person publishes it. The actor is the audit actor (``user:NAME`` for a
-  signed-in user or the CLI's ``--user``, ``key:NAME`` for an API key, else the OS user), so
-  a draft made through a user's API key and published by the same user's session counts as
-  two people: give each person one identity.
+  signed-in user or the CLI's ``--user``, ``key:NAME/PREFIX`` for an API key, else the OS
+  user), so a draft made through a user's API key and published by the same user's session
+  counts as two people: give each person one identity.
 * **retire** — :func:`retire_rules` ends a draft or the published set; retired is final
   (draft the same text again to bring it back, as a new version). Retiring has no four-eyes
   rule: it puts no rule in force (lodgement and selection then run fewer rules, never an
