@@ -48,6 +48,8 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("hs", "analyst", "/hs?search=mobile+telephones"),
     ("valuation", "analyst", "@bands"),
     ("readiness", "analyst", "/readiness"),
+    ("readiness-report", "analyst", "@readiness-report"),
+    ("readiness-compare", "analyst", "@readiness-compare"),
     ("audit", "auditor", "/audit?verify=true"),
     ("users", "admin", "/admin/users"),
     ("queue-fr", "officer", "/queue?lang=fr"),
@@ -126,7 +128,12 @@ def main() -> int:
                     page.wait_for_load_state()
                 contexts[role] = page
             page = contexts[role]
-            page.goto(resolve(page, path))
+            address = resolve(page, path)
+            if not address:
+                print(f"skipped web-{name}.png: the workspace has too few readiness "
+                      "assessments (answer two on /readiness first)")
+                continue
+            page.goto(address)
             page.wait_for_load_state("networkidle")
             target = args.out / f"web-{name}.png"
             page.screenshot(path=str(target), full_page=False)
@@ -136,7 +143,8 @@ def main() -> int:
 
 
 def resolve(page: object, path: str) -> str:
-    """A page whose address depends on the data (``@case``: the first alert of the queue)."""
+    """A page whose address depends on the data (``@case``: the first alert of the queue);
+    "" when the data has none."""
     from playwright.sync_api import Page
 
     assert isinstance(page, Page)
@@ -152,6 +160,19 @@ def resolve(page: object, path: str) -> str:
         page.goto("/models")
         link = page.locator("a[href^='/models/']").first
         return str(link.get_attribute("href")) if link.count() else "/models"
+    if path in ("@readiness-report", "@readiness-compare"):
+        # the newest assessment's report, and its comparison with the one before it (the
+        # readiness page lists them oldest first); "" (no screenshot) when there are too few
+        page.goto("/readiness")
+        reports = page.locator("a[href$='/report']")
+        n = reports.count()
+        if n < (1 if path == "@readiness-report" else 2):
+            return ""
+        if path == "@readiness-report":
+            return str(reports.nth(n - 1).get_attribute("href"))
+        before, after = (str(reports.nth(i).get_attribute("href")).split("/")[2]
+                         for i in (n - 2, n - 1))
+        return f"/readiness/compare?before={before}&after={after}"
     if path == "@bands":
         page.goto("/hs?search=mobile+telephones")
         return "/valuation?hs_code=8517"

@@ -38,8 +38,9 @@ def test_every_role_grants_only_known_permissions() -> None:
 
 @pytest.mark.parametrize(("role", "allowed", "denied"), [
     ("admin", {"users:manage", "keys:manage", "rules:publish", "models:promote"}, set()),
-    ("analyst", {"declarations:assess", "rules:edit", "readiness:answer", "models:promote"},
-     {"rules:publish", "users:manage", "keys:manage", "audit:read"}),
+    ("analyst", {"declarations:assess", "rules:edit", "rules:publish", "readiness:answer",
+                 "models:promote"},
+     {"users:manage", "keys:manage", "audit:read"}),
     ("officer", {"declarations:read", "cases:work", "outcomes:record"},
      {"declarations:assess", "rules:edit", "users:manage", "audit:read"}),
     ("auditor", {"declarations:read", "audit:read"},
@@ -52,9 +53,13 @@ def test_each_roles_permissions(role: str, allowed: set[str], denied: set[str]) 
     assert not any(has_permission(role, p) for p in denied)
 
 
-def test_admin_alone_manages_accounts_and_publishes() -> None:
-    for permission in ("users:manage", "keys:manage", "rules:publish"):
+def test_admin_alone_manages_accounts_analysts_also_publish_rules() -> None:
+    for permission in ("users:manage", "keys:manage"):
         assert [r for r in ROLES if has_permission(r, permission)] == ["admin"]
+    # maker-checker: analysts draft and publish rules, never a version they drafted (the
+    # four-eyes rule is the rules service's: tests/services/test_rules_lifecycle.py)
+    for permission in ("rules:edit", "rules:publish"):
+        assert [r for r in ROLES if has_permission(r, permission)] == ["admin", "analyst"]
     # models are promoted by the analyst (issue #21), never by an officer or a system
     assert [r for r in ROLES if has_permission(r, "models:promote")] == ["admin", "analyst"]
 

@@ -1,6 +1,6 @@
 """`clearlane rules draft | backtest | publish | retire | history | show` as a user runs them:
-the role of `--user` is checked, the audit log names the user, and a select without --rules
-runs the published set."""
+the role of `--user` is checked, the drafter may not publish (four eyes: a second analyst does),
+the audit log names the users, and a select without --rules runs the published set."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def test_the_lifecycle_from_the_command_line(tmp_path: Path) -> None:
         history_frame().write_parquet(history)
         ingest_file(workspace, history, "canonical")
         accounts.add_user(workspace, "ana", "analyst", "correct horse battery", [])
+        accounts.add_user(workspace, "ben", "analyst", "correct horse battery", [])
         accounts.add_user(workspace, "root", "admin", "correct horse battery", [])
+        accounts.add_user(workspace, "ola", "officer", "correct horse battery", ["ABJ01"])
         profile = tmp_path / "hand.yaml"
         profile.write_text(PROFILE, encoding="utf-8")
         ws = ["--workspace", str(workspace.path)]
@@ -49,13 +51,18 @@ def test_the_lifecycle_from_the_command_line(tmp_path: Path) -> None:
         w1 = next(line for line in tested.stdout.splitlines() if "W1 v1" in line)
         assert w1.split("│")[3].strip() == "4"  # the hits, as the service test computes them
 
-        refused = clearlane("rules", "publish", "1", "--user", "ana", *ws, cwd=tmp_path)
+        refused = clearlane("rules", "publish", "1", "--user", "ola", *ws, cwd=tmp_path)
         assert refused.returncode == 5
         assert "rules:publish" in refused.stdout + refused.stderr
         unknown = clearlane("rules", "publish", "1", "--user", "nobody", *ws, cwd=tmp_path)
         assert unknown.returncode == 2 and "--user" in unknown.stdout + unknown.stderr
+        # four eyes: the drafter holds rules:publish but may not publish their own version
+        own = clearlane("rules", "publish", "1", "--user", "ana", *ws, cwd=tmp_path)
+        assert own.returncode == 5, own.stdout + own.stderr
+        said = " ".join((own.stdout + own.stderr).split())
+        assert "hand v1" in said and "user:ana" in said and "second person" in said
 
-        done = clearlane("rules", "publish", "1", "--user", "root", *ws, cwd=tmp_path)
+        done = clearlane("rules", "publish", "1", "--user", "ben", *ws, cwd=tmp_path)
         assert done.returncode == 0 and "hand v1: published" in done.stdout
 
         selected = clearlane("select", "--seed", "1", "--no-checks", "--no-segment-signal",
@@ -65,7 +72,7 @@ def test_the_lifecycle_from_the_command_line(tmp_path: Path) -> None:
 
         shown = clearlane("rules", "show", "1", *ws, cwd=tmp_path)
         assert shown.returncode == 0, shown.stderr
-        assert "Published" in shown.stdout and "by user:root" in shown.stdout
+        assert "Published" in shown.stdout and "by user:ben" in shown.stdout
         assert "1 selection(s) (6 item(s), 7 rule hit(s))" in shown.stdout
 
         retired = clearlane("rules", "retire", "1", "--user", "root", *ws, cwd=tmp_path)
@@ -76,4 +83,4 @@ def test_the_lifecycle_from_the_command_line(tmp_path: Path) -> None:
     entries = workspace.query("SELECT actor, action FROM audit_log WHERE action LIKE 'rules.%' "
                               "ORDER BY sequence").rows()
     assert entries == [("user:ana", "rules.draft"), ("user:ana", "rules.backtest"),
-                       ("user:root", "rules.publish"), ("user:root", "rules.retire")]
+                       ("user:ben", "rules.publish"), ("user:root", "rules.retire")]

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from clearlane.errors import ConflictError, NotFoundError, ValidationError
+from clearlane.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from clearlane.services import audit
 from clearlane.services import rules_lifecycle as lifecycle
 from clearlane.services.ingest import ingest_file
@@ -90,9 +90,13 @@ def stocked(workspace: Workspace, tmp_path: Path) -> Workspace:
 
 
 def published(workspace: Workspace, text: str = PROFILE) -> lifecycle.RuleSetVersion:
-    drafted = lifecycle.draft_rules(workspace, text)
-    lifecycle.backtest_draft(workspace, drafted.version)
-    return lifecycle.publish_rules(workspace, drafted.version)
+    """``text`` drafted and back-tested by the analyst ana, published by a second analyst,
+    ben (the four-eyes rule)."""
+    with audit.acting_as("user:ana"):
+        drafted = lifecycle.draft_rules(workspace, text)
+        lifecycle.backtest_draft(workspace, drafted.version)
+    with audit.acting_as("user:ben"):
+        return lifecycle.publish_rules(workspace, drafted.version)
 
 
 def test_backtest_matches_a_hand_computed_example(stocked: Workspace) -> None:
@@ -142,6 +146,44 @@ def test_lifecycle_is_audited_with_the_acting_user(stocked: Workspace) -> None:
     assert entries == [("user:ana", "rules.draft", "1"), ("user:ana", "rules.backtest", "1"),
                        ("user:root", "rules.publish", "1"), ("user:root", "rules.retire", "1")]
     assert audit.verify_workspace(stocked).ok
+
+
+def test_the_drafter_may_not_publish_a_second_person_does(stocked: Workspace) -> None:
+    with audit.acting_as("user:ana"):
+        drafted = lifecycle.draft_rules(stocked, PROFILE)
+        lifecycle.backtest_draft(stocked, drafted.version)
+        with pytest.raises(PermissionDeniedError) as refused:
+            lifecycle.publish_rules(stocked, drafted.version)
+    message = str(refused.value)
+    assert "hand v1" in message and "user:ana" in message and "second person" in message
+    # refused, nothing changed: still a draft, nothing published, no publish entry
+    assert lifecycle.get_rule_set(stocked, drafted.version).status == "draft"
+    assert lifecycle.published_marker(stocked) is None
+    assert not [e for e in audit.log(stocked) if e.action == "rules.publish"]
+    # an explicit actor is held to the same rule
+    with pytest.raises(PermissionDeniedError, match="user:ana"):
+        lifecycle.publish_rules(stocked, drafted.version, actor="user:ana")
+    assert lifecycle.drafter_refusal(drafted, "user:ana") is not None
+    assert lifecycle.drafter_refusal(drafted, "user:ben") is None
+    with audit.acting_as("user:ben"):
+        done = lifecycle.publish_rules(stocked, drafted.version)
+    assert (done.status, done.created_by, done.published_by) == (
+        "published", "user:ana", "user:ben")
+    entries = [(e.actor, e.action) for e in audit.log(stocked) if e.action.startswith("rules.")]
+    assert entries == [("user:ana", "rules.draft"), ("user:ana", "rules.backtest"),
+                       ("user:ben", "rules.publish")]
+    assert audit.verify_workspace(stocked).ok
+
+
+def test_the_drafter_may_retire_their_version(workspace: Workspace) -> None:
+    """Retiring has no four-eyes rule: it puts no rule in force."""
+    first = published(workspace)
+    with audit.acting_as("user:ana"):
+        draft = lifecycle.draft_rules(workspace, PROFILE.replace(
+            "version: 1\n    title: Vehicles", "version: 2\n    title: Cars"))
+        assert lifecycle.retire_rules(workspace, draft.version).retired_by == "user:ana"
+        assert lifecycle.retire_rules(workspace, first.version).status == "retired"
+    assert lifecycle.published_marker(workspace) is None
 
 
 def test_publish_needs_a_backtest(workspace: Workspace) -> None:

@@ -254,7 +254,7 @@ rules:
       - {{field: importer_id, watchlist: watched}}
 """)
     backtest_draft(workspace, drafted.version)
-    publish_rules(workspace, drafted.version)
+    publish_rules(workspace, drafted.version, actor="user:head-of-unit")  # four eyes
     [hit, *_] = assess_lodged(workspace, items[:2], cache={}, now=NOW)
     assert hit.answer["lane"] == "red" and hit.answer["basis"] == "mandatory_rule"
     assert hit.answer["rule_hits"] == ["R01 v3"]

@@ -1,5 +1,6 @@
-"""Web fixtures: the case tests' served workspace (alerts in the officer's office ABJ01), and
-a real Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
+"""Web fixtures: the case tests' served workspace (alerts in the officer's office ABJ01) with a
+second analyst (``analyst2``: the four-eyes rule of rule sets needs two), and a real Chromium
+(Debian's /usr/bin/chromium) driven by Playwright."""
 
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ from tests.api.cases_fixtures import selected_workspace
 from tests.api.conftest import PASSWORD, Server, test_settings
 from tests.api.guard_fixtures import audit_environment, running
 
+from clearlane.services import accounts
 from clearlane.web.app import create_app
 
+SECOND_ANALYST = "analyst2"
+"""A second analyst user of ``web_server`` (password PASSWORD): publishes what ``analyst``
+drafted."""
 CHROMIUM = Path("/usr/bin/chromium")
 # Chromium started as the probe of this machine starts it: no sandbox as root, nothing
 # fetched in the background (the machine has no internet and the tests must prove that the
@@ -33,6 +38,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp_path = tmp_path_factory.mktemp("web")
     with audit_environment(tmp_path):
         workspace, tokens = selected_workspace(tmp_path)
+        accounts.add_user(workspace, SECOND_ANALYST, "analyst", PASSWORD)
         settings = test_settings(workspace.path)
         with running(workspace, tokens, create_app(settings)) as server:
             yield server

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.conftest import PASSWORD, Server
+from tests.web.conftest import SECOND_ANALYST, OffSiteRequests
 
 
 def sign_in(page: Any, name: str) -> None:
@@ -84,6 +85,16 @@ def test_readiness_form_is_saved_and_resumed(page: Any, web_server: Server) -> N
     page.get_by_role("button", name="Save and go to the next area").click()
     page.wait_for_load_state()
     assert "area=" in page.url or page.url.endswith("/result")
+    # its report is a page of the workspace: the radar, a score per area, the evidence
+    page.goto(form_url.split("?")[0] + "/report")
+    report = page.locator("#readiness-report")
+    assert report.locator("svg.radar").is_visible()
+    rows = report.locator("#areas tbody tr")
+    assert rows.count() == report.locator("svg.radar text").count() > 1
+    shape = report.locator("svg.radar polygon.series").get_attribute("points") or ""
+    assert len(shape.split()) == rows.count()  # one vertex per area
+    assert "Risk unit charter, 2024" in report.inner_text()
+    assert page.get_by_role("navigation", name="Main menu").is_visible()
 
 
 def test_reading_works_with_javascript_off(browser: Any, web_server: Server) -> None:
@@ -101,7 +112,7 @@ def test_reading_works_with_javascript_off(browser: Any, web_server: Server) -> 
         context.close()
 
 
-def test_an_analyst_drafts_and_backtests_a_rule_set_an_admin_publishes_it(
+def test_an_analyst_drafts_and_backtests_a_rule_set_a_second_analyst_publishes_it(
         browser: Any, page: Any, web_server: Server) -> None:
     from clearlane.cli.demo import EXAMPLE_RULES
 
@@ -115,16 +126,25 @@ def test_an_analyst_drafts_and_backtests_a_rule_set_an_admin_publishes_it(
     page.get_by_role("button", name="Back-test").click()
     page.wait_for_url(draft_url)
     assert "hit rate" in page.locator("#backtest-summary").inner_text()
-    assert page.get_by_role("button", name="Publish this version").count() == 0  # not hers
-    admin = browser.new_context(base_url=web_server.url)
+    # four eyes: she holds rules:publish, but not for her own draft
+    own = page.get_by_role("button", name="Publish this version")
+    assert own.count() == 1 and own.is_disabled()
+    assert "second person" in page.locator("#four-eyes").inner_text()
+    colleague = browser.new_context(base_url=web_server.url)
+    watcher = OffSiteRequests(web_server.url)
+    colleague.on("request", watcher)
     try:
-        admin_page = admin.new_page()
-        sign_in(admin_page, "admin")
-        admin_page.goto(draft_url)
-        admin_page.get_by_role("button", name="Publish this version").click()
-        admin_page.wait_for_url(draft_url)
-        assert "published" in admin_page.get_by_role("heading", level=1).inner_text()
+        second = colleague.new_page()
+        sign_in(second, SECOND_ANALYST)
+        second.wait_for_url("**/home")
+        second.goto(draft_url)
+        assert second.locator("#four-eyes").count() == 0
+        second.get_by_role("button", name="Publish this version").click()
+        second.wait_for_url(draft_url)
+        assert "published" in second.get_by_role("heading", level=1).inner_text()
+        assert f"user:{SECOND_ANALYST}" in second.locator("dl.facts").inner_text()
     finally:
-        admin.close()
+        colleague.close()
+    assert watcher.urls == []
     page.goto("/rules")
     assert "Published now:" in page.locator("main").inner_text()

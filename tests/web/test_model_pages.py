@@ -96,3 +96,55 @@ def test_feature_drift_is_measured_against_the_training_window(model_server: Ser
     assert drift["customs_value"].drop_nulls().min() >= 0
     page = signed_in(model_server, "analyst").get(f"/models/{report.model.version}").text
     assert "Drift of the declarations since the training window" in page
+
+
+def test_model_drift_follows_the_most_important_features_and_the_score(
+        model_server: Server) -> None:
+    from clearlane.models import registry
+    from clearlane.services.model_report import SCORE, cached_model_drift, model_drift
+
+    workspace = model_server.workspace
+    record = registry.get_model(workspace)
+    gains = registry.load_model(workspace, record).feature_importance()
+    expected = sorted((n for n, g in gains.items() if g > 0), key=lambda n: (-gains[n], n))[:5]
+    drift = model_drift(workspace, record.version)
+    assert drift.note is None and list(drift.features) == expected
+    assert list(drift.gain_share) == sorted(drift.gain_share, reverse=True)
+    assert 0 < sum(drift.gain_share) <= 1
+    by_month = drift.by_month
+    assert by_month.columns == ["period", "rows", SCORE, *expected]
+    months = workspace.query(
+        "SELECT count(DISTINCT date_trunc('month', declared_at)) FROM declarations "
+        "WHERE declared_at > ?", [record.train_to]).item()
+    assert by_month.height == months > 0
+    assert by_month["period"].min() > record.train_to
+    assert by_month["rows"].max() <= 3000 and drift.reference_rows > 0
+    for column in (SCORE, *expected):
+        assert by_month[column].drop_nulls().min() >= 0
+    # the same items each time, and a smaller sample when asked
+    assert model_drift(workspace, record.version).by_month.equals(by_month)
+    small = model_drift(workspace, record.version, per_month=50)
+    assert small.by_month["rows"].max() <= 50 and small.reference_rows == 50
+    # the page shows it; a server computes it once per state of the declarations
+    cache: dict[str, object] = {}
+    assert cached_model_drift(workspace, cache, record.version) is cached_model_drift(
+        workspace, cache, record.version)
+    page = signed_in(model_server, "analyst").get(f"/models/{record.version}").text
+    assert "Drift of the model&#39;s score and of its most important features" in page
+    table = page.split('id="model-drift"')[1].split("</table>")[0]
+    for name in expected:
+        assert f">{name}</th>" in table
+    first = by_month.row(0, named=True)
+    assert f"{first[SCORE]:.3f}" in table
+
+
+def test_an_anomaly_model_page_says_why_there_is_no_feature_drift(
+        model_server: Server) -> None:
+    from clearlane.models import registry
+    from clearlane.services.model_report import model_drift
+
+    anomaly = registry.get_model(model_server.workspace, None, kind="anomaly")
+    drift = model_drift(model_server.workspace, anomaly.version)
+    assert drift.by_month.height == 0 and drift.note is not None and "fraud" in drift.note
+    page = signed_in(model_server, "analyst").get(f"/models/{anomaly.version}")
+    assert page.status_code == 200 and "has no feature importance" in page.text

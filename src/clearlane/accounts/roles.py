@@ -22,8 +22,9 @@ ROLES: tuple[str, ...] = ("admin", "analyst", "officer", "auditor", "system")
 
 ROLE_DESCRIPTIONS: Mapping[str, str] = MappingProxyType({
     "admin": "manages users, API keys and settings; publishes rules and promotes models",
-    "analyst": "ingests and assesses declarations, runs selection, drafts rules, trains, "
-               "compares and promotes models",
+    "analyst": "ingests and assesses declarations, runs selection, drafts, back-tests and "
+               "publishes rules (never a version they drafted: a second person publishes it), "
+               "trains, compares and promotes models",
     "officer": "works the cases of their own offices and records inspection outcomes",
     "auditor": "reads declarations, reports and the audit chain; changes nothing",
     "system": "a clearance system calling the API: lodges and assesses declarations, "
@@ -39,7 +40,8 @@ PERMISSIONS: Mapping[str, str] = MappingProxyType({
     "outcomes:record": "record inspection outcomes",
     "cases:work": "take, comment on, refer and close cases",
     "rules:edit": "draft and back-test risk rules",
-    "rules:publish": "publish a rule set for use",
+    "rules:publish": "publish a rule set for use (a version drafted by someone else) or "
+                     "retire one",
     "models:train": "train and evaluate models",
     "models:promote": "promote a trained model for use",
     "reports:read": "read performance, valuation and readiness reports",
@@ -54,8 +56,8 @@ _ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
     "analyst": frozenset({
         "declarations:read", "declarations:ingest", "declarations:assess", "selections:run",
-        "selections:override", "outcomes:record", "rules:edit", "models:train",
-        "models:promote", "reports:read", "readiness:answer",
+        "selections:override", "outcomes:record", "rules:edit", "rules:publish",
+        "models:train", "models:promote", "reports:read", "readiness:answer",
     }),
     "officer": frozenset({"declarations:read", "outcomes:record", "cases:work"}),
     "auditor": frozenset({"declarations:read", "reports:read", "audit:read"}),

@@ -4,7 +4,8 @@ the workspace's rule set: draft, back-test, publish, retire, history.
 The CLI does not log in: whoever can open the workspace file holds its database. ``--user
 NAME`` names the user a lifecycle command acts for: an active user of the workspace whose
 role grants ``rules:edit`` (draft, back-test) or ``rules:publish`` (publish, retire); the
-audit log names ``user:NAME``. Without it the command acts for the OS user.
+audit log names ``user:NAME``. Without it the command acts for the OS user. The one who drafted
+a version never publishes it (four-eyes rule): publish with another ``--user``.
 """
 
 from __future__ import annotations
@@ -170,7 +171,8 @@ def backtest(version: VersionArgument, date_from: DateFrom = None, date_to: Date
 def publish(version: VersionArgument, user: UserOption = None,
             workspace: WorkspaceOption = None) -> None:
     """Publish a back-tested draft: lodgement and `clearlane select` use it from now on; the
-    set published before it is retired."""
+    set published before it is retired. Four-eyes rule: the user who drafted the version may
+    not publish it (exit code 5); a second person publishes it with --user NAME."""
     ws = Workspace.open(workspace_path(workspace))
     with _acting(ws, user, "rules:publish"):
         done = lifecycle.publish_rules(ws, version)

@@ -9,9 +9,17 @@ published, then retired.
 * **publish** — :func:`publish_rules` makes a back-tested draft the workspace's one published
   rule set; the set published before it is retired (``superseded_by`` names the new one). A
   draft that was never back-tested is refused. Lodgement and ``clearlane select`` without
-  ``--rules`` use the published set.
+  ``--rules`` use the published set. **Four eyes** (maker-checker): the actor who drafted a
+  version may not publish it (:class:`PermissionDeniedError` naming the version and its
+  drafter); a second person publishes it. The actor is the audit actor (``user:NAME`` for a
+  signed-in user or the CLI's ``--user``, ``key:NAME/PREFIX`` for an API key, else the OS
+  user), so a draft made through a user's API key and published by the same user's session
+  counts as two people: give each person one identity.
 * **retire** — :func:`retire_rules` ends a draft or the published set; retired is final
-  (draft the same text again to bring it back, as a new version).
+  (draft the same text again to bring it back, as a new version). Retiring has no four-eyes
+  rule: it puts no rule in force (lodgement and selection then run fewer rules, never an
+  unreviewed one), a drafter must be able to withdraw their own draft, and a published set
+  that misfires must be stoppable at once by whoever sees it; every retirement is audited.
 
 Each rule inside keeps its own ``id`` and ``version``: publishing stores every rule version
 in ``rule_versions`` (as a selection does), and a rule changed under a version already used
@@ -30,7 +38,7 @@ from typing import Any
 
 import duckdb
 
-from clearlane.errors import ConflictError, NotFoundError
+from clearlane.errors import ConflictError, NotFoundError, PermissionDeniedError
 from clearlane.rules import RuleSet, parse_rules
 from clearlane.services import audit
 from clearlane.services.rules_backtest import backtest_rule_set
@@ -233,12 +241,24 @@ def backtest_draft(workspace: Workspace, version: int, *, date_from: date | None
         return _fetch(con, version)
 
 
+def drafter_refusal(rule_set: RuleSetVersion, actor: str | None = None) -> str | None:
+    """Why ``actor`` (default: the current audit actor) may not publish ``rule_set`` under the
+    four-eyes rule, or None when they may: the one who drafted a version never publishes it."""
+    who = actor or audit.current_actor()
+    if rule_set.created_by != who:
+        return None
+    return (f"rule set {rule_set.label} was drafted by {rule_set.created_by}, who may not "
+            "publish it (four-eyes rule): a second person with the permission rules:publish "
+            "must publish it")
+
+
 def publish_rules(workspace: Workspace, version: int, *,
                   actor: str | None = None) -> RuleSetVersion:
     """Publish a back-tested draft; the set published before it is retired (superseded).
 
-    :class:`ConflictError` for a version that is not a draft, a draft never back-tested, or a
-    rule changed under a version already used.
+    :class:`PermissionDeniedError` when ``actor`` drafted the version (four-eyes rule: a
+    second person publishes it); :class:`ConflictError` for a version that is not a draft, a
+    draft never back-tested, or a rule changed under a version already used.
     """
     who = actor or audit.current_actor()
     now = _now()
@@ -248,6 +268,9 @@ def publish_rules(workspace: Workspace, version: int, *,
         if current.backtest is None:
             raise ConflictError(f"rule set {current.label} was never back-tested; back-test it "
                                 f"first (`clearlane rules backtest {version}`)")
+        refusal = drafter_refusal(current, who)
+        if refusal is not None:
+            raise PermissionDeniedError(refusal)
         store_rule_versions(con, current.rules(), now)
         previous = con.execute("SELECT version FROM rule_sets "
                                "WHERE status = 'published'").fetchone()

@@ -1,5 +1,6 @@
 """The model pages: every registered model, and one fraud model's metrics, calibration on
-the inspections recorded after its training window and score drift per month."""
+the inspections recorded after its training window, score drift per month, and the drift of
+its score and most important features against its training window (PSI per month)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,17 @@ from clearlane.api.state import StateDep
 from clearlane.errors import ClearlaneError
 from clearlane.models import registry
 from clearlane.services import model_lifecycle
-from clearlane.services.model_report import MIN_FOR_CALIBRATION, model_report
+from clearlane.services.model_report import (
+    MIN_FOR_CALIBRATION,
+    SAMPLE_PER_MONTH,
+    SCORE,
+    cached_model_drift,
+    model_report,
+)
 from clearlane.web.access import page
 from clearlane.web.charts import Series, line_chart
-from clearlane.web.render import render
+from clearlane.web.i18n import catalogue
+from clearlane.web.render import language_of, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,6 +52,16 @@ def model_page(request: Request, version: str, caller: Annotated[Caller, page("r
     drift = line_chart([Series("mean fraud probability", tuple(
         (float(i), v) for i, v in enumerate(monthly["mean_probability"].to_list())))],
         x_labels=labels, y_format="{:.1%}") if monthly.height else None
+    model_drift = cached_model_drift(state.workspace, state.cache, report.model.version)
+    by_month = model_drift.by_month
+    psi_labels = [(float(i), str(p)[:7]) for i, p in enumerate(by_month["period"].to_list())
+                  if i % max(1, by_month.height // 8) == 0]
+    names = {SCORE: catalogue(language_of(request)).get("models/score_column")}
+    model_drift_chart = line_chart(
+        [Series(names.get(name, name),
+                tuple((float(i), v) for i, v in enumerate(by_month[name].to_list())))
+         for name in (SCORE, *model_drift.features)],
+        x_labels=psi_labels, y_format="{:.3f}") if by_month.height else None
     comparison, comparison_note = None, None
     if report.model.status != "promoted":
         try:
@@ -52,6 +70,8 @@ def model_page(request: Request, version: str, caller: Annotated[Caller, page("r
             comparison_note = str(exc)
     return render(request, "model.html", report=report, model=report.model,
                   calibration=calibration, drift=drift, minimum=MIN_FOR_CALIBRATION,
+                  model_drift=model_drift, model_drift_chart=model_drift_chart, score=SCORE,
+                  per_month=SAMPLE_PER_MONTH,
                   comparison=comparison, comparison_note=comparison_note,
                   history=model_lifecycle.promotions(state.workspace, report.model.kind)[:10])
 

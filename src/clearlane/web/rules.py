@@ -1,6 +1,7 @@
 """The rules editor: every version of the workspace's rule set with what it produced; draft a
 new version, back-test it (hits, past hit rate and revenue, overlap with the model's
-selections), publish it (a permission of its own) or retire it."""
+selections), publish it (a permission of its own, and never by the one who drafted it: the
+four-eyes rule of :func:`~clearlane.services.rules_lifecycle.publish_rules`) or retire it."""
 
 from __future__ import annotations
 
@@ -52,7 +53,10 @@ def draft(caller: Annotated[Caller, page("rules:edit")], state: StateDep,
 def rule_set_page(request: Request, version: int, caller: Annotated[Caller, page("reports:read")],
                   state: StateDep) -> Response:
     [history] = rules_lifecycle.rule_history(state.workspace, version)
-    return render(request, "rule_set.html", history=history, rule_set=history.rule_set)
+    drafted_by_caller = rules_lifecycle.drafter_refusal(history.rule_set,
+                                                        caller.actor) is not None
+    return render(request, "rule_set.html", history=history, rule_set=history.rule_set,
+                  drafted_by_caller=drafted_by_caller)
 
 
 @router.post("/rules/{version}/backtest")

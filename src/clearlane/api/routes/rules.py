@@ -230,7 +230,9 @@ def backtest_rule_set(version: VersionPath, _: Annotated[Caller, allow("rules:ed
 def publish_rule_set(version: VersionPath, _: Annotated[Caller, allow("rules:publish")],
                      workspace: WorkspaceDep) -> RuleSetVersionDetail:
     """Publish a back-tested draft (lodgement and `clearlane select` use it from the next
-    request); the set published before it is retired."""
+    request); the set published before it is retired. Four-eyes rule: the caller who drafted
+    the version may not publish it (403, the problem names the version and its drafter); a
+    second person publishes it."""
     lifecycle.publish_rules(workspace, version)
     return _detail(workspace, version)
 
