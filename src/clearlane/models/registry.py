@@ -124,7 +124,8 @@ def register(
     return record
 
 
-def _record(row: dict[str, Any]) -> ModelRecord:
+def record_from_row(row: dict[str, Any]) -> ModelRecord:
+    """The :class:`ModelRecord` of one ``models`` table row (a dict of its columns)."""
     return ModelRecord(
         version=row["version"], kind=row["kind"], status=row["status"],
         created_at=row["created_at"], train_from=row["train_from"], train_to=row["train_to"],
@@ -141,7 +142,7 @@ def list_models(workspace: Workspace, kind: str | None = None) -> list[ModelReco
     """Registered models, newest first."""
     where, params = ("WHERE kind = ?", [kind]) if kind else ("", [])
     frame = workspace.query(f"SELECT * FROM models {where} ORDER BY created_at DESC", params)
-    return [_record(r) for r in frame.to_dicts()]
+    return [record_from_row(r) for r in frame.to_dicts()]
 
 
 def get_model(workspace: Workspace, version: str | None = None, kind: str = "fraud") -> ModelRecord:
@@ -151,7 +152,7 @@ def get_model(workspace: Workspace, version: str | None = None, kind: str = "fra
         if frame.height == 0:
             known = [m.version for m in list_models(workspace)][:10]
             raise NotFoundError(f"no model {version!r} in the registry; known: {known or 'none'}")
-        return _record(frame.to_dicts()[0])
+        return record_from_row(frame.to_dicts()[0])
     models = list_models(workspace, kind)
     if not models:
         raise NotFoundError(f"no {kind} model in the registry; train one with `clearlane train`")
