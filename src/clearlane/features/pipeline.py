@@ -31,6 +31,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -147,7 +148,11 @@ class FeaturePipeline:
                 .head(self.max_categories)
             )
             self.vocab_[column] = {v: i for i, v in enumerate(counts[column].to_list())}
-        self.group_names_ = [g.name for g in groups]
+        self._name_features([g.name for g in groups])
+        return self
+
+    def _name_features(self, group_names: list[str]) -> None:
+        self.group_names_ = group_names
         self.categorical_features_ = [category_feature_name(c) for c in self.category_columns_]
         self.feature_names_ = (
             ["all_fraud_rate"]
@@ -155,7 +160,48 @@ class FeaturePipeline:
             + [f for f in VALUE_FEATURES if _value_feature_available(f, self.group_names_)]
             + self.categorical_features_
         )
-        return self
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters (``groups`` as the list of names it resolves to)."""
+        return {"groups": [g.name for g in self._groups()],
+                "prior_strength": self.prior_strength, "max_categories": self.max_categories,
+                "extra_columns": None if self.extra_columns is None else list(self.extra_columns),
+                "window_days": self.window_days}
+
+    def subset(self, groups: Sequence[str] | None, *, labels: bool = True) -> FeaturePipeline:
+        """A fitted pipeline with only the history ``groups`` of this one, without fitting
+        again: the same features as ``FeaturePipeline(groups=groups, …).fit(data)`` on the
+        data this one was fitted on, its other parameters unchanged.
+
+        ``labels=False`` zeroes the outcome sums (inspections, frauds, revenue), giving the
+        features of a pipeline fitted on the data without its outcome columns: what a model
+        that must not learn from outcomes (the anomaly detector) keeps.
+        """
+        self._check_fitted()
+        wanted = [g.name for g in FeaturePipeline(groups=groups)._groups()]
+        missing = [g for g in wanted if g not in self.group_names_]
+        if missing:
+            raise ValidationError(f"history group(s) {missing} are not in this fitted pipeline; "
+                                  f"it has {self.group_names_}")
+        out = FeaturePipeline(groups=wanted, prior_strength=self.prior_strength,
+                              max_categories=self.max_categories,
+                              extra_columns=self.extra_columns, window_days=self.window_days)
+        out.extra_columns_ = list(self.extra_columns_)
+        out.history_end_ = self.history_end_
+        out.history_start_ = self.history_start_
+        out.history_rows_ = self.history_rows_
+        keep = [ALL_GROUP.name, *wanted]
+        zero = [] if labels else [pl.lit(0.0).alias(c) for c in _LABEL_SUMS]
+        zero_state = [] if labels else [pl.lit(0.0).alias(f"{p}_{c}") for c in _LABEL_SUMS
+                                        for p in ("c", "t")]
+        out.daily_ = {n: self.daily_[n].with_columns(zero) if zero else self.daily_[n]
+                      for n in keep}
+        out.state_ = {n: self.state_[n].with_columns(zero_state) if zero_state
+                      else self.state_[n] for n in keep}
+        out.category_columns_ = list(self.category_columns_)
+        out.vocab_ = {c: dict(v) for c, v in self.vocab_.items()}
+        out._name_features(wanted)
+        return out
 
     def fit_transform(self, declarations: pl.DataFrame) -> pl.DataFrame:
         """``fit(declarations).transform(declarations)``: in-sample as-of features."""
@@ -379,6 +425,45 @@ class FeaturePipeline:
 
 
 _PARALLEL_FROM_ROWS = 50_000
+
+_LABEL_SUMS = ("insp", "nfraud", "rev")
+"""The history sums that come from outcome columns (see :func:`~clearlane.features.history.daily_sums`)."""
+
+
+@dataclass(frozen=True)
+class FittedFeatures:
+    """A pipeline fitted on a training frame and the features of that frame, computed once
+    and shared by the models trained on the same rows (the fraud model and the anomaly
+    detector: see ``fit(..., features=...)`` of each)."""
+
+    pipeline: FeaturePipeline
+    frame: pl.DataFrame
+    """``pipeline.transform`` of the training rows, in their order."""
+
+    @classmethod
+    def fit(cls, declarations: pl.DataFrame, **params: Any) -> FittedFeatures:
+        """Fit a :class:`FeaturePipeline` with ``params`` and transform ``declarations``."""
+        pipeline = FeaturePipeline(**params).fit(declarations)
+        return cls(pipeline, pipeline.transform(declarations))
+
+    def check(self, declarations: pl.DataFrame, params: Mapping[str, Any], *,
+              groups_subset: bool = False) -> None:
+        """Refuse features that cannot be those of ``declarations`` with pipeline ``params``
+        (a different row count or different parameters; with ``groups_subset`` the wanted
+        groups need only be among the pipeline's)."""
+        if self.frame.height != declarations.height:
+            raise ValidationError(f"shared features have {self.frame.height} rows; the "
+                                  f"training frame has {declarations.height}")
+        wanted = FeaturePipeline(**params).get_params()
+        have = self.pipeline.get_params()
+        if groups_subset:
+            missing = [g for g in wanted["groups"] if g not in have["groups"]]
+            wanted["groups"] = have["groups"] if not missing else wanted["groups"]
+        if wanted != have:
+            raise ValidationError(f"shared features were made with pipeline parameters {have}; "
+                                  f"this model needs {wanted}")
+
+
 
 
 def _columns(prep: pl.DataFrame) -> dict[str, np.ndarray]:

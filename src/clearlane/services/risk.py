@@ -11,6 +11,7 @@ import polars as pl
 
 from clearlane.errors import ValidationError
 from clearlane.evaluate.metrics import TargetingMetrics, targeting_metrics
+from clearlane.features.pipeline import FittedFeatures
 from clearlane.features.prepare import SCORING_COLUMNS
 from clearlane.models import registry
 from clearlane.models.anomaly import AnomalyDetector
@@ -104,9 +105,14 @@ def train_models(
     first, last = data["declared_at"].min(), data["declared_at"].max()
     labelled = int(data.filter(pl.col("inspected").fill_null(False)).height)
     fraud_record = None
+    shared: FittedFeatures | None = None
     if labelled >= 50:
         grid = None if search else [DEFAULT_GRID[0]]
-        model = FraudModel(grid=grid, random_state=seed).fit(data, progress=progress)
+        # one pipeline and one feature frame for both models (the detector keeps the groups
+        # it needs); without outcomes the detector fits its own, smaller pipeline
+        shared = FittedFeatures.fit(data)
+        model = FraudModel(grid=grid, random_state=seed).fit(data, progress=progress,
+                                                             features=shared)
         fraud_record = registry.register(
             workspace, model, "fraud", train_from=first, train_to=last, n_rows=data.height,
             features=model.feature_names_,
@@ -117,7 +123,8 @@ def train_models(
                      "validation_window": list(model.validation_window_)},
             fingerprint=fingerprint,
         )
-    detector = AnomalyDetector(random_state=seed).fit(data)
+    detector = AnomalyDetector(random_state=seed).fit(data, features=shared)
+    del shared
     anomaly_record = registry.register(
         workspace, detector, "anomaly", train_from=first, train_to=last, n_rows=data.height,
         features=detector.feature_names_, params={"seed": seed, "clip": detector.clip,
