@@ -23,12 +23,12 @@ national currency, masses in kg; ``log_*`` features are natural logarithms.
 Speed: :meth:`~FeaturePipeline.fit` pre-aggregates the history of every group into per-key
 cumulative state. A batch dated after the history (the usual scoring case) then needs one
 as-of join per group plus window functions over the batch itself; a single declaration needs
-dictionary look-ups only (:meth:`~FeaturePipeline.transform_vector`).
+one code look-up per key column and binary searches in the same integer-keyed history
+(:meth:`~FeaturePipeline.transform_vector`), built on the first call that needs it.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -51,16 +51,14 @@ from clearlane.features.catalog import (
 from clearlane.features.derive import NUMERIC_INPUTS, FeatureDerivation
 from clearlane.features.history import (
     ALL_GROUP,
-    SENTINEL_DAY,
     SUMS,
-    WINDOWED,
     asof_sums,
     cumulative_state,
     daily_sums,
     unsort,
 )
 from clearlane.features.keyed import KeyedHistory, build_keyed_history
-from clearlane.features.prepare import EPOCH, extra_keys, prepare, prepare_record, record_key
+from clearlane.features.prepare import EPOCH, extra_keys, prepare, prepare_record
 
 CATEGORY_COLUMNS: tuple[str, ...] = (
     "office_id",
@@ -209,7 +207,6 @@ class FeaturePipeline:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.pop("_lookup", None)  # rebuilt on demand; keeps artifacts small
         state.pop("_keyed_history", None)
         return state
 
@@ -321,39 +318,25 @@ class FeaturePipeline:
     def transform_vector(self, record: Mapping[str, Any]) -> np.ndarray:
         """Features of one declaration as a (1 × features) matrix; the fast path for APIs.
 
-        Uses dictionary look-ups in the fitted state when the declaration is dated after the
-        fitted history (the usual case), else the general :meth:`transform`. Both give the
-        same values.
+        When the declaration is dated after the fitted history (the usual case) it reads the
+        integer-keyed history that batch scoring uses (one value → code dictionary per key
+        column, binary searches per group; built on the first call, a fraction of the size
+        of per-key-and-day tables), else the general :meth:`transform`. Both give the same
+        values.
         """
         self._check_fitted()
         row = prepare_record(record, self.extra_columns_)
         day = row["day"]
         if day is None or day <= self.history_end_:
             return self.transform_matrix(pl.DataFrame([dict(record)]))
-        lookup = self._record_lookup()
-        day_num = float((day - EPOCH).days)
-        window = self.window_days
+        keyed = self._keyed()
+        codes = keyed.record_codes(row)
+        day_num = (day - EPOCH).days
+        zeros = dict.fromkeys((*SUMS, "first_day"), 0.0)
         raw: dict[str, dict[str, np.ndarray]] = {}
-        for name, (index, key_days, sums) in lookup.items():
-            group = GROUPS_BY_NAME.get(name, ALL_GROUP)
-            key = record_key(row, group)
-            span = index.get(key) if key is not None else None
-            if span is None:
-                values = {c: np.zeros(1) for c in SUMS}
-                values["first_day"] = np.array([np.nan])
-                raw[name] = values
-                continue
-            start, stop = span
-            total = sums[stop - 1]
-            values = {c: np.array([total[j]]) for j, c in enumerate(SUMS)}
-            if window:
-                at = bisect_left(key_days, day_num - window, start, stop) - 1
-                if at >= start:
-                    for j, c in enumerate(SUMS):
-                        if c in WINDOWED:
-                            values[c] = np.array([total[j] - sums[at][j]])
-            values["first_day"] = np.array([key_days[start]])
-            raw[name] = values
+        for name in self.state_:
+            sums = {**zeros, **keyed.record_sums(name, codes, day_num, self.window_days)}
+            raw[name] = {c: np.array([v]) for c, v in sums.items()}
         cols = {c: np.array([row[c]], dtype=float) for c in NUMERIC_INPUTS}
         cats = {}
         for column, feature in zip(self.category_columns_, self.categorical_features_,
@@ -364,26 +347,6 @@ class FeaturePipeline:
         return np.array([[out[name][0] for name in self.feature_names_]], dtype=float)
 
     # -- internals ----------------------------------------------------------------------------
-    def _record_lookup(self) -> dict[str, tuple[dict[str, tuple[int, int]], list[float],
-                                                  list[list[float]]]]:
-        """Per group: key → (start, stop) rows of the state, their day numbers and sums."""
-        cached = getattr(self, "_lookup", None)
-        if cached is not None:
-            return cached
-        lookup = {}
-        for name, state in self.state_.items():
-            real = state.filter(pl.col("day") > SENTINEL_DAY)
-            keys = real["key"].to_list()
-            index: dict[str, tuple[int, int]] = {}
-            for i, key in enumerate(keys):
-                span = index.get(key)
-                index[key] = (i, i + 1) if span is None else (span[0], i + 1)
-            key_days = real["day"].cast(pl.Int64).cast(pl.Float64).to_list()
-            sums = real.select([f"c_{c}" for c in SUMS]).to_numpy().tolist()
-            lookup[name] = (index, key_days, sums)
-        self._lookup = lookup
-        return lookup
-
     def _groups(self) -> tuple[HistoryGroup, ...]:
         if self.groups is None:
             return HISTORY_GROUPS
@@ -462,8 +425,6 @@ class FittedFeatures:
         if wanted != have:
             raise ValidationError(f"shared features were made with pipeline parameters {have}; "
                                   f"this model needs {wanted}")
-
-
 
 
 def _columns(prep: pl.DataFrame) -> dict[str, np.ndarray]:
