@@ -129,7 +129,7 @@ class FeaturePipeline:
             g.name: daily_sums(prep, g, labels=True) for g in (ALL_GROUP, *groups)
         }
         # Cumulative state per key and day, with a zero sentinel row per key (so an as-of
-        # look-up before a key's first day finds zeros) and the key's totals on every row.
+        # look-up before a key's first day finds zeros) and the key's first day on every row.
         self.state_: dict[str, pl.DataFrame] = {
             name: cumulative_state(daily) for name, daily in self.daily_.items()
         }
@@ -190,8 +190,7 @@ class FeaturePipeline:
         out.history_rows_ = self.history_rows_
         keep = [ALL_GROUP.name, *wanted]
         zero = [] if labels else [pl.lit(0.0).alias(c) for c in _LABEL_SUMS]
-        zero_state = [] if labels else [pl.lit(0.0).alias(f"{p}_{c}") for c in _LABEL_SUMS
-                                        for p in ("c", "t")]
+        zero_state = [] if labels else [pl.lit(0.0).alias(f"c_{c}") for c in _LABEL_SUMS]
         out.daily_ = {n: self.daily_[n].with_columns(zero) if zero else self.daily_[n]
                       for n in keep}
         out.state_ = {n: self.state_[n].with_columns(zero_state) if zero_state
