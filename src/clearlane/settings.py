@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         description="While `clearlane serve` runs, the audit chain's head is signed into the "
         "checkpoint file this often (when it moved), and once more at shutdown.",
     )
+    models_keep: int = Field(
+        5,
+        ge=1,
+        description="Models of each kind that `clearlane models prune` keeps besides the "
+        "promoted one (the newest N); --keep overrides it.",
+    )
     host: str = Field("127.0.0.1", description="Address `clearlane serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `clearlane serve` listens on.")
     workers: int = Field(

@@ -1,5 +1,5 @@
 """`clearlane models`: list, show and import registered models; retrain in a job, compare a
-candidate with the promoted model, promote, roll back."""
+candidate with the promoted model, promote, roll back, prune old ones."""
 
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ from clearlane.cli.common import (
     workspace_path,
 )
 from clearlane.models import registry
-from clearlane.services import model_jobs, model_lifecycle
+from clearlane.services import model_jobs, model_lifecycle, model_retention
+from clearlane.settings import Settings
 from clearlane.store.workspace import Workspace
 
 app = typer.Typer(help="Registered models: list, show, import; retrain, compare, promote, "
-                       "roll back.", no_args_is_help=True)
+                       "roll back, prune.", no_args_is_help=True)
 
 
 @app.command("list")
@@ -281,3 +282,45 @@ def rollback(
     p = model_lifecycle.rollback_model(ws, kind, reason=reason)
     console.print(f"Rolled back {p.kind}: [bold]{p.version}[/] is promoted again, replacing "
                   f"{p.previous_version}", highlight=False)
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1_000_000:,.1f} MB"
+
+
+@app.command("prune")
+def prune(
+    workspace: WorkspaceOption = None,
+    keep: Annotated[int | None, typer.Option(
+        min=1, help="Keep the newest N models of each kind besides the promoted one and the one it "
+             "replaced (env CLEARLANE_MODELS_KEEP; default 5).", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what would be removed; change nothing.")] = False,
+    include_assessed: Annotated[bool, typer.Option(
+        "--include-assessed", help="Also remove models that stored assessments, selections "
+        "or lodgement answers refer to (those results stay, naming a removed version).")] = False,
+) -> None:
+    """Remove old models (registry rows and artifact files), never the promoted model of a
+    kind nor the one it replaced; prints what was removed and the space freed."""
+    ws = _open(workspace)
+    n = keep if keep is not None else Settings().models_keep
+    result = model_retention.prune_models(ws, keep=n, include_assessed=include_assessed,
+                                          dry_run=dry_run)
+    verb = "Would remove" if dry_run else "Removed"
+    table = Table(title=f"{verb} {len(result.removed)} models (keeping the newest {n} of "
+                        "each kind, the promoted one and the one it replaced)")
+    for column in ("version", "kind", "status", "created (UTC)", "assessed", "size"):
+        table.add_column(column)
+    for m in result.removed:
+        table.add_row(m.version, m.kind, m.status, _when(m.created_at),
+                      "yes" if m.referenced else "no", _megabytes(m.bytes))
+    console.print(table)
+    if result.orphans:
+        console.print(f"{verb} {len(result.orphans)} artifact files no model refers to "
+                      f"({_megabytes(result.orphan_bytes)}).", highlight=False)
+    if result.kept_referenced:
+        console.print(f"Kept {len(result.kept_referenced)} older models that stored results "
+                      "refer to (--include-assessed removes them): "
+                      + ", ".join(result.kept_referenced), highlight=False)
+    console.print(f"{'Would free' if dry_run else 'Freed'} {_megabytes(result.freed_bytes)}.",
+                  highlight=False)

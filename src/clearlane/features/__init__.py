@@ -7,6 +7,6 @@ and only outcomes known to the fitted history. See :mod:`clearlane.features.pipe
 from __future__ import annotations
 
 from clearlane.features.catalog import HISTORY_GROUPS, HistoryGroup
-from clearlane.features.pipeline import FeaturePipeline
+from clearlane.features.pipeline import FeaturePipeline, FittedFeatures
 
-__all__ = ["HISTORY_GROUPS", "FeaturePipeline", "HistoryGroup"]
+__all__ = ["HISTORY_GROUPS", "FeaturePipeline", "FittedFeatures", "HistoryGroup"]

@@ -1,7 +1,7 @@
 """Per-key history state and as-of look-ups behind :class:`~clearlane.features.FeaturePipeline`.
 
 ``cumulative_state`` turns per-key daily sums into cumulative state (with a zero sentinel row
-per key and the key's totals on every row); ``asof_sums`` looks up sums strictly before each
+per key and the key's first day on every row); ``asof_sums`` looks up sums strictly before each
 row's day (and before its window's start). Batches dated after the history use the
 integer-keyed copy of the state in :mod:`clearlane.features.keyed` instead. All sums are in
 :data:`SUMS` order; :data:`WINDOWED` ones cover the window.
@@ -80,8 +80,8 @@ def daily_sums(prep: pl.DataFrame, group: HistoryGroup, labels: bool) -> pl.Data
 
 
 def cumulative_state(daily: pl.DataFrame) -> pl.DataFrame:
-    """Per key and day: cumulative sums through that day (``c_*``), the key's totals (``t_*``)
-    and first day, plus a zero sentinel row per key; sorted by day (for as-of joins)."""
+    """Per key and day: cumulative sums through that day (``c_*``) and the key's first day
+    (``t_first_day``), plus a zero sentinel row per key; sorted by day (for as-of joins)."""
     cumulative = daily.sort(["key", "day"]).select(
         "key",
         "day",
@@ -91,8 +91,9 @@ def cumulative_state(daily: pl.DataFrame) -> pl.DataFrame:
         "key", "day", *[pl.lit(0.0).alias(f"c_{c}") for c in SUMS]
     )
     both = pl.concat([sentinel, cumulative], how="vertical").sort(["key", "day"])
+    # Only the key's first day is kept per row: a key's totals are its last row's c_* (the
+    # look-ups read those), and a copy of them on every row doubled the state and the artifact.
     return both.with_columns(
-        *[pl.col(f"c_{c}").last().over("key").alias(f"t_{c}") for c in SUMS],
         pl.col("day").filter(pl.col("day") > SENTINEL_DAY).min().over("key")
         .alias("t_first_day"),
     ).sort("day")

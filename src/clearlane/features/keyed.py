@@ -16,7 +16,7 @@ tests compare both paths.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -52,6 +52,62 @@ class KeyedHistory:
     vocab: dict[str, pl.DataFrame]
     sizes: dict[str, int]
     groups: dict[str, KeyedGroup]
+    _codes: dict[str, dict[str, int]] = field(default_factory=dict, compare=False, repr=False)
+
+    def record_codes(self, row: Mapping[str, object]) -> dict[str, int | None]:
+        """Per key column, the code of one prepared declaration's value (``None``: null or
+        not in the fitted history). The value → code dictionaries are built on first use:
+        one entry per distinct value of a key column, not per key and day."""
+        out: dict[str, int | None] = {}
+        for column, vocab in self.vocab.items():
+            codes = self._codes.get(column)
+            if codes is None:
+                codes = dict(zip(vocab[column].to_list(), vocab[_CODE].to_list(), strict=True))
+                self._codes[column] = codes
+            value = row.get(column)
+            out[column] = None if value is None else codes.get(str(value))
+        return out
+
+    def record_sums(self, name: str, codes: Mapping[str, int | None], day: int,
+                    window: int | None) -> dict[str, float]:
+        """The sums of group ``name`` strictly before day number ``day`` (after the fitted
+        history) for one declaration with key ``codes`` (:meth:`record_codes`): the same
+        values as :meth:`group_sums` gives a batch of that one row. ``first_day`` (importer
+        group only) is the key's first day number (NaN when unknown)."""
+        group = self.groups[name]
+        out = dict.fromkeys(needed_sums(name), 0.0)
+        importer = name == "importer"
+        if importer:
+            out["first_day"] = np.nan
+        key = 0
+        for column in group.columns:
+            code = codes.get(column)
+            if code is None:
+                return out
+            key = key * self.sizes[column] + code
+        composite = group.composite
+        base = key * self.span
+        last = int(np.searchsorted(composite, base + self.span)) - 1
+        if composite[last] < base:
+            return out
+        before = 0
+        if window:
+            # clamped to the key's range: a window starting after the history holds none of it
+            start_offset = min(max(day - window - _day_number(self.start), 0), self.span)
+            at = int(np.searchsorted(composite, base + start_offset)) - 1
+            before = at if composite[at] >= base else 0
+        for c in out:
+            if c == "first_day":
+                continue
+            cumulative = group.cumulative[c]
+            total = float(cumulative[last])
+            if window and c in WINDOWED:
+                total -= float(cumulative[before])
+            out[c] = total
+        if importer:
+            first = int(composite[int(np.searchsorted(composite, base))]) - base
+            out["first_day"] = float(first + _day_number(self.start))
+        return out
 
     def encode(self, prep: pl.DataFrame) -> dict[str, tuple[np.ndarray, int]]:
         """Per key column: ``int64`` codes (fitted values < size, unseen values distinct codes

@@ -23,14 +23,15 @@ national currency, masses in kg; ``log_*`` features are natural logarithms.
 Speed: :meth:`~FeaturePipeline.fit` pre-aggregates the history of every group into per-key
 cumulative state. A batch dated after the history (the usual scoring case) then needs one
 as-of join per group plus window functions over the batch itself; a single declaration needs
-dictionary look-ups only (:meth:`~FeaturePipeline.transform_vector`).
+one code look-up per key column and binary searches in the same integer-keyed history
+(:meth:`~FeaturePipeline.transform_vector`), built on the first call that needs it.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -50,16 +51,14 @@ from clearlane.features.catalog import (
 from clearlane.features.derive import NUMERIC_INPUTS, FeatureDerivation
 from clearlane.features.history import (
     ALL_GROUP,
-    SENTINEL_DAY,
     SUMS,
-    WINDOWED,
     asof_sums,
     cumulative_state,
     daily_sums,
     unsort,
 )
 from clearlane.features.keyed import KeyedHistory, build_keyed_history
-from clearlane.features.prepare import EPOCH, extra_keys, prepare, prepare_record, record_key
+from clearlane.features.prepare import EPOCH, extra_keys, prepare, prepare_record
 
 CATEGORY_COLUMNS: tuple[str, ...] = (
     "office_id",
@@ -130,7 +129,7 @@ class FeaturePipeline:
             g.name: daily_sums(prep, g, labels=True) for g in (ALL_GROUP, *groups)
         }
         # Cumulative state per key and day, with a zero sentinel row per key (so an as-of
-        # look-up before a key's first day finds zeros) and the key's totals on every row.
+        # look-up before a key's first day finds zeros) and the key's first day on every row.
         self.state_: dict[str, pl.DataFrame] = {
             name: cumulative_state(daily) for name, daily in self.daily_.items()
         }
@@ -147,7 +146,11 @@ class FeaturePipeline:
                 .head(self.max_categories)
             )
             self.vocab_[column] = {v: i for i, v in enumerate(counts[column].to_list())}
-        self.group_names_ = [g.name for g in groups]
+        self._name_features([g.name for g in groups])
+        return self
+
+    def _name_features(self, group_names: list[str]) -> None:
+        self.group_names_ = group_names
         self.categorical_features_ = [category_feature_name(c) for c in self.category_columns_]
         self.feature_names_ = (
             ["all_fraud_rate"]
@@ -155,7 +158,47 @@ class FeaturePipeline:
             + [f for f in VALUE_FEATURES if _value_feature_available(f, self.group_names_)]
             + self.categorical_features_
         )
-        return self
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters (``groups`` as the list of names it resolves to)."""
+        return {"groups": [g.name for g in self._groups()],
+                "prior_strength": self.prior_strength, "max_categories": self.max_categories,
+                "extra_columns": None if self.extra_columns is None else list(self.extra_columns),
+                "window_days": self.window_days}
+
+    def subset(self, groups: Sequence[str] | None, *, labels: bool = True) -> FeaturePipeline:
+        """A fitted pipeline with only the history ``groups`` of this one, without fitting
+        again: the same features as ``FeaturePipeline(groups=groups, …).fit(data)`` on the
+        data this one was fitted on, its other parameters unchanged.
+
+        ``labels=False`` zeroes the outcome sums (inspections, frauds, revenue), giving the
+        features of a pipeline fitted on the data without its outcome columns: what a model
+        that must not learn from outcomes (the anomaly detector) keeps.
+        """
+        self._check_fitted()
+        wanted = [g.name for g in FeaturePipeline(groups=groups)._groups()]
+        missing = [g for g in wanted if g not in self.group_names_]
+        if missing:
+            raise ValidationError(f"history group(s) {missing} are not in this fitted pipeline; "
+                                  f"it has {self.group_names_}")
+        out = FeaturePipeline(groups=wanted, prior_strength=self.prior_strength,
+                              max_categories=self.max_categories,
+                              extra_columns=self.extra_columns, window_days=self.window_days)
+        out.extra_columns_ = list(self.extra_columns_)
+        out.history_end_ = self.history_end_
+        out.history_start_ = self.history_start_
+        out.history_rows_ = self.history_rows_
+        keep = [ALL_GROUP.name, *wanted]
+        zero = [] if labels else [pl.lit(0.0).alias(c) for c in _LABEL_SUMS]
+        zero_state = [] if labels else [pl.lit(0.0).alias(f"c_{c}") for c in _LABEL_SUMS]
+        out.daily_ = {n: self.daily_[n].with_columns(zero) if zero else self.daily_[n]
+                      for n in keep}
+        out.state_ = {n: self.state_[n].with_columns(zero_state) if zero_state
+                      else self.state_[n] for n in keep}
+        out.category_columns_ = list(self.category_columns_)
+        out.vocab_ = {c: dict(v) for c, v in self.vocab_.items()}
+        out._name_features(wanted)
+        return out
 
     def fit_transform(self, declarations: pl.DataFrame) -> pl.DataFrame:
         """``fit(declarations).transform(declarations)``: in-sample as-of features."""
@@ -163,7 +206,6 @@ class FeaturePipeline:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.pop("_lookup", None)  # rebuilt on demand; keeps artifacts small
         state.pop("_keyed_history", None)
         return state
 
@@ -275,39 +317,25 @@ class FeaturePipeline:
     def transform_vector(self, record: Mapping[str, Any]) -> np.ndarray:
         """Features of one declaration as a (1 × features) matrix; the fast path for APIs.
 
-        Uses dictionary look-ups in the fitted state when the declaration is dated after the
-        fitted history (the usual case), else the general :meth:`transform`. Both give the
-        same values.
+        When the declaration is dated after the fitted history (the usual case) it reads the
+        integer-keyed history that batch scoring uses (one value → code dictionary per key
+        column, binary searches per group; built on the first call, a fraction of the size
+        of per-key-and-day tables), else the general :meth:`transform`. Both give the same
+        values.
         """
         self._check_fitted()
         row = prepare_record(record, self.extra_columns_)
         day = row["day"]
         if day is None or day <= self.history_end_:
             return self.transform_matrix(pl.DataFrame([dict(record)]))
-        lookup = self._record_lookup()
-        day_num = float((day - EPOCH).days)
-        window = self.window_days
+        keyed = self._keyed()
+        codes = keyed.record_codes(row)
+        day_num = (day - EPOCH).days
+        zeros = dict.fromkeys((*SUMS, "first_day"), 0.0)
         raw: dict[str, dict[str, np.ndarray]] = {}
-        for name, (index, key_days, sums) in lookup.items():
-            group = GROUPS_BY_NAME.get(name, ALL_GROUP)
-            key = record_key(row, group)
-            span = index.get(key) if key is not None else None
-            if span is None:
-                values = {c: np.zeros(1) for c in SUMS}
-                values["first_day"] = np.array([np.nan])
-                raw[name] = values
-                continue
-            start, stop = span
-            total = sums[stop - 1]
-            values = {c: np.array([total[j]]) for j, c in enumerate(SUMS)}
-            if window:
-                at = bisect_left(key_days, day_num - window, start, stop) - 1
-                if at >= start:
-                    for j, c in enumerate(SUMS):
-                        if c in WINDOWED:
-                            values[c] = np.array([total[j] - sums[at][j]])
-            values["first_day"] = np.array([key_days[start]])
-            raw[name] = values
+        for name in self.state_:
+            sums = {**zeros, **keyed.record_sums(name, codes, day_num, self.window_days)}
+            raw[name] = {c: np.array([v]) for c, v in sums.items()}
         cols = {c: np.array([row[c]], dtype=float) for c in NUMERIC_INPUTS}
         cats = {}
         for column, feature in zip(self.category_columns_, self.categorical_features_,
@@ -318,26 +346,6 @@ class FeaturePipeline:
         return np.array([[out[name][0] for name in self.feature_names_]], dtype=float)
 
     # -- internals ----------------------------------------------------------------------------
-    def _record_lookup(self) -> dict[str, tuple[dict[str, tuple[int, int]], list[float],
-                                                  list[list[float]]]]:
-        """Per group: key → (start, stop) rows of the state, their day numbers and sums."""
-        cached = getattr(self, "_lookup", None)
-        if cached is not None:
-            return cached
-        lookup = {}
-        for name, state in self.state_.items():
-            real = state.filter(pl.col("day") > SENTINEL_DAY)
-            keys = real["key"].to_list()
-            index: dict[str, tuple[int, int]] = {}
-            for i, key in enumerate(keys):
-                span = index.get(key)
-                index[key] = (i, i + 1) if span is None else (span[0], i + 1)
-            key_days = real["day"].cast(pl.Int64).cast(pl.Float64).to_list()
-            sums = real.select([f"c_{c}" for c in SUMS]).to_numpy().tolist()
-            lookup[name] = (index, key_days, sums)
-        self._lookup = lookup
-        return lookup
-
     def _groups(self) -> tuple[HistoryGroup, ...]:
         if self.groups is None:
             return HISTORY_GROUPS
@@ -379,6 +387,43 @@ class FeaturePipeline:
 
 
 _PARALLEL_FROM_ROWS = 50_000
+
+_LABEL_SUMS = ("insp", "nfraud", "rev")
+"""The history sums that come from outcome columns (see :func:`~clearlane.features.history.daily_sums`)."""
+
+
+@dataclass(frozen=True)
+class FittedFeatures:
+    """A pipeline fitted on a training frame and the features of that frame, computed once
+    and shared by the models trained on the same rows (the fraud model and the anomaly
+    detector: see ``fit(..., features=...)`` of each)."""
+
+    pipeline: FeaturePipeline
+    frame: pl.DataFrame
+    """``pipeline.transform`` of the training rows, in their order."""
+
+    @classmethod
+    def fit(cls, declarations: pl.DataFrame, **params: Any) -> FittedFeatures:
+        """Fit a :class:`FeaturePipeline` with ``params`` and transform ``declarations``."""
+        pipeline = FeaturePipeline(**params).fit(declarations)
+        return cls(pipeline, pipeline.transform(declarations))
+
+    def check(self, declarations: pl.DataFrame, params: Mapping[str, Any], *,
+              groups_subset: bool = False) -> None:
+        """Refuse features that cannot be those of ``declarations`` with pipeline ``params``
+        (a different row count or different parameters; with ``groups_subset`` the wanted
+        groups need only be among the pipeline's)."""
+        if self.frame.height != declarations.height:
+            raise ValidationError(f"shared features have {self.frame.height} rows; the "
+                                  f"training frame has {declarations.height}")
+        wanted = FeaturePipeline(**params).get_params()
+        have = self.pipeline.get_params()
+        if groups_subset:
+            missing = [g for g in wanted["groups"] if g not in have["groups"]]
+            wanted["groups"] = have["groups"] if not missing else wanted["groups"]
+        if wanted != have:
+            raise ValidationError(f"shared features were made with pipeline parameters {have}; "
+                                  f"this model needs {wanted}")
 
 
 def _columns(prep: pl.DataFrame) -> dict[str, np.ndarray]:

@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from clearlane.errors import ValidationError
-from clearlane.features.pipeline import FeaturePipeline
+from clearlane.features.pipeline import FeaturePipeline, FittedFeatures
 from clearlane.models.fraud import _reason_rows
 from clearlane.models.reasons import reasons_from_contributions
 from clearlane.schema.reasons import Reason
@@ -71,15 +71,27 @@ class AnomalyDetector:
         self.n_jobs = n_jobs
         self.feature_params = feature_params
 
-    def fit(self, declarations: pl.DataFrame) -> AnomalyDetector:
-        """Fit on declarations (outcome columns, if present, are ignored)."""
+    def fit(self, declarations: pl.DataFrame, *,
+            features: FittedFeatures | None = None) -> AnomalyDetector:
+        """Fit on declarations (outcome columns, if present, are ignored).
+
+        ``features``: a pipeline already fitted on ``declarations`` (with this detector's
+        feature parameters, its groups among the pipeline's) and its features of them, e.g.
+        the fraud model's: the detector keeps that pipeline's groups it needs, with the
+        outcome sums zeroed, and reads its signals from the shared frame instead of fitting
+        and transforming a pipeline of its own. The result is the same.
+        """
         if declarations.height < 10:
             raise ValidationError(
                 f"the anomaly detector needs at least 10 declarations; got {declarations.height}"
             )
-        unlabelled = declarations.drop([c for c in _LABEL_COLUMNS if c in declarations.columns])
         params = {"groups": list(GROUPS), **dict(self.feature_params or {})}
-        self.pipeline_ = FeaturePipeline(**params).fit(unlabelled)
+        unlabelled = declarations.drop([c for c in _LABEL_COLUMNS if c in declarations.columns])
+        if features is None:
+            self.pipeline_ = FeaturePipeline(**params).fit(unlabelled)
+        else:
+            features.check(declarations, params, groups_subset=True)
+            self.pipeline_ = features.pipeline.subset(params["groups"], labels=False)
         available = set(self.pipeline_.feature_names_)
         self.signals_ = [s for s in SIGNALS if s[0] in available]
         if not self.signals_:
@@ -88,7 +100,11 @@ class AnomalyDetector:
                 f"the feature groups {params['groups']} give none"
             )
         self.feature_names_ = [s[0] for s in self.signals_]
-        X = self._signal_matrix(self.pipeline_.transform_matrix(unlabelled))
+        if features is None:
+            X = self._signal_matrix(self.pipeline_.transform_matrix(unlabelled))
+        else:
+            # the signals use no outcome sums: the shared (labelled) features hold their values
+            X = self._log_signals(features.frame.select(self.feature_names_).to_numpy())
         self.medians_ = np.nan_to_num(np.nanmedian(X, axis=0), nan=0.0)
         mad = np.nan_to_num(np.nanmedian(np.abs(X - self.medians_), axis=0))
         std = np.nan_to_num(np.nanstd(X, axis=0))
@@ -98,7 +114,10 @@ class AnomalyDetector:
 
     def _signal_matrix(self, matrix: np.ndarray) -> np.ndarray:
         columns = [self.pipeline_.feature_names_.index(f) for f, _, _ in self.signals_]
-        X = matrix[:, columns].astype(float)
+        return self._log_signals(matrix[:, columns])
+
+    def _log_signals(self, signals: np.ndarray) -> np.ndarray:
+        X = signals.astype(float)
         for j, (_, _, log) in enumerate(self.signals_):
             if log:
                 X[:, j] = np.log1p(np.maximum(X[:, j], 0.0))

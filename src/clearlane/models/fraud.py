@@ -33,7 +33,7 @@ from clearlane.errors import ValidationError
 from clearlane.evaluate.calibration import reliability
 from clearlane.evaluate.metrics import auc_score, targeting_metrics
 from clearlane.features.batch import BatchFeatures
-from clearlane.features.pipeline import FeaturePipeline
+from clearlane.features.pipeline import FittedFeatures
 from clearlane.models.reasons import reasons_from_contributions
 from clearlane.schema.reasons import Reason
 
@@ -100,13 +100,24 @@ class FraudModel:
         self.min_revenue_rows = min_revenue_rows
 
     # -- fitting ------------------------------------------------------------------------------
-    def fit(self, declarations: pl.DataFrame, progress: Progress | None = None) -> FraudModel:
-        """Fit features on all rows and the model on the inspected ones (labels: ``fraud``)."""
+    def fit(self, declarations: pl.DataFrame, progress: Progress | None = None, *,
+            features: FittedFeatures | None = None) -> FraudModel:
+        """Fit features on all rows and the model on the inspected ones (labels: ``fraud``).
+
+        ``features``: a pipeline already fitted on ``declarations`` with this model's
+        ``feature_params`` and its features of them (shared with the anomaly detector, so the
+        history is aggregated and the matrix materialised once); the result is the same as
+        fitting them here.
+        """
         report = progress or (lambda done, total: None)
         if "fraud" not in declarations.columns:
             raise ValidationError("training needs the outcome column 'fraud'; none was given")
-        self.pipeline_ = FeaturePipeline(**dict(self.feature_params or {})).fit(declarations)
-        features = self.pipeline_.transform(declarations)
+        params = dict(self.feature_params or {})
+        if features is not None:
+            features.check(declarations, params)
+        shared = features if features is not None else FittedFeatures.fit(declarations, **params)
+        self.pipeline_ = shared.pipeline
+        frame = shared.frame
         inspected = _inspected_mask(declarations)
         labels = declarations["fraud"].cast(pl.Boolean).fill_null(False).to_numpy()
         mask = inspected & ~declarations["fraud"].is_null().to_numpy()
@@ -115,7 +126,7 @@ class FraudModel:
                 f"training needs at least 50 inspected declarations with 5 frauds and 5 non-frauds; "
                 f"got {int(mask.sum())} inspected, {int(labels[mask].sum())} frauds"
             )
-        X = features.filter(pl.Series(mask)).to_numpy()
+        X = frame.filter(pl.Series(mask)).to_numpy()
         y = labels[mask].astype(int)
         days = declarations["declared_at"].cast(pl.Date).to_numpy()[mask]
         self.feature_names_ = list(self.pipeline_.feature_names_)
@@ -162,7 +173,7 @@ class FraudModel:
             params, lgb.Dataset(X, y, categorical_feature=cats), num_boost_round=self.n_rounds_
         )
         report(len(grid) + 1, len(grid) + 2)
-        self._fit_revenue(declarations, features, labels & mask)
+        self._fit_revenue(declarations, frame, labels & mask)
         report(len(grid) + 2, len(grid) + 2)
         self.base_rate_ = float(y.mean())
         self.training_window_ = (str(days.min()), str(days.max()))

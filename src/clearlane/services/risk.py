@@ -11,6 +11,7 @@ import polars as pl
 
 from clearlane.errors import ValidationError
 from clearlane.evaluate.metrics import TargetingMetrics, targeting_metrics
+from clearlane.features.pipeline import FittedFeatures
 from clearlane.features.prepare import SCORING_COLUMNS
 from clearlane.models import registry
 from clearlane.models.anomaly import AnomalyDetector
@@ -84,6 +85,21 @@ def load_for_scoring(workspace: Workspace, date_from: date | None = None,
     return _non_empty(frame, date_from, date_to)
 
 
+TRAINING_COLUMNS: tuple[str, ...] = (*SCORING_COLUMNS, "inspected", "fraud", "revenue_recovered")
+"""The columns training reads: what scoring reads plus the outcomes."""
+
+
+def load_for_training(workspace: Workspace, date_from: date | None = None,
+                      date_to: date | None = None) -> pl.DataFrame:
+    """Declarations of a window with only :data:`TRAINING_COLUMNS` (not the goods
+    descriptions, notes or ingest bookkeeping that no model reads), by date then id."""
+    with workspace.connect() as con:
+        present = set(con.sql("SELECT * FROM declarations LIMIT 0").columns)
+    columns = [c for c in TRAINING_COLUMNS if c in present]
+    frame = workspace.declarations(columns=columns, where=date_window_sql(date_from, date_to))
+    return _non_empty(frame, date_from, date_to)
+
+
 def train_models(
     workspace: Workspace,
     *,
@@ -96,17 +112,22 @@ def train_models(
 ) -> TrainResult:
     """Train the fraud model (when outcomes exist) and the anomaly detector; register both.
 
-    ``search`` false skips the hyper-parameter search (one default candidate, faster).
+    ``search`` false skips the hyper-parameter search (one default candidate, faster). The
+    data fingerprint covers the columns training reads (:data:`TRAINING_COLUMNS`).
     """
-    data = _load(workspace, date_from, date_to)
-    fingerprint = registry.data_fingerprint(data.drop(
-        [c for c in ("batch_id", "source_row") if c in data.columns]))
+    data = load_for_training(workspace, date_from, date_to)
+    fingerprint = registry.data_fingerprint(data)
     first, last = data["declared_at"].min(), data["declared_at"].max()
     labelled = int(data.filter(pl.col("inspected").fill_null(False)).height)
     fraud_record = None
+    shared: FittedFeatures | None = None
     if labelled >= 50:
         grid = None if search else [DEFAULT_GRID[0]]
-        model = FraudModel(grid=grid, random_state=seed).fit(data, progress=progress)
+        # one pipeline and one feature frame for both models (the detector keeps the groups
+        # it needs); without outcomes the detector fits its own, smaller pipeline
+        shared = FittedFeatures.fit(data)
+        model = FraudModel(grid=grid, random_state=seed).fit(data, progress=progress,
+                                                             features=shared)
         fraud_record = registry.register(
             workspace, model, "fraud", train_from=first, train_to=last, n_rows=data.height,
             features=model.feature_names_,
@@ -117,7 +138,8 @@ def train_models(
                      "validation_window": list(model.validation_window_)},
             fingerprint=fingerprint,
         )
-    detector = AnomalyDetector(random_state=seed).fit(data)
+    detector = AnomalyDetector(random_state=seed).fit(data, features=shared)
+    del shared
     anomaly_record = registry.register(
         workspace, detector, "anomaly", train_from=first, train_to=last, n_rows=data.height,
         features=detector.feature_names_, params={"seed": seed, "clip": detector.clip,
