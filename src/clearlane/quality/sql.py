@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
+from clearlane.store.connection import Connection
 
 SEVERITY_SQL = (
     "CASE WHEN lower(severity) IN ('error', 'rejected', 'reject', 'fatal', 'critical') "
@@ -60,7 +60,7 @@ class Scope:
         self.issues = "ingest_issues" if batch_id is not None else STORED_ISSUES
 
 
-def materialise(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
+def materialise(con: Connection, scope: Scope) -> list[str]:
     """For the whole workspace, compute the outstanding quarantine and the stored issues once
     into temporary tables that ``scope`` then reads; returns the tables to drop afterwards."""
     if scope.batch_id is not None:
@@ -76,7 +76,7 @@ def materialise(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
     return ["_quality_outstanding", "_quality_stored_issues"]
 
 
-def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> int:
+def scalar(con: Connection, sql: str, params: list[Any]) -> int:
     """The first column of the first row as an int (0 when NULL)."""
     row = con.execute(sql, params).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
