@@ -46,6 +46,16 @@ class _PostgresOut(Postgres):
         TRANSFORMS = {  # noqa: RUF012 - sqlglot's own extension point
             **Postgres.Generator.TRANSFORMS,
             exp.Placeholder: lambda self, e: f"${e.name}",
+            # PostgreSQL 15 has no arg_max / arg_min / any_value aggregates
+            exp.ArgMax: lambda self, e: f"(array_agg({self.sql(e, 'this')} ORDER BY "
+            f"{self.sql(e, 'expression')} DESC NULLS LAST))[1]",
+            exp.ArgMin: lambda self, e: f"(array_agg({self.sql(e, 'this')} ORDER BY "
+            f"{self.sql(e, 'expression')} ASC NULLS LAST))[1]",
+            exp.AnyValue: lambda self, e: f"(array_agg({self.sql(e, 'this')}) FILTER "
+            f"(WHERE {self.sql(e, 'this')} IS NOT NULL))[1]",
+            exp.IgnoreNulls: lambda self, e: self.sql(e, "this"),
+            exp.JSONKeys: lambda self, e: f"clearlane_json_keys(CAST({self.sql(e, 'this')} "
+            "AS TEXT))",
             exp.JSONObject: lambda self, e: "json_build_object("
             + ", ".join(
                 f"{self.sql(kv, 'this')}, {self.sql(kv, 'expression')}"
@@ -114,6 +124,29 @@ def to_postgres(sql: str) -> tuple[str, ...]:
         # PostgreSQL 15 wants every subquery in FROM named; DuckDB does not
         if not subquery.alias and isinstance(subquery.parent, (exp.From, exp.Join)):
             subquery.set("alias", exp.TableAlias(this=exp.to_identifier(f"_q{number}")))
+    for select in list(tree.find_all(exp.Select)):
+        group = select.args.get("group")
+        if group is not None and group.args.get("all"):
+            # GROUP BY ALL: every selected expression that is not an aggregate, by position
+            positions = [
+                exp.Literal.number(number)
+                for number, item in enumerate(select.expressions, start=1)
+                if not any(isinstance(n, exp.AggFunc) for n in item.walk())
+            ]
+            select.set("group", exp.Group(expressions=positions) if positions else None)
+    for extract in list(tree.find_all(exp.JSONExtractScalar, exp.JSONExtract)):
+        # DuckDB's JSONPath ('$.a.b', '$.a[*].b') and JSON pointers ('/a') on text columns:
+        # PostgreSQL's jsonpath reads the same paths (see COMPAT_FUNCTIONS)
+        path = extract.expression
+        path_sql = path.sql(dialect="duckdb") if isinstance(path, exp.JSONPath) else None
+        wildcard = path_sql is not None and "*" in path_sql
+        if isinstance(extract, exp.JSONExtractScalar):
+            name = "clearlane_json_texts" if wildcard else "clearlane_json_text"
+        else:
+            name = "clearlane_json"
+        argument = exp.Literal.string(path_sql.strip("'")) if path_sql else path
+        extract.replace(exp.Anonymous(this=name, expressions=[
+            exp.cast(extract.this, "TEXT"), exp.cast(argument, "TEXT")]))
     for node in list(tree.find_all(exp.Anonymous)):
         if node.name.lower() == "hash":
             # 64-bit hash of the values' text: used only to prove keys distinct (a
@@ -125,6 +158,25 @@ def to_postgres(sql: str) -> tuple[str, ...]:
 
 
 COMPAT_FUNCTIONS: tuple[str, ...] = (
+    # json_extract_string(doc, path) with a JSONPath ('$.a.b') or a JSON pointer ('/a/b')
+    """CREATE OR REPLACE FUNCTION clearlane_json_text(doc TEXT, path TEXT) RETURNS TEXT
+       LANGUAGE sql IMMUTABLE AS $$
+       SELECT CASE WHEN left(path, 1) = '/' THEN doc::jsonb #>> (
+                SELECT coalesce(array_agg(replace(replace(p, '~1', '/'), '~0', '~')
+                                          ORDER BY n), '{}')
+                FROM unnest(string_to_array(substr(path, 2), '/')) WITH ORDINALITY AS s(p, n))
+              ELSE jsonb_path_query_first(doc::jsonb, path::jsonpath) #>> '{}' END $$""",
+    # json_extract_string(doc, '$.a[*].b'): every match, as a text array (DuckDB: a list)
+    """CREATE OR REPLACE FUNCTION clearlane_json_texts(doc TEXT, path TEXT) RETURNS TEXT[]
+       LANGUAGE sql IMMUTABLE AS $$
+       SELECT array_agg(v #>> '{}') FROM jsonb_path_query(doc::jsonb, path::jsonpath) AS v $$""",
+    # json_extract(doc, path): the JSON value found
+    """CREATE OR REPLACE FUNCTION clearlane_json(doc TEXT, path TEXT) RETURNS JSONB
+       LANGUAGE sql IMMUTABLE AS $$
+       SELECT jsonb_path_query_first(doc::jsonb, path::jsonpath) $$""",
+    """CREATE OR REPLACE FUNCTION clearlane_json_keys(doc TEXT) RETURNS TEXT[]
+       LANGUAGE sql IMMUTABLE AS $$
+       SELECT coalesce(array_agg(k), '{}') FROM jsonb_object_keys(doc::jsonb) AS k $$""",
     # DuckDB's json_valid / json_extract_string(json, pointer) for text holding JSON
     """CREATE OR REPLACE FUNCTION json_valid(doc TEXT) RETURNS BOOLEAN
        LANGUAGE plpgsql IMMUTABLE AS $$

@@ -108,7 +108,7 @@ class IngestWriter:
         """
         con = self.con
         if staging is not None and staging is not con:
-            rows_table = staging.execute(
+            rows_table = staging.sql(
                 f"SELECT {', '.join(_CANONICAL)}, source_row FROM {valid}").to_arrow_table()
             con.register("stage_valid", rows_table)
             valid, keys = "stage_valid", None
