@@ -16,14 +16,15 @@ SEVERITY_SQL = (
 # The quarantined rows still outstanding: not later stored (a quarantined row keeps its key as
 # written; a fixed file stores that key), and for a key rejected by several files only the
 # latest rejection. Rows whose key could not be read are each outstanding.
-OUTSTANDING_QUARANTINE = """(SELECT * EXCLUDE (_rank) FROM (
+OUTSTANDING_QUARANTINE = """(SELECT batch_id, source_file, source_row, raw, reasons, declaration_id,
+           item_no FROM (
     SELECT q.*, row_number() OVER (
                PARTITION BY q.declaration_id, q.item_no
                ORDER BY b.finished_at DESC NULLS LAST, q.batch_id DESC, q.source_row DESC) AS _rank
     FROM quarantine q LEFT JOIN ingest_batches b ON b.batch_id = q.batch_id
     WHERE NOT EXISTS (
         SELECT 1 FROM declarations d
-        WHERE d.declaration_id = q.declaration_id AND d.item_no = TRY_CAST(q.item_no AS BIGINT)))
+        WHERE d.declaration_id = q.declaration_id AND d.item_no = TRY_CAST(q.item_no AS BIGINT))) ranked
     WHERE declaration_id IS NULL OR _rank = 1)"""
 
 # The ingest issues of what is stored: rejections of outstanding quarantined rows, and

@@ -124,6 +124,8 @@ def to_postgres(sql: str) -> tuple[str, ...]:
         # PostgreSQL 15 wants every subquery in FROM named; DuckDB does not
         if not subquery.alias and isinstance(subquery.parent, (exp.From, exp.Join)):
             subquery.set("alias", exp.TableAlias(this=exp.to_identifier(f"_q{number}")))
+    for node in list(tree.find_all(exp.Select, exp.Update)):
+        _semi_anti_to_exists(node)
     for select in list(tree.find_all(exp.Select)):
         group = select.args.get("group")
         if group is not None and group.args.get("all"):
@@ -157,6 +159,37 @@ def to_postgres(sql: str) -> tuple[str, ...]:
     return (*before, tree.sql(dialect=_PostgresOut))
 
 
+def _semi_anti_to_exists(node: exp.Expression) -> None:
+    """``a SEMI JOIN b ON c`` → ``a … WHERE EXISTS (SELECT 1 FROM b WHERE c)`` (ANTI: NOT)."""
+    joins = node.args.get("joins") or []
+    source = node.args.get("from_")
+    if isinstance(node, exp.Update) and source is not None:
+        joins = source.this.args.get("joins") or joins
+    kept = []
+    for join in joins:
+        kind = (join.args.get("kind") or "").upper()
+        if kind not in ("SEMI", "ANTI"):
+            kept.append(join)
+            continue
+        right = join.this
+        condition = join.args.get("on")
+        if condition is None:
+            left = source.this.alias_or_name if source is not None else ""
+            condition = exp.and_(*(
+                exp.column(c.name, table=left).eq(exp.column(c.name, table=right.alias_or_name))
+                for c in join.args.get("using") or []
+            ))
+        test: exp.Expression = exp.Exists(this=exp.select("1").from_(right).where(condition))
+        if kind == "ANTI":
+            test = exp.not_(test)
+        where = node.args.get("where")
+        node.set("where", exp.Where(this=exp.and_(where.this, test) if where else test))
+    if isinstance(node, exp.Update) and source is not None and source.this.args.get("joins"):
+        source.this.set("joins", kept)
+    elif node.args.get("joins"):
+        node.set("joins", kept)
+
+
 COMPAT_FUNCTIONS: tuple[str, ...] = (
     # json_extract_string(doc, path) with a JSONPath ('$.a.b') or a JSON pointer ('/a/b')
     """CREATE OR REPLACE FUNCTION clearlane_json_text(doc TEXT, path TEXT) RETURNS TEXT
@@ -174,6 +207,11 @@ COMPAT_FUNCTIONS: tuple[str, ...] = (
     """CREATE OR REPLACE FUNCTION clearlane_json(doc TEXT, path TEXT) RETURNS JSONB
        LANGUAGE sql IMMUTABLE AS $$
        SELECT jsonb_path_query_first(doc::jsonb, path::jsonpath) $$""",
+    """CREATE OR REPLACE FUNCTION json_type(doc TEXT) RETURNS TEXT
+       LANGUAGE sql IMMUTABLE AS $$
+       SELECT CASE jsonb_typeof(doc::jsonb) WHEN 'object' THEN 'OBJECT' WHEN 'array' THEN 'ARRAY'
+              WHEN 'string' THEN 'VARCHAR' WHEN 'boolean' THEN 'BOOLEAN' WHEN 'null' THEN 'NULL'
+              ELSE 'DOUBLE' END $$""",
     """CREATE OR REPLACE FUNCTION clearlane_json_keys(doc TEXT) RETURNS TEXT[]
        LANGUAGE sql IMMUTABLE AS $$
        SELECT coalesce(array_agg(k), '{}') FROM jsonb_object_keys(doc::jsonb) AS k $$""",
