@@ -54,6 +54,12 @@ class _PostgresOut(Postgres):
             exp.AnyValue: lambda self, e: f"(array_agg({self.sql(e, 'this')}) FILTER "
             f"(WHERE {self.sql(e, 'this')} IS NOT NULL))[1]",
             exp.IgnoreNulls: lambda self, e: self.sql(e, "this"),
+            exp.RegexpFullMatch: lambda self, e: f"({self.sql(e, 'this')} ~ ('^(?:' || "
+            f"{self.sql(e, 'expression')} || ')$'))",
+            # the pattern wrapped in one more group, so group 0 (the whole match) is [1]
+            exp.RegexpExtract: lambda self, e: "(regexp_match("
+            f"{self.sql(e, 'this')}, '(' || {self.sql(e, 'expression')} || ')'))"
+            f"[{int(self.sql(e, 'group') or 0) + 1}]",
             exp.JSONKeys: lambda self, e: f"clearlane_json_keys(CAST({self.sql(e, 'this')} "
             "AS TEXT))",
             exp.JSONObject: lambda self, e: "json_build_object("

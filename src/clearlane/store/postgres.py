@@ -122,8 +122,17 @@ class PostgresConnection:
     def pl(self) -> DataFrame:
         description = self._cursor.description or []
         rows = self._cursor.fetchall()
+        names: list[str] = []
+        for column in description:
+            # a repeated name gets a suffix, as DuckDB's result frames do
+            name, number = column.name, 0
+            while name in names:
+                number += 1
+                name = f"{column.name}_{number}"
+            names.append(name)
         schema = {
-            column.name: _POLARS_TYPES.get(column.type_code) for column in description
+            name: _POLARS_TYPES.get(column.type_code)
+            for name, column in zip(names, description, strict=True)
         }
         if all(kind is not None for kind in schema.values()):
             return pl.DataFrame(rows, schema=schema, orient="row")
