@@ -13,6 +13,7 @@ Translation is checked by running the services' tests on both stores (``pytest
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import lru_cache
 
@@ -94,7 +95,7 @@ def positional(sql: str) -> tuple[str, tuple[str, ...]]:
     out: list[str] = []
     names: list[str] = []
     last = 0
-    for token, following in zip(tokens, tokens[1:], strict=False):
+    for token, following in itertools.pairwise(tokens):
         if token.token_type == TokenType.PARAMETER and following.start == token.end + 1:
             out.append(sql[last:token.start])
             out.append("?")
