@@ -214,6 +214,15 @@ COMPAT_FUNCTIONS: tuple[str, ...] = (
     """CREATE OR REPLACE FUNCTION clearlane_json(doc TEXT, path TEXT) RETURNS JSONB
        LANGUAGE sql IMMUTABLE AS $$
        SELECT jsonb_path_query_first(doc::jsonb, path::jsonpath) $$""",
+    # DuckDB's mad(x): the median absolute deviation from the median
+    """CREATE OR REPLACE FUNCTION clearlane_mad_final(v DOUBLE PRECISION[])
+       RETURNS DOUBLE PRECISION LANGUAGE sql IMMUTABLE AS $$
+       WITH m AS (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS med
+                  FROM unnest(v) AS x WHERE x IS NOT NULL)
+       SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(x - m.med))
+       FROM unnest(v) AS x, m WHERE x IS NOT NULL $$""",
+    """CREATE OR REPLACE AGGREGATE mad(DOUBLE PRECISION) (
+       SFUNC = array_append, STYPE = DOUBLE PRECISION[], FINALFUNC = clearlane_mad_final)""",
     """CREATE OR REPLACE FUNCTION json_type(doc TEXT) RETURNS TEXT
        LANGUAGE sql IMMUTABLE AS $$
        SELECT CASE jsonb_typeof(doc::jsonb) WHEN 'object' THEN 'OBJECT' WHEN 'array' THEN 'ARRAY'

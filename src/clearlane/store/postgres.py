@@ -114,9 +114,13 @@ class PostgresConnection:
         return [column.name for column in self._cursor.description or []]
 
     def fetchone(self) -> tuple[Any, ...] | None:
+        if self._cursor.description is None:
+            return (self._cursor.rowcount,)  # DuckDB answers a write with its row count
         return self._cursor.fetchone()
 
     def fetchall(self) -> list[tuple[Any, ...]]:
+        if self._cursor.description is None:
+            return [(self._cursor.rowcount,)]
         return self._cursor.fetchall()
 
     def pl(self) -> DataFrame:
