@@ -163,7 +163,7 @@ def patient(path: Path, patience: float = 10.0) -> PatientWorkspace:
     each connection (see :class:`PatientWorkspace`)."""
     workspace = PatientWorkspace(Path(path))
     workspace.patience = patience
-    if not workspace.database.exists():
+    if not workspace.exists():
         raise NotFoundError(
             f"no workspace at {str(workspace.path)!r}; create one with `clearlane init`")
     workspace.migrate()

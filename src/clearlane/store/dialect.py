@@ -55,6 +55,7 @@ class _PostgresOut(Postgres):
             exp.AnyValue: lambda self, e: f"(array_agg({self.sql(e, 'this')}) FILTER "
             f"(WHERE {self.sql(e, 'this')} IS NOT NULL))[1]",
             exp.IgnoreNulls: lambda self, e: self.sql(e, "this"),
+            exp.Mode: lambda self, e: f"MODE() WITHIN GROUP (ORDER BY {self.sql(e, 'this')})",
             exp.RegexpFullMatch: lambda self, e: f"({self.sql(e, 'this')} ~ ('^(?:' || "
             f"{self.sql(e, 'expression')} || ')$'))",
             # the pattern wrapped in one more group, so group 0 (the whole match) is [1]
@@ -134,6 +135,8 @@ def to_postgres(sql: str) -> tuple[str, ...]:
     for node in list(tree.find_all(exp.Select, exp.Update)):
         _semi_anti_to_exists(node)
     for select in list(tree.find_all(exp.Select)):
+        _inline_aliases(select)
+    for select in list(tree.find_all(exp.Select)):
         group = select.args.get("group")
         if group is not None and group.args.get("all"):
             # GROUP BY ALL: every selected expression that is not an aggregate, by position
@@ -164,6 +167,27 @@ def to_postgres(sql: str) -> tuple[str, ...]:
             node.replace(exp.Anonymous(this="hashtextextended",
                                        expressions=[row, exp.Literal.number(0)]))
     return (*before, tree.sql(dialect=_PostgresOut))
+
+
+def _inline_aliases(select: exp.Select) -> None:
+    """DuckDB lets WHERE and HAVING name a select-list alias; PostgreSQL needs the expression."""
+    aliases = {
+        item.alias: item.this for item in select.expressions
+        if isinstance(item, exp.Alias) and not (
+            isinstance(item.this, exp.Column) and item.this.name == item.alias)
+    }
+    if not aliases:
+        return
+    for clause in ("where", "having", "order"):
+        part = select.args.get(clause)
+        if part is None:
+            continue
+        for column in list(part.find_all(exp.Column)):
+            # ORDER BY may name an output column on its own, not inside an expression
+            bare_order = clause == "order" and isinstance(column.parent, exp.Ordered)
+            if not column.table and column.name in aliases and not bare_order and (
+                    column.find_ancestor(exp.Select) is select):
+                column.replace(exp.paren(aliases[column.name].copy()))
 
 
 def _semi_anti_to_exists(node: exp.Expression) -> None:

@@ -68,11 +68,17 @@ class Workspace:
 
     def __init__(self, path: Path, database_url: str | None = None) -> None:
         self.path = Path(path)
+        if database_url is None and (self.path / STORE_FILE).exists():
+            database_url = read_store_url(self.path)
         # None: the embedded DuckDB file; else the PostgreSQL database holding the tables
         self.database_url = database_url
         # set while a server holds the workspace (see :meth:`hold`)
         self._held: duckdb.DuckDBPyConnection | None = None
         self._write_lock: threading.RLock | None = None
+
+    def exists(self) -> bool:
+        """Whether the folder holds a workspace (its DuckDB file, or its PostgreSQL record)."""
+        return self.database_url is not None or self.database.exists()
 
     @property
     def backend(self) -> str:
