@@ -134,6 +134,10 @@ def to_postgres(sql: str) -> tuple[str, ...]:
             subquery.set("alias", exp.TableAlias(this=exp.to_identifier(f"_q{number}")))
     for node in list(tree.find_all(exp.Select, exp.Update)):
         _semi_anti_to_exists(node)
+    for explode in list(tree.find_all(exp.Explode)):
+        # DuckDB's generate_series is a list to unnest; PostgreSQL's is already a set
+        if isinstance(explode.this, exp.GenerateSeries):
+            explode.replace(explode.this)
     for select in list(tree.find_all(exp.Select)):
         _inline_aliases(select)
     for select in list(tree.find_all(exp.Select)):
