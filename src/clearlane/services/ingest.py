@@ -146,6 +146,16 @@ def ingest_file(
         estimate = _estimate_rows(path, scan.format)
         batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         with workspace.transaction() as con, workspace.staging(con) as stage:
+            # One ingest writes at a time (on PostgreSQL several processes may try): the
+            # second waits, then finds the same file already stored and adds nothing.
+            workspace.serialise(con, "ingest")
+            again = con.execute(
+                "SELECT batch_id FROM ingest_batches WHERE file_sha256 = ? "
+                "AND profile_fingerprint = ?", [sha, fingerprint]).fetchone()
+            if again is not None:
+                return IngestReport(
+                    batch_id=str(again[0]), source_file=str(path), profile=profile.name,
+                    counts=BatchCounts(0, 0, 0, 0, 0, 0), already_ingested=True)
             # parameters, not text: a workspace folder may be named with quotes
             stage.execute("SET memory_limit = ?", [str(settings.ingest_memory_limit)])
             stage.execute("SET temp_directory = ?", [str(workspace.path / "tmp")])

@@ -227,6 +227,13 @@ class Workspace:
                 raise
             con.commit()
 
+    def serialise(self, con: Connection, name: str) -> None:
+        """Make writers of ``name`` (e.g. ``"ingest"``) take turns until ``con``'s
+        transaction ends. DuckDB already admits one writing process; on PostgreSQL this is a
+        transaction-scoped advisory lock, so a second writer waits instead of interleaving."""
+        if isinstance(con, PostgresConnection):
+            con.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"clearlane:{name}"])
+
     @contextmanager
     def staging(self, con: Connection) -> Iterator[duckdb.DuckDBPyConnection]:
         """An embedded DuckDB connection for in-memory work beside the store connection ``con``.
