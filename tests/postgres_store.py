@@ -6,7 +6,11 @@ one with ``scripts/postgres_server.sh``); without it the session stops with a me
 skips. Then:
 
 - ``Workspace.create(path)`` without a ``database_url`` puts each new workspace in a fresh
-  database of its own (``cl_t_<uuid>``); created again at the same path, it gets the same one.
+  database of its own (``cl_t_<uuid>``); created again at the same path, it gets the same one;
+- a workspace folder copied from another (``shutil.copytree`` of a template workspace, then
+  ``Workspace.open`` or ``Workspace.create``) gets a copy of the source's database
+  (``CREATE DATABASE ... TEMPLATE``: the source's open sessions are ended first), and its
+  ``store.json`` is pointed at it;
 - every test, and every test module, has a fresh database named by ``CLEARLANE_DATABASE_URL``,
   for the CLI run in a subprocess (``clearlane init`` honours it);
 - each database is dropped (``WITH (FORCE)``) when the test, the module or the session that
@@ -23,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -127,17 +132,37 @@ class PostgresServer:
             )
         return cls(url, con)
 
-    def create_database(self) -> str:
-        """A fresh, empty database; returns its URL (the server's URL, another database)."""
+    def create_database(self, template: str | None = None) -> str:
+        """A fresh, empty database (or a copy of the database ``template`` names); its URL
+        (the server's URL, another database)."""
         name = f"{PREFIX}{uuid.uuid4().hex}"
-        # FILE_COPY (PostgreSQL 15+) copies the small template faster than the WAL_LOG default
+        # FILE_COPY (PostgreSQL 15+) copies a small database faster than the WAL_LOG default
         strategy = " STRATEGY FILE_COPY" if self.con.info.server_version >= 150000 else ""
-        self.con.execute(f"CREATE DATABASE {name}{strategy}")
+        if template is None:
+            self.con.execute(f"CREATE DATABASE {name}{strategy}")
+        else:
+            self._copy(database_name(template), name, strategy)
         self.created.add(name)
         return database_url(self.url, name)
 
+    def _copy(self, source: str, name: str, strategy: str) -> None:
+        import psycopg
+
+        for attempt in range(10):
+            # a template may have no other session: end those the source's owner left open
+            self.con.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()", [source])
+            try:
+                self.con.execute(f"CREATE DATABASE {name} TEMPLATE {source}{strategy}")
+                return
+            except psycopg.errors.ObjectInUse:
+                if attempt == 9:
+                    raise
+                time.sleep(0.1)
+
     def drop_database(self, url: str) -> None:
-        name = urlsplit(url).path.lstrip("/")
+        name = database_name(url)
         if name in self.created:
             # FORCE: a server or pool the test left open does not keep its database alive
             self.con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -161,6 +186,10 @@ def database_url(server_url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
 def without_password(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
@@ -179,8 +208,8 @@ class DatabaseScope:
     server: PostgresServer
     urls: list[str] = field(default_factory=list)
 
-    def new(self) -> str:
-        url = self.server.create_database()
+    def new(self, template: str | None = None) -> str:
+        url = self.server.create_database(template)
         self.urls.append(url)
         return url
 
@@ -192,33 +221,78 @@ class DatabaseScope:
 
 @dataclass
 class WorkspaceDatabases:
-    """Which database a ``Workspace.create(path)`` without a URL gets: the innermost scope's."""
+    """Which database each workspace folder of the run has: a new one per new folder, in the
+    innermost scope; a copy of the source's for a folder copied from a known workspace."""
 
     scopes: list[DatabaseScope]
     by_path: dict[Path, str] = field(default_factory=dict)
 
-    def for_path(self, path: Path) -> str | None:
+    def for_create(self, path: Path) -> str | None:
+        """The database ``Workspace.create(path)`` without a URL uses."""
         key = path.resolve()
         if key in self.by_path:
             return self.by_path[key]  # created again (an upgrade): the same database
-        stored = stored_database_url(path)
-        if stored is not None:
-            return stored  # made by another process (a CLI run): keep its database
+        if (path / STORE_FILE).exists():
+            return self.adopt(path)
         if (path / "clearlane.duckdb").exists():
             return None  # an embedded workspace the test built itself: it stays one
         url = self.scopes[-1].new()
         self.by_path[key] = url
         return url
 
+    def before_open(self, path: Path) -> None:
+        """Before ``Workspace.open(path)``: a copied folder gets its own database."""
+        if path.resolve() not in self.by_path and (path / STORE_FILE).exists():
+            self.adopt(path)
+
+    def adopt(self, path: Path) -> str | None:
+        """A folder with a ``store.json`` not seen yet. Copied from a workspace of this run
+        (``shutil.copytree`` of a template workspace), it gets a copy of that workspace's
+        database, named in its ``store.json``, so that the copies do not share their tables;
+        the source's database then lives until the session ends (more copies may follow).
+        Made by another process (a CLI run with ``CLEARLANE_DATABASE_URL``), it keeps its own.
+        """
+        url = stored_database_url(path)
+        if url is None:
+            return None
+        name = database_name(url)
+        source = next((u for u in self.by_path.values() if database_name(u) == name), None)
+        if source is not None:
+            for scope in self.scopes[1:]:
+                if source in scope.urls:
+                    scope.urls.remove(source)
+                    self.scopes[0].urls.append(source)
+            copy = self.scopes[-1].new(template=source)
+            point_store_file(path, name, database_name(copy))
+            url = copy
+        self.by_path[path.resolve()] = url
+        return url
+
+
+STORE_FILE = "store.json"
+
 
 def stored_database_url(path: Path) -> str | None:
     """The PostgreSQL URL a workspace folder's ``store.json`` names, if it has one."""
     try:
-        stored = json.loads((path / "store.json").read_text(encoding="utf-8"))
+        stored = json.loads((path / STORE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     values = stored.values() if isinstance(stored, dict) else []
-    return next((v for v in values if isinstance(v, str) and v.startswith(("postgresql://", "postgres://"))), None)
+    return next((v for v in values
+                 if isinstance(v, str) and v.startswith(("postgresql://", "postgres://"))), None)
+
+
+def point_store_file(path: Path, old: str, new: str) -> None:
+    """Make the URLs in ``path``'s ``store.json`` name the database ``new`` instead of ``old``."""
+    file = path / STORE_FILE
+    stored = json.loads(file.read_text(encoding="utf-8"))
+    for key, value in stored.items():
+        if isinstance(value, str) and value.startswith(("postgresql://", "postgres://")):
+            parts = urlsplit(value)
+            if parts.path.lstrip("/") == old:
+                stored[key] = urlunsplit(parts._replace(path=f"/{new}"))
+    file.write_text(json.dumps(stored, indent=2) + "\n", encoding="utf-8")
 
 
 STATE = pytest.StashKey[WorkspaceDatabases]()
@@ -248,16 +322,22 @@ def _postgres_workspaces(pytestconfig: pytest.Config) -> Iterator[None]:
     session = DatabaseScope(server)
     state = WorkspaceDatabases([session])
     pytestconfig.stash[STATE] = state
-    original = Workspace.create.__func__
+    original_create = Workspace.create.__func__
+    original_open = Workspace.open.__func__
 
     def create(cls: type[Workspace], path: Path | str, database_url: str | None = None,
                **kwargs: Any) -> Workspace:
         if database_url is None:
-            database_url = state.for_path(Path(path))
-        return original(cls, path, database_url=database_url, **kwargs)
+            database_url = state.for_create(Path(path))
+        return original_create(cls, path, database_url=database_url, **kwargs)
+
+    def open_(cls: type[Workspace], path: Path | str, **kwargs: Any) -> Workspace:
+        state.before_open(Path(path))
+        return original_open(cls, path, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Workspace, "create", classmethod(create))
+        patch.setattr(Workspace, "open", classmethod(open_))
         yield
     del pytestconfig.stash[STATE]
     session.drop()

@@ -37,8 +37,80 @@ def test_embedded_only() -> None:
 '''
 
 
-def run_pytest(folder: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    (folder / "test_inner.py").write_text(INNER, encoding="utf-8")
+# A stand-in for the store: Workspace.create records its database in store.json and writes a
+# row there; the plugin wraps it as it wraps the real one.
+WORKSPACES = '''
+import json
+import os
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from clearlane.store.workspace import Workspace
+
+
+def create(cls, path, database_url=None):
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    assert database_url is not None, "the plugin gives every new workspace a database"
+    with psycopg.connect(database_url) as con:
+        con.execute("CREATE TABLE IF NOT EXISTS marks (folder text)")
+        con.execute("INSERT INTO marks VALUES (%s)", [path.name])
+    (path / "store.json").write_text(json.dumps({"backend": "postgresql", "url": database_url}))
+    return path
+
+
+def open_(cls, path):
+    return Path(path)
+
+
+Workspace.create = classmethod(create)
+Workspace.open = classmethod(open_)
+
+
+def url(path):
+    return json.loads((Path(path) / "store.json").read_text())["url"]
+
+
+def marks(path):
+    with psycopg.connect(url(path)) as con:
+        return sorted(r[0] for r in con.execute("SELECT folder FROM marks"))
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return Workspace.create(tmp_path_factory.mktemp("t") / "template")
+
+
+def test_new_workspaces_get_their_own_databases(tmp_path):
+    a, b = Workspace.create(tmp_path / "a"), Workspace.create(tmp_path / "b")
+    assert url(a) != url(b) and url(a) != os.environ["CLEARLANE_DATABASE_URL"]
+    assert Workspace.create(tmp_path / "a") == a and url(a) == url(tmp_path / "a")
+    assert marks(a) == ["a", "a"] and marks(b) == ["b"]
+    Path(os.environ["SEEN"]).open("a").write(url(a) + "\\n")
+
+
+def test_a_copied_folder_gets_a_copy_of_the_database(tmp_path, template):
+    shutil.copytree(template, tmp_path / "copy")
+    copy = Workspace.open(tmp_path / "copy")
+    assert url(copy) != url(template)
+    assert marks(copy) == ["template"]  # the source's rows, in a database of its own
+    Workspace.create(tmp_path / "copy")  # (create on the copy: the same, copied database)
+    assert marks(copy) == ["copy", "template"] and marks(template) == ["template"]
+    Path(os.environ["SEEN"]).open("a").write(url(copy) + "\\n" + url(template) + "\\n")
+
+
+def test_the_template_outlives_the_test_that_copied_it_first(tmp_path, template):
+    shutil.copytree(template, tmp_path / "again")
+    assert marks(Workspace.open(tmp_path / "again")) == ["template"]
+'''
+
+
+def run_pytest(folder: Path, *args: str, env: dict[str, str],
+               source: str = INNER) -> subprocess.CompletedProcess[str]:
+    (folder / "test_inner.py").write_text(source, encoding="utf-8")
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.postgres_store",
          "-q", "-ra", "-o", "addopts=", "-o", "markers=duckdb_only: x", "--rootdir", str(folder),
@@ -67,6 +139,23 @@ def test_each_test_gets_a_database_dropped_after_it(
     with psycopg.connect(server) as con:
         row = con.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [name]).fetchone()
     assert row == (0,)  # dropped when the test ended
+
+
+def test_workspaces_copies_and_their_databases(
+    tmp_path: Path, postgres_database: Callable[[], str]
+) -> None:
+    server = postgres_database()
+    seen = tmp_path / "seen"
+    env = {**os.environ, "CLEARLANE_TEST_POSTGRES_URL": server, "SEEN": str(seen)}
+    result = run_pytest(tmp_path, "--store=postgresql", env=env, source=WORKSPACES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
+    names = [line.rsplit("/", 1)[1] for line in seen.read_text().split()]
+    assert len(set(names)) == 3
+    with psycopg.connect(server) as con:
+        left = con.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)",
+                           [names]).fetchall()
+    assert left == []  # every database dropped by the end of the session
 
 
 def test_duckdb_is_the_default_and_sets_no_database(tmp_path: Path) -> None:
