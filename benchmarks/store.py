@@ -103,8 +103,9 @@ def postgres_server(url: str | None) -> Iterator[str]:
         return
     folder = tempfile.mkdtemp(prefix="clearlane-bench-pg.")
     try:
+        # (its messages, an install or a failure, go to this process's stderr)
         started = subprocess.run(["sh", str(SERVER_SCRIPT), "start", folder], check=True,
-                                 capture_output=True, text=True)
+                                 stdout=subprocess.PIPE, text=True)
         yield started.stdout.strip()
     finally:
         subprocess.run(["sh", str(SERVER_SCRIPT), "stop", folder], check=False)
