@@ -76,14 +76,12 @@ def append(con: Connection, *, actor: str | None = None, action: str, object_typ
 
 
 def read_entries(con: Connection, limit: int | None = None) -> list[AuditEntry]:
-    """Every entry in chain order (``sequence``), or the last ``limit`` of them.
-
-    A tampered ``sequence`` reorders the entries, which breaks the chain at that point
-    (each link hashes its sequence and the previous link)."""
-    sql = f"SELECT {', '.join(COLUMNS)} FROM audit_log ORDER BY sequence"
+    """Every entry in the order stored (``rowid``), or the last ``limit`` of them."""
+    sql = f"SELECT {', '.join(COLUMNS)} FROM audit_log ORDER BY rowid"
     if limit is not None:
-        sql = (f"SELECT * FROM (SELECT {', '.join(COLUMNS)} FROM audit_log "
-               f"ORDER BY sequence DESC LIMIT {int(limit)}) newest ORDER BY sequence")
+        sql = (f"SELECT * FROM (SELECT {', '.join(COLUMNS)}, rowid AS r FROM audit_log "
+               f"ORDER BY rowid DESC LIMIT {int(limit)}) ORDER BY r")
+        return [_entry(row[:-1]) for row in con.execute(sql).fetchall()]
     return [_entry(row) for row in con.execute(sql).fetchall()]
 
 
@@ -107,5 +105,5 @@ def search_entries(con: Connection, *, actor: str | None = None,
             params.append(pattern.format(_like(value)))
     sql = (f"SELECT {', '.join(COLUMNS)} FROM audit_log"
            + (" WHERE " + " AND ".join(where) if where else "")
-           + f" ORDER BY sequence DESC LIMIT {int(limit)}")
+           + f" ORDER BY rowid DESC LIMIT {int(limit)}")
     return [_entry(row) for row in con.execute(sql, params).fetchall()]

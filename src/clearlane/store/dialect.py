@@ -134,6 +134,11 @@ def to_postgres(sql: str) -> tuple[str, ...]:
             subquery.set("alias", exp.TableAlias(this=exp.to_identifier(f"_q{number}")))
     for node in list(tree.find_all(exp.Select, exp.Update)):
         _semi_anti_to_exists(node)
+    for column in list(tree.find_all(exp.Column)):
+        # DuckDB's rowid (insertion order of an append-only table such as the audit log) is
+        # PostgreSQL's ctid: rows never updated or deleted keep the order they were written in
+        if column.name.lower() == "rowid" and not column.table:
+            column.replace(exp.column("ctid"))
     for explode in list(tree.find_all(exp.Explode)):
         # DuckDB's generate_series is a list to unnest; PostgreSQL's is already a set
         if isinstance(explode.this, exp.GenerateSeries):

@@ -175,6 +175,12 @@ class PostgresConnection:
     def rollback(self) -> None:
         self._cursor.execute("ROLLBACK")
 
+    def __enter__(self) -> PostgresConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def cursor(self) -> PostgresConnection:
         return PostgresConnection(self.raw)
 
