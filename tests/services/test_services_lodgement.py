@@ -269,9 +269,9 @@ def test_value_bands_give_the_price_check(
     workspace, items = trained
     build_workspace_bands(workspace, config=BandConfig(), national_currency="XOF")
     row = workspace.query(
-        "SELECT * FROM declarations WHERE (hs_code, origin_country) = (SELECT (hs_code, "
-        "origin_country) FROM declarations GROUP BY ALL ORDER BY count(*) DESC LIMIT 1) "
-        "LIMIT 1")
+        "SELECT * FROM declarations WHERE (hs_code, origin_country) = (SELECT hs_code, "
+        "origin_country FROM declarations GROUP BY ALL ORDER BY count(*) DESC, hs_code, "
+        "origin_country LIMIT 1) LIMIT 1")
     [common] = lodgement_items(row)
     cheap = {**common, "declaration_id": "CHEAP1", "declared_at": items[0]["declared_at"],
              "customs_value": 1.0}  # far below its band

@@ -74,7 +74,9 @@ class _PostgresOut(Postgres):
 
 
 def _number_placeholders(sql: str) -> str:
-    """``?`` (outside literals and comments) → ``$1``, ``$2``… in textual order."""
+    """``?`` (outside literals and comments) → a marker column ``__clp1__``, ``__clp2__``…
+    in textual order; :data:`_MARKER` turns them into ``$n`` after translation (DuckDB's own
+    reading of ``$1`` can take a later quote for a dollar-quoted string)."""
     tokens = [t for t in _DUCKDB.tokenize(sql) if t.token_type == TokenType.PLACEHOLDER]
     if not tokens:
         return sql
@@ -83,10 +85,13 @@ def _number_placeholders(sql: str) -> str:
         if token.text != "?":
             continue
         out.append(sql[last:token.start])
-        out.append(f"${number}")
+        out.append(f"__clp{number}__")
         last = token.end + 1
     out.append(sql[last:])
     return "".join(out)
+
+
+_MARKER = re.compile(r"\b__clp(\d+)__\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1024)
@@ -125,9 +130,6 @@ def to_postgres(sql: str) -> tuple[str, ...]:
         tree = sqlglot.parse_one(numbered, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise DialectError(f"cannot translate for PostgreSQL: {exc}\n{sql}") from exc
-    for parameter in list(tree.find_all(exp.Parameter)):
-        # DuckDB reads our $n as a parameter; give it back as a placeholder named n
-        parameter.replace(exp.Placeholder(this=parameter.name))
     for number, subquery in enumerate(list(tree.find_all(exp.Subquery))):
         # PostgreSQL 15 wants every subquery in FROM named; DuckDB does not
         if not subquery.alias and isinstance(subquery.parent, (exp.From, exp.Join)):
@@ -175,7 +177,7 @@ def to_postgres(sql: str) -> tuple[str, ...]:
             row = exp.cast(exp.Tuple(expressions=list(node.expressions)), "TEXT")
             node.replace(exp.Anonymous(this="hashtextextended",
                                        expressions=[row, exp.Literal.number(0)]))
-    return (*before, tree.sql(dialect=_PostgresOut))
+    return (*before, _MARKER.sub(r"$\1", tree.sql(dialect=_PostgresOut)))
 
 
 def _inline_aliases(select: exp.Select) -> None:
@@ -256,6 +258,14 @@ COMPAT_FUNCTIONS: tuple[str, ...] = (
        FROM unnest(v) AS x, m WHERE x IS NOT NULL $$""",
     """CREATE OR REPLACE AGGREGATE mad(DOUBLE PRECISION) (
        SFUNC = array_append, STYPE = DOUBLE PRECISION[], FINALFUNC = clearlane_mad_final)""",
+    # json_array_length(doc[, path]): the length of the array found (NULL: not an array)
+    """CREATE OR REPLACE FUNCTION json_array_length(doc TEXT) RETURNS BIGINT
+       LANGUAGE sql IMMUTABLE AS $$
+       SELECT CASE WHEN jsonb_typeof(doc::jsonb) = 'array'
+              THEN jsonb_array_length(doc::jsonb) ELSE 0 END $$""",
+    """CREATE OR REPLACE FUNCTION json_array_length(doc TEXT, path TEXT) RETURNS BIGINT
+       LANGUAGE sql IMMUTABLE AS $$
+       SELECT json_array_length(clearlane_json(doc, path)::TEXT) $$""",
     """CREATE OR REPLACE FUNCTION json_type(doc TEXT) RETURNS TEXT
        LANGUAGE sql IMMUTABLE AS $$
        SELECT CASE jsonb_typeof(doc::jsonb) WHEN 'object' THEN 'OBJECT' WHEN 'array' THEN 'ARRAY'

@@ -15,6 +15,7 @@ store needs (see docs/architecture.md).
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +28,8 @@ from psycopg.adapt import Loader
 
 from clearlane.store.dialect import positional, to_postgres
 
+_INSERT_BY_NAME = re.compile(
+    r"^\s*INSERT\s+INTO\s+(\w+)\s+BY\s+NAME\s+SELECT\s+\*\s+FROM\s+(\w+)\s*$", re.IGNORECASE)
 # type OID → polars dtype for result frames (anything else: let polars infer)
 _POLARS_TYPES: dict[int, pl.DataType] = {
     16: pl.Boolean(),
@@ -87,6 +90,15 @@ class PostgresConnection:
         if isinstance(parameters, Mapping):
             sql, names = positional(sql)
             parameters = [parameters[name] for name in names]
+        by_name = _INSERT_BY_NAME.match(sql)
+        if by_name:
+            # DuckDB's INSERT … BY NAME: the source's own columns, named
+            target, source = by_name.group(1), by_name.group(2)
+            self._cursor.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = $1 "
+                "ORDER BY ordinal_position", [source])
+            names = ", ".join(f'"{row[0]}"' for row in self._cursor.fetchall())
+            sql = f"INSERT INTO {target} ({names}) SELECT {names} FROM {source}"
         statements = to_postgres(sql)
         for number, statement in enumerate(statements, start=1):
             last = number == len(statements)
