@@ -10,7 +10,7 @@ DEMO_ITEMS ?= 200000
 ASSETS := src/clearlane/api/static/swagger-ui/swagger-ui-bundle.js src/clearlane/web/static/vendor/htmx.min.js src/clearlane/maps/data/countries.geo.json
 BROWSER := /usr/bin/chromium
 
-.PHONY: demo test install assets lint typecheck check bench clean docs-cli screenshots
+.PHONY: demo test test-postgres install assets lint typecheck check bench clean docs-cli screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,9 +43,29 @@ $(TEST_STAMP): $(STAMP)
 $(BROWSER):
 	sh scripts/install_browser.sh
 
-## test: install what the tests need and run the whole suite
+# The suites that also run on the PostgreSQL store (tests/outcomes once it exists; the outcome
+# tests live in tests/cases today).
+POSTGRES_TESTS := tests/store tests/ingest $(wildcard tests/outcomes) tests/cases/test_outcomes_record.py tests/selection tests/api
+PG_SERVER := sh scripts/postgres_server.sh
+# $(call with_postgres,COMMANDS): a throwaway PostgreSQL server (Debian's package, installed
+# when missing) in a fresh temporary folder, stopped and removed however COMMANDS end; its URL
+# in CLEARLANE_TEST_POSTGRES_URL.
+with_postgres = dir=$$(mktemp -d "$${TMPDIR:-/tmp}/clearlane-pg.XXXXXX") || exit 1; \
+	trap '$(PG_SERVER) stop "$$dir"' EXIT; trap 'exit 130' INT TERM; \
+	CLEARLANE_TEST_POSTGRES_URL=$$($(PG_SERVER) start "$$dir") || exit 1; \
+	export CLEARLANE_TEST_POSTGRES_URL; \
+	$(1)
+
+## test: install what the tests need; run the whole suite, then the store-facing suites on PostgreSQL
 test: $(TEST_STAMP) $(ASSETS) $(BROWSER)
-	CLEARLANE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
+	@$(call with_postgres,status=0; \
+	CLEARLANE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q || status=1; \
+	$(BIN)/python -m pytest -q --store=postgresql $(POSTGRES_TESTS) || status=1; \
+	exit $$status)
+
+## test-postgres: the store-facing suites on a throwaway PostgreSQL server
+test-postgres: $(TEST_STAMP) $(ASSETS)
+	@$(call with_postgres,$(BIN)/python -m pytest -q --store=postgresql $(POSTGRES_TESTS))
 
 ## screenshots: the web pages of the demo workspace into docs/img/ (run `make demo` first)
 screenshots: $(TEST_STAMP) $(ASSETS) $(BROWSER)

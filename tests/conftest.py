@@ -22,6 +22,9 @@ settings.load_profile("clearlane")
 
 REPO = Path(__file__).resolve().parents[1]
 
+# --store=duckdb|postgresql: the store the workspaces live in (see tests/postgres_store.py)
+pytest_plugins = ["tests.postgres_store"]
+
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Docstring examples are collected from src/ (``--doctest-modules``); the tests' own

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     workspace: Path = Field(
         DEFAULT_WORKSPACE, description="Folder holding the workspace database and model artifacts."
     )
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL database for a new workspace's tables "
+        "(postgresql://USER@HOST:PORT/DBNAME; the password goes in ~/.pgpass or PGPASSWORD). "
+        "Unset: the embedded DuckDB file in the workspace folder. Read by `clearlane init`.",
+    )
     batch_rows: int = Field(
         500_000, ge=1_000, description="Rows read per batch while ingesting large files."
     )

@@ -21,6 +21,8 @@ from tests.api.live import live_server
 
 from clearlane.api import create_app
 from clearlane.audit import AuditEntry, read_entries
+from clearlane.store.connection import Connection
+from clearlane.store.postgres import PostgresConnection
 from clearlane.store.workspace import Workspace
 
 
@@ -63,13 +65,16 @@ def serving_fresh_workspace(folder: Path) -> Iterator[Server]:
             yield server
 
 
-def database(workspace: Workspace) -> duckdb.DuckDBPyConnection:
+def database(workspace: Workspace) -> Connection:
     """A raw connection to the workspace database, as someone with the file would open it.
 
     While a server of this test process holds the workspace, DuckDB gives this process
     another connection to the same database instance (the lock is per process); once the
-    server has stopped, this is the attacker's own connection to the file.
+    server has stopped, this is the attacker's own connection to the file. On PostgreSQL it
+    is a connection of its own to the workspace's database, autocommitting each statement.
     """
+    if workspace.database_url is not None:
+        return PostgresConnection.connect(workspace.database_url)
     return duckdb.connect(str(workspace.database))
 
 

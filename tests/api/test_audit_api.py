@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
 from tests.api.conftest import PASSWORD
 from tests.api.guard_fixtures import (
@@ -37,6 +36,7 @@ from clearlane.api.security import CSRF_HEADER
 from clearlane.audit import AuditEntry, load_checkpoint, new_entry
 from clearlane.audit.log import COLUMNS, os_user
 from clearlane.services import audit
+from clearlane.store.connection import Connection
 from clearlane.store.workspace import Workspace
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -139,36 +139,36 @@ def test_the_server_checkpoints_periodically_while_it_runs(tmp_path: Path) -> No
 
 
 # -- tampering --------------------------------------------------------------------------------
-def _rows(con: duckdb.DuckDBPyConnection) -> list[AuditEntry]:
+def _rows(con: Connection) -> list[AuditEntry]:
     from clearlane.audit import read_entries
 
     return read_entries(con)
 
 
-def _overwrite(con: duckdb.DuckDBPyConnection, at: int, entry: AuditEntry) -> None:
+def _overwrite(con: Connection, at: int, entry: AuditEntry) -> None:
     """Store ``entry``'s fields in the row that holds sequence ``at`` (its place is kept)."""
     assignments = ", ".join(f"{c} = ?" for c in COLUMNS)
     con.execute(f"UPDATE audit_log SET {assignments} WHERE sequence = ?",
                 [*(getattr(entry, c) for c in COLUMNS), at])
 
 
-def edit(con: duckdb.DuckDBPyConnection, target: int) -> tuple[int, str]:
+def edit(con: Connection, target: int) -> tuple[int, str]:
     con.execute("UPDATE audit_log SET actor = 'user:nobody' WHERE sequence = ?", [target])
     return target, "edited"
 
 
-def edit_change(con: duckdb.DuckDBPyConnection, target: int) -> tuple[int, str]:
+def edit_change(con: Connection, target: int) -> tuple[int, str]:
     con.execute("""UPDATE audit_log SET change = '{"succeeded":true}' WHERE sequence = ?""",
                 [target])
     return target, "edited"
 
 
-def delete(con: duckdb.DuckDBPyConnection, target: int) -> tuple[int, str]:
+def delete(con: Connection, target: int) -> tuple[int, str]:
     con.execute("DELETE FROM audit_log WHERE sequence = ?", [target])
     return target + 1, "deleted"
 
 
-def reorder(con: duckdb.DuckDBPyConnection, target: int) -> tuple[int, str]:
+def reorder(con: Connection, target: int) -> tuple[int, str]:
     chain = {e.sequence: e for e in _rows(con)}
     first, second = chain[target], chain[target + 1]
     con.execute("UPDATE audit_log SET sequence = -1 WHERE sequence = ?", [target])
@@ -178,12 +178,12 @@ def reorder(con: duckdb.DuckDBPyConnection, target: int) -> tuple[int, str]:
     return target + 1, "reordered"  # entry target+1 stands where entry target belongs
 
 
-def truncate(con: duckdb.DuckDBPyConnection, target: int) -> tuple[int, str]:
+def truncate(con: Connection, target: int) -> tuple[int, str]:
     con.execute("DELETE FROM audit_log WHERE sequence >= ?", [target])
     return target, "truncated"
 
 
-def recompute(con: duckdb.DuckDBPyConnection, target: int) -> tuple[int, str]:
+def recompute(con: Connection, target: int) -> tuple[int, str]:
     """Hide who failed a login and recompute every hash from there on, consistently: the chain
     alone verifies, but without the audit key the head no longer matches the checkpoint."""
     chain = _rows(con)
@@ -202,7 +202,7 @@ def recompute(con: duckdb.DuckDBPyConnection, target: int) -> tuple[int, str]:
     return chain[-1].sequence, "rewritten"
 
 
-TAMPERS: dict[str, Callable[[duckdb.DuckDBPyConnection, int], tuple[int, str]]] = {
+TAMPERS: dict[str, Callable[[Connection, int], tuple[int, str]]] = {
     "edit a field": edit, "edit a change": edit_change, "delete": delete, "reorder": reorder,
     "truncate": truncate, "recompute": recompute}
 

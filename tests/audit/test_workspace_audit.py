@@ -44,6 +44,7 @@ def actions(ws: Workspace) -> list[str]:
     return [e.action for e in audit.log(ws)]
 
 
+@pytest.mark.duckdb_only(reason="tampers with the .duckdb file directly")
 def test_state_changes_are_audited_and_tampering_is_named(workspace: Workspace,
                                                            tmp_path: Path) -> None:
     data = generate(SynthConfig(n_items=1500, days=20, seed=5)).declarations
@@ -90,6 +91,7 @@ def test_state_changes_are_audited_and_tampering_is_named(workspace: Workspace,
     assert "Traceback" not in broken.stderr
 
 
+@pytest.mark.duckdb_only(reason="tampers with the .duckdb file directly")
 def test_deleting_the_tail_is_named_as_truncation(workspace: Workspace, tmp_path: Path) -> None:
     with workspace.transaction() as con:
         for i in range(4):

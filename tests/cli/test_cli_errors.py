@@ -86,6 +86,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(folder)], capture_output=True)
 
 
+@pytest.mark.duckdb_only(reason="the DuckDB file lock")
 def test_busy_workspace_names_the_process_that_holds_it(tmp_path: Path) -> None:
     assert clearlane("init", "-w", "ws", cwd=tmp_path).returncode == 0
     holder = subprocess.Popen(
@@ -109,6 +110,7 @@ def test_busy_workspace_names_the_process_that_holds_it(tmp_path: Path) -> None:
     assert clearlane("ingest", "a.csv", "-w", "ws", cwd=tmp_path).returncode == 0
 
 
+@pytest.mark.duckdb_only(reason="a read-only .duckdb file or folder")
 def test_read_only_workspace(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     source = write(tmp_path / "a.csv", *_rows(3))
     if os.geteuid() != 0:
@@ -132,6 +134,7 @@ def test_read_only_workspace(tmp_path: Path, request: pytest.FixtureRequest) -> 
     plain(result, 7, "read-only", "writable")
 
 
+@pytest.mark.duckdb_only(reason="the database file on a full disk")
 def test_full_disk_changes_nothing(tmp_path: Path, small_disk: Path) -> None:
     ws = small_disk / "ws"
     assert clearlane("init", "-w", str(ws), cwd=tmp_path).returncode == 0

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from clearlane.store.transfer import table_names
 from clearlane.store.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,7 +29,8 @@ def demo(cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def row_counts(ws: Workspace) -> dict[str, int]:
-    names = ws.query("SELECT table_name FROM duckdb_tables() ORDER BY 1").get_column("table_name")
+    with ws.connect() as con:
+        names = [*table_names(con), "schema_migrations"]
     return {name: int(ws.query(f'SELECT count(*) FROM "{name}"').item()) for name in names}
 
 

@@ -93,6 +93,8 @@ def test_retrain_in_the_background_prints_the_job_and_refuses_a_second(
     assert FRAUD.fullmatch(job.result["models"]["fraud"])  # type: ignore[index]
 
 
+@pytest.mark.duckdb_only(reason="only the embedded file admits one process; PostgreSQL "
+                         "serves the CLI and the server at once")
 def test_a_served_workspace_is_retrained_over_the_api_not_the_command_line(
         tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     with serving_lifecycle_workspace(tmp_path_factory) as server:

@@ -129,6 +129,8 @@ def served(ws: Workspace, env: dict[str, str]) -> Iterator[tuple[subprocess.Pope
             process.communicate(timeout=30)
 
 
+@pytest.mark.duckdb_only(reason="only the embedded file admits one process; PostgreSQL "
+                         "serves the CLI and the server at once")
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_served_workspace_refuses_the_cli_by_name_until_the_server_stops(
         ws: Workspace, tmp_path: Path, stop: signal.Signals) -> None:

@@ -15,6 +15,7 @@ from clearlane.errors import ConflictError, NotFoundError
 from clearlane.services import cases
 from clearlane.services.batches import batch_details, drop_batch, dropped_batches, list_batches
 from clearlane.services.ingest import ingest_file
+from clearlane.store.transfer import table_names
 from clearlane.store.workspace import Workspace
 
 HEADER = "declaration_id,item_no,declared_at,hs_code,origin_country,net_mass_kg,customs_value\n"
@@ -30,9 +31,8 @@ def write(path: Path, *lines: str) -> Path:
 
 def table_digests(ws: Workspace) -> dict[str, str]:
     """A digest of every table's sorted content (every table of the database, not a list)."""
-    names = ws.query(
-        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name"
-    ).get_column("table_name").to_list()
+    with ws.connect() as con:
+        names = [*table_names(con), "schema_migrations"]
     assert "declarations" in names and "risk_assessments" in names
     digests = {}
     for name in names:

@@ -115,9 +115,9 @@ def test_record_path_and_batch_path_agree(
     workspace, items = trained
     singles = [assess_lodged(workspace, [item], cache={}, now=NOW)[0].answer
                for item in items[:3]]
-    other = Workspace.create(workspace.path.parent / "copy")
-    shutil.rmtree(other.path)
-    shutil.copytree(workspace.path, other.path)
+    copy = workspace.path.parent / "copy"
+    shutil.copytree(workspace.path, copy)
+    other = Workspace.open(copy)  # (on PostgreSQL the test plugin copies the database too)
     fresh = [{**item, "declaration_id": "B" + item["declaration_id"]} for item in items]
     batch = assess_lodged(other, fresh, cache={}, now=NOW)  # > RECORD_PATH_ITEMS: vectorised
     for single, result in zip(singles, batch[:3], strict=True):
@@ -139,9 +139,9 @@ def test_parameter_writes_and_arrow_writes_store_the_same_rows(
                                                "NOT inspected ORDER BY declaration_id LIMIT 1"))
     request = items[:3] + ingested
     assert len(request) <= lodgement.SMALL_WRITE_ROWS
-    other = Workspace.create(workspace.path.parent / "arrow")
-    shutil.rmtree(other.path)
-    shutil.copytree(workspace.path, other.path)
+    copy = workspace.path.parent / "arrow"
+    shutil.copytree(workspace.path, copy)
+    other = Workspace.open(copy)  # (on PostgreSQL the test plugin copies the database too)
     assess_lodged(workspace, request, cache={}, now=NOW)
     monkeypatch.setattr(lodgement, "SMALL_WRITE_ROWS", 0)
     assess_lodged(other, request, cache={}, now=NOW)
@@ -269,9 +269,9 @@ def test_value_bands_give_the_price_check(
     workspace, items = trained
     build_workspace_bands(workspace, config=BandConfig(), national_currency="XOF")
     row = workspace.query(
-        "SELECT * FROM declarations WHERE (hs_code, origin_country) = (SELECT (hs_code, "
-        "origin_country) FROM declarations GROUP BY ALL ORDER BY count(*) DESC LIMIT 1) "
-        "LIMIT 1")
+        "SELECT * FROM declarations WHERE (hs_code, origin_country) IN (SELECT hs_code, "
+        "origin_country FROM declarations GROUP BY ALL ORDER BY count(*) DESC, hs_code, "
+        "origin_country LIMIT 1) LIMIT 1")
     [common] = lodgement_items(row)
     cheap = {**common, "declaration_id": "CHEAP1", "declared_at": items[0]["declared_at"],
              "customs_value": 1.0}  # far below its band

@@ -25,6 +25,7 @@ def test_versions_are_increasing_and_unique() -> None:
     assert versions == sorted(set(versions))
 
 
+@pytest.mark.duckdb_only(reason="builds an old DuckDB workspace file by hand")
 def test_old_workspace_is_upgraded(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "old")
     ws.path.mkdir()

@@ -106,6 +106,7 @@ def test_every_exit_code_is_documented() -> None:
     assert exit_code(ClearlaneError("x")) == 1
 
 
+@pytest.mark.duckdb_only(reason="the DuckDB file lock")
 def test_a_real_lock_held_by_another_process(tmp_path: Path) -> None:
     ws = Workspace.create(tmp_path / "ws")
     holder = subprocess.Popen(

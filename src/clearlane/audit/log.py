@@ -9,9 +9,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-import duckdb
-
 from clearlane.audit.chain import AuditEntry, new_entry
+from clearlane.store.connection import Connection
 
 COLUMNS = ("sequence", "recorded_at", "actor", "action", "object_type", "object_id", "change",
            "change_digest", "previous_hash", "hash")
@@ -48,7 +47,7 @@ def _entry(row: tuple[Any, ...]) -> AuditEntry:
     return AuditEntry(int(sequence), *(str(v) for v in text))
 
 
-def _head(con: duckdb.DuckDBPyConnection) -> AuditEntry | None:
+def _head(con: Connection) -> AuditEntry | None:
     """The entry with the highest sequence, as :func:`new_entry` reads it: its ``sequence``
     and ``hash`` (the chain's link); its other fields are left empty. One aggregate, about a
     third of the time of reading the whole row with ``ORDER BY sequence DESC LIMIT 1``."""
@@ -59,7 +58,7 @@ def _head(con: duckdb.DuckDBPyConnection) -> AuditEntry | None:
     return AuditEntry(int(sequence), "", "", "", "", "", "", "", "", str(head_hash))
 
 
-def append(con: duckdb.DuckDBPyConnection, *, actor: str | None = None, action: str, object_type: str,
+def append(con: Connection, *, actor: str | None = None, action: str, object_type: str,
            object_id: str, change: Any) -> AuditEntry:
     """Append one entry using ``con``'s open transaction: it exists iff that transaction commits.
 
@@ -76,7 +75,7 @@ def append(con: duckdb.DuckDBPyConnection, *, actor: str | None = None, action: 
     return entry
 
 
-def read_entries(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[AuditEntry]:
+def read_entries(con: Connection, limit: int | None = None) -> list[AuditEntry]:
     """Every entry in the order stored (``rowid``), or the last ``limit`` of them."""
     sql = f"SELECT {', '.join(COLUMNS)} FROM audit_log ORDER BY rowid"
     if limit is not None:
@@ -91,7 +90,7 @@ def _like(value: str) -> str:
     return value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
-def search_entries(con: duckdb.DuckDBPyConnection, *, actor: str | None = None,
+def search_entries(con: Connection, *, actor: str | None = None,
                    action: str | None = None, object_id: str | None = None,
                    limit: int = 200) -> list[AuditEntry]:
     """The newest ``limit`` entries, newest first, whose actor contains ``actor``, whose action

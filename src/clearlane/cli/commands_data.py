@@ -27,8 +27,9 @@ from clearlane.services.workspace import (
     quarantine_problems,
     quarantined_rows,
 )
+from clearlane.settings import Settings
 from clearlane.store.exports import write_table
-from clearlane.store.workspace import Workspace
+from clearlane.store.workspace import Workspace, without_password
 
 profile_app = typer.Typer(
     help="Column-mapping profiles: list, show and suggest.", no_args_is_help=True
@@ -37,12 +38,20 @@ app.add_typer(profile_app, name="profile")
 
 
 @app.command("init")
-def init(workspace: WorkspaceOption = None) -> None:
-    """Create a workspace folder with an embedded database (safe to run again)."""
+def init(
+    workspace: WorkspaceOption = None,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="Keep the tables in this PostgreSQL database "
+        "(postgresql://USER@HOST:PORT/DBNAME, created empty beforehand; the password goes in "
+        "~/.pgpass or PGPASSWORD). Default: CLEARLANE_DATABASE_URL, else an embedded DuckDB "
+        "file in the folder.")] = None,
+) -> None:
+    """Create a workspace folder with its database (safe to run again)."""
     path = workspace_path(workspace)
-    ws, created = init_workspace(path)
+    ws, created = init_workspace(path, db if db is not None else Settings().database_url)
     verb = "Created" if created else "Workspace already exists, schema up to date:"
-    console.print(f"{verb} [bold]{ws.path}[/] (schema version {ws.schema_version()})")
+    where = "" if ws.database_url is None else f", tables in {without_password(ws.database_url)}"
+    console.print(f"{verb} [bold]{ws.path}[/] (schema version {ws.schema_version()}{where})")
 
 
 @app.command("info")

@@ -38,6 +38,7 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("users", "group", "users", "app"),
     ("keys", "group", "keys", "app"),
     ("audit", "group", "audit", "app"),
+    ("workspaces", "group", "workspace", "app"),
     ("serve", "command", "serve", "serve"),
 )
 

@@ -11,8 +11,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-import duckdb
-
 from clearlane.errors import NotFoundError
 from clearlane.quality.duplicates import duplicate_summary
 from clearlane.quality.issues import derived_issue_summaries, ingest_issue_summaries
@@ -34,6 +32,7 @@ from clearlane.quality.unit_values import (
     unit_value_summary,
 )
 from clearlane.schema.fields import DECLARATION_FIELDS
+from clearlane.store.connection import Connection
 
 Progress = Callable[[float, float | None], None]
 
@@ -42,7 +41,7 @@ _SEVERITY_RANK: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
 _STEPS = 7
 
 
-def resolve_batch(con: duckdb.DuckDBPyConnection, batch: str | None) -> str | None:
+def resolve_batch(con: Connection, batch: str | None) -> str | None:
     """The batch id for ``batch``: an exact id, a unique prefix, or ``latest``; None = all."""
     if batch is None:
         return None
@@ -71,7 +70,7 @@ def resolve_batch(con: duckdb.DuckDBPyConnection, batch: str | None) -> str | No
 
 
 def compute_quality_report(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     batch_id: str | None = None,
     *,
     as_of: date | None = None,
@@ -107,7 +106,7 @@ def compute_quality_report(
 
 
 def _report(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     batch_id: str | None,
     scope: Scope,
     as_of: date,
@@ -228,7 +227,7 @@ SPARSE_MONTH_SHARE = 0.25
 
 
 def _monthly_volume(
-    con: duckdb.DuckDBPyConnection, scope: Scope
+    con: Connection, scope: Scope
 ) -> tuple[MonthlyVolume, ...]:
     """Items per calendar month, every month between the first and the last (0 included)."""
     found = con.execute(
@@ -260,7 +259,7 @@ def _monthly_volume(
     )
 
 
-def _batches(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[BatchSummary]:
+def _batches(con: Connection, scope: Scope) -> list[BatchSummary]:
     result = con.execute(
         f"""SELECT batch_id, source_file, profile_name, finished_at,
                    coalesce(rows_read, 0), coalesce(rows_accepted, 0), coalesce(rows_rejected, 0),
@@ -279,7 +278,7 @@ def _batches(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[BatchSummary]
     ]
 
 
-def _fields(con: duckdb.DuckDBPyConnection, scope: Scope, rows: RowCounts) -> list[FieldQuality]:
+def _fields(con: Connection, scope: Scope, rows: RowCounts) -> list[FieldQuality]:
     """Completeness (one scan of declarations) and validity (ingest issues) per field."""
     present_exprs = []
     for f in DECLARATION_FIELDS:
@@ -327,7 +326,7 @@ def _fields(con: duckdb.DuckDBPyConnection, scope: Scope, rows: RowCounts) -> li
 
 
 def _example_rows(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any], field: str | None, reason: str
+    con: Connection, sql: str, params: list[Any], field: str | None, reason: str
 ) -> tuple[IssueExample, ...]:
     """Examples from a query returning (declaration_id, item_no, batch_id, source_row, value)."""
     found = con.execute(
@@ -348,7 +347,7 @@ def _example_rows(
 
 
 def _ranges(
-    con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date, earliest: date, examples: int
+    con: Connection, scope: Scope, as_of: date, earliest: date, examples: int
 ) -> tuple[list[RangeCheckResult], int]:
     """Every range check in one scan; examples only for the checks that found something."""
     predicates = [render(c, as_of, earliest) for c in RANGE_CHECKS]

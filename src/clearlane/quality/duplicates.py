@@ -3,16 +3,15 @@ submissions in the store."""
 
 from __future__ import annotations
 
-import duckdb
-
 from clearlane.quality.report import DuplicateSummary, IssueExample
 from clearlane.quality.sql import Scope, scalar
+from clearlane.store.connection import Connection
 
 _DUPLICATES_TABLE = "_quality_suspected_duplicates"
 
 
 def duplicate_summary(
-    con: duckdb.DuckDBPyConnection, scope: Scope, conflicts: int, skipped: int, examples: int
+    con: Connection, scope: Scope, conflicts: int, skipped: int, examples: int
 ) -> DuplicateSummary:
     """Duplicates in ``scope``; ``conflicts`` and ``skipped`` come from the ingest records."""
     conflict_examples = tuple(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import duckdb
-
 from clearlane.quality.report import (
     DuplicateSummary,
     IssueExample,
@@ -13,10 +11,11 @@ from clearlane.quality.report import (
     UnitValueSummary,
 )
 from clearlane.quality.sql import SEVERITY_SQL, Scope
+from clearlane.store.connection import Connection
 
 
 def ingest_issue_summaries(
-    con: duckdb.DuckDBPyConnection, scope: Scope, examples: int, top: int
+    con: Connection, scope: Scope, examples: int, top: int
 ) -> list[IssueSummary]:
     """Ingest issues grouped by severity, field and reason (numbers in reasons ignored)."""
     key = r"regexp_replace(reason, '[0-9]+', '#', 'g')"

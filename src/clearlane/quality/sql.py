@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
+from clearlane.store.connection import Connection
 
 SEVERITY_SQL = (
     "CASE WHEN lower(severity) IN ('error', 'rejected', 'reject', 'fatal', 'critical') "
@@ -16,14 +16,15 @@ SEVERITY_SQL = (
 # The quarantined rows still outstanding: not later stored (a quarantined row keeps its key as
 # written; a fixed file stores that key), and for a key rejected by several files only the
 # latest rejection. Rows whose key could not be read are each outstanding.
-OUTSTANDING_QUARANTINE = """(SELECT * EXCLUDE (_rank) FROM (
+OUTSTANDING_QUARANTINE = """(SELECT batch_id, source_file, source_row, raw, reasons, declaration_id,
+           item_no FROM (
     SELECT q.*, row_number() OVER (
                PARTITION BY q.declaration_id, q.item_no
                ORDER BY b.finished_at DESC NULLS LAST, q.batch_id DESC, q.source_row DESC) AS _rank
     FROM quarantine q LEFT JOIN ingest_batches b ON b.batch_id = q.batch_id
     WHERE NOT EXISTS (
         SELECT 1 FROM declarations d
-        WHERE d.declaration_id = q.declaration_id AND d.item_no = TRY_CAST(q.item_no AS BIGINT)))
+        WHERE d.declaration_id = q.declaration_id AND d.item_no = TRY_CAST(q.item_no AS BIGINT))) ranked
     WHERE declaration_id IS NULL OR _rank = 1)"""
 
 # The ingest issues of what is stored: rejections of outstanding quarantined rows, and
@@ -60,7 +61,7 @@ class Scope:
         self.issues = "ingest_issues" if batch_id is not None else STORED_ISSUES
 
 
-def materialise(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
+def materialise(con: Connection, scope: Scope) -> list[str]:
     """For the whole workspace, compute the outstanding quarantine and the stored issues once
     into temporary tables that ``scope`` then reads; returns the tables to drop afterwards."""
     if scope.batch_id is not None:
@@ -76,7 +77,7 @@ def materialise(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
     return ["_quality_outstanding", "_quality_stored_issues"]
 
 
-def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> int:
+def scalar(con: Connection, sql: str, params: list[Any]) -> int:
     """The first column of the first row as an int (0 when NULL)."""
     row = con.execute(sql, params).fetchone()
     return int(row[0]) if row and row[0] is not None else 0

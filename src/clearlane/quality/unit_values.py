@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
-
 from clearlane.quality.report import UnitValueCell, UnitValueOutlier, UnitValueSummary
+from clearlane.store.connection import Connection
 
 DEFAULT_THRESHOLD = 3.5
 DEFAULT_MIN_CELL_SIZE = 20
@@ -28,7 +27,7 @@ _TABLE = "_quality_unit_values"
 
 
 def create_unit_value_table(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     batch_id: str | None,
     *,
     min_cell_size: int = DEFAULT_MIN_CELL_SIZE,
@@ -76,7 +75,7 @@ def create_unit_value_table(
 
 
 def unit_value_summary(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     batch_id: str | None,
     *,
     threshold: float = DEFAULT_THRESHOLD,

@@ -28,7 +28,8 @@ def utcnow() -> datetime:
 
 _CANDIDATES = f"""
 WITH latest AS (
-    SELECT ld.* REPLACE (coalesce(ov.to_lane, ld.lane) AS lane),
+    SELECT ld.declaration_id, ld.item_no, ld.office_id, ld.selection_id, ld.reasons,
+           ld.expected_revenue, ld.fraud_probability, coalesce(ov.to_lane, ld.lane) AS lane,
            row_number() OVER (PARTITION BY ld.declaration_id, ld.item_no
                               ORDER BY s.created_at DESC, ld.selection_id DESC) AS k
     FROM lane_decisions ld JOIN selections s USING (selection_id)
@@ -59,12 +60,13 @@ WITH latest AS (
        OR list_has_any(json_extract_string(g.assessment, '$.scorers[*].reasons[*].evidence.severity'),
                        [{", ".join(f"'{s}'" for s in sorted(ALERT_RULE_SEVERITIES))}])
 )
-SELECT * EXCLUDE (preference, k) FROM (
+SELECT declaration_id, item_no, office_id, lane, source, source_id, reasons, expected_revenue,
+       fraud_probability FROM (
     SELECT *, row_number() OVER (PARTITION BY declaration_id, item_no ORDER BY preference) AS k
     FROM found f
     WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.declaration_id = f.declaration_id
                       AND a.item_no = f.item_no)
-) WHERE k = 1
+) ranked WHERE k = 1
 ORDER BY declaration_id, item_no
 """
 

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from clearlane.audit import (
     AuditEntry,
     ChainBreak,
@@ -28,6 +26,7 @@ from clearlane.audit import (
 from clearlane.audit.log import acting_as, current_actor, os_user, search_entries
 from clearlane.errors import AuditChainError
 from clearlane.settings import Settings
+from clearlane.store.connection import Connection
 from clearlane.store.workspace import Workspace
 
 __all__ = ["AuditVerification", "acting_as", "checkpoint", "checkpoint_path", "current_actor",
@@ -35,7 +34,7 @@ __all__ = ["AuditVerification", "acting_as", "checkpoint", "checkpoint_path", "c
            "verify_workspace"]
 
 
-def record(con: duckdb.DuckDBPyConnection, *, actor: str | None = None, action: str,
+def record(con: Connection, *, actor: str | None = None, action: str,
            object_type: str, object_id: str, change: Any) -> None:
     """Append one audit entry in ``con``'s transaction (actor: see ``current_actor``)."""
     append(con, actor=actor, action=action, object_type=object_type, object_id=object_id,

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import duckdb
 import polars as pl
 
 from clearlane.errors import ConflictError, NotFoundError
 from clearlane.quality.compute import resolve_batch
 from clearlane.quality.sql import SEVERITY_SQL, scalar
 from clearlane.services import audit
+from clearlane.store.connection import Connection
 from clearlane.store.workspace import Workspace
 
 BATCH_COLUMNS = (
@@ -218,14 +218,14 @@ def drop_batch(
 
 
 # -- pieces -----------------------------------------------------------------------------------
-def _resolve(con: duckdb.DuckDBPyConnection, batch: str) -> str:
+def _resolve(con: Connection, batch: str) -> str:
     batch_id = resolve_batch(con, batch)
     if batch_id is None:  # pragma: no cover - resolve_batch returns None only for None
         raise NotFoundError("no batch given")
     return batch_id
 
 
-def _record(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, Any]:
+def _record(con: Connection, batch_id: str) -> dict[str, Any]:
     cursor = con.execute("SELECT * FROM ingest_batches WHERE batch_id = ?", [batch_id])
     row = cursor.fetchone()
     if row is None:  # rows stored without a batch record (written by a tool, not ingest)
@@ -234,7 +234,7 @@ def _record(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, Any]:
     return dict(zip(names, row, strict=True))
 
 
-def _dependents(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, int]:
+def _dependents(con: Connection, batch_id: str) -> dict[str, int]:
     """Rows of other tables about the batch's declaration items (and declarations)."""
     found = {
         table: scalar(
@@ -254,7 +254,7 @@ def _dependents(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, int]
 
 
 def _remove_dependents(
-    con: duckdb.DuckDBPyConnection, batch_id: str, dependents: dict[str, int]
+    con: Connection, batch_id: str, dependents: dict[str, int]
 ) -> dict[str, int]:
     """Delete the dependents of the batch's rows (``dependents``: their counts, from
     :func:`_dependents`); selections left without a lane too."""
@@ -284,7 +284,7 @@ def _remove_dependents(
     return removed
 
 
-def _reliant(con: duckdb.DuckDBPyConnection, batch_id: str) -> tuple[ReliantBatch, ...]:
+def _reliant(con: Connection, batch_id: str) -> tuple[ReliantBatch, ...]:
     rows = con.execute(
         """WITH met AS (
                SELECT batch_id, sum(rows) AS duplicates, 0 AS conflicts FROM ingest_duplicates

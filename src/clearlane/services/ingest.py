@@ -145,26 +145,36 @@ def ingest_file(
         )
         estimate = _estimate_rows(path, scan.format)
         batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-        with workspace.transaction() as con:
+        with workspace.transaction() as con, workspace.staging(con) as stage:
+            # One ingest writes at a time (on PostgreSQL several processes may try): the
+            # second waits, then finds the same file already stored and adds nothing.
+            workspace.serialise(con, "ingest")
+            again = con.execute(
+                "SELECT batch_id FROM ingest_batches WHERE file_sha256 = ? "
+                "AND profile_fingerprint = ?", [sha, fingerprint]).fetchone()
+            if again is not None:
+                return IngestReport(
+                    batch_id=str(again[0]), source_file=str(path), profile=profile.name,
+                    counts=BatchCounts(0, 0, 0, 0, 0, 0), already_ingested=True)
             # parameters, not text: a workspace folder may be named with quotes
-            con.execute("SET memory_limit = ?", [str(settings.ingest_memory_limit)])
-            con.execute("SET temp_directory = ?", [str(workspace.path / "tmp")])
+            stage.execute("SET memory_limit = ?", [str(settings.ingest_memory_limit)])
+            stage.execute("SET temp_directory = ?", [str(workspace.path / "tmp")])
             writer = IngestWriter(con, batch_id, path.name, *_key_sources(rules))
             fast = SqlBatchValidator(rules, context, transforms.columns, absent)
             done = 0
             for source_batch in batches:
                 raw, changes = transforms.apply(source_batch)
-                con.register(RAW_VIEW, raw)
+                stage.register(RAW_VIEW, raw)
                 try:
                     _ingest_batch(
-                        con, writer, fast, rules, context, absent, raw.num_rows, changes
+                        stage, writer, fast, rules, context, absent, raw.num_rows, changes
                     )
                 finally:
-                    con.unregister(RAW_VIEW)
+                    stage.unregister(RAW_VIEW)
                 done += raw.num_rows
                 if progress is not None:
                     progress(done, max(estimate, done) if estimate else None)
-            fast.drop(con)
+            fast.drop(stage)
             # The readers number rows (and malformed records) by their physical first line.
             if scan.malformed:
                 writer.add_issues(_malformed_issues(scan.malformed))
@@ -243,7 +253,8 @@ def _ingest_batch(
     rows: int,
     changes: pl.DataFrame | None = None,
 ) -> None:
-    """Validate and write the batch registered as ``batch_raw``.
+    """Validate, on the staging connection ``con``, the batch registered there as
+    ``batch_raw``, and write it with ``writer`` (on the store's connection).
 
     Rows that pass every check go straight from DuckDB into the store (the fast path);
     the few suspect rows are validated by the reference, which rejects or warns with a
@@ -277,6 +288,7 @@ def _ingest_batch(
             ),
             rows,
             keys,
+            staging=con,
         )
     finally:
         con.execute("DROP VIEW batch_valid")

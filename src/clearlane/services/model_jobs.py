@@ -28,8 +28,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from clearlane.audit.log import acting_as, current_actor
 from clearlane.errors import (
     ClearlaneError,
@@ -41,6 +39,7 @@ from clearlane.errors import (
 from clearlane.services import audit
 from clearlane.services.model_lifecycle import compare_models, last_labelled_day
 from clearlane.services.risk import train_models
+from clearlane.store.connection import Connection
 from clearlane.store.workspace import Workspace, date_window_sql
 
 log = logging.getLogger("clearlane.jobs")
@@ -143,7 +142,7 @@ class PatientWorkspace(Workspace):
     patience: float = 10.0
 
     @contextlib.contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, read_only: bool = False) -> Iterator[Connection]:
         deadline = time.monotonic() + self.patience
         while True:
             stack = contextlib.ExitStack()
@@ -164,7 +163,7 @@ def patient(path: Path, patience: float = 10.0) -> PatientWorkspace:
     each connection (see :class:`PatientWorkspace`)."""
     workspace = PatientWorkspace(Path(path))
     workspace.patience = patience
-    if not workspace.database.exists():
+    if not workspace.exists():
         raise NotFoundError(
             f"no workspace at {str(workspace.path)!r}; create one with `clearlane init`")
     workspace.migrate()
@@ -272,7 +271,7 @@ def _gone(row: tuple[Any, ...], now: datetime) -> bool:
     return not _pid_alive(int(pid))
 
 
-def _interrupt(con: duckdb.DuckDBPyConnection, job_id: str, why: str, now: datetime) -> None:
+def _interrupt(con: Connection, job_id: str, why: str, now: datetime) -> None:
     con.execute("UPDATE jobs SET status = 'interrupted', finished_at = ? WHERE job_id = ?",
                 [now, job_id])
     con.execute("INSERT INTO job_log VALUES (?, ?, ?)", [job_id, now, f"interrupted: {why}"])

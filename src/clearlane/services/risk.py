@@ -210,7 +210,9 @@ def assess_declarations(
             "DELETE FROM risk_assessments WHERE model_version = ? AND (declaration_id, item_no) "
             "IN (SELECT declaration_id, item_no FROM new_assessments)", [record.version]
         )
-        con.execute("INSERT INTO risk_assessments BY NAME SELECT * FROM new_assessments")
+        columns = ", ".join(table.columns)
+        con.execute(f"INSERT INTO risk_assessments ({columns}) "
+                    f"SELECT {columns} FROM new_assessments")
         con.unregister("new_assessments")
         audit.record(con, action="assess.run", object_type="model", object_id=record.version,
                      change={"rows": table.height, "anomaly_version": anomaly.version})

@@ -36,12 +36,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-import duckdb
-
 from clearlane.errors import ConflictError, NotFoundError, PermissionDeniedError
 from clearlane.rules import RuleSet, parse_rules
 from clearlane.services import audit
 from clearlane.services.rules_backtest import backtest_rule_set
+from clearlane.store.connection import Connection
 from clearlane.store.workspace import Workspace
 
 STATUSES: tuple[str, ...] = ("draft", "published", "retired")
@@ -97,7 +96,7 @@ def _version(row: tuple[Any, ...]) -> RuleSetVersion:
     return RuleSetVersion(*values)
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, version: int) -> RuleSetVersion:
+def _fetch(con: Connection, version: int) -> RuleSetVersion:
     row = con.execute(f"SELECT {_COLUMNS} FROM rule_sets WHERE version = ?",
                       [version]).fetchone()
     if row is None:
@@ -144,7 +143,7 @@ def published_rule_set(workspace: Workspace) -> RuleSet | None:
     return None if published is None else published.rules()
 
 
-def store_rule_versions(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> None:
+def store_rule_versions(con: Connection, rules: RuleSet, now: datetime) -> None:
     """Store each rule version of ``rules`` in ``rule_versions`` the first time it is used;
     a rule whose definition differs from the one stored under its id and version is refused
     (:class:`ConflictError`: raise its version)."""
@@ -161,7 +160,7 @@ def store_rule_versions(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: dat
                 f"workspace; raise its version (to v{rule.version + 1}) when you change a rule")
 
 
-def _check_rule_versions(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> None:
+def _check_rule_versions(con: Connection, rules: RuleSet) -> None:
     """Refuse a rule changed under an id and version already used by a selection or stored
     in another version of the rule set."""
     definitions = {(r.id, r.version): json.dumps(r.as_dict(), sort_keys=True, default=str)
@@ -307,7 +306,7 @@ def retire_rules(workspace: Workspace, version: int, *,
         return _fetch(con, version)
 
 
-def record_selection(con: duckdb.DuckDBPyConnection, selection_id: str, version: int) -> None:
+def record_selection(con: Connection, selection_id: str, version: int) -> None:
     """Link a selection to the published set version it ran (in the selection's
     transaction)."""
     con.execute("INSERT INTO rule_set_selections VALUES (?, ?)", [selection_id, version])

@@ -7,13 +7,16 @@ from pathlib import Path
 import polars as pl
 
 from clearlane.quality.sql import SEVERITY_SQL
-from clearlane.store.workspace import Workspace, WorkspaceSummary
+from clearlane.store.workspace import DATABASE_FILE, STORE_FILE, Workspace, WorkspaceSummary
 
 
-def init_workspace(path: Path) -> tuple[Workspace, bool]:
-    """Create the workspace (or upgrade an existing one); returns it and whether it was new."""
-    existed = (path / "clearlane.duckdb").exists()
-    return Workspace.create(path), not existed
+def init_workspace(path: Path, database_url: str | None = None) -> tuple[Workspace, bool]:
+    """Create the workspace (or upgrade an existing one); returns it and whether it was new.
+
+    ``database_url`` puts its tables in that PostgreSQL database (see docs/deploy.md).
+    """
+    existed = (path / DATABASE_FILE).exists() or (path / STORE_FILE).exists()
+    return Workspace.create(path, database_url), not existed
 
 
 def describe_workspace(workspace: Workspace) -> tuple[WorkspaceSummary, pl.DataFrame]:

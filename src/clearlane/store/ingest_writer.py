@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from clearlane.schema.fields import DECLARATION_FIELDS, EXTRA_COLUMN, KEY_FIELDS
+from clearlane.store.connection import Connection
 
 _CANONICAL = [f.name for f in DECLARATION_FIELDS] + [EXTRA_COLUMN]
 _COMPARED = [f.name for f in DECLARATION_FIELDS if f.name not in KEY_FIELDS] + [EXTRA_COLUMN]
@@ -63,7 +64,7 @@ class IngestWriter:
 
     def __init__(
         self,
-        con: duckdb.DuckDBPyConnection,
+        con: Connection,
         batch_id: str,
         source_file: str,
         key_columns: dict[str, str] | None = None,
@@ -95,14 +96,22 @@ class IngestWriter:
         normalisations: pl.DataFrame,
         rows_read: int,
         keys: str | None = None,
+        staging: duckdb.DuckDBPyConnection | None = None,
     ) -> None:
         """Write one validated batch.
 
-        ``valid`` names a table or view on the connection holding the accepted rows: the
-        canonical columns, ``extra`` and ``source_row``. ``keys``, optional, is a cheaper
+        ``valid`` names a table or view holding the accepted rows: the canonical columns,
+        ``extra`` and ``source_row``, on the writer's connection or, when given, on
+        ``staging`` (the in-memory DuckDB where a PostgreSQL store's batches are validated:
+        the rows are then copied into the store first). ``keys``, optional, is a cheaper
         SQL query giving the same rows' key columns (by default they are read from ``valid``).
         """
         con = self.con
+        if staging is not None and staging is not con:
+            rows_table = staging.sql(
+                f"SELECT {', '.join(_CANONICAL)}, source_row FROM {valid}").to_arrow_table()
+            con.register("stage_valid", rows_table)
+            valid, keys = "stage_valid", None
         self.rows_read += rows_read
         keys = keys or f"SELECT {_KEY} FROM {valid}"
         # Distinct key hashes prove the keys distinct; a hash collision only costs the
@@ -126,7 +135,8 @@ class IngestWriter:
             for number in range(1, passes + 1):
                 con.execute(
                     "CREATE OR REPLACE TEMP VIEW stage_pass AS "
-                    f"SELECT * EXCLUDE (pass) FROM stage_passes WHERE pass = {number}"
+                    f"SELECT {', '.join(_CANONICAL)}, source_row FROM stage_passes "
+                    f"WHERE pass = {number}"
                 )
                 size = _count(con, "SELECT count(*) FROM stage_pass")
                 self._write_unique_keys("stage_pass", size)
@@ -174,8 +184,9 @@ class IngestWriter:
             )
             con.execute(
                 f"""INSERT INTO declarations ({columns}, batch_id, source_row)
-                    SELECT {columns}, ?, source_row FROM {source}
-                    ANTI JOIN stage_match USING ({_KEY})""",
+                    SELECT {columns}, ?, source_row FROM {source} b
+                    WHERE NOT EXISTS (SELECT 1 FROM stage_match m WHERE
+                        m.declaration_id = b.declaration_id AND m.item_no = b.item_no)""",
                 [self.batch_id],
             )
         else:
@@ -295,12 +306,12 @@ class IngestWriter:
                 counts.rows_warned,
             ],
         )
-        for table in ("stage_norm", "stage_dups", "stage_match", "stage_passes"):
+        for table in ("stage_norm", "stage_dups", "stage_match", "stage_passes", "stage_valid"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         return counts
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
+def _count(con: Connection, sql: str, params: list[object] | None = None) -> int:
     rows = con.execute(sql, params or []).fetchall()
     row = rows[0] if rows else None
     return int(row[0]) if row else 0

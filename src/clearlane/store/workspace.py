@@ -20,16 +20,25 @@ from typing import Any, NoReturn
 
 import duckdb
 import polars as pl
+import psycopg
 
+from clearlane.artifacts.envelope import atomic_write
 from clearlane.errors import (
     ClearlaneError,
+    ConflictError,
     NotFoundError,
     StorageError,
+    ValidationError,
     WorkspaceBusyError,
 )
+from clearlane.store.connection import Connection
+from clearlane.store.dialect import COMPAT_FUNCTIONS
 from clearlane.store.migrations import LATEST_VERSION, MIGRATIONS
+from clearlane.store.postgres import PostgresConnection
 
 DATABASE_FILE = "clearlane.duckdb"
+STORE_FILE = "store.json"
+"""In a workspace folder whose tables live on PostgreSQL: the database URL (no password)."""
 SERVED_FILE = "served.json"
 """Written in the workspace folder while ``clearlane serve`` holds it: pid, URL, start time."""
 # The order every declarations read returns: by date, then key.
@@ -57,11 +66,24 @@ class WorkspaceSummary:
 class Workspace:
     """A Clearlane workspace folder. Use :meth:`create` or :meth:`open`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, database_url: str | None = None) -> None:
         self.path = Path(path)
+        if database_url is None and (self.path / STORE_FILE).exists():
+            database_url = read_store_url(self.path)
+        # None: the embedded DuckDB file; else the PostgreSQL database holding the tables
+        self.database_url = database_url
         # set while a server holds the workspace (see :meth:`hold`)
         self._held: duckdb.DuckDBPyConnection | None = None
         self._write_lock: threading.RLock | None = None
+
+    def exists(self) -> bool:
+        """Whether the folder holds a workspace (its DuckDB file, or its PostgreSQL record)."""
+        return self.database_url is not None or self.database.exists()
+
+    @property
+    def backend(self) -> str:
+        """``"duckdb"`` (embedded, the default) or ``"postgresql"``."""
+        return "duckdb" if self.database_url is None else "postgresql"
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -78,13 +100,36 @@ class Workspace:
         return self.path / "reports"
 
     @classmethod
-    def create(cls, path: Path | str) -> Workspace:
-        """Create (or upgrade) a workspace at ``path``; safe to call on an existing one."""
-        workspace = cls(Path(path))
+    def create(cls, path: Path | str, database_url: str | None = None) -> Workspace:
+        """Create (or upgrade) a workspace at ``path``; safe to call on an existing one.
+
+        ``database_url`` (``postgresql://user@host:port/dbname``) puts the tables in that
+        PostgreSQL database; the folder keeps artifacts and reports and names the database in
+        :data:`STORE_FILE` (never its password: libpq reads ``PGPASSWORD`` or ``~/.pgpass``).
+        """
+        path = Path(path)
+        if database_url is None and (path / STORE_FILE).exists():
+            database_url = read_store_url(path)
+        url = None if database_url is None else check_database_url(database_url)
+        existing = (path / STORE_FILE).exists() and read_store_url(path)
+        if url is not None and (path / DATABASE_FILE).exists():
+            raise ConflictError(
+                f"the workspace {str(path)!r} already keeps its tables in its own DuckDB file; "
+                "copy it to PostgreSQL with `clearlane workspace copy` instead"
+            )
+        if url is not None and existing and existing != without_password(url):
+            raise ConflictError(
+                f"the workspace {str(path)!r} already uses {existing}, not "
+                f"{without_password(url)}"
+            )
+        workspace = cls(path, url)
         try:
             workspace.path.mkdir(parents=True, exist_ok=True)
             workspace.artifacts_dir.mkdir(exist_ok=True)
             workspace.reports_dir.mkdir(exist_ok=True)
+            if url is not None and not existing:
+                write_atomically(workspace.path / STORE_FILE, json.dumps(
+                    {"backend": "postgresql", "url": without_password(url)}, indent=2))
         except OSError as exc:
             _raise_plain(exc, workspace.path)
         workspace.migrate()
@@ -93,8 +138,10 @@ class Workspace:
     @classmethod
     def open(cls, path: Path | str) -> Workspace:
         """Open an existing workspace, applying pending migrations."""
-        workspace = cls(Path(path))
-        if not workspace.database.exists():
+        path = Path(path)
+        url = read_store_url(path) if (path / STORE_FILE).exists() else None
+        workspace = cls(path, url)
+        if url is None and not workspace.database.exists():
             raise NotFoundError(
                 f"no workspace at {str(workspace.path)!r}; create one with `clearlane init`"
             )
@@ -115,17 +162,19 @@ class Workspace:
         time instead of failing on a write-write conflict. ``url`` is written to
         :data:`SERVED_FILE` so that another program refused by the lock can say who holds it.
         """
-        try:
-            self._held = duckdb.connect(str(self.database))
-        except (duckdb.Error, OSError) as exc:
-            _raise_plain(exc, self.path)
+        if self.database_url is None:
+            try:
+                self._held = duckdb.connect(str(self.database))
+            except (duckdb.Error, OSError) as exc:
+                _raise_plain(exc, self.path)
         self._write_lock = threading.RLock()
         served = {"pid": os.getpid(), "url": url,
                   "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
         try:
             self.served_file.write_text(json.dumps(served), encoding="utf-8")
         except OSError as exc:
-            self._held.close()
+            if self._held is not None:
+                self._held.close()
             self._held = None
             _raise_plain(exc, self.path)
         try:
@@ -133,18 +182,24 @@ class Workspace:
         finally:
             with contextlib.suppress(OSError):
                 self.served_file.unlink()
-            self._held.close()
+            if self._held is not None:
+                self._held.close()
             self._held = None
             self._write_lock = None
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, read_only: bool = False) -> Iterator[Connection]:
         """A connection to the workspace database, closed on exit.
 
         A busy workspace (another process holds it), a read-only folder or a full disk,
         met on connecting or inside the block, is raised as :class:`WorkspaceBusyError` or
-        :class:`StorageError` with a plain message (see :func:`storage_error`).
+        :class:`StorageError` with a plain message (see :func:`storage_error`). On
+        PostgreSQL, an unreachable server or a refused login is a :class:`StorageError`.
         """
+        if self.database_url is not None:
+            with _postgres(self.database_url, self.path) as pg:
+                yield pg
+            return
         try:
             con = (self._held.cursor() if self._held is not None
                    else duckdb.connect(str(self.database), read_only=read_only))
@@ -158,7 +213,7 @@ class Workspace:
             con.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self) -> Iterator[Connection]:
         """A connection inside one transaction: committed on success, rolled back on error."""
         with self._write_lock or contextlib.nullcontext(), self.connect() as con:
             con.begin()
@@ -167,10 +222,33 @@ class Workspace:
             except BaseException:
                 # A failed rollback (a full disk) changes nothing: closing discards the
                 # uncommitted transaction; the first error is the one to report.
-                with contextlib.suppress(duckdb.Error):
+                with contextlib.suppress(duckdb.Error, psycopg.Error):
                     con.rollback()
                 raise
             con.commit()
+
+    def serialise(self, con: Connection, name: str) -> None:
+        """Make writers of ``name`` (e.g. ``"ingest"``) take turns until ``con``'s
+        transaction ends. DuckDB already admits one writing process; on PostgreSQL this is a
+        transaction-scoped advisory lock, so a second writer waits instead of interleaving."""
+        if isinstance(con, PostgresConnection):
+            con.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"clearlane:{name}"])
+
+    @contextmanager
+    def staging(self, con: Connection) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An embedded DuckDB connection for in-memory work beside the store connection ``con``.
+
+        On the DuckDB store it is ``con`` itself (staged tables live in its transaction); on
+        PostgreSQL a private in-memory DuckDB, from which results are copied into the store.
+        """
+        if isinstance(con, duckdb.DuckDBPyConnection):
+            yield con
+            return
+        memory = duckdb.connect()
+        try:
+            yield memory
+        finally:
+            memory.close()
 
     # -- schema ----------------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -185,6 +263,12 @@ class Workspace:
         """
         applied: list[int] = []
         with self.connect() as con:
+            if isinstance(con, PostgresConnection):
+                # several processes may open one database at once: one migrates, the
+                # others wait and find nothing left to do (the lock ends with the session)
+                con.raw.execute("SELECT pg_advisory_lock(7305741)")
+                for statement in COMPAT_FUNCTIONS:
+                    con.raw.execute(statement)
             current = _schema_version(con)
             if current > LATEST_VERSION:
                 raise SchemaVersionError(
@@ -370,15 +454,79 @@ def date_window_sql(date_from: date | None, date_to: date | None) -> str | None:
     return " AND ".join(clauses) or None
 
 
-def _applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
+def write_atomically(path: Path, text: str) -> None:
+    atomic_write(path, text.encode("utf-8"))
+
+
+def check_database_url(url: str) -> str:
+    """``url`` when it names a PostgreSQL database, else a plain error saying what is valid."""
+    try:
+        parts = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise ValidationError(f"database URL {url!r} is not valid: {exc}") from exc
+    if not url.startswith(("postgresql://", "postgres://")) or not parts.get("dbname"):
+        raise ValidationError(
+            f"database URL {without_password(url)!r} is not supported: give "
+            "postgresql://USER@HOST:PORT/DBNAME (the password goes in ~/.pgpass or PGPASSWORD)"
+        )
+    return url
+
+
+def without_password(url: str) -> str:
+    """``url`` with any password removed (the form written to :data:`STORE_FILE`)."""
+    return re.sub(r"^(postgres(?:ql)?://[^:/@]+):[^@]*@", r"\1@", url)
+
+
+def read_store_url(path: Path) -> str:
+    """The database URL recorded in the workspace folder ``path``."""
+    try:
+        record = json.loads((Path(path) / STORE_FILE).read_text(encoding="utf-8"))
+        return str(record["url"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StorageError(
+            f"the workspace {str(path)!r} names its database in {STORE_FILE}, which cannot "
+            f"be read ({exc}); restore it from the backup of the folder"
+        ) from exc
+
+
+@contextmanager
+def _postgres(url: str, path: Path) -> Iterator[PostgresConnection]:
+    try:
+        con = PostgresConnection.connect(url)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise StorageError(
+            f"cannot reach the PostgreSQL database {without_password(url)} of the workspace "
+            f"{str(path)!r}: {reason}. Check that the server runs and that the password is in "
+            "~/.pgpass or PGPASSWORD, then run the command again."
+        ) from exc
+    try:
+        yield con
+    except psycopg.errors.DiskFull as exc:
+        raise StorageError(
+            f"the disk of the PostgreSQL database {without_password(url)} is full; the write "
+            "was rolled back and nothing was changed"
+        ) from exc
+    except psycopg.errors.ReadOnlySqlTransaction as exc:
+        raise StorageError(
+            f"the PostgreSQL database {without_password(url)} is read-only (a standby?): "
+            "point the workspace at the primary"
+        ) from exc
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            con.close()
+
+
+def _applied_versions(con: Connection) -> set[int]:
     if not _schema_version(con):
         return set()
     return {int(row[0]) for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
 
 
-def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
+def _schema_version(con: Connection) -> int:
     exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations' "
+        "AND table_schema = current_schema()"
     ).fetchone()
     if not exists or not exists[0]:
         return 0

@@ -38,7 +38,7 @@ class BandRegistry:
         self.root = self.workspace.artifacts_dir / "valuation" / "bands"
 
     def _registered(self) -> bool:
-        return self.workspace.database.exists()
+        return self.workspace.exists()
 
     def versions(self) -> list[str]:
         """Stored version ids, oldest first."""
