@@ -10,8 +10,6 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import duckdb
-
 from clearlane.scale.dataset import (
     DECLARATIONS_FORMAT,
     Manifest,
@@ -21,6 +19,8 @@ from clearlane.scale.dataset import (
     staged_directory,
     write_manifest,
 )
+from clearlane.store.connection import Connection
+from clearlane.store.transfer import describe, query_to_parquet
 
 ORDER = "declared_at, declaration_id, item_no"
 """The store's order of declarations (date, then key), kept inside each month."""
@@ -40,7 +40,7 @@ def month_bounds(year_month: str) -> tuple[date, date]:
     return start, end
 
 
-def months(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+def months(con: Connection) -> list[tuple[str, int]]:
     """(``YYYY-MM``, rows) of every month with declarations, in time order."""
     rows = con.execute(
         "SELECT strftime(declared_at, '%Y-%m') AS ym, count(*) FROM declarations "
@@ -48,12 +48,11 @@ def months(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     return [(str(ym), int(n)) for ym, n in rows]
 
 
-def export_declarations(con: duckdb.DuckDBPyConnection, target: Path, schema_version: int, *,
+def export_declarations(con: Connection, target: Path, schema_version: int, *,
                         overwrite: bool = False, progress: Progress | None = None) -> Manifest:
     """Write every declaration (all stored columns, outcomes included) to ``target``."""
     report = progress or (lambda done, total: None)
-    described = con.execute("DESCRIBE SELECT * FROM declarations").fetchall()
-    columns = [(str(row[0]), str(row[1])) for row in described]
+    columns = describe(con, "SELECT * FROM declarations")
     plan = months(con)
     report(0, len(plan))
     with staged_directory(target, overwrite=overwrite) as staging:
@@ -62,12 +61,10 @@ def export_declarations(con: duckdb.DuckDBPyConnection, target: Path, schema_ver
             start, end = month_bounds(year_month)
             path = staging / partition_path(year_month)
             path.parent.mkdir(parents=True)
-            quoted = str(path).replace("'", "''")
-            # dates come from month_bounds (never user text); the path is quoted
-            con.execute(
-                f"COPY (SELECT * FROM declarations WHERE declared_at >= DATE '{start}' "
-                f"AND declared_at < DATE '{end}' ORDER BY {ORDER}) "
-                f"TO '{quoted}' (FORMAT parquet, COMPRESSION zstd)")
+            # dates come from month_bounds (never user text)
+            query_to_parquet(
+                con, f"SELECT * FROM declarations WHERE declared_at >= DATE '{start}' "
+                f"AND declared_at < DATE '{end}' ORDER BY {ORDER}", path)
             partitions.append(describe_partition(staging, year_month, rows))
             report(i + 1, len(plan))
         manifest = write_manifest(staging, DECLARATIONS_FORMAT, schema_version, columns,

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
 from clearlane.artifacts import SUFFIX
 from clearlane.errors import ValidationError
 from clearlane.models import registry
 from clearlane.services import audit
+from clearlane.store.connection import Connection
 from clearlane.store.workspace import Workspace
 
 ORPHAN_AGE = 3600.0
@@ -66,7 +65,7 @@ class PruneResult:
         return sum(m.bytes for m in self.removed) + self.orphan_bytes
 
 
-def referenced_versions(con: duckdb.DuckDBPyConnection, versions: list[str]) -> set[str]:
+def referenced_versions(con: Connection, versions: list[str]) -> set[str]:
     """The versions among ``versions`` that stored results name: a risk assessment (fraud
     model, anomaly detector or any scorer in its ``scorers`` JSON), a selection or a lodgement
     answer (its assessment JSON)."""
@@ -84,7 +83,7 @@ def referenced_versions(con: duckdb.DuckDBPyConnection, versions: list[str]) -> 
     return found
 
 
-def _rollback_targets(con: duckdb.DuckDBPyConnection) -> set[str]:
+def _rollback_targets(con: Connection) -> set[str]:
     """For each kind, the version its promoted model replaced (a rollback promotes it again)."""
     rows = con.execute(
         "SELECT p.previous_version FROM model_promotions p JOIN models m "

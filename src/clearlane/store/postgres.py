@@ -97,8 +97,8 @@ class PostgresConnection:
             self._cursor.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = $1 "
                 "ORDER BY ordinal_position", [source])
-            names = ", ".join(f'"{row[0]}"' for row in self._cursor.fetchall())
-            sql = f"INSERT INTO {target} ({names}) SELECT {names} FROM {source}"
+            listed = ", ".join(f'"{row[0]}"' for row in self._cursor.fetchall())
+            sql = f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {source}"
         statements = to_postgres(sql)
         for number, statement in enumerate(statements, start=1):
             last = number == len(statements)

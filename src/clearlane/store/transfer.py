@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -111,3 +112,31 @@ def _as_text(column: pl.Series) -> pl.Series:
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def describe(con: Connection, select: str) -> list[tuple[str, str]]:
+    """The (name, DuckDB type) of each column ``select`` returns, on either store."""
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        return [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE {select}").fetchall()]
+    frame = con.execute(f"SELECT * FROM ({select}) described LIMIT 0").pl()
+    with duckdb.connect() as memory:
+        memory.register("described", frame.to_arrow())
+        rows = memory.execute("DESCRIBE SELECT * FROM described").fetchall()
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def query_to_parquet(con: Connection, select: str, path: Path) -> None:
+    """Write what ``select`` returns to the Parquet file ``path`` (zstd), on either store.
+
+    DuckDB writes it itself; from PostgreSQL the rows are read once and written by an
+    in-memory DuckDB, so both stores give the same file layout.
+    """
+    quoted = str(path).replace("'", "''")
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        con.execute(f"COPY ({select}) TO '{quoted}' (FORMAT parquet, COMPRESSION zstd)")
+        return
+    frame = con.execute(select).pl()
+    with duckdb.connect() as memory:
+        memory.register("rows", frame.to_arrow())
+        memory.execute(f"COPY (SELECT * FROM rows) TO '{quoted}' (FORMAT parquet, "
+                       "COMPRESSION zstd)")
