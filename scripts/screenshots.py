@@ -100,6 +100,23 @@ def demo_users(workspace: Workspace, office: str) -> dict[str, str]:
     return passwords
 
 
+EXAMPLE_ASSESSMENTS = (ROOT / "docs" / "examples" / "readiness-example-2025.yaml",
+                       ROOT / "docs" / "examples" / "readiness-example-2026.yaml")
+
+
+def example_assessments(workspace: Workspace) -> None:
+    """Two illustrative readiness assessments (docs/examples) for the report and comparison
+    pages, imported only when the workspace has fewer than two of its own."""
+    from clearlane.services.readiness import import_answers, list_assessments
+
+    if len(list_assessments(workspace)) >= 2:
+        return
+    for path in EXAMPLE_ASSESSMENTS:
+        imported = import_answers(workspace, path)
+        print(f"imported the illustrative readiness assessment {imported.id} from "
+              f"{path.relative_to(ROOT)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, default=ROOT / "clearlane-workspace")
@@ -110,6 +127,7 @@ def main() -> int:
     workspace = Workspace.open(args.workspace)
     office = busiest_office(workspace)
     passwords = demo_users(workspace, office)
+    example_assessments(workspace)
     settings = Settings(workspace=args.workspace, secret_key=SecretStr(secrets.token_hex(32)))
     args.out.mkdir(parents=True, exist_ok=True)
     with served(settings) as url, sync_playwright() as playwright:
