@@ -154,3 +154,19 @@ def test_copy_into_a_database_holding_data_is_refused(new_database, tmp_path: Pa
     with pytest.raises(Exception, match="already holds data"):
         copy_workspace(embedded, tmp_path / "pg", url)
     assert target.query("SELECT count(*) FROM declarations").item() == 99  # one row rejected
+
+
+def test_a_streamed_read_equals_the_row_by_row_read(new_database, tmp_path: Path) -> None:
+    """Workspace.query streams a large read with COPY; every kind of value reads the same."""
+    ws = Workspace.create(tmp_path / "ws", new_database())
+    with ws.connect() as con:
+        con.execute("CREATE TABLE sample (s VARCHAR, n BIGINT, x DOUBLE, b BOOLEAN, d DATE, "
+                    "t TIMESTAMP)")
+        con.execute("INSERT INTO sample VALUES ('', 1, 0.1, TRUE, DATE '2024-01-02', "
+                    "TIMESTAMP '2024-01-02 03:04:05.123456'), (NULL, NULL, NULL, NULL, NULL, "
+                    "NULL), ('a \"quoted\", multi\nline \\N é', -5, 1e300, FALSE, "
+                    "DATE '1999-12-31', TIMESTAMP '1999-12-31 23:59:59')")
+        by_rows = con.execute("SELECT * FROM sample ORDER BY n NULLS LAST").pl()
+    streamed = ws.query("SELECT * FROM sample ORDER BY n NULLS LAST")
+    assert streamed.equals(by_rows) and streamed.schema == by_rows.schema
+    assert streamed["s"].to_list()[1] == ""

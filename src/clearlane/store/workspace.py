@@ -302,6 +302,8 @@ class Workspace:
     def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
         """Run a read query and return a polars DataFrame."""
         with self.connect(read_only=False) as con:
+            if isinstance(con, PostgresConnection) and not params:
+                return con.frame(sql)  # streamed: a large read is not built from tuples
             return con.sql(sql, params=params or None).pl()
 
     def declarations(
