@@ -170,8 +170,9 @@ class PostgresConnection:
         if len(set(names)) != len(names) or any(k is None for k in kinds):
             return self.execute(sql).pl()
         # booleans and timestamps arrive as text (t/f, with a zone) and are converted after
-        read_as = {n: (pl.String() if isinstance(k, pl.Boolean | pl.Datetime) else k)
-                   for n, k in zip(names, kinds, strict=True)}
+        read_as: dict[str, pl.DataType] = {
+            n: (pl.String() if isinstance(k, pl.Boolean | pl.Datetime) else k)
+            for n, k in zip(names, kinds, strict=True) if k is not None}
         buffer = io.BytesIO()
         with self.raw.cursor().copy(
                 f"COPY ({query}) TO STDOUT (FORMAT csv, NULL '\\N')") as copy:
