@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 from tests.api.conftest import Server
 
@@ -32,6 +33,8 @@ def test_every_route_of_the_openapi_document_is_in_api_md(tmp_path: Path) -> Non
     assert not missing, f"routes missing from docs/api.md: {missing}"
 
 
+@pytest.mark.duckdb_only(reason="only the embedded file admits one process; PostgreSQL "
+                         "serves the CLI and the server at once")
 def test_a_served_workspace_refuses_the_cli_naming_the_server(server: Server) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(REPO / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}

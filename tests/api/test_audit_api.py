@@ -207,7 +207,13 @@ TAMPERS: dict[str, Callable[[Connection, int], tuple[int, str]]] = {
     "truncate": truncate, "recompute": recompute}
 
 
-@pytest.mark.parametrize("tamper", list(TAMPERS))
+PHYSICAL_ORDER = pytest.mark.duckdb_only(
+    reason="rows swapped in place: only DuckDB's file keeps a physical order to read; "
+    "PostgreSQL reads the chain by sequence, where a swap of whole rows changes nothing")
+
+
+@pytest.mark.parametrize("tamper", [
+    pytest.param(name, marks=PHYSICAL_ORDER) if name == "reorder" else name for name in TAMPERS])
 def test_tampering_is_named_by_the_api_and_the_cli(history: History, tamper: str) -> None:
     workspace = history.workspace
     chain = entries(workspace)
@@ -273,6 +279,7 @@ def test_an_intact_chain_verifies_over_http_and_an_edit_while_served_is_seen(
         False, 3, "edited")
 
 
+@PHYSICAL_ORDER
 def test_reordered_rows_keep_their_place_when_read(history: History) -> None:
     """The reorder above is a real reorder: the stored order, not the sequence, is read."""
     with database(history.workspace) as con:

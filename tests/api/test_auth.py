@@ -108,7 +108,7 @@ def test_a_copy_of_the_database_holds_no_usable_secret(server: Server) -> None:
     with database(server.workspace) as con:
         tables = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = 'main' AND table_type = 'BASE TABLE'").fetchall()]
+            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'").fetchall()]
         text = "\n".join(str(row) for table in tables
                          for row in con.execute(f'SELECT * FROM "{table}"').fetchall())
         stored = [r[0] for r in con.execute("SELECT id_sha256 FROM sessions").fetchall()]

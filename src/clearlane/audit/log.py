@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from clearlane.audit.chain import AuditEntry, new_entry
-from clearlane.store.connection import Connection
+from clearlane.store.connection import Connection, stored_order
 
 COLUMNS = ("sequence", "recorded_at", "actor", "action", "object_type", "object_id", "change",
            "change_digest", "previous_hash", "hash")
@@ -76,11 +76,13 @@ def append(con: Connection, *, actor: str | None = None, action: str, object_typ
 
 
 def read_entries(con: Connection, limit: int | None = None) -> list[AuditEntry]:
-    """Every entry in the order stored (``rowid``), or the last ``limit`` of them."""
-    sql = f"SELECT {', '.join(COLUMNS)} FROM audit_log ORDER BY rowid"
+    """Every entry in the order stored (``rowid`` on DuckDB, ``sequence`` on PostgreSQL:
+    see :func:`stored_order`), or the last ``limit`` of them."""
+    order = stored_order(con, "sequence")
+    sql = f"SELECT {', '.join(COLUMNS)} FROM audit_log ORDER BY {order}"
     if limit is not None:
-        sql = (f"SELECT * FROM (SELECT {', '.join(COLUMNS)}, rowid AS r FROM audit_log "
-               f"ORDER BY rowid DESC LIMIT {int(limit)}) ORDER BY r")
+        sql = (f"SELECT * FROM (SELECT {', '.join(COLUMNS)}, {order} AS r FROM audit_log "
+               f"ORDER BY {order} DESC LIMIT {int(limit)}) newest ORDER BY r")
         return [_entry(row[:-1]) for row in con.execute(sql).fetchall()]
     return [_entry(row) for row in con.execute(sql).fetchall()]
 
@@ -105,5 +107,5 @@ def search_entries(con: Connection, *, actor: str | None = None,
             params.append(pattern.format(_like(value)))
     sql = (f"SELECT {', '.join(COLUMNS)} FROM audit_log"
            + (" WHERE " + " AND ".join(where) if where else "")
-           + f" ORDER BY rowid DESC LIMIT {int(limit)}")
+           + f" ORDER BY {stored_order(con, 'sequence')} DESC LIMIT {int(limit)}")
     return [_entry(row) for row in con.execute(sql, params).fetchall()]

@@ -224,7 +224,7 @@ def get_job(workspace: Workspace, job_id: str, log_tail: int | None = None) -> J
     if frame.height == 0:
         raise NotFoundError(f"no job {job_id!r}; list them with `clearlane models jobs`")
     lines = workspace.query(
-        "SELECT logged_at, message FROM job_log WHERE job_id = ? ORDER BY logged_at, rowid",
+        "SELECT logged_at, message FROM job_log WHERE job_id = ? ORDER BY logged_at",
         [job_id])
     log_lines = tuple(LogLine(r[0], r[1]) for r in lines.iter_rows())
     if log_tail is not None:

@@ -15,4 +15,13 @@ from clearlane.store.postgres import PostgresConnection
 
 Connection: TypeAlias = duckdb.DuckDBPyConnection | PostgresConnection
 
-__all__ = ["Connection"]
+
+def stored_order(con: Connection, key: str) -> str:
+    """The SQL ordering "as written" of an append-only table whose own order column is
+    ``key``: DuckDB's ``rowid`` (the physical order, so rows swapped in place are seen), and
+    ``key`` on PostgreSQL, where a row's physical place changes with every update and vacuum.
+    """
+    return "rowid" if isinstance(con, duckdb.DuckDBPyConnection) else key
+
+
+__all__ = ["Connection", "stored_order"]

@@ -136,11 +136,6 @@ def to_postgres(sql: str) -> tuple[str, ...]:
             subquery.set("alias", exp.TableAlias(this=exp.to_identifier(f"_q{number}")))
     for node in list(tree.find_all(exp.Select, exp.Update)):
         _semi_anti_to_exists(node)
-    for column in list(tree.find_all(exp.Column)):
-        # DuckDB's rowid (insertion order of an append-only table such as the audit log) is
-        # PostgreSQL's ctid: rows never updated or deleted keep the order they were written in
-        if column.name.lower() == "rowid" and not column.table:
-            column.replace(exp.column("ctid"))
     for explode in list(tree.find_all(exp.Explode)):
         # DuckDB's generate_series is a list to unnest; PostgreSQL's is already a set
         if isinstance(explode.this, exp.GenerateSeries):
@@ -171,6 +166,11 @@ def to_postgres(sql: str) -> tuple[str, ...]:
         extract.replace(exp.Anonymous(this=name, expressions=[
             exp.cast(extract.this, "TEXT"), exp.cast(argument, "TEXT")]))
     for node in list(tree.find_all(exp.Anonymous)):
+        if node.name.lower() == "list_extract" and len(node.expressions) == 2:
+            # list_extract(list, i): element i (1-based) of a list: PostgreSQL's array[i]
+            array, index = (e.sql(dialect=_PostgresOut) for e in node.expressions)
+            node.replace(exp.Var(this=f"({array})[{index}]"))
+            continue
         if node.name.lower() == "hash":
             # 64-bit hash of the values' text: used only to prove keys distinct (a
             # collision costs the exact path), like DuckDB's hash()
@@ -184,8 +184,10 @@ def _inline_aliases(select: exp.Select) -> None:
     """DuckDB lets WHERE and HAVING name a select-list alias; PostgreSQL needs the expression."""
     aliases = {
         item.alias: item.this for item in select.expressions
-        if isinstance(item, exp.Alias) and not (
-            isinstance(item.this, exp.Column) and item.this.name == item.alias)
+        # an alias that shadows a column it reads (min(office_id) AS office_id): DuckDB binds
+        # the column there, so nothing is inlined
+        if isinstance(item, exp.Alias) and not any(
+            column.name == item.alias for column in item.this.find_all(exp.Column))
     }
     if not aliases:
         return
@@ -196,6 +198,10 @@ def _inline_aliases(select: exp.Select) -> None:
         for column in list(part.find_all(exp.Column)):
             # ORDER BY may name an output column on its own, not inside an expression
             bare_order = clause == "order" and isinstance(column.parent, exp.Ordered)
+            aggregate = any(isinstance(n, exp.AggFunc) for n in aliases.get(
+                column.name, exp.Null()).walk())
+            if clause == "where" and aggregate:
+                continue  # an aggregate is never allowed there: the name is a column
             if not column.table and column.name in aliases and not bare_order and (
                     column.find_ancestor(exp.Select) is select):
                 column.replace(exp.paren(aliases[column.name].copy()))
