@@ -2,7 +2,7 @@
 
     python -m benchmarks.train_lean [--items 100000 200000 ...] [--days 365] [--seed 7]
 
-(run as a module: ``benchmarks/queue.py`` would shadow the standard library's ``queue``)
+(run as a module: it imports the benchmarks package)
 
 For each size, synthetic declarations (``SynthConfig(n_items=N, days=365, seed=7)``) are
 ingested into a fresh workspace. Then, each in its own process (peak memory = that process's

@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="time a copy of this demo workspace instead of building one")
     parser.add_argument("--queue-workspace", type=Path, default=None,
                         help="time the queue on a copy of this workspace (e.g. the 1 M one "
-                             "`python -m benchmarks.queue` caches) instead of building one")
+                             "`python -m benchmarks.officer_queue` caches) instead of building one")
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args(argv)
     command = "python -m benchmarks.web " + " ".join(argv if argv is not None else sys.argv[1:])

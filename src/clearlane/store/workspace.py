@@ -10,6 +10,7 @@ import errno
 import json
 import os
 import re
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,6 @@ import duckdb
 import polars as pl
 import psycopg
 
-from clearlane.artifacts.envelope import atomic_write
 from clearlane.errors import (
     ClearlaneError,
     ConflictError,
@@ -457,7 +457,17 @@ def date_window_sql(date_from: date | None, date_to: date | None) -> str | None:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    atomic_write(path, text.encode("utf-8"))
+    """Write ``text`` to ``path`` through a temporary file in the same folder (whole or not)."""
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
 
 
 def check_database_url(url: str) -> str:

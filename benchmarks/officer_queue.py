@@ -1,7 +1,7 @@
 """Officer queue benchmark: `services.cases.queue` and `next_alert` for one office of a
 workspace holding 1,000,000 declaration items.
 
-Run: ``python -m benchmarks.queue`` (options: ``--items 1000000 --seed 7 --rounds 20
+Run: ``python -m benchmarks.officer_queue`` (options: ``--items 1000000 --seed 7 --rounds 20
 --next-calls 50 --cache-dir DIR --no-report``). Writes the ``queue`` section of
 docs/benchmarks.md (target: queue p95 < 100 ms).
 
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--no-report", action="store_true", help="print, do not write docs")
     args = parser.parse_args(argv)
-    command = "python -m benchmarks.queue " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.officer_queue " + " ".join(argv if argv is not None else sys.argv[1:])
     cache = args.cache_dir or Path(tempfile.gettempdir()) / "clearlane-bench-cache"
     folder = cache / f"queue-{args.items}-{args.seed}"
 
