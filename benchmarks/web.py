@@ -24,6 +24,7 @@ import httpx
 from benchmarks._report import write_section
 
 TARGET_MS = 300.0
+ROOT = Path(__file__).resolve().parents[1]
 ROLES = ("officer", "analyst", "auditor", "admin")
 # (page, role, path); "@case" and "@declaration" are resolved from the officer's queue
 PAGES: tuple[tuple[str, str, str], ...] = (
@@ -44,6 +45,8 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("HS assistant (search)", "analyst", "/hs?search=mobile+telephones"),
     ("value bands (HS 8517)", "analyst", "/valuation?hs_code=8517"),
     ("readiness", "analyst", "/readiness"),
+    ("readiness report", "analyst", "@readiness-report"),
+    ("two readiness assessments compared", "analyst", "@readiness-compare"),
     ("audit log", "auditor", "/audit"),
     ("users", "admin", "/admin/users"),
 )
@@ -129,6 +132,14 @@ def resolve(client: httpx.Client, path: str) -> str:
             return case
         page = client.get(case).text
         return "/declarations/" + page.split('href="/declarations/', 1)[1].split('"', 1)[0]
+    if path in ("@readiness-report", "@readiness-compare"):
+        listing = client.get("/readiness").text
+        ids = [part.split('"', 1)[0] for part in listing.split('href="/readiness/')[1:]
+               if "/report" in part.split('"', 1)[0]]
+        ids = [i.split("/", 1)[0] for i in ids]
+        if path == "@readiness-report":
+            return f"/readiness/{ids[-1]}/report"
+        return f"/readiness/compare?before={ids[0]}&after={ids[-1]}"
     if path == "@model":
         listing = client.get("/models").text
         return "/models/" + listing.split('href="/models/', 1)[1].split('"', 1)[0]
@@ -162,6 +173,18 @@ def time_pages(url: str, passwords: dict[str, str], pages: tuple[tuple[str, str,
     return rows
 
 
+def assessments(path: Path) -> None:
+    """The two illustrative readiness assessments of docs/examples, for the report and
+    comparison pages (imported into the benchmark's own workspace copy)."""
+    from clearlane.services.readiness import import_answers, list_assessments
+    from clearlane.store.workspace import Workspace
+
+    workspace = Workspace.open(path)
+    if len(list_assessments(workspace)) < 2:
+        for name in ("readiness-example-2025.yaml", "readiness-example-2026.yaml"):
+            import_answers(workspace, ROOT / "docs" / "examples" / name)
+
+
 def measure(root: Path, items: int, pages: tuple[tuple[str, str, str], ...],
             repeats: int, workspace: Path | None
             ) -> tuple[list[tuple[str, float, float, float]], float]:
@@ -173,6 +196,7 @@ def measure(root: Path, items: int, pages: tuple[tuple[str, str, str], ...],
         path = build(root, items)
     built = time.perf_counter() - started
     passwords = add_users(path, busiest_office(path))
+    assessments(path)
     process, url = serve(path, root)
     try:
         return time_pages(url, passwords, pages, repeats), built
