@@ -50,6 +50,10 @@ from clearlane.artifacts.allowlist import (
 from clearlane.errors import ArtifactError, ValidationError
 
 TAG = "$"
+EXTERNAL_STATE = "EXTERNAL_STATE"
+"""Class attribute: names of the attributes whose tables may be stored outside the artifact."""
+EXTERNAL_FOLDER = "history"
+"""Member-name prefix of the tables stored outside the artifact (its history dataset)."""
 _DTYPE_KINDS = frozenset("biufcmMUS")
 _SPARSE_CLASSES = {
     "csr_matrix": ("data", "indices", "indptr"),
@@ -64,12 +68,19 @@ MAX_DEPTH = 200
 
 # -- encoding --------------------------------------------------------------------------------
 class _Encoder:
-    def __init__(self) -> None:
+    def __init__(self, external: bool = False) -> None:
         self.members: dict[str, bytes] = {}
+        self.external: dict[str, bytes] = {}
+        self._external = external
+        self._outside = 0  # > 0 while encoding an attribute listed in EXTERNAL_STATE
         self._memo: dict[int, tuple[Any, dict[str, Any]]] = {}
         self._active: set[int] = set()
 
     def member(self, folder: str, suffix: str, payload: bytes) -> str:
+        if folder == "frames" and self._outside:
+            name = f"{EXTERNAL_FOLDER}/{len(self.external)}{suffix}"
+            self.external[name] = payload
+            return name
         name = f"{folder}/{len(self.members)}{suffix}"
         self.members[name] = payload
         return name
@@ -182,17 +193,37 @@ class _Encoder:
         if key in self._active:
             raise ValidationError("cannot save: the model's state refers to itself (a cycle)")
         self._active.add(key)
+        outside = set(getattr(type(value), EXTERNAL_STATE, ())) if self._external else set()
         try:
-            return {TAG: "object", "class": name, "state": self.encode(dict(state), depth + 1)}
+            if not outside or TAG in state or not all(isinstance(k, str) for k in state):
+                return {TAG: "object", "class": name, "state": self.encode(dict(state), depth + 1)}
+            encoded: dict[str, Any] = {}
+            for attribute, item in state.items():
+                self._outside += attribute in outside
+                try:
+                    encoded[attribute] = self.encode(item, depth + 2)
+                finally:
+                    self._outside -= attribute in outside
+            return {TAG: "object", "class": name, "state": encoded}
         finally:
             self._active.discard(key)
 
 
 def encode(value: Any) -> tuple[Any, dict[str, bytes]]:
     """(JSON-able tree, binary members by name) for ``value``; see the module docstring."""
-    encoder = _Encoder()
+    tree, members, _ = encode_split(value, external=False)
+    return tree, members
+
+
+def encode_split(value: Any, *, external: bool = True
+                 ) -> tuple[Any, dict[str, bytes], dict[str, bytes]]:
+    """Like :func:`encode`, plus the members kept *outside* the artifact: with ``external``,
+    the tables inside the attributes an object's class lists in its ``EXTERNAL_STATE`` (the
+    fitted history of a feature pipeline) are named ``history/N.arrow`` and returned apart,
+    so that the artifact holds only the rest (see :mod:`clearlane.artifacts.envelope`)."""
+    encoder = _Encoder(external=external)
     tree = encoder.encode(value)
-    return tree, encoder.members
+    return tree, encoder.members, encoder.external
 
 
 def _dtype_text(dtype: np.dtype[Any]) -> str:

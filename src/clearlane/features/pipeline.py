@@ -204,10 +204,24 @@ class FeaturePipeline:
         """``fit(declarations).transform(declarations)``: in-sample as-of features."""
         return self.fit(declarations).transform(declarations)
 
+    EXTERNAL_STATE: tuple[str, ...] = ("daily_",)
+    """Fitted attributes saved apart from the model (its history dataset, see
+    :func:`clearlane.artifacts.write_artifact`): the per-key daily sums, which grow with
+    the history. ``state_`` (cumulative sums) and the integer-keyed copy are rebuilt from them
+    on load, exactly (the same computation as at fit time), so they are never saved."""
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_keyed_history", None)
+        if "daily_" in state:  # rebuilt from daily_ by __setstate__
+            state.pop("state_", None)
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        daily = state.get("daily_")
+        if "state_" not in state and isinstance(daily, dict):
+            self.state_ = {name: cumulative_state(frame) for name, frame in daily.items()}
 
     # -- transforming -------------------------------------------------------------------------
     def transform(self, declarations: pl.DataFrame) -> pl.DataFrame:

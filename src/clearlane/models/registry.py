@@ -108,7 +108,8 @@ def register(
 
     ``version`` defaults to ``<kind>-<timestamp>`` and ``path`` to
     ``<artifacts>/models/<version>.clz``; a given ``path`` must lie inside the workspace's
-    artifacts folder.
+    artifacts folder. A fitted feature pipeline's history goes to :func:`history_dir`
+    (written before the artifact, atomically), not into the artifact.
     """
     if kind not in KINDS:
         raise ValidationError(f"unknown model kind {kind!r}; valid: {list(KINDS)}")
@@ -116,7 +117,8 @@ def register(
     path = path or workspace.artifacts_dir / "models" / f"{version}{SUFFIX}"
     if not path.resolve().is_relative_to(workspace.artifacts_dir.resolve()):
         raise ValidationError(f"artifact path {str(path)!r} is outside {str(workspace.artifacts_dir)!r}")
-    info = write_artifact(model, path, kind=kind, version=version)
+    info = write_artifact(model, path, kind=kind, version=version,
+                          history=history_dir(workspace, version))
     record = ModelRecord(
         version=version, kind=kind, status="candidate", created_at=datetime.now(UTC),
         train_from=train_from, train_to=train_to, n_rows=n_rows, features=features,
@@ -210,6 +212,13 @@ def promote(workspace: Workspace, version: str, *, reason: str | None = None,
                      change={"kind": record.kind, "previous": previous, "reason": reason,
                              "comparison": comparison})
     return get_model(workspace, version)
+
+
+def history_dir(workspace: Workspace, version: str) -> Path:
+    """Where a registered model's history dataset is written:
+    ``<artifacts>/history/<version>/`` (its artifact's manifest names it, relative to the
+    artifact's folder, with the SHA-256 of each file)."""
+    return workspace.artifacts_dir / "history" / version
 
 
 def artifact_file(workspace: Workspace, record: ModelRecord) -> Path:
