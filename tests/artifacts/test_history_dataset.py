@@ -4,6 +4,7 @@ history file is refused, and artifacts that still embed the history load as befo
 
 from __future__ import annotations
 
+import copy
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from clearlane.artifacts import read_artifact, write_artifact
 from clearlane.artifacts.envelope import default_history_dir, dumps, history_folder, loads
 from clearlane.errors import ArtifactError, ArtifactIntegrityError, UntrustedArtifactError
-from clearlane.features.pipeline import FeaturePipeline
+from clearlane.features.pipeline import FeaturePipeline, FittedFeatures
 from clearlane.models import registry
 from clearlane.models.anomaly import AnomalyDetector
 from clearlane.models.fraud import FraudModel
@@ -146,6 +147,7 @@ def test_artifacts_that_embed_the_full_history_still_load(
     with monkeypatch.context() as patch:
         patch.setattr(FeaturePipeline, "__getstate__", old_getstate)
         patch.delattr(FeaturePipeline, "EXTERNAL_STATE")
+        patch.delattr(FeaturePipeline, "DERIVED_STATE")
         info = write_artifact(fraud, tmp_path / "old.clz", kind="fraud", version="old")
     assert "history" not in info.manifest and not default_history_dir(info.path).exists()
     assert sum(n.startswith("frames/") for n in zipfile.ZipFile(info.path).namelist()) == 2 * len(
@@ -165,3 +167,41 @@ def test_pipeline_state_round_trip_is_exact(split: tuple[pl.DataFrame, pl.DataFr
     later = test.with_columns(pl.col("declared_at").dt.offset_by("1d"))
     assert loaded.transform(later).equals(pipeline.transform(later))
     assert date.fromisoformat(str(loaded.history_end_)) == pipeline.history_end_
+
+
+def test_the_detector_trained_beside_the_fraud_model_shares_its_history(
+        workspace: Workspace, split: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    train, test = split
+    shared = FittedFeatures.fit(train)
+    fraud = FraudModel(grid=FAST_GRID, max_rounds=40, n_jobs=1).fit(train, features=shared)
+    detector = AnomalyDetector(n_jobs=1).fit(train, features=shared)
+    fraud_record = _register(workspace, fraud, "fraud")
+    folder = workspace.artifacts_dir / "history" / fraud_record.version
+    files = sorted(p.name for p in folder.iterdir())
+    record = registry.register(workspace, detector, "anomaly", train_from=None, train_to=None,
+                               n_rows=1, features=[], params={}, metrics={}, fingerprint="t",
+                               history_of=fraud_record.version)
+    path = registry.artifact_file(workspace, record)
+    manifest = read_artifact(path, trust=True)[1]
+    assert manifest["history"]["path"] == f"../history/{fraud_record.version}"
+    assert not (workspace.artifacts_dir / "history" / record.version).exists()
+    # every table of the detector is one of the fraud model's: nothing was added
+    assert sorted(p.name for p in folder.iterdir()) == files
+    assert {n.split("/")[1] for n in manifest["history"]["files"]} < set(files)
+    loaded = registry.load_model(workspace, record)
+    np.testing.assert_array_equal(loaded.score_samples(test), detector.score_samples(test))
+    # the detector never sees outcomes: its loaded history has none
+    for frame in loaded.pipeline_.daily_.values():
+        assert frame.select(pl.col("insp", "nfraud", "rev").abs().sum()).sum_horizontal().item() == 0
+    for name, frame in detector.pipeline_.state_.items():
+        assert loaded.pipeline_.state_[name].sort(["key", "day"]).equals(
+            frame.sort(["key", "day"]))
+    # a copy (what the scale path's carry makes) keeps the zeroed history
+    twin = copy.copy(loaded.pipeline_)
+    assert all(twin.daily_[n].equals(f) for n, f in loaded.pipeline_.daily_.items())
+    # saved again on its own, it has its own dataset, and scores the same
+    again = registry.register(workspace, loaded, "anomaly", train_from=None, train_to=None,
+                              n_rows=1, features=[], params={}, metrics={}, fingerprint="t")
+    assert (workspace.artifacts_dir / "history" / again.version).is_dir()
+    np.testing.assert_array_equal(registry.load_model(workspace, again).score_samples(test),
+                                  detector.score_samples(test))

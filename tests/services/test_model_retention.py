@@ -13,6 +13,7 @@ from tests.api.models_fixtures import lifecycle_workspace
 from typer.testing import CliRunner
 
 from clearlane.artifacts import write_artifact
+from clearlane.artifacts.envelope import referenced_history
 from clearlane.cli import models as models_cli
 from clearlane.cli.main import app
 from clearlane.errors import ValidationError
@@ -52,9 +53,14 @@ def test_keeps_the_promoted_and_the_newest_and_removes_rows_and_files(
     files = {m.version: registry.artifact_file(workspace, m)
              for m in registry.list_models(workspace)}
     sizes = {v: p.stat().st_size for v, p in files.items()}
-    histories = {v: registry.history_dir(workspace, v) for v in files}
-    history_sizes = {v: sum(f.stat().st_size for f in p.iterdir()) for v, p in histories.items()}
+    histories = {v: referenced_history(p) for v, p in files.items()}
+    history_sizes = {v: sum(f.stat().st_size for f in p.iterdir())  # type: ignore[union-attr]
+                     for v, p in histories.items()}
     assert all(history_sizes.values())  # every fraud and anomaly model has its history dataset
+    # the detector trained beside the fraud model names the fraud model's dataset; copies
+    # registered on their own have theirs
+    assert histories[promoted["anomaly"]] == histories[promoted["fraud"]]
+    assert len({histories[v] for v in fraud + anomaly}) == len(fraud + anomaly)
 
     result = model_retention.prune_models(workspace, keep=2)
 
@@ -64,7 +70,7 @@ def test_keeps_the_promoted_and_the_newest_and_removes_rows_and_files(
     assert set(promoted.values()) <= _versions(workspace)
     for version, path in files.items():
         assert path.exists() == (version not in gone)
-        assert histories[version].exists() == (version not in gone)
+        assert histories[version].exists() == (version not in gone)  # type: ignore[union-attr]
     assert result.freed_bytes == sum(sizes[v] + history_sizes[v] for v in gone) > 0
     assert {m.version: m.bytes for m in result.removed} == {v: sizes[v] for v in gone}
     assert {m.version: m.history_bytes for m in result.removed} == {

@@ -30,6 +30,7 @@ Nothing is evaluated or imported by name from the file beyond that list.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import math
 import types
@@ -52,6 +53,8 @@ from clearlane.errors import ArtifactError, ValidationError
 TAG = "$"
 EXTERNAL_STATE = "EXTERNAL_STATE"
 """Class attribute: names of the attributes whose tables may be stored outside the artifact."""
+DERIVED_STATE = "DERIVED_STATE"
+"""Class attribute: names of the attributes not saved (``__setstate__`` rebuilds them)."""
 EXTERNAL_FOLDER = "history"
 """Member-name prefix of the tables stored outside the artifact (its history dataset)."""
 _DTYPE_KINDS = frozenset("biufcmMUS")
@@ -78,7 +81,8 @@ class _Encoder:
 
     def member(self, folder: str, suffix: str, payload: bytes) -> str:
         if folder == "frames" and self._outside:
-            name = f"{EXTERNAL_FOLDER}/{len(self.external)}{suffix}"
+            # named by content: equal tables of two models are one file of a shared dataset
+            name = f"{EXTERNAL_FOLDER}/{hashlib.sha256(payload).hexdigest()[:32]}{suffix}"
             self.external[name] = payload
             return name
         name = f"{folder}/{len(self.members)}{suffix}"
@@ -189,6 +193,9 @@ class _Encoder:
         state = value.__getstate__()
         if not isinstance(state, dict):
             raise ValidationError(f"cannot save {name!r}: its state is not a dict of attributes")
+        derived = getattr(type(value), DERIVED_STATE, ())
+        if derived:  # rebuilt by the class's __setstate__ on load: never saved
+            state = {k: v for k, v in state.items() if k not in derived}
         key = id(value)
         if key in self._active:
             raise ValidationError("cannot save: the model's state refers to itself (a cycle)")

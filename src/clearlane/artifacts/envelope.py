@@ -11,8 +11,10 @@ An artifact (``*.clz``) is a zip file holding
 **History dataset.** The fitted history of a feature pipeline (the per-key daily sums, which
 grow with the history; the attributes its class lists in ``EXTERNAL_STATE``) is not kept in
 the zip when the artifact is written to a file: :func:`write_artifact` writes those tables as
-Arrow IPC files (zstd) ``N.arrow`` into a folder of their own, atomically (a temporary folder,
-then renamed), before the artifact. The manifest's ``history`` entry names that folder
+Arrow IPC files (zstd) into a folder of their own, atomically (a temporary folder,
+then renamed), before the artifact; each file is named by its content (the first 32 hex
+digits of its SHA-256), so models that share tables (the anomaly detector trained beside a
+fraud model, ``share_history``) share the files. The manifest's ``history`` entry names that folder
 (``path``, relative to the artifact's folder) and the SHA-256 and size of each file, so the
 artifact's own SHA-256 (the registry's) covers them. A registered model's dataset is
 ``<workspace>/artifacts/history/<version>/`` (``path`` ``../history/<version>``); a model
@@ -81,7 +83,7 @@ _LEGACY_FORMATS = {"clearlane-model": "clearlane train", "clearlane-hs-classifie
 _STORED_SUFFIXES = (".arrow",)
 HISTORY_SUFFIX = ".history"
 """A standalone artifact ``m.clz`` keeps its history dataset in the folder ``m.history``."""
-_HISTORY_NAME = re.compile(rf"^{EXTERNAL_FOLDER}/([0-9]{{1,9}}\.arrow)$")
+_HISTORY_NAME = re.compile(rf"^{EXTERNAL_FOLDER}/([0-9a-f]{{32}}\.arrow)$")
 
 
 @dataclass(frozen=True)
@@ -177,18 +179,40 @@ def default_history_dir(path: Path | str) -> Path:
     return target.with_name(target.stem + HISTORY_SUFFIX)
 
 
+def _history_files(members: dict[str, bytes]) -> dict[str, bytes]:
+    out = {}
+    for name, data in members.items():
+        match = _HISTORY_NAME.match(name)
+        if match is None:  # names come from the codec; anything else is a bug
+            raise ArtifactError(f"unexpected history member name {name!r}")
+        out[match.group(1)] = data
+    return out
+
+
+def add_history(folder: Path, members: dict[str, bytes]) -> None:
+    """Add the history tables to the existing dataset ``folder`` (another model's, shared):
+    files are named by content, so a file already there with the right SHA-256 is kept; any
+    other is written atomically (a temporary file, then renamed)."""
+    if not folder.is_dir():
+        write_history(folder, members)
+        return
+    for file, data in _history_files(members).items():
+        target = folder / file
+        if target.is_file() and file_sha256(target) == hashlib.sha256(data).hexdigest():
+            continue
+        atomic_write(target, data)
+
+
 def write_history(folder: Path, members: dict[str, bytes]) -> None:
     """Write the history tables into ``folder`` atomically: a temporary folder beside it,
     then renamed (a folder already there is replaced)."""
+    files = _history_files(members)
     folder.parent.mkdir(parents=True, exist_ok=True)
     temporary = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}.tmp")
     temporary.mkdir()
     try:
-        for name, data in members.items():
-            match = _HISTORY_NAME.match(name)
-            if match is None:  # names come from the codec; anything else is a bug
-                raise ArtifactError(f"unexpected history member name {name!r}")
-            with (temporary / match.group(1)).open("wb") as handle:
+        for file, data in files.items():
+            with (temporary / file).open("wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -206,7 +230,7 @@ def write_history(folder: Path, members: dict[str, bytes]) -> None:
 
 def write_artifact(obj: Any, path: Path | str, *, kind: str, version: str,
                    meta: dict[str, Any] | None = None, history: Path | str | None = None,
-                   embed_history: bool = False) -> ArtifactInfo:
+                   embed_history: bool = False, share_history: bool = False) -> ArtifactInfo:
     """Save ``obj`` at ``path`` (atomically); returns what was written.
 
     The fitted history of a feature pipeline (the tables its class lists in
@@ -215,7 +239,10 @@ def write_artifact(obj: Any, path: Path | str, *, kind: str, version: str,
     artifact's manifest names the folder (relative to the artifact's folder) and the SHA-256
     of each of its files, so the artifact's own hash covers them. ``embed_history`` keeps
     everything inside the artifact (the layout before history datasets). Nothing is written
-    outside ``path`` when the object holds no such history.
+    outside ``path`` when the object holds no such history. ``share_history``: ``history`` is
+    another model's dataset, to which this one's tables are added (files are named by their
+    content, so the tables the two models share are stored once); without it the folder is
+    replaced.
     """
     target = Path(path)
     folder = None if embed_history else Path(history or default_history_dir(target))
@@ -224,7 +251,7 @@ def write_artifact(obj: Any, path: Path | str, *, kind: str, version: str,
     payload, manifest, external = _dumps(obj, kind=kind, version=version, meta=meta,
                                          history=relative)
     if external and folder is not None:
-        write_history(folder, external)
+        (add_history if share_history else write_history)(folder, external)
     atomic_write(target, payload)
     return ArtifactInfo(target, hashlib.sha256(payload).hexdigest(), len(payload), manifest)
 

@@ -103,13 +103,17 @@ def register(
     fingerprint: str,
     version: str | None = None,
     path: Path | None = None,
+    history_of: str | None = None,
 ) -> ModelRecord:
     """Save the artifact (atomically) and insert the registry row with the file's SHA-256.
 
     ``version`` defaults to ``<kind>-<timestamp>`` and ``path`` to
     ``<artifacts>/models/<version>.clz``; a given ``path`` must lie inside the workspace's
     artifacts folder. A fitted feature pipeline's history goes to :func:`history_dir`
-    (written before the artifact, atomically), not into the artifact.
+    (written before the artifact, atomically), not into the artifact. ``history_of``: the
+    version of a model trained with the same pipeline (the fraud model an anomaly detector
+    was trained beside): this model's history tables are added to that model's dataset, where
+    the tables they share are stored once, and its artifact names that folder.
     """
     if kind not in KINDS:
         raise ValidationError(f"unknown model kind {kind!r}; valid: {list(KINDS)}")
@@ -118,7 +122,8 @@ def register(
     if not path.resolve().is_relative_to(workspace.artifacts_dir.resolve()):
         raise ValidationError(f"artifact path {str(path)!r} is outside {str(workspace.artifacts_dir)!r}")
     info = write_artifact(model, path, kind=kind, version=version,
-                          history=history_dir(workspace, version))
+                          history=history_dir(workspace, history_of or version),
+                          share_history=history_of is not None)
     record = ModelRecord(
         version=version, kind=kind, status="candidate", created_at=datetime.now(UTC),
         train_from=train_from, train_to=train_to, n_rows=n_rows, features=features,

@@ -171,13 +171,17 @@ def prune_models(workspace: Workspace, *, keep: int, include_assessed: bool = Fa
                  if include_assessed or m.version not in referenced}
         kept_histories = {_history_of(workspace, m) for m in models if m.version not in going}
         root = workspace.path.resolve()
+        claimed: set[Path] = set()  # a folder two removed models share is counted once
         for model in candidates:
             if model.version in referenced and not include_assessed:
                 kept_referenced.append(model.version)
                 continue
             history = _history_of(workspace, model)
-            own = (history not in kept_histories and history.is_dir()
+            own = (history not in kept_histories and history not in claimed
+                   and history.is_dir()
                    and history.is_relative_to(workspace.artifacts_dir.resolve()))
+            if own:
+                claimed.add(history)
             removed.append(PrunedModel(
                 version=model.version, kind=model.kind, status=model.status,
                 created_at=model.created_at, artifact_path=model.artifact_path,
