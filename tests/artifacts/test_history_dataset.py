@@ -205,3 +205,15 @@ def test_the_detector_trained_beside_the_fraud_model_shares_its_history(
     assert (workspace.artifacts_dir / "history" / again.version).is_dir()
     np.testing.assert_array_equal(registry.load_model(workspace, again).score_samples(test),
                                   detector.score_samples(test))
+
+
+def test_import_copies_the_history_into_the_workspace(
+        workspace: Workspace, tmp_path: Path, fraud: FraudModel,
+        split: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    path = tmp_path / "office" / "m.clz"
+    write_artifact(fraud, path, kind="fraud", version="m")
+    record = registry.import_model(workspace, path, trust=True)
+    assert (workspace.artifacts_dir / "history" / record.version).is_dir()
+    default_history_dir(path).rename(tmp_path / "gone")  # the workspace copy stands alone
+    loaded = registry.load_model(workspace, record)
+    np.testing.assert_array_equal(loaded.predict_proba(split[1]), fraud.predict_proba(split[1]))
