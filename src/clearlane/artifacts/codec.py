@@ -226,8 +226,10 @@ def encode_split(value: Any, *, external: bool = True
                  ) -> tuple[Any, dict[str, bytes], dict[str, bytes]]:
     """Like :func:`encode`, plus the members kept *outside* the artifact: with ``external``,
     the tables inside the attributes an object's class lists in its ``EXTERNAL_STATE`` (the
-    fitted history of a feature pipeline) are named ``history/N.arrow`` and returned apart,
-    so that the artifact holds only the rest (see :mod:`clearlane.artifacts.envelope`)."""
+    fitted history of a feature pipeline) are named by their content
+    (``history/<first 32 hex digits of their SHA-256>.arrow``) and returned apart, so that the
+    artifact holds only the rest (see :mod:`clearlane.artifacts.envelope`). The attributes a
+    class lists in ``DERIVED_STATE`` are never encoded (its ``__setstate__`` rebuilds them)."""
     encoder = _Encoder(external=external)
     tree = encoder.encode(value)
     return tree, encoder.members, encoder.external
