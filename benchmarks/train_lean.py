@@ -82,6 +82,8 @@ peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 ws = Workspace.open(sys.argv[1])
 models = {m.kind: m for m in registry.list_models(ws)}
 sizes = {k: registry.artifact_file(ws, m).stat().st_size for k, m in models.items()}
+sizes["history"] = sum(p.stat().st_size for p in (ws.artifacts_dir / "history").rglob("*")
+                      if p.is_file())
 print("RESULT " + json.dumps({"seconds": seconds, "peak_mb": peak_kb / 1024,
       "start_mb": before_kb / 1024, "spent": dict(spent), "artifact_bytes": sizes,
       "params": models["fraud"].params, "rows": models["fraud"].n_rows}))
@@ -217,8 +219,9 @@ def report(results: list[dict], command: str) -> str:
             f"{spent.get('features', 0):.1f} s | {spent.get('anomaly', 0):.1f} s | "
             f"{spent.get('save', 0):.1f} s | {spent.get('fingerprint', 0):.2f} s | "
             f"{t['seconds'] - named:.1f} s | "
-            f"{_mb(t['artifact_bytes'].get('fraud', 0))} + "
-            f"{_mb(t['artifact_bytes'].get('anomaly', 0))} |")
+            f"{t['artifact_bytes'].get('fraud', 0) / 1e6:.2f} MB + "
+            f"{t['artifact_bytes'].get('anomaly', 0) / 1e6:.2f} MB "
+            f"(+ history {_mb(t['artifact_bytes'].get('history', 0))}) |")
     calls = [
         f"| {r['items']:,} | {r['first']['first']:.2f} s | {r['first']['added_mb']:,.0f} MB | "
         f"{r['first']['p50_ms']:.2f} ms | {r['first']['p99_ms']:.2f} ms |" for r in results]
@@ -254,7 +257,8 @@ def report(results: list[dict], command: str) -> str:
         "Where the train time goes (every `lightgbm.train` call; the shared feature pipeline "
         "fit and transform; the anomaly detector's fit; writing the artifacts; the data "
         "fingerprint; the rest: reading the store, calibration, registry), and the artifact "
-        "sizes (fraud model + anomaly detector):\n\n"
+        "sizes (fraud model + anomaly detector, and their shared history dataset beside "
+        "them):\n\n"
         "| items | boosting | features | anomaly | save artifacts | fingerprint | rest | "
         "artifacts |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(parts) + "\n\n"
         "One declaration scored in process after loading the promoted models (fraud model "

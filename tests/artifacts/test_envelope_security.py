@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from clearlane.artifacts import read_artifact, write_artifact
-from clearlane.artifacts.envelope import ENVELOPE_VERSION, FORMAT
+from clearlane.artifacts.envelope import ENVELOPE_VERSION, FORMAT, history_folder, read_manifest
 from clearlane.errors import (
     ArtifactError,
     ArtifactIntegrityError,
@@ -166,6 +166,14 @@ def test_outside_the_workspace_needs_trust(
     outside = tmp_path / "elsewhere" / "m.clz"
     outside.parent.mkdir()
     shutil.copy(path, outside)
+    # the artifact alone is not the model: its history dataset is named, relative to it
+    with pytest.raises(ArtifactError, match="history dataset file"):
+        read_artifact(outside, trust=True)
+    named = history_folder(path, read_manifest(path))
+    assert named is not None
+    copied = history_folder(outside, read_manifest(outside))
+    assert copied is not None
+    shutil.copytree(named, copied)
     with pytest.raises(UntrustedArtifactError, match="--trust-artifact"):
         read_artifact(outside, trusted_dir=workspace.artifacts_dir)
     loaded, manifest = read_artifact(outside, trusted_dir=workspace.artifacts_dir, trust=True)

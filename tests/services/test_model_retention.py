@@ -12,6 +12,8 @@ from rich.console import Console
 from tests.api.models_fixtures import lifecycle_workspace
 from typer.testing import CliRunner
 
+from clearlane.artifacts import write_artifact
+from clearlane.artifacts.envelope import referenced_history
 from clearlane.cli import models as models_cli
 from clearlane.cli.main import app
 from clearlane.errors import ValidationError
@@ -51,6 +53,14 @@ def test_keeps_the_promoted_and_the_newest_and_removes_rows_and_files(
     files = {m.version: registry.artifact_file(workspace, m)
              for m in registry.list_models(workspace)}
     sizes = {v: p.stat().st_size for v, p in files.items()}
+    histories = {v: referenced_history(p) for v, p in files.items()}
+    history_sizes = {v: sum(f.stat().st_size for f in p.iterdir())  # type: ignore[union-attr]
+                     for v, p in histories.items()}
+    assert all(history_sizes.values())  # every fraud and anomaly model has its history dataset
+    # the detector trained beside the fraud model names the fraud model's dataset; copies
+    # registered on their own have theirs
+    assert histories[promoted["anomaly"]] == histories[promoted["fraud"]]
+    assert len({histories[v] for v in fraud + anomaly}) == len(fraud + anomaly)
 
     result = model_retention.prune_models(workspace, keep=2)
 
@@ -60,8 +70,13 @@ def test_keeps_the_promoted_and_the_newest_and_removes_rows_and_files(
     assert set(promoted.values()) <= _versions(workspace)
     for version, path in files.items():
         assert path.exists() == (version not in gone)
-    assert result.freed_bytes == sum(sizes[v] for v in gone) > 0
+        assert histories[version].exists() == (version not in gone)  # type: ignore[union-attr]
+    assert result.freed_bytes == sum(sizes[v] + history_sizes[v] for v in gone) > 0
     assert {m.version: m.bytes for m in result.removed} == {v: sizes[v] for v in gone}
+    assert {m.version: m.history_bytes for m in result.removed} == {
+        v: history_sizes[v] for v in gone}
+    for model in registry.list_models(workspace):  # the kept models still load
+        registry.load_model(workspace, model)
     entry = workspace.query(
         "SELECT change FROM audit_log WHERE action = 'model.prune'")
     assert entry.height == 1
@@ -165,12 +180,39 @@ def test_a_crash_after_the_commit_leaves_orphans_that_the_next_prune_removes(
     assert old not in _versions(workspace) and path.exists()
     for m in registry.list_models(workspace):
         assert registry.artifact_file(workspace, m).exists()
+    history = registry.history_dir(workspace, old)
+    assert history.is_dir()
     # a fresh orphan may be a model being registered: left alone until it is old
-    assert model_retention.prune_models(workspace, keep=1).orphans == ()
+    fresh = model_retention.prune_models(workspace, keep=1)
+    assert fresh.orphans == () and fresh.orphan_histories == ()
     monkeypatch.setattr(model_retention, "ORPHAN_AGE", -1.0)
     swept = model_retention.prune_models(workspace, keep=1)
     assert swept.orphans == (path.resolve().relative_to(workspace.path.resolve()).as_posix(),)
-    assert swept.freed_bytes > 0 and not path.exists()
+    assert swept.orphan_histories == (
+        history.resolve().relative_to(workspace.path.resolve()).as_posix(),)
+    assert swept.freed_bytes > 0
+    assert not path.exists() and not history.exists()
+    for model in registry.list_models(workspace):  # the kept models' histories stay
+        registry.load_model(workspace, model)
+
+
+def test_a_history_folder_a_kept_model_names_is_not_removed(workspace: Workspace) -> None:
+    old, _newer = _copies(workspace, "fraud", 2)
+    record = registry.get_model(workspace, old)
+    # another kept model whose artifact names the old model's history folder
+    model = registry.load_model(workspace, record)
+    keeper = registry.get_model(workspace, kind="fraud")
+    path = registry.artifact_file(workspace, keeper)
+    info = write_artifact(model, path, kind="fraud", version=keeper.version,
+                          history=registry.history_dir(workspace, old))
+    with workspace.transaction() as con:
+        con.execute("UPDATE models SET artifact_sha256 = ? WHERE version = ?",
+                    [info.sha256, keeper.version])
+    result = model_retention.prune_models(workspace, keep=1)
+    assert old in {m.version for m in result.removed}
+    assert [m.history_path for m in result.removed if m.version == old] == [None]
+    assert registry.history_dir(workspace, old).is_dir()
+    registry.load_model(workspace, registry.get_model(workspace, keeper.version))
 
 
 def test_cli_prints_what_it_removed_and_the_space_freed(workspace: Workspace,

@@ -30,6 +30,7 @@ Nothing is evaluated or imported by name from the file beyond that list.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import math
 import types
@@ -50,6 +51,12 @@ from clearlane.artifacts.allowlist import (
 from clearlane.errors import ArtifactError, ValidationError
 
 TAG = "$"
+EXTERNAL_STATE = "EXTERNAL_STATE"
+"""Class attribute: names of the attributes whose tables may be stored outside the artifact."""
+DERIVED_STATE = "DERIVED_STATE"
+"""Class attribute: names of the attributes not saved (``__setstate__`` rebuilds them)."""
+EXTERNAL_FOLDER = "history"
+"""Member-name prefix of the tables stored outside the artifact (its history dataset)."""
 _DTYPE_KINDS = frozenset("biufcmMUS")
 _SPARSE_CLASSES = {
     "csr_matrix": ("data", "indices", "indptr"),
@@ -64,12 +71,20 @@ MAX_DEPTH = 200
 
 # -- encoding --------------------------------------------------------------------------------
 class _Encoder:
-    def __init__(self) -> None:
+    def __init__(self, external: bool = False) -> None:
         self.members: dict[str, bytes] = {}
+        self.external: dict[str, bytes] = {}
+        self._external = external
+        self._outside = 0  # > 0 while encoding an attribute listed in EXTERNAL_STATE
         self._memo: dict[int, tuple[Any, dict[str, Any]]] = {}
         self._active: set[int] = set()
 
     def member(self, folder: str, suffix: str, payload: bytes) -> str:
+        if folder == "frames" and self._outside:
+            # named by content: equal tables of two models are one file of a shared dataset
+            name = f"{EXTERNAL_FOLDER}/{hashlib.sha256(payload).hexdigest()[:32]}{suffix}"
+            self.external[name] = payload
+            return name
         name = f"{folder}/{len(self.members)}{suffix}"
         self.members[name] = payload
         return name
@@ -178,21 +193,46 @@ class _Encoder:
         state = value.__getstate__()
         if not isinstance(state, dict):
             raise ValidationError(f"cannot save {name!r}: its state is not a dict of attributes")
+        derived = getattr(type(value), DERIVED_STATE, ())
+        if derived:  # rebuilt by the class's __setstate__ on load: never saved
+            state = {k: v for k, v in state.items() if k not in derived}
         key = id(value)
         if key in self._active:
             raise ValidationError("cannot save: the model's state refers to itself (a cycle)")
         self._active.add(key)
+        outside = set(getattr(type(value), EXTERNAL_STATE, ())) if self._external else set()
         try:
-            return {TAG: "object", "class": name, "state": self.encode(dict(state), depth + 1)}
+            if not outside or TAG in state or not all(isinstance(k, str) for k in state):
+                return {TAG: "object", "class": name, "state": self.encode(dict(state), depth + 1)}
+            encoded: dict[str, Any] = {}
+            for attribute, item in state.items():
+                self._outside += attribute in outside
+                try:
+                    encoded[attribute] = self.encode(item, depth + 2)
+                finally:
+                    self._outside -= attribute in outside
+            return {TAG: "object", "class": name, "state": encoded}
         finally:
             self._active.discard(key)
 
 
 def encode(value: Any) -> tuple[Any, dict[str, bytes]]:
     """(JSON-able tree, binary members by name) for ``value``; see the module docstring."""
-    encoder = _Encoder()
+    tree, members, _ = encode_split(value, external=False)
+    return tree, members
+
+
+def encode_split(value: Any, *, external: bool = True
+                 ) -> tuple[Any, dict[str, bytes], dict[str, bytes]]:
+    """Like :func:`encode`, plus the members kept *outside* the artifact: with ``external``,
+    the tables inside the attributes an object's class lists in its ``EXTERNAL_STATE`` (the
+    fitted history of a feature pipeline) are named by their content
+    (``history/<first 32 hex digits of their SHA-256>.arrow``) and returned apart, so that the
+    artifact holds only the rest (see :mod:`clearlane.artifacts.envelope`). The attributes a
+    class lists in ``DERIVED_STATE`` are never encoded (its ``__setstate__`` rebuilds them)."""
+    encoder = _Encoder(external=external)
     tree = encoder.encode(value)
-    return tree, encoder.members
+    return tree, encoder.members, encoder.external
 
 
 def _dtype_text(dtype: np.dtype[Any]) -> str:

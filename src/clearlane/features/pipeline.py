@@ -193,6 +193,11 @@ class FeaturePipeline:
         zero_state = [] if labels else [pl.lit(0.0).alias(f"c_{c}") for c in _LABEL_SUMS]
         out.daily_ = {n: self.daily_[n].with_columns(zero) if zero else self.daily_[n]
                       for n in keep}
+        if zero:
+            # what it was zeroed from: saved in its place (with hidden_labels_), so that its
+            # history files are this pipeline's own and a model saved beside this one's can
+            # share them; the labels are zeroed again on load (see __setstate__)
+            out._labelled_daily = {n: (out.daily_[n], self._labelled(n)) for n in keep}
         out.state_ = {n: self.state_[n].with_columns(zero_state) if zero_state
                       else self.state_[n] for n in keep}
         out.category_columns_ = list(self.category_columns_)
@@ -204,10 +209,46 @@ class FeaturePipeline:
         """``fit(declarations).transform(declarations)``: in-sample as-of features."""
         return self.fit(declarations).transform(declarations)
 
+    EXTERNAL_STATE: tuple[str, ...] = ("daily_",)
+    """Fitted attributes saved apart from the model (its history dataset, see
+    :func:`clearlane.artifacts.write_artifact`): the per-key daily sums, which grow with
+    the history."""
+    DERIVED_STATE: tuple[str, ...] = ("state_",)
+    """Fitted attributes never saved: the cumulative sums are rebuilt from ``daily_`` on load
+    (:meth:`__setstate__`), exactly (the same computation as at fit time); the integer-keyed
+    copy is built on first use."""
+
+    def _labelled(self, name: str) -> pl.DataFrame:
+        """``daily_[name]``, or the labelled table it was zeroed from when that is known."""
+        frame = self.daily_[name]
+        known = getattr(self, "_labelled_daily", {}).get(name)
+        return known[1] if known is not None and known[0] is frame else frame
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_keyed_history", None)
+        pairs = state.pop("_labelled_daily", None)
+        daily = state.get("daily_")
+        if pairs and isinstance(daily, dict) and set(pairs) == set(daily) and all(
+                pairs[n][0] is frame for n, frame in daily.items()):
+            # the labelled tables it was zeroed from, zeroed again on load
+            state["daily_"] = {n: pairs[n][1] for n in daily}
+            state["hidden_labels_"] = True
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        hidden = bool(state.pop("hidden_labels_", False))
+        self.__dict__.update(state)
+        daily = state.get("daily_")
+        if not isinstance(daily, dict):
+            return
+        if hidden:
+            zero = [pl.lit(0.0).alias(c) for c in _LABEL_SUMS]
+            self.daily_ = {n: frame.with_columns(zero) for n, frame in daily.items()}
+            self._labelled_daily = {n: (self.daily_[n], daily[n]) for n in daily}
+        if "state_" not in state:  # (a copy keeps its own: it equals the zeroed one's)
+            self.state_ = {name: cumulative_state(frame) for name, frame in self.daily_.items()}
 
     # -- transforming -------------------------------------------------------------------------
     def transform(self, declarations: pl.DataFrame) -> pl.DataFrame:

@@ -103,12 +103,17 @@ def register(
     fingerprint: str,
     version: str | None = None,
     path: Path | None = None,
+    history_of: str | None = None,
 ) -> ModelRecord:
     """Save the artifact (atomically) and insert the registry row with the file's SHA-256.
 
     ``version`` defaults to ``<kind>-<timestamp>`` and ``path`` to
     ``<artifacts>/models/<version>.clz``; a given ``path`` must lie inside the workspace's
-    artifacts folder.
+    artifacts folder. A fitted feature pipeline's history goes to :func:`history_dir`
+    (written before the artifact, atomically), not into the artifact. ``history_of``: the
+    version of a model trained with the same pipeline (the fraud model an anomaly detector
+    was trained beside): this model's history tables are added to that model's dataset, where
+    the tables they share are stored once, and its artifact names that folder.
     """
     if kind not in KINDS:
         raise ValidationError(f"unknown model kind {kind!r}; valid: {list(KINDS)}")
@@ -116,7 +121,9 @@ def register(
     path = path or workspace.artifacts_dir / "models" / f"{version}{SUFFIX}"
     if not path.resolve().is_relative_to(workspace.artifacts_dir.resolve()):
         raise ValidationError(f"artifact path {str(path)!r} is outside {str(workspace.artifacts_dir)!r}")
-    info = write_artifact(model, path, kind=kind, version=version)
+    info = write_artifact(model, path, kind=kind, version=version,
+                          history=history_dir(workspace, history_of or version),
+                          share_history=history_of is not None)
     record = ModelRecord(
         version=version, kind=kind, status="candidate", created_at=datetime.now(UTC),
         train_from=train_from, train_to=train_to, n_rows=n_rows, features=features,
@@ -210,6 +217,13 @@ def promote(workspace: Workspace, version: str, *, reason: str | None = None,
                      change={"kind": record.kind, "previous": previous, "reason": reason,
                              "comparison": comparison})
     return get_model(workspace, version)
+
+
+def history_dir(workspace: Workspace, version: str) -> Path:
+    """Where a registered model's history dataset is written:
+    ``<artifacts>/history/<version>/`` (its artifact's manifest names it, relative to the
+    artifact's folder, with the SHA-256 of each file)."""
+    return workspace.artifacts_dir / "history" / version
 
 
 def artifact_file(workspace: Workspace, record: ModelRecord) -> Path:

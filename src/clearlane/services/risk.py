@@ -146,6 +146,8 @@ def train_models(
                                                  "medians": detector.medians_.tolist(),
                                                  "scales": detector.scales_.tolist()},
         metrics={}, fingerprint=fingerprint,
+        # the detector's history tables are the fraud model's (one shared pipeline): stored once
+        history_of=None if fraud_record is None else fraud_record.version,
     )
     if promote:
         if fraud_record is not None:
