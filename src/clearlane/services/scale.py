@@ -181,7 +181,8 @@ def train_on_cluster(
         n_rows=record.n_rows, features=list(record.features),
         params={**record.params, "trained_on": "dask", "cluster": where,
                 "reference_model": record.version, "source_digest": manifest.digest},
-        metrics={}, fingerprint=record.data_fingerprint)
+        metrics={}, fingerprint=record.data_fingerprint,
+        history_of=record.version)  # the same pipeline: share its history dataset
     return registry.promote(workspace, new.version) if promote else new
 
 
