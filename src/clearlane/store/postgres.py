@@ -244,6 +244,12 @@ def copy_rows(raw: psycopg.Connection[Any], table: str, columns: list[str],
         return
     frame = pl.from_arrow(data)
     assert isinstance(frame, pl.DataFrame)
+    # PostgreSQL text cannot hold a NUL character (DuckDB's can): it is stored as the six
+    # characters \u0000, its JSON escape (the quarantine keeps raw rows as JSON text)
+    texts = [name for name, kind in frame.schema.items() if kind == pl.String]
+    if texts:
+        frame = frame.with_columns(
+            pl.col(name).str.replace_all("\x00", "\\u0000", literal=True) for name in texts)
     # lists go as PostgreSQL array literals
     lists = [name for name, kind in frame.schema.items() if isinstance(kind, pl.List)]
     if lists:
