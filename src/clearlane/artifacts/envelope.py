@@ -44,7 +44,6 @@ import os
 import platform
 import re
 import shutil
-import tempfile
 import uuid
 import zipfile
 import zlib
@@ -64,6 +63,7 @@ from clearlane.errors import (
     NotFoundError,
     UntrustedArtifactError,
 )
+from clearlane.store.workspace import atomic_write
 
 FORMAT = "clearlane-artifact"
 ENVELOPE_VERSION = 1
@@ -114,21 +114,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def atomic_write(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
 
 
 def dumps(obj: Any, *, kind: str, version: str, meta: dict[str, Any] | None = None) -> tuple[bytes, dict[str, Any]]:
