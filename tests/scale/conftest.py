@@ -41,10 +41,11 @@ def scale_setup(tmp_path_factory: pytest.TempPathFactory) -> ScaleSetup:
 
 @pytest.fixture(scope="session")
 def training_setup(tmp_path_factory: pytest.TempPathFactory) -> ScaleSetup:
-    """Large enough for a stable AUC: 20,000 items over six months, trained on four."""
+    """Large enough for a stable AUC (at 20,000 items the held-out AUC moved by up to 0.01
+    with where the rows landed): 60,000 items over six months, trained on four."""
     root = tmp_path_factory.mktemp("scale-training")
     ws = Workspace.create(root / "ws")
-    files = write_synthetic(SynthConfig(n_items=20_000, days=180, seed=3), root / "data")
+    files = write_synthetic(SynthConfig(n_items=60_000, days=180, seed=3), root / "data")
     ingest_synthetic(ws, files.files)
     train_models(ws, seed=1, search=False, date_to=date(2024, 4, 30), promote=True)
     manifest = export_parquet(ws, root / "declarations")

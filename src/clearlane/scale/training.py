@@ -13,7 +13,6 @@ trees change.
 from __future__ import annotations
 
 import copy
-import operator
 import warnings
 from datetime import date
 from pathlib import Path
@@ -61,11 +60,26 @@ def training_part(model: Any, source: str, partition: Partition, first: date,
     return features.to_numpy(), labels
 
 
+def every_nth(part: tuple[np.ndarray, np.ndarray], which: int, start: int,
+              step: int) -> np.ndarray:
+    """Rows ``start``, ``start + step``, ... of one month's features (``which`` 0) or labels
+    (1)."""
+    return part[which][start::step]
+
+
+def stacked(slices: list[np.ndarray]) -> np.ndarray:
+    """One worker's share of every month, one array."""
+    return np.concatenate(slices)
+
+
+def _sliced(rows: int, start: int, step: int) -> int:
+    return len(range(start, rows, step))
+
+
 def train_trees_on_cluster(client: Any, model: Any, source: Path, manifest: Manifest,
                            first: date, last: date) -> Any:
     """A copy of the fitted fraud ``model`` whose trees were refitted on the cluster with the
     model's chosen parameters and rounds (``best_params_``, ``n_rounds_``)."""
-    import dask
     import dask.array as da
     from lightgbm.dask import DaskLGBMClassifier
 
@@ -79,12 +93,26 @@ def train_trees_on_cluster(client: Any, model: Any, source: Path, manifest: Mani
         warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
         held = client.submit(same, model)
     parts = [client.submit(training_part, held, str(source), p, first, last) for p in months]
-    X = da.concatenate([
-        da.from_delayed(dask.delayed(operator.getitem)(f, 0), shape=(counts[p.year_month], width),
-                        dtype=np.float64) for f, p in zip(parts, months, strict=True)])
-    y = da.concatenate([
-        da.from_delayed(dask.delayed(operator.getitem)(f, 1), shape=(counts[p.year_month],),
-                        dtype=np.int64) for f, p in zip(parts, months, strict=True)])
+    # Distributed LightGBM bins each feature from one worker's local rows and expects those
+    # rows to be a random share of the whole. Whole months per worker would give each worker
+    # a season of its own (and which months went where would change from run to run), so every
+    # worker gets every n-th row of every month instead, pinned by its sorted address.
+    workers = sorted(client.scheduler_info()["workers"])
+    step = len(workers)
+    X_parts: list[tuple[Any, int]] = []
+    y_parts: list[tuple[Any, int]] = []
+    for k, worker in enumerate(workers):
+        rows = sum(_sliced(counts[p.year_month], k, step) for p in months)
+        if rows == 0:
+            continue
+        for which, parts_of_worker in ((0, X_parts), (1, y_parts)):
+            slices = [client.submit(every_nth, f, which, k, step) for f in parts]
+            # a preference, not a rule: a worker that died is replaced under another address
+            parts_of_worker.append((client.submit(stacked, slices, workers=[worker],
+                                                  allow_other_workers=True), rows))
+    X = da.concatenate([da.from_delayed(f, shape=(n, width), dtype=np.float64)
+                        for f, n in X_parts])
+    y = da.concatenate([da.from_delayed(f, shape=(n,), dtype=np.int64) for f, n in y_parts])
     labels = y.compute()
     # the reference's own LightGBM settings (objective, sampling, seed, class weights)
     params = dict(model._params(model.best_params_, labels))
