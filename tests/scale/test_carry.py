@@ -82,3 +82,22 @@ def test_carried_rows_never_add_their_outcomes(declarations: pl.DataFrame) -> No
     without = advance_pipeline(pipeline, february.drop("inspected", "fraud",
                                                        "revenue_recovered")).transform(later)
     assert with_labels.equals(without)
+
+
+def test_the_carried_history_keeps_the_window_not_every_day(declarations: pl.DataFrame) -> None:
+    history = declarations.filter(pl.col("declared_at") < date(2024, 2, 1))
+    pipeline = FeaturePipeline(window_days=30).fit(history)
+    unbounded = FeaturePipeline(window_days=None).fit(history)
+    carried, kept = pipeline, unbounded
+    for part in months(declarations.filter(pl.col("declared_at") >= date(2024, 2, 1))):
+        carried, kept = advance_pipeline(carried, part), advance_pipeline(kept, part)
+    days = carried.daily_["all"]["day"]
+    # one folded row (dated on the first day) and the days of the last window
+    assert days.min() == pipeline.history_start_
+    assert days.len() <= 31 < kept.daily_["all"].height
+    for name, frame in carried.daily_.items():
+        assert frame.height < kept.daily_[name].height, name
+        # the same keys, with the same first day
+        first = frame.group_by("key").agg(pl.col("day").min()).sort("key")
+        assert first.equals(kept.daily_[name].group_by("key").agg(pl.col("day").min())
+                            .sort("key")), name

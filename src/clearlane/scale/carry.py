@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import polars as pl
 
 from clearlane.errors import ValidationError
 from clearlane.features.catalog import GROUPS_BY_NAME
-from clearlane.features.history import ALL_GROUP, cumulative_state, daily_sums
+from clearlane.features.history import ALL_GROUP, SUMS, cumulative_state, daily_sums
 from clearlane.features.pipeline import FeaturePipeline
 from clearlane.features.prepare import prepare
 
@@ -54,11 +54,40 @@ def advance_pipeline(pipeline: FeaturePipeline, rows: pl.DataFrame) -> FeaturePi
         # general path sums such pairs again (group_by), which leaves every value as it is
         daily[name] = pl.concat([history, daily_sums(prep, group, labels=False)],
                                 how="vertical")
+    last: date = prep["day"].max()  # type: ignore[assignment]
+    window = getattr(pipeline, "window_days", None)
+    if window is not None:
+        # every later row is dated after ``last``: its look-ups start at ``last + 1 − window``
+        cutoff = last + timedelta(days=1 - window)
+        daily = {name: compact_daily(frame, cutoff) for name, frame in daily.items()}
     advanced.daily_ = daily
     advanced.state_ = {name: cumulative_state(frame) for name, frame in daily.items()}
-    last: date = prep["day"].max()  # type: ignore[assignment]
     advanced.history_end_ = last
     return advanced
+
+
+def compact_daily(daily: pl.DataFrame, cutoff: date) -> pl.DataFrame:
+    """``daily`` (per key and day sums) with each key's rows dated before ``cutoff`` folded
+    into one row dated on the key's first day.
+
+    A row dated on or after ``cutoff + window`` looks the history up on its own day and on the
+    first day of its window, never before ``cutoff``: there it needs a key's sums through the
+    last day before ``cutoff`` (the folded row) and its first day (kept), nothing else. The
+    folded sums are the running sums in day order, as :func:`cumulative_state` adds them, so
+    the cumulative state from ``cutoff`` on is bit for bit the same. The carried history then
+    grows with the keys and the window, not with every day since the first.
+    """
+    old = daily.filter(pl.col("day") < cutoff)
+    if old.height == 0:
+        return daily
+    folded = (
+        old.sort(["key", "day"])
+        .select("key", "day", *[pl.col(c).cum_sum().over("key") for c in SUMS])
+        .group_by("key")
+        .agg(pl.col("day").first(), *[pl.col(c).last() for c in SUMS])
+    )
+    return pl.concat([folded.select(daily.columns), daily.filter(pl.col("day") >= cutoff)],
+                     how="vertical")
 
 
 def advance_models(models: dict[str, Any], rows: pl.DataFrame) -> dict[str, Any]:
