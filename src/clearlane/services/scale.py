@@ -29,7 +29,7 @@ from clearlane.scale.export import export_declarations
 from clearlane.scale.scoring import PartitionHook, Progress, ScoringModels, run_local
 from clearlane.scoring.assessments import ASSESSMENT_SCHEMA
 from clearlane.services import audit
-from clearlane.services.risk import UNAVAILABLE_ANOMALY
+from clearlane.services.risk import COMPILE_FROM_ROWS, UNAVAILABLE_ANOMALY
 from clearlane.store.workspace import Workspace
 
 
@@ -112,6 +112,10 @@ def assess_parquet(
     source = Path(source)
     manifest = verify_dataset(source, read_manifest(source, DECLARATIONS_FORMAT))
     models = load_scoring_models(workspace, version, explain_share)
+    if cluster is None and client is None and manifest.rows >= COMPILE_FROM_ROWS:
+        # in this process, as `assess` does: native trees (extra `fast`), compiled once per
+        # model and cached in the workspace (workers score with LightGBM's own predictor)
+        models.models["fraud"].compile(workspace.artifacts_dir / "compiled")
     if before_partition is not None:
         models = ScoringModels(models.models, models.versions, models.explain_share,
                                models.anomaly_unavailable, before_partition)
