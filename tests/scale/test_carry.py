@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from clearlane.features.history import cumulative_state
 from clearlane.features.pipeline import FeaturePipeline
 from clearlane.scale.carry import advance_pipeline, carried_features
 from clearlane.synth import SynthConfig, generate
@@ -101,3 +102,18 @@ def test_the_carried_history_keeps_the_window_not_every_day(declarations: pl.Dat
         first = frame.group_by("key").agg(pl.col("day").min()).sort("key")
         assert first.equals(kept.daily_[name].group_by("key").agg(pl.col("day").min())
                             .sort("key")), name
+
+
+@pytest.mark.parametrize("window", [30, None])
+def test_the_carried_state_is_the_state_of_the_carried_days(declarations: pl.DataFrame,
+                                                            window: int | None) -> None:
+    # the state is extended, not rebuilt: it must be what rebuilding would give, bit for bit
+    history = declarations.filter(pl.col("declared_at") < date(2024, 2, 1))
+    carried = FeaturePipeline(window_days=window).fit(history)
+    for part in months(declarations.filter(pl.col("declared_at") >= date(2024, 2, 1))):
+        carried = advance_pipeline(carried, part)
+    for name, daily in carried.daily_.items():
+        expected = cumulative_state(daily).sort(["key", "day"])
+        got = carried.state_[name].sort(["key", "day"])
+        assert got.columns == expected.columns, name
+        assert got.equals(expected), name

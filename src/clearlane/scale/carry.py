@@ -25,7 +25,7 @@ import polars as pl
 
 from clearlane.errors import ValidationError
 from clearlane.features.catalog import GROUPS_BY_NAME
-from clearlane.features.history import ALL_GROUP, SUMS, cumulative_state, daily_sums
+from clearlane.features.history import ALL_GROUP, SENTINEL_DAY, SUMS, daily_sums
 from clearlane.features.pipeline import FeaturePipeline
 from clearlane.features.prepare import prepare
 
@@ -47,23 +47,73 @@ def advance_pipeline(pipeline: FeaturePipeline, rows: pl.DataFrame) -> FeaturePi
         advanced.__dict__.pop(cache, None)
     if prep.height == 0:
         return advanced
-    daily: dict[str, pl.DataFrame] = {}
-    for name, history in pipeline.daily_.items():
-        group = GROUPS_BY_NAME.get(name, ALL_GROUP)
-        # the added days all follow the history's, so no (key, day) is in both: the pipeline's
-        # general path sums such pairs again (group_by), which leaves every value as it is
-        daily[name] = pl.concat([history, daily_sums(prep, group, labels=False)],
-                                how="vertical")
     last: date = prep["day"].max()  # type: ignore[assignment]
     window = getattr(pipeline, "window_days", None)
-    if window is not None:
-        # every later row is dated after ``last``: its look-ups start at ``last + 1 − window``
-        cutoff = last + timedelta(days=1 - window)
-        daily = {name: compact_daily(frame, cutoff) for name, frame in daily.items()}
+    # every later row is dated after ``last``: its look-ups start at ``last + 1 − window``
+    cutoff = last + timedelta(days=1 - window) if window is not None else None
+    daily: dict[str, pl.DataFrame] = {}
+    state: dict[str, pl.DataFrame] = {}
+    for name, history in pipeline.daily_.items():
+        group = GROUPS_BY_NAME.get(name, ALL_GROUP)
+        added = daily_sums(prep, group, labels=False)
+        # the added days all follow the history's, so no (key, day) is in both: the pipeline's
+        # general path sums such pairs again (group_by), which leaves every value as it is
+        daily[name] = pl.concat([history, added], how="vertical")
+        earlier = pipeline.state_[name]
+        if cutoff is not None:
+            daily[name] = compact_daily(daily[name], cutoff)
+            earlier = fold_state(earlier, cutoff)
+        state[name] = extend_state(earlier, added)
     advanced.daily_ = daily
-    advanced.state_ = {name: cumulative_state(frame) for name, frame in daily.items()}
+    advanced.state_ = state
     advanced.history_end_ = last
     return advanced
+
+
+def extend_state(state: pl.DataFrame, added: pl.DataFrame) -> pl.DataFrame:
+    """``cumulative_state`` of a history and ``added`` (per key and day sums dated after every
+    day of it), from the history's own cumulative ``state``: its rows stay as they are and
+    the added rows continue each key's running sums from the key's last row, added in the same
+    order as :func:`cumulative_state` adds them (so the values are the same bit for bit). The
+    work grows with the added rows and the keys, not with the days of the history."""
+    if added.height == 0:
+        return state
+    sums = [f"c_{c}" for c in SUMS]
+    totals = state.group_by("key").agg(pl.col(c).last() for c in [*sums, "t_first_day"])
+    keys = added.select("key").unique()
+    # each known key's totals as a first row dated before any added day, then its added days
+    start = totals.join(keys, on="key", how="semi").select(
+        "key", pl.lit(SENTINEL_DAY).alias("day"), *[pl.col(f"c_{c}").alias(c) for c in SUMS])
+    running = (
+        pl.concat([start, added.select("key", "day", *SUMS)], how="vertical")
+        .sort(["key", "day"])
+        .select("key", "day", *[pl.col(c).cum_sum().over("key").alias(f"c_{c}") for c in SUMS])
+        .filter(pl.col("day") > SENTINEL_DAY)
+    )
+    first = pl.concat([
+        totals.select("key", "t_first_day"),
+        added.join(totals, on="key", how="anti").group_by("key").agg(
+            pl.col("day").min().alias("t_first_day")),
+    ], how="vertical")
+    new_keys = first.join(totals, on="key", how="anti").select(
+        "key", pl.lit(SENTINEL_DAY).alias("day"), *[pl.lit(0.0).alias(c) for c in sums],
+        "t_first_day")
+    extended = running.join(first, on="key", how="left").sort("day")
+    return pl.concat([new_keys, state, extended], how="vertical_relaxed")
+
+
+def fold_state(state: pl.DataFrame, cutoff: date) -> pl.DataFrame:
+    """The cumulative state of :func:`compact_daily`'s history: per key, the rows dated before
+    ``cutoff`` (sentinel kept) reduced to the last one, dated on the key's first day."""
+    sentinel = pl.col("day") == SENTINEL_DAY
+    old = (pl.col("day") < cutoff) & ~sentinel
+    folded = (state.filter(old).group_by("key").agg(pl.all().last())
+              .with_columns(pl.col("t_first_day").alias("day")).select(state.columns))
+    if folded.height == 0:
+        return state
+    # still sorted by day without sorting it all: sentinels, folded rows, then the window
+    return pl.concat([state.filter(sentinel), folded.sort("day"),
+                      state.filter(pl.col("day") >= cutoff)], how="vertical")
 
 
 def compact_daily(daily: pl.DataFrame, cutoff: date) -> pl.DataFrame:
