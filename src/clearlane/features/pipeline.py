@@ -55,6 +55,7 @@ from clearlane.features.history import (
     asof_sums,
     cumulative_state,
     daily_sums,
+    extend_state,
     unsort,
 )
 from clearlane.features.keyed import KeyedHistory, build_keyed_history
@@ -336,16 +337,14 @@ class FeaturePipeline:
         new_rows = prep.filter(pl.col("day") > self.history_end_)
         indexed = prep.with_row_index("_row")
         raw: dict[str, dict[str, np.ndarray]] = {}
-        for name, history in self.daily_.items():
+        for name in self.daily_:
             group = GROUPS_BY_NAME.get(name, ALL_GROUP)
-            daily = history
+            # the fitted cumulative state, continued by the batch's later days: the state
+            # rebuilt from all the days, bit for bit, without going over the history again
+            state = self.state_[name]
             if new_rows.height:
-                daily = (
-                    pl.concat([history, daily_sums(new_rows, group, labels=False)], how="vertical")
-                    .group_by(["key", "day"])
-                    .agg(pl.col(c).sum() for c in SUMS)
-                )
-            raw[name] = asof_sums(indexed, group, cumulative_state(daily), self.window_days)
+                state = extend_state(state, daily_sums(new_rows, group, labels=False))
+            raw[name] = asof_sums(indexed, group, state, self.window_days)
         return raw
 
     def transform_record(self, record: Mapping[str, Any]) -> pl.DataFrame:

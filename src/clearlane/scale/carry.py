@@ -25,7 +25,13 @@ import polars as pl
 
 from clearlane.errors import ValidationError
 from clearlane.features.catalog import GROUPS_BY_NAME
-from clearlane.features.history import ALL_GROUP, SENTINEL_DAY, SUMS, daily_sums
+from clearlane.features.history import (
+    ALL_GROUP,
+    SENTINEL_DAY,
+    SUMS,
+    daily_sums,
+    extend_state,
+)
 from clearlane.features.pipeline import FeaturePipeline
 from clearlane.features.prepare import prepare
 
@@ -68,38 +74,6 @@ def advance_pipeline(pipeline: FeaturePipeline, rows: pl.DataFrame) -> FeaturePi
     advanced.state_ = state
     advanced.history_end_ = last
     return advanced
-
-
-def extend_state(state: pl.DataFrame, added: pl.DataFrame) -> pl.DataFrame:
-    """``cumulative_state`` of a history and ``added`` (per key and day sums dated after every
-    day of it), from the history's own cumulative ``state``: its rows stay as they are and
-    the added rows continue each key's running sums from the key's last row, added in the same
-    order as :func:`cumulative_state` adds them (so the values are the same bit for bit). The
-    work grows with the added rows and the keys, not with the days of the history."""
-    if added.height == 0:
-        return state
-    sums = [f"c_{c}" for c in SUMS]
-    totals = state.group_by("key").agg(pl.col(c).last() for c in [*sums, "t_first_day"])
-    keys = added.select("key").unique()
-    # each known key's totals as a first row dated before any added day, then its added days
-    start = totals.join(keys, on="key", how="semi").select(
-        "key", pl.lit(SENTINEL_DAY).alias("day"), *[pl.col(f"c_{c}").alias(c) for c in SUMS])
-    running = (
-        pl.concat([start, added.select("key", "day", *SUMS)], how="vertical")
-        .sort(["key", "day"])
-        .select("key", "day", *[pl.col(c).cum_sum().over("key").alias(f"c_{c}") for c in SUMS])
-        .filter(pl.col("day") > SENTINEL_DAY)
-    )
-    first = pl.concat([
-        totals.select("key", "t_first_day"),
-        added.join(totals, on="key", how="anti").group_by("key").agg(
-            pl.col("day").min().alias("t_first_day")),
-    ], how="vertical")
-    new_keys = first.join(totals, on="key", how="anti").select(
-        "key", pl.lit(SENTINEL_DAY).alias("day"), *[pl.lit(0.0).alias(c) for c in sums],
-        "t_first_day")
-    extended = running.join(first, on="key", how="left").sort("day")
-    return pl.concat([new_keys, state, extended], how="vertical_relaxed")
 
 
 def fold_state(state: pl.DataFrame, cutoff: date) -> pl.DataFrame:
