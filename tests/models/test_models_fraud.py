@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from clearlane.artifacts import codec
 from clearlane.artifacts.envelope import dumps, loads
 from clearlane.errors import LegacyArtifactError, UntrustedArtifactError, ValidationError
 from clearlane.evaluate import targeting_metrics
@@ -117,6 +118,28 @@ def test_reasons_come_from_contributions(model: FraudModel,
             assert r.code.isupper() and f"({r.weight:+.2f})" in r.text
     one = model.score_record(test.drop(LABELS).row(0, named=True))
     assert set(one) >= {"fraud_probability", "expected_revenue", "reasons"}
+
+
+def test_a_few_rows_are_explained_as_in_a_batch(
+        model: FraudModel, synth_split: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    # a few rows come from the per-leaf tables, a batch from LightGBM: the same reasons
+    _, test = synth_split
+    rows = test.drop(LABELS).head(200)
+    in_batch = model.explain(rows)
+    assert len(rows) > 16
+    for i in range(0, 12, 3):
+        alone = model.explain(rows.slice(i, 3))
+        assert [[(r.code, r.text) for r in reasons] for reasons in alone] == \
+            [[(r.code, r.text) for r in reasons] for reasons in in_batch[i:i + 3]]
+    one = model.score_record(rows.row(5, named=True))
+    assert [r.code for r in one["reasons"]] == [r.code for r in in_batch[5]]
+    matrix = model.pipeline_.transform_matrix(rows)
+    np.testing.assert_allclose(model._contributions(matrix[:3]),
+                               model.booster_.predict(matrix[:3], pred_contrib=True)[:, :-1],
+                               rtol=0, atol=1e-12)
+    # the tables are a cache: never part of the saved model
+    assert "_leaf_tables" in model.__dict__ and "_leaf_tables" not in model.__getstate__()
+    codec.encode(model)
 
 
 def test_reason_codes_are_stable() -> None:

@@ -34,6 +34,7 @@ from clearlane.evaluate.calibration import reliability
 from clearlane.evaluate.metrics import auc_score, targeting_metrics
 from clearlane.features.batch import BatchFeatures
 from clearlane.features.pipeline import FittedFeatures
+from clearlane.models.attribution import LeafTables, TablesTooLargeError
 from clearlane.models.reasons import reasons_from_contributions
 from clearlane.schema.reasons import Reason
 
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
     from clearlane.artifacts.native import CompiledCache
 
 Progress = Callable[[float, float | None], None]
+
+_TABLE_ROWS = 16
+"""Up to this many rows are explained from the per-leaf tables (one declaration at lodgement,
+a page of them); larger batches use LightGBM's threads."""
 
 DEFAULT_GRID: tuple[dict[str, Any], ...] = (
     {"num_leaves": 31, "max_depth": 8, "min_child_samples": 20, "balanced": False,
@@ -169,6 +174,7 @@ class FraudModel:
         }
         self.validation_window_ = (str(days[val_idx].min()), str(days[val_idx].max()))
         params = self._params(best_candidate, y)
+        self.__dict__.pop("_leaf_tables", None)  # built from the trees this replaces
         self.booster_ = lgb.train(
             params, lgb.Dataset(X, y, categorical_feature=cats), num_boost_round=self.n_rounds_
         )
@@ -261,6 +267,7 @@ class FraudModel:
         state.pop("_compiled", None)  # native code stays in its cache, never in the artifact
         state.pop("_compiled_revenue", None)
         state.pop("_compiled_cache", None)  # the workspace it was loaded from
+        state.pop("_leaf_tables", None)  # rebuilt from the trees on first use
         return state
 
     @property
@@ -411,15 +418,32 @@ class FraudModel:
 
     def _explain_matrix(self, declarations: pl.DataFrame, matrix: np.ndarray,
                         top: int, n_jobs: int | None = None) -> list[tuple[Reason, ...]]:
-        contrib = np.asarray(self.booster_.predict(
-            matrix, pred_contrib=True, num_threads=self.n_jobs if n_jobs is None else n_jobs))
+        contrib = self._contributions(matrix, n_jobs)
         feature_rows = [dict(zip(self.feature_names_, row, strict=True))
                         for row in matrix.tolist()]
         return reasons_from_contributions(
-            contrib[:, :-1], self.feature_names_, feature_rows,
+            contrib, self.feature_names_, feature_rows,
             _reason_rows(declarations, self.pipeline_.extra_columns_), top=top,
             window_days=getattr(self.pipeline_, "window_days", None),
         )
+
+    def _contributions(self, matrix: np.ndarray, n_jobs: int | None = None) -> np.ndarray:
+        """Exact TreeSHAP contributions (rows × features, log-odds). A few rows come from the
+        per-leaf tables (:mod:`clearlane.models.attribution`, built on first use, several times
+        faster per row); batches, and models whose tables would be too large, from LightGBM's
+        ``pred_contrib`` on its threads. Both give the same values to rounding."""
+        tables = self.__dict__.get("_leaf_tables")
+        if len(matrix) <= _TABLE_ROWS and tables is None:
+            try:
+                tables = LeafTables(self.booster_.dump_model())
+            except TablesTooLargeError:
+                tables = False
+            self._leaf_tables = tables
+        if len(matrix) <= _TABLE_ROWS and tables:
+            return tables.contributions(matrix)
+        contrib = np.asarray(self.booster_.predict(
+            matrix, pred_contrib=True, num_threads=self.n_jobs if n_jobs is None else n_jobs))
+        return contrib[:, :-1]
 
     def feature_importance(self) -> dict[str, float]:
         """Total gain per feature of the final model."""

@@ -125,6 +125,6 @@ def train_trees_on_cluster(client: Any, model: Any, source: Path, manifest: Mani
         classifier.fit(X, y, categorical_feature=list(model.categorical_indices_))
     refitted = copy.copy(model)
     refitted.booster_ = classifier.to_local().booster_
-    for cached in ("_compiled", "_compiled_revenue"):
+    for cached in ("_compiled", "_compiled_revenue", "_leaf_tables"):
         refitted.__dict__.pop(cached, None)
     return refitted
