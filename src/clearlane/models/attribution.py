@@ -61,12 +61,12 @@ class LeafTables:
 
     ``contributions(X)`` gives, per row of ``X`` (rows × the model's features, float64), the
     contribution of each feature to the raw score (log-odds for a binary model). The tables
-    hold ``2^d × d`` values per leaf (``d`` distinct features on its path): a few tens of MB
-    for the default model (31 leaves, depth ≤ 8); more than ``max_bytes`` raises
+    hold ``2^d × d`` values per leaf (``d`` distinct features on its path): a few MB to a few
+    tens of MB for the default model (31 leaves, depth ≤ 8); more than ``max_bytes`` raises
     :class:`TablesTooLargeError` before they are built.
     """
 
-    def __init__(self, dump: dict[str, Any], max_bytes: int = 256 * 2**20) -> None:
+    def __init__(self, dump: dict[str, Any], max_bytes: int = 64 * 2**20) -> None:
         self.max_bytes = max_bytes
         self.n_features = int(dump["max_feature_idx"]) + 1
         features: list[int] = []
