@@ -65,53 +65,40 @@ def advance_pipeline(pipeline: FeaturePipeline, rows: pl.DataFrame) -> FeaturePi
         # the added days all follow the history's, so no (key, day) is in both: the pipeline's
         # general path sums such pairs again (group_by), which leaves every value as it is
         daily[name] = pl.concat([history, added], how="vertical")
-        earlier = pipeline.state_[name]
+        state[name] = extend_state(pipeline.state_[name], added)
         if cutoff is not None:
-            daily[name] = compact_daily(daily[name], cutoff)
-            earlier = fold_state(earlier, cutoff)
-        state[name] = extend_state(earlier, added)
+            daily[name], state[name] = fold_history(daily[name], state[name], cutoff)
     advanced.daily_ = daily
     advanced.state_ = state
     advanced.history_end_ = last
     return advanced
 
 
-def fold_state(state: pl.DataFrame, cutoff: date) -> pl.DataFrame:
-    """The cumulative state of :func:`compact_daily`'s history: per key, the rows dated before
-    ``cutoff`` (sentinel kept) reduced to the last one, dated on the key's first day."""
-    sentinel = pl.col("day") == SENTINEL_DAY
-    old = (pl.col("day") < cutoff) & ~sentinel
-    folded = (state.filter(old).group_by("key").agg(pl.all().last())
-              .with_columns(pl.col("t_first_day").alias("day")).select(state.columns))
-    if folded.height == 0:
-        return state
-    # still sorted by day without sorting it all: sentinels, folded rows, then the window
-    return pl.concat([state.filter(sentinel), folded.sort("day"),
-                      state.filter(pl.col("day") >= cutoff)], how="vertical")
-
-
-def compact_daily(daily: pl.DataFrame, cutoff: date) -> pl.DataFrame:
-    """``daily`` (per key and day sums) with each key's rows dated before ``cutoff`` folded
-    into one row dated on the key's first day.
+def fold_history(daily: pl.DataFrame, state: pl.DataFrame, cutoff: date
+                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``daily`` (per key and day sums) and its cumulative ``state`` with each key's days before
+    ``cutoff`` folded into one row dated on the key's first day.
 
     A row dated on or after ``cutoff + window`` looks the history up on its own day and on the
     first day of its window, never before ``cutoff``: there it needs a key's sums through the
-    last day before ``cutoff`` (the folded row) and its first day (kept), nothing else. The
-    folded sums are the running sums in day order, as :func:`cumulative_state` adds them, so
-    the cumulative state from ``cutoff`` on is bit for bit the same. The carried history then
-    grows with the keys and the window, not with every day since the first.
+    last day before ``cutoff`` and its first day, nothing else. The folded row holds those
+    running sums, taken from the state's last row before ``cutoff``, so the daily sums and the
+    state stay each other's (``cumulative_state(daily)`` is the state, bit for bit) and the
+    carried history grows with the keys and the window, not with every day since the first.
     """
-    old = daily.filter(pl.col("day") < cutoff)
-    if old.height == 0:
-        return daily
-    folded = (
-        old.sort(["key", "day"])
-        .select("key", "day", *[pl.col(c).cum_sum().over("key") for c in SUMS])
-        .group_by("key")
-        .agg(pl.col("day").first(), *[pl.col(c).last() for c in SUMS])
-    )
-    return pl.concat([folded.select(daily.columns), daily.filter(pl.col("day") >= cutoff)],
-                     how="vertical")
+    sentinel = pl.col("day") == SENTINEL_DAY
+    folded = (state.filter((pl.col("day") < cutoff) & ~sentinel)
+              .group_by("key").agg(pl.all().last())
+              .with_columns(pl.col("t_first_day").alias("day")).select(state.columns)
+              .sort("day"))
+    if folded.height == 0:
+        return daily, state
+    kept = pl.col("day") >= cutoff
+    # still sorted by day without sorting it all: sentinels, folded rows, then the window
+    state = pl.concat([state.filter(sentinel), folded, state.filter(kept)], how="vertical")
+    sums = folded.select("key", "day", *[pl.col(f"c_{c}").alias(c) for c in SUMS])
+    daily = pl.concat([sums.select(daily.columns), daily.filter(kept)], how="vertical")
+    return daily, state
 
 
 def advance_models(models: dict[str, Any], rows: pl.DataFrame) -> dict[str, Any]:
