@@ -20,6 +20,11 @@ HEADER = (
 )
 
 
+def verdict(met: bool) -> str:
+    """How every benchmark marks a target in docs/benchmarks.md."""
+    return "**met**" if met else "**not met**"
+
+
 def machine() -> str:
     """A one-line description of the machine the benchmark ran on."""
     cpus = os.cpu_count()

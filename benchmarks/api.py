@@ -60,7 +60,7 @@ import httpx
 import numpy as np
 import polars as pl
 
-from benchmarks._report import write_section
+from benchmarks._report import verdict, write_section
 from clearlane.schema.fields import OUTCOME_FIELDS
 from clearlane.selection import SelectionPolicy
 
@@ -333,10 +333,6 @@ def pacing_summary(path: Path) -> str:
     shares = ", ".join(f"{lane}/{basis} {n / total:.1%}" for lane, basis, n in counts.iter_rows())
     return (f"{total:,} answers: {shares}; most red declarations of one office-day {worst} "
             f"(capacity {BENCH_CAPACITY})")
-
-
-def verdict(met: bool) -> str:
-    return "**met**" if met else "**not met**"
 
 
 def main(argv: list[str] | None = None) -> None:

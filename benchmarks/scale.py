@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import polars as pl
 import psutil
 
-from benchmarks._report import write_section
+from benchmarks._report import verdict, write_section
 from clearlane.features.prepare import SCORING_COLUMNS
 from clearlane.models import registry
 from clearlane.scale.dataset import read_partition
@@ -351,10 +351,10 @@ def render_sizes(args: argparse.Namespace, results: list[dict[str, Any]]) -> str
         "",
         "Targets (issue 24): batch scoring ≥ 200,000 declarations/s end to end from Parquet "
         "(without reasons) — "
-        f"**{'met' if rate >= 200_000 else 'not met'}** (slowest size {rate:,.0f}); reasons for "
+        f"{verdict(rate >= 200_000)} (slowest size {rate:,.0f}); reasons for "
         "the top 10 % adding at most 1× to it — "
-        f"**{'met' if reasons <= 1 else 'not met'}** (they add up to {reasons:.1f}×); model "
-        f"artifacts ≤ 50 MB at every size — **{'met' if artifacts <= 50 else 'not met'}** "
+        f"{verdict(reasons <= 1)} (they add up to {reasons:.1f}×); model "
+        f"artifacts ≤ 50 MB at every size — {verdict(artifacts <= 50)} "
         f"(largest {artifacts:.1f} MB); peak memory at 20 M below 8 GB and 20 M / 5 M time ≤ "
         f"4.4× — **not measured** (largest size run: {largest['items']:,} items, peak "
         f"{max(s['peak_mb'] for s in largest['steps']):,.0f} MB).",

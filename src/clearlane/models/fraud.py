@@ -432,15 +432,16 @@ class FraudModel:
         per-leaf tables (:mod:`clearlane.models.attribution`, built on first use, several times
         faster per row); batches, and models whose tables would be too large, from LightGBM's
         ``pred_contrib`` on its threads. Both give the same values to rounding."""
-        tables = self.__dict__.get("_leaf_tables")
-        if len(matrix) <= _TABLE_ROWS and tables is None:
-            try:
-                tables = LeafTables(self.booster_.dump_model())
-            except TablesTooLargeError:
-                tables = False
-            self._leaf_tables = tables
-        if len(matrix) <= _TABLE_ROWS and tables:
-            return tables.contributions(matrix)
+        if len(matrix) <= _TABLE_ROWS:
+            tables: LeafTables | bool | None = self.__dict__.get("_leaf_tables")
+            if tables is None:  # first use; False: too large for this model, do not retry
+                try:
+                    tables = LeafTables(self.booster_.dump_model())
+                except TablesTooLargeError:
+                    tables = False
+                self._leaf_tables = tables
+            if isinstance(tables, LeafTables):
+                return tables.contributions(matrix)
         contrib = np.asarray(self.booster_.predict(
             matrix, pred_contrib=True, num_threads=self.n_jobs if n_jobs is None else n_jobs))
         return contrib[:, :-1]
