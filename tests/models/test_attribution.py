@@ -67,3 +67,12 @@ def test_tables_too_large_are_refused_before_they_are_built(booster: lgb.Booster
 def test_a_matrix_of_the_wrong_width_is_refused(booster: lgb.Booster) -> None:
     with pytest.raises(ValueError, match="5 feature columns"):
         LeafTables(booster.dump_model()).contributions(np.zeros((2, 4)))
+
+
+def test_a_forest_without_splits_gives_zero_contributions() -> None:
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    y = np.zeros(50)
+    y[:3] = 1
+    stumps = lgb.train({"objective": "binary", "verbose": -1, "min_data_in_leaf": 100},
+                       lgb.Dataset(X, y), num_boost_round=3)
+    assert np.array_equal(LeafTables(stumps.dump_model()).contributions(X[:2]), np.zeros((2, 3)))

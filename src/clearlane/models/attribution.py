@@ -147,12 +147,9 @@ class LeafTables:
             raise TablesTooLargeError(
                 f"the per-leaf tables would take {cells * 8 / 2**20:,.0f} MB "
                 f"(limit {self.max_bytes / 2**20:,.0f} MB)")
-        slot_feature = np.full((len(leaves), width), self.n_features, dtype=np.int64)
-        for g, unique in enumerate(slots):
-            slot_feature[g, :len(unique)] = unique
         values = np.asarray([v for v, _ in leaves], dtype=np.float64)
         offsets = np.zeros(len(leaves), dtype=np.int64)
-        pieces: list[np.ndarray] = []
+        pieces: list[np.ndarray] = [np.zeros(0)]  # none when every tree is a single leaf
         start = 0
         for d in range(1, width + 1):
             rows = np.flatnonzero(widths == d)
@@ -171,9 +168,9 @@ class LeafTables:
         # every (leaf, path feature) cell, grouped by feature: the looked-up values of a
         # feature's cells are then summed in one pass
         cell_leaf = np.repeat(np.arange(len(leaves), dtype=np.int64), widths)
-        cell_slot = np.concatenate([np.arange(w, dtype=np.int64) for w in widths]) \
-            if len(leaves) else np.zeros(0, dtype=np.int64)
-        cell_feature = slot_feature[cell_leaf, cell_slot]
+        cell_slot = np.arange(cell_leaf.size, dtype=np.int64) - np.repeat(
+            np.cumsum(widths) - widths, widths)
+        cell_feature = np.asarray([f for unique in slots for f in unique], dtype=np.int64)
         order = np.argsort(cell_feature, kind="stable")
         self._cell_leaf, self._cell_slot = cell_leaf[order], cell_slot[order]
         present, first = np.unique(cell_feature[order], return_index=True)
