@@ -278,18 +278,18 @@ class FeaturePipeline:
             # the batch must not outlive the window: its own rows would fall out of it
             fast = (last - self.history_end_).days <= window
         if not fast:
-            return BatchFeatures(self.derivation(), _columns(prep), self._raw_general(prep),
+            return BatchFeatures(self.derivation(), numeric_columns(prep), self._raw_general(prep),
                                  self._encode_categories(prep), prep.height)
         # fast path: work in date order, put the rows back in input order at the end
         day_numbers = prep["day"].to_numpy()
         if bool(np.all(day_numbers[1:] >= day_numbers[:-1])):  # already in date order
-            return BatchFeatures(self.derivation(), _columns(prep), self._raw_fast(prep, n_jobs),
+            return BatchFeatures(self.derivation(), numeric_columns(prep), self._raw_fast(prep, n_jobs),
                                  self._encode_categories(prep), prep.height)
         order = np.argsort(day_numbers, kind="stable")
         ordered = prep[order]
         raw = {name: {c: unsort(v, order) for c, v in sums.items()}
                for name, sums in self._raw_fast(ordered, n_jobs).items()}
-        columns = {c: unsort(v, order) for c, v in _columns(ordered).items()}
+        columns = {c: unsort(v, order) for c, v in numeric_columns(ordered).items()}
         categories = {c: unsort(v, order) for c, v in self._encode_categories(ordered).items()}
         return BatchFeatures(self.derivation(), columns, raw, categories, prep.height)
 
@@ -456,8 +456,15 @@ class FittedFeatures:
         if self.frame.height != declarations.height:
             raise ValidationError(f"shared features have {self.frame.height} rows; the "
                                   f"training frame has {declarations.height}")
+        self.check_params(self.pipeline, params, groups_subset=groups_subset)
+
+    @staticmethod
+    def check_params(pipeline: FeaturePipeline, params: Mapping[str, Any], *,
+                     groups_subset: bool = False) -> None:
+        """Refuse a fitted ``pipeline`` made with parameters other than ``params`` (with
+        ``groups_subset`` the wanted groups need only be among the pipeline's)."""
         wanted = FeaturePipeline(**params).get_params()
-        have = self.pipeline.get_params()
+        have = pipeline.get_params()
         if groups_subset:
             missing = [g for g in wanted["groups"] if g not in have["groups"]]
             wanted["groups"] = have["groups"] if not missing else wanted["groups"]
@@ -466,7 +473,7 @@ class FittedFeatures:
                                   f"this model needs {wanted}")
 
 
-def _columns(prep: pl.DataFrame) -> dict[str, np.ndarray]:
+def numeric_columns(prep: pl.DataFrame) -> dict[str, np.ndarray]:
     return {c: prep[c].fill_null(np.nan).to_numpy().astype(float) for c in NUMERIC_INPUTS}
 
 

@@ -43,11 +43,23 @@ SCORING_COLUMNS: tuple[str, ...] = (
 Reading only these from the workspace is much cheaper than whole rows."""
 
 
+EXTRA_SAMPLE = 1000
+"""The ``extra`` texts (the first non-null ones) whose keys become categorical columns."""
+
+
 def extra_keys(declarations: pl.DataFrame, limit: int = 30) -> list[str]:
+    """The keys of the ``extra`` JSON objects among the first :data:`EXTRA_SAMPLE` non-null
+    texts, in order of first appearance (at most ``limit``)."""
     if EXTRA_COLUMN not in declarations.columns:
         return []
+    return keys_of_texts(declarations[EXTRA_COLUMN].drop_nulls().head(EXTRA_SAMPLE).to_list(),
+                         limit)
+
+
+def keys_of_texts(texts: list[str], limit: int = 30) -> list[str]:
+    """The keys of the JSON objects among ``texts``, in order of first appearance."""
     keys: dict[str, None] = {}
-    for text in declarations[EXTRA_COLUMN].drop_nulls().head(1000).to_list():
+    for text in texts:
         try:
             parsed = json.loads(text)
         except (TypeError, ValueError):

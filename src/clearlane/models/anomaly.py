@@ -85,13 +85,35 @@ class AnomalyDetector:
             raise ValidationError(
                 f"the anomaly detector needs at least 10 declarations; got {declarations.height}"
             )
-        params = {"groups": list(GROUPS), **dict(self.feature_params or {})}
-        unlabelled = declarations.drop([c for c in _LABEL_COLUMNS if c in declarations.columns])
-        if features is None:
-            self.pipeline_ = FeaturePipeline(**params).fit(unlabelled)
-        else:
+        params = self._feature_params()
+        if features is not None:
             features.check(declarations, params, groups_subset=True)
-            self.pipeline_ = features.pipeline.subset(params["groups"], labels=False)
+            return self.fit_shared(features.pipeline, features.frame)
+        unlabelled = declarations.drop([c for c in _LABEL_COLUMNS if c in declarations.columns])
+        self.pipeline_ = FeaturePipeline(**params).fit(unlabelled)
+        self._choose_signals(params)
+        return self._fit_scales(self._signal_matrix(self.pipeline_.transform_matrix(unlabelled)))
+
+    def fit_shared(self, pipeline: FeaturePipeline, features: pl.DataFrame) -> AnomalyDetector:
+        """Fit from a pipeline fitted on the training rows with outcomes (the fraud model's,
+        with this detector's feature parameters and its groups among the pipeline's) and the
+        in-sample features of those rows (at least the columns of :data:`SIGNALS` the
+        pipeline has). The detector keeps the pipeline's groups it needs, with the outcome sums
+        zeroed; the signals use no outcome sums, so the shared features hold their values.
+        The result is that of :meth:`fit` on the same rows."""
+        if features.height < 10:
+            raise ValidationError(
+                f"the anomaly detector needs at least 10 declarations; got {features.height}")
+        params = self._feature_params()
+        FittedFeatures.check_params(pipeline, params, groups_subset=True)
+        self.pipeline_ = pipeline.subset(params["groups"], labels=False)
+        self._choose_signals(params)
+        return self._fit_scales(self._log_signals(features.select(self.feature_names_).to_numpy()))
+
+    def _feature_params(self) -> dict[str, Any]:
+        return {"groups": list(GROUPS), **dict(self.feature_params or {})}
+
+    def _choose_signals(self, params: Mapping[str, Any]) -> None:
         available = set(self.pipeline_.feature_names_)
         self.signals_ = [s for s in SIGNALS if s[0] in available]
         if not self.signals_:
@@ -100,11 +122,8 @@ class AnomalyDetector:
                 f"the feature groups {params['groups']} give none"
             )
         self.feature_names_ = [s[0] for s in self.signals_]
-        if features is None:
-            X = self._signal_matrix(self.pipeline_.transform_matrix(unlabelled))
-        else:
-            # the signals use no outcome sums: the shared (labelled) features hold their values
-            X = self._log_signals(features.frame.select(self.feature_names_).to_numpy())
+
+    def _fit_scales(self, X: np.ndarray) -> AnomalyDetector:
         self.medians_ = np.nan_to_num(np.nanmedian(X, axis=0), nan=0.0)
         mad = np.nan_to_num(np.nanmedian(np.abs(X - self.medians_), axis=0))
         std = np.nan_to_num(np.nanstd(X, axis=0))

@@ -33,7 +33,7 @@ from clearlane.errors import ValidationError
 from clearlane.evaluate.calibration import reliability
 from clearlane.evaluate.metrics import auc_score, targeting_metrics
 from clearlane.features.batch import BatchFeatures
-from clearlane.features.pipeline import FittedFeatures
+from clearlane.features.pipeline import FeaturePipeline, FittedFeatures
 from clearlane.models.attribution import LeafTables, TablesTooLargeError
 from clearlane.models.reasons import reasons_from_contributions
 from clearlane.schema.reasons import Reason
@@ -114,26 +114,43 @@ class FraudModel:
         history is aggregated and the matrix materialised once); the result is the same as
         fitting them here.
         """
-        report = progress or (lambda done, total: None)
         if "fraud" not in declarations.columns:
             raise ValidationError("training needs the outcome column 'fraud'; none was given")
         params = dict(self.feature_params or {})
         if features is not None:
             features.check(declarations, params)
         shared = features if features is not None else FittedFeatures.fit(declarations, **params)
-        self.pipeline_ = shared.pipeline
         frame = shared.frame
-        inspected = _inspected_mask(declarations)
-        labels = declarations["fraud"].cast(pl.Boolean).fill_null(False).to_numpy()
-        mask = inspected & ~declarations["fraud"].is_null().to_numpy()
-        if mask.sum() < 50 or labels[mask].sum() < 5 or (~labels[mask]).sum() < 5:
+        mask = labelled_mask(declarations)
+        X = frame.filter(pl.Series(mask)).to_numpy()
+        y = declarations["fraud"].cast(pl.Boolean).fill_null(False).to_numpy()[mask]
+        days = declarations["declared_at"].cast(pl.Date).to_numpy()[mask]
+        revenue = (declarations["revenue_recovered"].cast(pl.Float64).to_numpy()[mask]
+                   if "revenue_recovered" in declarations.columns else None)
+        return self.fit_labelled(shared.pipeline, X, y, days, revenue, progress)
+
+    def fit_labelled(self, pipeline: FeaturePipeline, X: np.ndarray, y: np.ndarray,
+                     days: np.ndarray, revenue: np.ndarray | None,
+                     progress: Progress | None = None) -> FraudModel:
+        """Fit the trees, calibration and revenue model on the labelled rows only: ``X`` their
+        features from the fitted ``pipeline`` (in-sample, rows × its features), ``y`` their
+        outcome (fraud found), ``days`` their declaration dates and ``revenue`` the revenue
+        recovered (national currency; ``None`` when the data has no such column).
+
+        :meth:`fit` calls it with the rows of :func:`labelled_mask`; training out of core
+        (:mod:`clearlane.scale.fitting`) calls it with the same rows gathered month by month.
+        The model is the same either way.
+        """
+        report = progress or (lambda done, total: None)
+        y = np.asarray(y, dtype=bool)
+        if len(y) < 50 or y.sum() < 5 or (~y).sum() < 5:
             raise ValidationError(
                 f"training needs at least 50 inspected declarations with 5 frauds and 5 non-frauds; "
-                f"got {int(mask.sum())} inspected, {int(labels[mask].sum())} frauds"
+                f"got {len(y)} inspected, {int(y.sum())} frauds"
             )
-        X = frame.filter(pl.Series(mask)).to_numpy()
-        y = labels[mask].astype(int)
-        days = declarations["declared_at"].cast(pl.Date).to_numpy()[mask]
+        self.pipeline_ = pipeline
+        frauds = y.copy()
+        y = y.astype(int)
         self.feature_names_ = list(self.pipeline_.feature_names_)
         cats = [self.feature_names_.index(c) for c in self.pipeline_.categorical_features_]
         self.categorical_indices_ = cats
@@ -179,7 +196,7 @@ class FraudModel:
             params, lgb.Dataset(X, y, categorical_feature=cats), num_boost_round=self.n_rounds_
         )
         report(len(grid) + 1, len(grid) + 2)
-        self._fit_revenue(declarations, frame, labels & mask)
+        self._fit_revenue(X, frauds, revenue)
         report(len(grid) + 2, len(grid) + 2)
         self.base_rate_ = float(y.mean())
         self.training_window_ = (str(days.min()), str(days.max()))
@@ -206,23 +223,21 @@ class FraudModel:
             params["scale_pos_weight"] = (len(y) - positives) / positives
         return params
 
-    def _fit_revenue(self, declarations: pl.DataFrame, features: pl.DataFrame,
-                     frauds: np.ndarray) -> None:
+    def _fit_revenue(self, X: np.ndarray, frauds: np.ndarray,
+                     revenue: np.ndarray | None) -> None:
         self.revenue_booster_: lgb.Booster | None = None
         self.revenue_basis_ = "proxy:duty_at_stake"
-        if "revenue_recovered" not in declarations.columns:
+        if revenue is None:
             return
-        revenue = declarations["revenue_recovered"].cast(pl.Float64).to_numpy()
         rows = frauds & np.isfinite(revenue) & (np.nan_to_num(revenue) > 0)
         if rows.sum() < self.min_revenue_rows:
             return
-        X = features.filter(pl.Series(rows)).to_numpy()
         target = np.log1p(revenue[rows])
         params = {"objective": "regression", "learning_rate": 0.1, "num_leaves": 15,
                   "min_data_in_leaf": 10, "seed": self.random_state, "deterministic": True,
                   "num_threads": self.n_jobs, "verbose": -1}
         self.revenue_booster_ = lgb.train(
-            params, lgb.Dataset(X, target, categorical_feature=self.categorical_indices_),
+            params, lgb.Dataset(X[rows], target, categorical_feature=self.categorical_indices_),
             num_boost_round=100,
         )
         self.revenue_basis_ = "model:revenue_recovered"
@@ -489,10 +504,13 @@ def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return a, b
 
 
-def _inspected_mask(declarations: pl.DataFrame) -> np.ndarray:
+def labelled_mask(declarations: pl.DataFrame) -> np.ndarray:
+    """The rows the fraud model learns from: inspected (when the data says so) with a known
+    outcome (``fraud`` not null)."""
+    known = ~declarations["fraud"].is_null().to_numpy()
     if "inspected" in declarations.columns:
-        return declarations["inspected"].cast(pl.Boolean).fill_null(False).to_numpy()
-    return ~declarations["fraud"].is_null().to_numpy()
+        return declarations["inspected"].cast(pl.Boolean).fill_null(False).to_numpy() & known
+    return known
 
 
 def _float(value: Any) -> float:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -119,7 +120,7 @@ def train_models(
     fingerprint = registry.data_fingerprint(data)
     first, last = data["declared_at"].min(), data["declared_at"].max()
     labelled = int(data.filter(pl.col("inspected").fill_null(False)).height)
-    fraud_record = None
+    model = None
     shared: FittedFeatures | None = None
     if labelled >= 50:
         grid = None if search else [DEFAULT_GRID[0]]
@@ -128,23 +129,37 @@ def train_models(
         shared = FittedFeatures.fit(data)
         model = FraudModel(grid=grid, random_state=seed).fit(data, progress=progress,
                                                              features=shared)
+    detector = AnomalyDetector(random_state=seed).fit(data, features=shared)
+    del shared
+    return register_trained(workspace, model, detector, first=first, last=last,
+                            n_rows=data.height, fingerprint=fingerprint, seed=seed,
+                            promote=promote)
+
+
+def register_trained(workspace: Workspace, model: FraudModel | None, detector: AnomalyDetector,
+                     *, first: Any, last: Any, n_rows: int, fingerprint: str, seed: int,
+                     promote: bool, details: dict[str, Any] | None = None) -> TrainResult:
+    """Register a fitted fraud model (when there is one) and anomaly detector trained on the
+    same ``n_rows`` declarations from ``first`` to ``last``; promote both when ``promote``.
+    ``details`` are added to both models' recorded parameters."""
+    extra = dict(details or {})
+    fraud_record = None
+    if model is not None:
         fraud_record = registry.register(
-            workspace, model, "fraud", train_from=first, train_to=last, n_rows=data.height,
+            workspace, model, "fraud", train_from=first, train_to=last, n_rows=n_rows,
             features=model.feature_names_,
             params={"chosen": model.best_params_, "n_rounds": model.n_rounds_,
                     "calibration": list(model.calibration_), "trials": model.trials_,
-                    "revenue_basis": model.revenue_basis_, "seed": seed},
+                    "revenue_basis": model.revenue_basis_, "seed": seed, **extra},
             metrics={**model.validation_metrics_,
                      "validation_window": list(model.validation_window_)},
             fingerprint=fingerprint,
         )
-    detector = AnomalyDetector(random_state=seed).fit(data, features=shared)
-    del shared
     anomaly_record = registry.register(
-        workspace, detector, "anomaly", train_from=first, train_to=last, n_rows=data.height,
+        workspace, detector, "anomaly", train_from=first, train_to=last, n_rows=n_rows,
         features=detector.feature_names_, params={"seed": seed, "clip": detector.clip,
                                                  "medians": detector.medians_.tolist(),
-                                                 "scales": detector.scales_.tolist()},
+                                                 "scales": detector.scales_.tolist(), **extra},
         metrics={}, fingerprint=fingerprint,
         # the detector's history tables are the fraud model's (one shared pipeline): stored once
         history_of=None if fraud_record is None else fraud_record.version,

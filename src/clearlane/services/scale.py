@@ -14,6 +14,8 @@ from typing import Any
 
 from clearlane.errors import ValidationError
 from clearlane.models import registry
+from clearlane.models.anomaly import SIGNALS, AnomalyDetector
+from clearlane.models.fraud import DEFAULT_GRID, FraudModel
 from clearlane.scale.dataset import (
     ASSESSMENTS_FORMAT,
     DECLARATIONS_FORMAT,
@@ -29,7 +31,13 @@ from clearlane.scale.export import export_declarations
 from clearlane.scale.scoring import PartitionHook, Progress, ScoringModels, run_local
 from clearlane.scoring.assessments import ASSESSMENT_SCHEMA
 from clearlane.services import audit
-from clearlane.services.risk import COMPILE_FROM_ROWS, UNAVAILABLE_ANOMALY
+from clearlane.services.risk import (
+    COMPILE_FROM_ROWS,
+    TRAINING_COLUMNS,
+    UNAVAILABLE_ANOMALY,
+    TrainResult,
+    register_trained,
+)
 from clearlane.store.workspace import Workspace
 
 
@@ -139,6 +147,44 @@ def assess_parquet(
         cluster=cluster or (_address(client) if client is not None else None),
         warnings=((f"anomaly scorer unavailable: {models.anomaly_unavailable}",)
                   if models.anomaly_unavailable else ()))
+
+
+def train_out_of_core(
+    workspace: Workspace,
+    source: Path,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    seed: int = 42,
+    search: bool = True,
+    promote: bool = False,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """``clearlane train`` from a dataset written by ``clearlane export --parquet``, one month
+    in memory at a time: the same fraud model and anomaly detector as ``train`` on the same
+    declarations (tests compare them), registered in ``workspace`` the same way.
+
+    Memory holds the history (per-key daily sums), one month, and the features of the
+    labelled rows, not the whole training window and its features.
+    """
+    from clearlane.scale.fitting import gather_training_data
+
+    source = Path(source)
+    manifest = verify_dataset(source, read_manifest(source, DECLARATIONS_FORMAT))
+    fraud = FraudModel(grid=None if search else [DEFAULT_GRID[0]], random_state=seed)
+    detector = AnomalyDetector(random_state=seed)
+    data = gather_training_data(source, manifest, TRAINING_COLUMNS, date_from=date_from,
+                                date_to=date_to, feature_params=dict(fraud.feature_params or {}),
+                                signal_names=[name for name, _, _ in SIGNALS],
+                                progress=progress)
+    model = None
+    if data.inspected >= 50:
+        model = fraud.fit_labelled(data.pipeline, data.X, data.y, data.days, data.revenue)
+    detector.fit_shared(data.pipeline, data.signals)
+    return register_trained(workspace, model, detector, first=data.first, last=data.last,
+                            n_rows=data.rows, fingerprint=data.fingerprint, seed=seed,
+                            promote=promote,
+                            details={"trained_on": "parquet", "source_digest": manifest.digest})
 
 
 def train_on_cluster(
