@@ -44,3 +44,27 @@ def test_an_unreachable_scheduler_is_one_plain_message(scale_setup: ScaleSetup,
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_train_from_the_dataset_on_this_machine(scale_setup: ScaleSetup, tmp_path: Path) -> None:
+    created = clearlane("init", "-w", "ws", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    trained = clearlane("scale", "train", "--parquet", str(scale_setup.dataset), "--to",
+                        "2024-02-20", "--seed", "1", "--no-search", "--promote", "-w", "ws",
+                        cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    assert "(promoted) trained on" in trained.stdout and "2024-02-20" in trained.stdout
+    assert "Anomaly detector" in trained.stdout
+    listed = clearlane("models", "list", "-w", "ws", cwd=tmp_path)
+    assert listed.stdout.count("promoted") == 2, listed.stdout
+
+
+def test_cluster_only_and_local_only_options_are_refused(scale_setup: ScaleSetup,
+                                                         tmp_path: Path) -> None:
+    ws = str(scale_setup.workspace.path)
+    for args, message in ((("--model", "fraud-x"), "--model names the reference"),
+                          (("--cluster", "local:2", "--no-search"), "--no-search apply to")):
+        result = clearlane("scale", "train", "--parquet", str(scale_setup.dataset), *args,
+                           "-w", ws, cwd=tmp_path)
+        assert result.returncode == 2, (result.stdout, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr

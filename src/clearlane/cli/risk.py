@@ -16,7 +16,12 @@ from clearlane.cli.common import (
     seed_value,
     workspace_path,
 )
-from clearlane.services.risk import assess_declarations, evaluate_model, train_models
+from clearlane.services.risk import (
+    TrainResult,
+    assess_declarations,
+    evaluate_model,
+    train_models,
+)
 from clearlane.store.workspace import Workspace
 
 
@@ -46,6 +51,11 @@ def train(
             search=search,
             progress=lambda done, total: advance(done, total),
         )
+    report_trained(result)
+
+
+def report_trained(result: TrainResult) -> None:
+    """What `train` and `scale train` print about the models they registered."""
     if result.fraud is None:
         console.print("[yellow]No inspection outcomes (need 50 inspected): fraud model skipped.[/]")
     else:

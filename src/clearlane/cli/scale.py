@@ -1,14 +1,29 @@
-"""Partitioned data and clusters: `clearlane export --parquet`, `clearlane scale assess`."""
+"""Partitioned data and clusters: `clearlane export --parquet`, `clearlane scale assess` and
+`clearlane scale train`."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from clearlane.cli.common import WorkspaceOption, console, progress_bar, workspace_path
-from clearlane.services.scale import assess_parquet, export_parquet, train_on_cluster
+from clearlane.cli.common import (
+    WorkspaceOption,
+    console,
+    progress_bar,
+    seed_value,
+    workspace_path,
+)
+from clearlane.cli.risk import report_trained
+from clearlane.errors import ValidationError
+from clearlane.services.scale import (
+    assess_parquet,
+    export_parquet,
+    train_on_cluster,
+    train_out_of_core,
+)
 from clearlane.store.workspace import Workspace
 
 app = typer.Typer(help="Work on month-partitioned Parquet datasets, on this machine or on a "
@@ -91,25 +106,59 @@ def train(
     parquet: Annotated[Path, typer.Option(
         "--parquet", help="Dataset written by `clearlane export --parquet`.",
         show_default=False)],
-    cluster: Annotated[str, typer.Option(
-        help="Dask cluster: local:N (N worker processes on this machine) or tcp://HOST:PORT.",
-        show_default=False)],
+    cluster: Annotated[str | None, typer.Option(
+        help="Refit a registered model's trees on a Dask cluster: local:N (N worker processes "
+             "on this machine) or tcp://HOST:PORT. Without it, train here, one month in "
+             "memory at a time.", show_default=False)] = None,
     workspace: WorkspaceOption = None,
+    date_from: Annotated[datetime | None, typer.Option(
+        "--from", formats=["%Y-%m-%d"],
+        help="First declaration date used (inclusive; not with --cluster).")] = None,
+    date_to: Annotated[datetime | None, typer.Option(
+        "--to", formats=["%Y-%m-%d"],
+        help="Last declaration date used (inclusive; not with --cluster).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Random seed (env CLEARLANE_SEED; default 42; not with --cluster).",
+        show_default=False)] = None,
+    search: Annotated[bool, typer.Option(
+        help="Search hyper-parameters on the validation window (--no-search: one default, "
+             "faster; not with --cluster).")] = True,
     model: Annotated[str | None, typer.Option(
-        help="Reference fraud model whose parameters, rounds and training window are used "
-             "(default: the promoted, else newest).")] = None,
-    promote: Annotated[bool, typer.Option(help="Promote the new model at once.")] = False,
+        help="With --cluster: the reference fraud model whose parameters, rounds and "
+             "training window are used (default: the promoted, else newest).")] = None,
+    promote: Annotated[bool, typer.Option(help="Promote the new model(s) at once.")] = False,
     timeout: Annotated[float, typer.Option(
         help="Seconds to wait for a tcp:// scheduler before giving up.")] = 10.0,
 ) -> None:
-    """Refit a fraud model's trees on a Dask cluster (lightgbm.dask) from a dataset.
+    """Train from a dataset, on this machine out of core or on a Dask cluster.
 
-    The parameters and the number of rounds are those the reference model chose on its
-    validation window (`clearlane train`); its feature pipeline, calibration and revenue
-    model are kept. The result is registered as a new fraud model: compare it with
+    Without --cluster: what `clearlane train` does (fraud model and anomaly detector, the
+    same models on the same declarations), reading one month at a time, so a history larger
+    than memory can be trained on one machine.
+
+    With --cluster: refit a registered fraud model's trees with lightgbm.dask, with the
+    parameters and rounds the reference model chose on its validation window; its feature
+    pipeline, calibration and revenue model are kept. Compare the two with
     `clearlane evaluate --model`.
     """
     ws = Workspace.open(workspace_path(workspace))
+    if cluster is None:
+        if model is not None:
+            raise ValidationError("--model names the reference of a cluster refit; "
+                                  "give --cluster, or leave --model out")
+        with progress_bar("Training from the dataset (two passes over the months)") as advance:
+            result = train_out_of_core(
+                ws, parquet, date_from=date_from.date() if date_from else None,
+                date_to=date_to.date() if date_to else None, seed=seed_value(seed),
+                search=search, promote=promote,
+                progress=lambda done, total: advance(done, total))
+        report_trained(result)
+        return
+    ignored = [name for name, given in (("--from", date_from), ("--to", date_to),
+                                        ("--seed", seed), ("--no-search", not search)) if given]
+    if ignored:
+        raise ValidationError(f"{', '.join(ignored)} apply to training here; on a cluster the "
+                              "reference model's window, seed and parameters are used")
     with progress_bar("Training on the cluster") as advance:
         record = train_on_cluster(ws, parquet, cluster=cluster, version=model, promote=promote,
                                   timeout=timeout)
