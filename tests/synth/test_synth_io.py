@@ -78,3 +78,16 @@ def test_synthetic_data_ingests_cleanly_with_the_canonical_profile(
     assert stored["inspected"].sum() > 0
     rejected = Workspace.open(tmp_path / "ws").query("SELECT count(*) FROM quarantine").item()
     assert rejected == 0
+
+
+def test_written_in_parts_the_files_hold_the_same_rows(tmp_path: Path) -> None:
+    from clearlane.services.synth import write_synthetic, write_synthetic_parts
+
+    config = SynthConfig(n_items=5000, days=400, seed=5)  # crosses a year: numbers restart
+    whole = write_synthetic(config, tmp_path / "whole").files
+    steps: list[float] = []
+    parts = write_synthetic_parts(config, tmp_path / "parts", rows_per_part=1300,
+                                  progress=lambda done, total: steps.append(done))
+    for a, b in zip(whole, parts, strict=True):
+        assert pl.read_parquet(a).equals(pl.read_parquet(b)), b.name
+    assert steps[-1] == 6 + 4 and steps == sorted(steps)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from clearlane.errors import ValidationError
 from clearlane.synth import MECHANISMS, SynthConfig, SynthFiles, SynthResult, generate
-from clearlane.synth.generator import STEPS
+from clearlane.synth.generator import STEPS, assemble, draw_all
 
 if TYPE_CHECKING:
     from clearlane.services.ingest import IngestReport
@@ -47,6 +48,52 @@ def write_synthetic(
     files = result.write(folder, format=format)
     step(total)
     return SynthRun(result, files)
+
+
+def write_synthetic_parts(
+    config: SynthConfig,
+    folder: Path | str,
+    rows_per_part: int = 1_000_000,
+    progress: Progress | None = None,
+) -> SynthFiles:
+    """:func:`write_synthetic` in Parquet for data sets larger than memory allows at once: the
+    frames are assembled and written ``rows_per_part`` items at a time, so memory holds the
+    draws (a few numeric arrays per item) and one part, not the whole frames. The files hold
+    the same rows as ``write_synthetic``'s.
+
+    ``progress(done, total)`` counts the generation steps, then the parts.
+    """
+    import pyarrow.parquet as pq
+
+    if rows_per_part < 1:
+        raise ValidationError(f"rows_per_part must be ≥ 1; got {rows_per_part}")
+    parts = max(1, -(-config.n_items // rows_per_part))
+    total = STEPS - 1 + parts
+
+    def step(done: float, _total: float | None = None) -> None:
+        if progress is not None:
+            progress(min(done, STEPS - 1), total)
+
+    draws = draw_all(config, progress=step)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = SynthFiles(folder / "declarations.parquet", folder / "truth.parquet")
+    writers: list[Any] = [None, None]
+    try:
+        for k, start in enumerate(range(0, config.n_items, rows_per_part)):
+            frames = assemble(draws, slice(start, min(config.n_items, start + rows_per_part)))
+            for i, frame in enumerate(frames):
+                table = frame.to_arrow()
+                if writers[i] is None:
+                    writers[i] = pq.ParquetWriter(files[i], table.schema, compression="zstd")
+                writers[i].write_table(table)
+            if progress is not None:
+                progress(STEPS - 1 + k + 1, total)
+    finally:
+        for writer in writers:
+            if writer is not None:
+                writer.close()
+    return files
 
 
 def ingest_synthetic(

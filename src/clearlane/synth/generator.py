@@ -7,10 +7,11 @@ frame.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypeVar
 
 import numpy as np
 import polars as pl
@@ -40,6 +41,7 @@ from clearlane.synth.trade import (
 
 Progress = Callable[[float, float | None], None]
 STEPS = 7
+T = TypeVar("T")
 
 UNIT_WORDS: dict[str, tuple[str, str, str]] = {
     "KGM": ("KG", "KGS", "kg"),
@@ -102,6 +104,36 @@ class _TextDraws:
     show_qty: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Parties:
+    """Party identifiers and the per-item picks of brand and unit wording."""
+
+    importer_ids: pl.Series
+    broker_ids: pl.Series
+    exporter_ids: pl.Series
+    brand_pick: np.ndarray
+    unit_pick: np.ndarray
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Every random draw of a data set: the frames are assembled from it, whole or a range of
+    rows at a time (:func:`assemble`), always with the same values."""
+
+    config: SynthConfig
+    catalogue: Catalogue
+    offices: Offices
+    countries: Countries
+    decls: Declarations
+    items: Items
+    planted: Planted
+    outcomes: Outcomes
+    text: _TextDraws
+    parties: _Parties
+    year_seq: np.ndarray
+    """Each item's declaration number within its year (1, 2, … in date order)."""
+
+
 def generate(config: SynthConfig, progress: Progress | None = None) -> SynthResult:
     """Generate ``config.n_items`` declaration items with planted fraud and inspection labels.
 
@@ -109,6 +141,15 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> SynthResu
     from the one main random stream in a fixed order, so the same config (seed included) gives
     identical frames.
     """
+    draws = draw_all(config, progress)
+    declarations, truth = assemble(draws)
+    if progress is not None:
+        progress(STEPS, STEPS)
+    return SynthResult(declarations=declarations, truth=truth, config=config)
+
+
+def draw_all(config: SynthConfig, progress: Progress | None = None) -> Draws:
+    """Every draw of ``config`` (the first ``STEPS - 1`` steps of :func:`generate`)."""
     config.validate()
     rng = np.random.default_rng(config.seed)
     step = 0
@@ -132,11 +173,27 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> SynthResu
     outcomes = _inspections(decls, items, planted, config, rng)
     advance()
     text = _text_draws(catalogue, config.n_items, rng)
+    parties = _Parties(
+        importer_ids=pl.Series(party_ids("IMP", decls.n_importers, rng)),
+        broker_ids=pl.Series(party_ids("DCL", decls.n_brokers, rng)),
+        exporter_ids=pl.Series(party_ids("EXP", config.exporters, rng)),
+        brand_pick=rng.integers(0, 4, config.n_items),
+        unit_pick=rng.integers(0, 3, config.n_items),
+    )
+    dates = (np.datetime64(config.start) + decls.day).astype("datetime64[D]")
+    year = dates[items.decl].astype("datetime64[Y]").astype(np.int64)
+    year_seq = (pl.DataFrame({"year": year, "seq": items.decl})
+                .select(pl.col("seq").rank("dense").over("year"))
+                .to_series().to_numpy())
     advance()
-    declarations, truth = _assemble(config, catalogue, offices, countries, decls, items,
-                                    planted, outcomes, text, rng)
-    advance()
-    return SynthResult(declarations=declarations, truth=truth, config=config)
+    return Draws(config, catalogue, offices, countries, decls, items, planted, outcomes, text,
+                 parties, year_seq)
+
+
+def _rows(value: T, rows: slice) -> T:
+    """A per-item dataclass with every array cut to ``rows``."""
+    return type(value)(**{f.name: getattr(value, f.name)[rows]
+                          for f in fields(value)})  # type: ignore[arg-type]
 
 
 # -- planted fraud -----------------------------------------------------------------------------
@@ -187,16 +244,27 @@ def _text_draws(catalogue: Catalogue, n_items: int, rng: np.random.Generator) ->
 
 
 # -- assemble ----------------------------------------------------------------------------------
-def _assemble(config: SynthConfig, catalogue: Catalogue, offices: Offices, countries: Countries,
-              decls: Declarations, items: Items, planted: Planted, outcomes: Outcomes,
-              text: _TextDraws, rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The canonical declarations and their answer key (truth), one row per item."""
+def assemble(draws: Draws, rows: slice | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The canonical declarations and their answer key (truth), one row per item, of the items
+    in ``rows`` (all when ``None``): the same rows as those of the whole frames."""
+    config, catalogue, countries = draws.config, draws.catalogue, draws.countries
+    cut = rows if rows is not None else slice(None)
+    items = _rows(draws.items, cut)
+    planted = _rows(draws.planted, cut)
+    outcomes = _rows(draws.outcomes, cut)
+    text = dataclasses.replace(draws.text, variant=draws.text.variant[cut],
+                               show_brand=draws.text.show_brand[cut],
+                               show_qty=draws.text.show_qty[cut])
+    parties = dataclasses.replace(draws.parties, brand_pick=draws.parties.brand_pick[cut],
+                                  unit_pick=draws.parties.unit_pick[cut])
+    decls = draws.decls
     vocab = np.unique(np.concatenate([catalogue.codes, catalogue.decoy[catalogue.decoy != ""]]))
     true_hs = np.searchsorted(vocab, catalogue.codes)[items.code]
     vocab_s = pl.Series(vocab.astype(str))
     country_s = pl.Series(countries.codes.astype(str))
-    raw = _raw_frame(config, catalogue, offices, countries, decls, items, planted, outcomes,
-                     text, vocab, true_hs, vocab_s, country_s, rng)
+    raw = _raw_frame(config, catalogue, draws.offices, countries, decls, items, planted,
+                     outcomes, text, parties, draws.year_seq[cut], vocab, true_hs, vocab_s,
+                     country_s)
     declarations = _canonical(raw, config)
     mechanism_names = pl.Series([None, *MECHANISMS], dtype=pl.String)
     truth = pl.DataFrame(
@@ -222,20 +290,18 @@ def _assemble(config: SynthConfig, catalogue: Catalogue, offices: Offices, count
 
 def _raw_frame(config: SynthConfig, catalogue: Catalogue, offices: Offices,
                countries: Countries, decls: Declarations, items: Items, planted: Planted,
-               outcomes: Outcomes, text: _TextDraws, vocab: np.ndarray, true_hs: np.ndarray,
-               vocab_s: pl.Series, country_s: pl.Series,
-               rng: np.random.Generator) -> pl.DataFrame:
+               outcomes: Outcomes, text: _TextDraws, parties: _Parties, year_seq: np.ndarray,
+               vocab: np.ndarray, true_hs: np.ndarray, vocab_s: pl.Series,
+               country_s: pl.Series) -> pl.DataFrame:
     """One row per item with the declared values, party ids, outcomes and the working columns
     (``seq``, ``variant``, ``brand``, ``show_*`` …) that :func:`_canonical` formats."""
     decl = items.decl
-    n_items = config.n_items
     dates = (np.datetime64(config.start) + decls.day).astype("datetime64[D]")
     decoy_hs = np.searchsorted(vocab, np.where(catalogue.decoy != "", catalogue.decoy,
                                                catalogue.codes))[items.code]
     declared_hs = np.where(planted.use_decoy, decoy_hs, true_hs)
-    importer_ids = pl.Series(party_ids("IMP", decls.n_importers, rng))
-    broker_ids = pl.Series(party_ids("DCL", decls.n_brokers, rng))
-    exporter_ids = pl.Series(party_ids("EXP", config.exporters, rng))
+    importer_ids, broker_ids, exporter_ids = (parties.importer_ids, parties.broker_ids,
+                                              parties.exporter_ids)
     tax_rate = planted.declared_duty + config.vat_rate
     freight = np.vectorize(FREIGHT_SHARE.get)(offices.transport_mode).astype(float)
     fob = np.round(planted.declared_value / (1.0 + freight[decls.office[decl]]))
@@ -243,6 +309,7 @@ def _raw_frame(config: SynthConfig, catalogue: Catalogue, offices: Offices,
         {
             "declaration_id": dates[decl].astype("datetime64[Y]").astype(np.int64) + 1970,
             "seq": decl,
+            "year_seq": year_seq,
             "item_no": items.item_no.astype(np.int64),
             "declared_at": dates[decl],
             "office_id": pl.Series(offices.ids.astype(str)).gather(decls.office[decl]),
@@ -251,8 +318,8 @@ def _raw_frame(config: SynthConfig, catalogue: Catalogue, offices: Offices,
             "exporter_id": exporter_ids.gather(decls.exporter[decl]),
             "hs_code": vocab_s.gather(declared_hs),
             "variant": text.variants.gather(items.code * text.n_variants + text.variant),
-            "brand": text.brands.gather(items.code * 4 + rng.integers(0, 4, n_items)),
-            "unit_word": text.unit_words.gather(items.code * 3 + rng.integers(0, 3, n_items)),
+            "brand": text.brands.gather(items.code * 4 + parties.brand_pick),
+            "unit_word": text.unit_words.gather(items.code * 3 + parties.unit_pick),
             "show_brand": text.show_brand,
             "show_qty": text.show_qty,
             "origin_country": country_s.gather(planted.declared_origin_idx),
@@ -295,10 +362,9 @@ def _canonical(raw: pl.DataFrame, config: SynthConfig) -> pl.DataFrame:
     canonical schema."""
     finding_texts = pl.Series([NO_FINDING] + [FINDINGS[CODE[m]] for m in MECHANISMS])
     qty_text = pl.format("{} {}", pl.col("quantity").round(0).cast(pl.Int64), pl.col("unit_word"))
-    year_seq = pl.col("seq").rank("dense").over("declaration_id")
     frame = raw.with_columns(
         declaration_id=pl.format(
-            "{}{}", pl.col("declaration_id"), year_seq.cast(pl.String).str.zfill(7)
+            "{}{}", pl.col("declaration_id"), pl.col("year_seq").cast(pl.String).str.zfill(7)
         ),
         goods_description=pl.concat_str(
             [
