@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -40,3 +41,29 @@ def test_a_large_dataset_is_scored_here_with_compiled_trees(
     assert both.height == single.height
     assert (both["fraud_probability"] - both["fraud_probability_p"]).abs().max() <= 1e-9  # type: ignore[operator]
     assert (both["expected_revenue"] - both["expected_revenue_p"]).abs().max() <= 1e-6  # type: ignore[operator]
+
+
+def test_the_detector_scores_from_the_fraud_models_batch_as_from_its_own(
+        scale_setup: ScaleSetup) -> None:
+    models = scale_service.load_scoring_models(scale_setup.workspace, explain_share=1.0)
+    assert models.shared_history  # `train` fits both models on one pipeline
+    fraud, detector = models.models["fraud"], models.models["anomaly"]
+    data = pl.concat([read_partition(scale_setup.dataset, p)
+                      for p in scale_setup.manifest.partitions])  # inside and after the history
+    batch = detector.pipeline_.unlabelled_batch(fraud.pipeline_.batch(data))
+    own_scores, own_reasons = detector.score_explained(data)
+    scores, reasons = detector.score_explained(data, batch=batch)
+    np.testing.assert_array_equal(scores, own_scores)
+    assert reasons == own_reasons
+
+
+def test_a_detector_with_a_history_of_its_own_is_not_shared(scale_setup: ScaleSetup) -> None:
+    from datetime import date
+
+    from clearlane.models.anomaly import AnomalyDetector
+    from clearlane.services.risk import load_for_training
+
+    fraud = scale_service.load_scoring_models(scale_setup.workspace).models["fraud"]
+    own = AnomalyDetector().fit(load_for_training(scale_setup.workspace, None, date(2024, 2, 19)))
+    assert not own.pipeline_.shares_history_of(fraud.pipeline_)
+    assert fraud.pipeline_.shares_history_of(fraud.pipeline_) is False  # it has outcome sums

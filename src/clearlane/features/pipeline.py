@@ -293,6 +293,47 @@ class FeaturePipeline:
         categories = {c: unsort(v, order) for c, v in self._encode_categories(ordered).items()}
         return BatchFeatures(self.derivation(), columns, raw, categories, prep.height)
 
+    def shares_history_of(self, other: FeaturePipeline) -> bool:
+        """Whether this pipeline is ``other.subset(groups, labels=False)`` in effect: the same
+        window, history period, ``extra`` keys and category vocabularies, its groups among
+        ``other``'s with the same per-key daily counts and values, and no outcome sums. Then
+        :meth:`unlabelled_batch` turns ``other``'s batch of any rows into this one's.
+
+        Compares the daily sums row for row (in stored order), so it is cheap and may say no
+        to a pipeline that is the same in another order."""
+        if not (hasattr(self, "daily_") and hasattr(other, "daily_")):
+            return False
+        same = (self.window_days == other.window_days
+                and self.extra_columns_ == other.extra_columns_
+                and self.category_columns_ == other.category_columns_
+                and self.vocab_ == other.vocab_
+                and self.history_start_ == other.history_start_
+                and self.history_end_ == other.history_end_
+                and set(self.daily_) <= set(other.daily_))
+        if not same:
+            return False
+        counts = [c for c in SUMS if c not in _LABEL_SUMS]
+        for name, mine in self.daily_.items():
+            theirs = other.daily_[name]
+            if mine.height != theirs.height:
+                return False
+            if mine.select(_LABEL_SUMS).select(pl.all().abs().sum()).row(0) != (0.0,) * 3:
+                return False
+            if not mine.select("key", "day", *counts).equals(
+                    theirs.select("key", "day", *counts)):
+                return False
+        return True
+
+    def unlabelled_batch(self, batch: BatchFeatures) -> BatchFeatures:
+        """This pipeline's batch of the rows of ``batch``, which a pipeline whose history this
+        one shares made (see :meth:`shares_history_of`): the same history sums of its groups
+        with the outcome sums zeroed, the same values and category codes."""
+        zeros = np.zeros(batch.height)
+        raw = {name: {c: zeros if c in _LABEL_SUMS else v for c, v in batch.raw[name].items()}
+               for name in (ALL_GROUP.name, *self.group_names_)}
+        return BatchFeatures(self.derivation(), batch.columns, raw, batch.categories,
+                             batch.height)
+
     def _transform_arrays(self, declarations: pl.DataFrame) -> dict[str, np.ndarray]:
         return self.batch(declarations).arrays()
 

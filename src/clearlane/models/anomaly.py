@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from clearlane.errors import ValidationError
+from clearlane.features.batch import BatchFeatures
 from clearlane.features.pipeline import FeaturePipeline, FittedFeatures
 from clearlane.models.fraud import _reason_rows
 from clearlane.models.reasons import reasons_from_contributions
@@ -142,20 +143,27 @@ class AnomalyDetector:
                 X[:, j] = np.log1p(np.maximum(X[:, j], 0.0))
         return X
 
-    def _parts(self, declarations: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """(suspicion parts per signal, the pipeline's full feature matrix)."""
+    def _parts(self, declarations: pl.DataFrame, batch: BatchFeatures | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(suspicion parts per signal, the pipeline's full feature matrix); ``batch``: the
+        pipeline's batch of ``declarations`` when the caller made it already."""
         if not hasattr(self, "scales_"):
             raise ValidationError("AnomalyDetector is not fitted; call fit() first")
-        unlabelled = declarations.drop([c for c in _LABEL_COLUMNS if c in declarations.columns])
-        matrix = self.pipeline_.transform_matrix(unlabelled)
+        if batch is None:
+            unlabelled = declarations.drop([c for c in _LABEL_COLUMNS
+                                            if c in declarations.columns])
+            batch = self.pipeline_.batch(unlabelled)
+        matrix = batch.matrix()
         X = self._signal_matrix(matrix)
         direction = np.array([d for _, d, _ in self.signals_], dtype=float)
         z = direction * (X - self.medians_) / self.scales_
         return np.clip(np.nan_to_num(z, nan=0.0), 0.0, self.clip), matrix
 
-    def score_samples(self, declarations: pl.DataFrame) -> np.ndarray:
-        """Anomaly score per row (higher = more anomalous), in input order."""
-        parts, _ = self._parts(declarations)
+    def score_samples(self, declarations: pl.DataFrame,
+                      batch: BatchFeatures | None = None) -> np.ndarray:
+        """Anomaly score per row (higher = more anomalous), in input order (``batch``: as
+        :meth:`score_explained`)."""
+        parts, _ = self._parts(declarations, batch)
         return parts.sum(axis=1)
 
     def explain(self, declarations: pl.DataFrame, top: int = 3) -> list[tuple[Reason, ...]]:
@@ -164,10 +172,13 @@ class AnomalyDetector:
         return self._reasons(declarations, parts, matrix, top)
 
     def score_explained(self, declarations: pl.DataFrame, explain_share: float = 1.0,
-                        top: int = 3) -> tuple[np.ndarray, list[tuple[Reason, ...]]]:
+                        top: int = 3, batch: BatchFeatures | None = None
+                        ) -> tuple[np.ndarray, list[tuple[Reason, ...]]]:
         """Scores of every row and reasons for the most anomalous ``explain_share`` of rows
-        (the others get an empty tuple), computing the features once."""
-        parts, matrix = self._parts(declarations)
+        (the others get an empty tuple), computing the features once. ``batch``: the
+        pipeline's batch of ``declarations``, when the caller made it already (e.g. from the
+        fraud model's, :meth:`FeaturePipeline.unlabelled_batch`)."""
+        parts, matrix = self._parts(declarations, batch)
         scores = parts.sum(axis=1)
         explained: list[tuple[Reason, ...]] = [()] * declarations.height
         count = min(declarations.height, math.ceil(declarations.height * explain_share))

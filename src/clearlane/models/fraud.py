@@ -368,16 +368,18 @@ class FraudModel:
         return np.nan_to_num(value * rate / 100.0, nan=0.0, posinf=0.0)
 
     def score(self, declarations: pl.DataFrame, reasons: int = 3,
-              explain_share: float = 1.0) -> pl.DataFrame:
+              explain_share: float = 1.0, batch: BatchFeatures | None = None) -> pl.DataFrame:
         """Probability, expected revenue at stake and reasons per row, in input order.
 
         Columns: ``fraud_probability``, ``revenue_if_fraud``, ``expected_revenue``,
         ``raw_score`` and (when ``reasons`` > 0) ``reasons`` (a tuple of :class:`Reason`).
         Reasons cost far more than scores (tree SHAP), so only the riskiest ``explain_share``
-        of rows get them; the others get an empty tuple.
+        of rows get them; the others get an empty tuple. ``batch``: this model's pipeline's
+        batch of ``declarations``, when the caller made it already (to share it).
         """
         self._check_fitted()
-        batch = self.pipeline_.batch(declarations, n_jobs=self.n_jobs)
+        if batch is None:
+            batch = self.pipeline_.batch(declarations, n_jobs=self.n_jobs)
         raw, predicted = self._tree_scores(batch)
         p = self.calibrate(raw)
         rev = (np.expm1(np.clip(predicted, 0, 50)) if predicted is not None

@@ -43,25 +43,36 @@ PartitionHook = Callable[[str], None]
 @dataclass(frozen=True)
 class ScoringModels:
     """The fitted models a partition is scored with (``fraud`` and, when registered,
-    ``anomaly``), their registry versions, and what to say when the detector is missing."""
+    ``anomaly``), their registry versions, and what to say when the detector is missing.
+
+    ``shared_history``: the detector's pipeline shares the fraud model's history
+    (:meth:`~clearlane.features.FeaturePipeline.shares_history_of`, as ``clearlane train``
+    makes them). Then its features come from the fraud model's batch, and only the fraud
+    model's history is carried forward: one history in memory and one set of look-ups per
+    month, not two.
+    """
 
     models: dict[str, Any]
     versions: dict[str, str]
     explain_share: float = 0.1
     anomaly_unavailable: str | None = None
     hook: PartitionHook | None = field(default=None, compare=False)
+    shared_history: bool = False
 
 
 def score_frame(models: ScoringModels, data: pl.DataFrame, assessed_at: datetime) -> pl.DataFrame:
     """The assessment table of one partition (columns of
     :data:`~clearlane.scoring.assessments.ASSESSMENT_SCHEMA`)."""
     share = models.explain_share
-    fraud = FraudScorer(models.models["fraud"], models.versions["fraud"],
-                        explain_share=share).score(data)
+    model = models.models["fraud"]
     detector = models.models.get("anomaly")
+    batch = (model.pipeline_.batch(data, n_jobs=model.n_jobs)
+             if models.shared_history and detector is not None else None)
+    fraud = FraudScorer(model, models.versions["fraud"], explain_share=share).score(
+        data, batch=batch)
     if detector is not None:
-        anomaly = AnomalyScorer(detector, models.versions["anomaly"],
-                                explain_share=share).score(data)
+        anomaly = AnomalyScorer(detector, models.versions["anomaly"], explain_share=share).score(
+            data, batch=None if batch is None else detector.pipeline_.unlabelled_batch(batch))
     else:
         anomaly = ScoreFrame.unavailable("anomaly", row_keys(data),
                                          models.anomaly_unavailable or "no anomaly detector")
@@ -69,7 +80,11 @@ def score_frame(models: ScoringModels, data: pl.DataFrame, assessed_at: datetime
 
 
 def carry(models: ScoringModels, data: pl.DataFrame) -> ScoringModels:
-    """The models for the next partition: their history also holds ``data``."""
+    """The models for the next partition: their history also holds ``data`` (a detector that
+    shares the fraud model's history keeps its own, unused, as it is)."""
+    if models.shared_history and "anomaly" in models.models:
+        moved = advance_models({"fraud": models.models["fraud"]}, data)
+        return replace(models, models={**models.models, **moved})
     return replace(models, models=advance_models(models.models, data))
 
 

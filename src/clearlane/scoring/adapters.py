@@ -45,8 +45,10 @@ class FraudScorer:
         self.version = f"{self.name}-fitted"
         return self
 
-    def score(self, frame: pl.DataFrame) -> ScoreFrame:
-        out = self.model.score(frame, reasons=self.reasons, explain_share=self.explain_share)
+    def score(self, frame: pl.DataFrame, batch: Any = None) -> ScoreFrame:
+        """``batch``: the model's pipeline's batch of ``frame``, when the caller made it."""
+        out = self.model.score(frame, reasons=self.reasons, explain_share=self.explain_share,
+                               batch=batch)
         reasons = (tuple(out["reasons"].to_list()) if "reasons" in out.columns
                    else ((),) * frame.height)
         scores = out["fraud_probability"].cast(pl.Float64).to_numpy()
@@ -79,12 +81,14 @@ class AnomalyScorer:
         self.version = f"{self.name}-fitted"
         return self
 
-    def score(self, frame: pl.DataFrame) -> ScoreFrame:
+    def score(self, frame: pl.DataFrame, batch: Any = None) -> ScoreFrame:
+        """``batch``: the detector's pipeline's batch of ``frame``, when the caller made it."""
         if self.reasons > 0:
             scores, reasons = self.detector.score_explained(
-                frame, explain_share=self.explain_share, top=self.reasons)
+                frame, explain_share=self.explain_share, top=self.reasons, batch=batch)
         else:
-            scores, reasons = self.detector.score_samples(frame), [()] * frame.height
+            scores, reasons = (self.detector.score_samples(frame, batch=batch),
+                               [()] * frame.height)
         return ScoreFrame.build(self.name, self.version, row_keys(frame), scores, reasons)
 
 

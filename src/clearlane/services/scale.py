@@ -7,7 +7,7 @@ a failed or interrupted job leaves no output and changes nothing in the store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -78,8 +78,11 @@ def load_scoring_models(workspace: Workspace, version: str | None = None,
         anomaly = registry.get_model(workspace, None, kind="anomaly")
         models["anomaly"] = registry.load_model(workspace, anomaly)
         versions["anomaly"] = anomaly.version
+    shared = "anomaly" in models and models["anomaly"].pipeline_.shares_history_of(
+        models["fraud"].pipeline_)
     return ScoringModels(models, versions, explain_share=explain_share,
-                         anomaly_unavailable=None if "anomaly" in models else UNAVAILABLE_ANOMALY)
+                         anomaly_unavailable=None if "anomaly" in models else UNAVAILABLE_ANOMALY,
+                         shared_history=shared)
 
 
 def assess_parquet(
@@ -125,8 +128,7 @@ def assess_parquet(
         # model and cached in the workspace (workers score with LightGBM's own predictor)
         models.models["fraud"].compile(workspace.artifacts_dir / "compiled")
     if before_partition is not None:
-        models = ScoringModels(models.models, models.versions, models.explain_share,
-                               models.anomaly_unavailable, before_partition)
+        models = replace(models, hook=before_partition)
     assessed_at = datetime.now(UTC).replace(tzinfo=None)
     schema_version = workspace.schema_version()
     with staged_directory(Path(output), overwrite=overwrite) as staging:
