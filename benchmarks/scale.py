@@ -27,6 +27,7 @@ import argparse
 import itertools
 import json
 import multiprocessing
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -263,6 +264,7 @@ def run_size(args: argparse.Namespace) -> dict[str, Any]:
     if args.no_parts:
         report = render(args, steps, [], artifact_mb, dataset_mb, parity, 0, 0.0,
                         len(manifest.partitions))
+        shutil.rmtree(folder, ignore_errors=True)
         return {"items": args.items, "steps": [vars(s) for s in steps],
                 "artifact_mb": artifact_mb, "dataset_mb": dataset_mb, "history_rows": None,
                 "history_mb": None, "report": report}
@@ -281,6 +283,7 @@ def run_size(args: argparse.Namespace) -> dict[str, Any]:
     final_state_rows = state_rows(models)
     report = render(args, steps, per_part, artifact_mb, dataset_mb, parity,
                     final_state_rows, final_state_mb, len(manifest.partitions))
+    shutil.rmtree(folder, ignore_errors=True)
     return {"items": args.items, "steps": [vars(s) for s in steps], "artifact_mb": artifact_mb,
             "dataset_mb": dataset_mb, "history_rows": final_state_rows,
             "history_mb": final_state_mb, "report": report}

@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from clearlane.errors import ValidationError
+from clearlane.features.batch import BatchFeatures
 from clearlane.features.incremental import COUNT_COLUMNS, IncrementalFit
 from clearlane.features.pipeline import FeaturePipeline
 from clearlane.models.fraud import labelled_mask
@@ -124,10 +125,7 @@ def gather_training_data(source: Path, manifest: Manifest, columns: Sequence[str
         if X is None:
             X = np.empty((labelled, len(names)))
         if batch.height:
-            wanted = [n for n in signal_names if n in names]
-            every = batch.arrays()
-            signals.append(pl.DataFrame({n: every[n] for n in wanted}))
-            del every
+            signals.append(_columns_of(batch, [n for n in signal_names if n in names]))
         if "fraud" in frame.columns and labelled:
             mask = labelled_mask(frame)
             count = int(mask.sum())
@@ -148,3 +146,14 @@ def gather_training_data(source: Path, manifest: Manifest, columns: Sequence[str
         revenue=revenue, signals=pl.concat(signals, how="vertical"), rows=rows,
         inspected=inspected, first=pipeline.history_start_, last=pipeline.history_end_,
         fingerprint=fingerprint.hexdigest())
+
+
+def _columns_of(batch: BatchFeatures, names: list[str], block: int = 65_536) -> pl.DataFrame:
+    """Feature columns ``names`` of every row of ``batch``, derived a block of rows at a time
+    (all features of a whole month at once would take rows × features × 8 bytes)."""
+    parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    for start in range(0, batch.height, block):
+        arrays = batch.arrays(slice(start, min(batch.height, start + block)))
+        for n in names:
+            parts[n].append(arrays[n])
+    return pl.DataFrame({n: np.concatenate(v) for n, v in parts.items()})
