@@ -117,3 +117,23 @@ def test_months_out_of_time_order_are_refused(scale_setup: ScaleSetup) -> None:
         fit.add(first)
     with pytest.raises(ValidationError, match="before adding"):
         fit.count(first)
+
+
+@pytest.mark.parametrize("params", [{"window_days": None},
+                                    {"window_days": 20, "extra_columns": ["incoterm"],
+                                     "groups": ["importer", "hs6"]}])
+def test_other_pipeline_parameters_and_an_empty_month(scale_setup: ScaleSetup,
+                                                      params: dict[str, object]) -> None:
+    months = [read_partition(scale_setup.dataset, p) for p in scale_setup.manifest.partitions]
+    empty = months[1].head(0)
+    data = pl.concat(months)
+    whole = FeaturePipeline(**params).fit(data)  # type: ignore[arg-type]
+    fit = IncrementalFit(FeaturePipeline(**params))  # type: ignore[arg-type]
+    for month in (months[0], empty, *months[1:]):
+        fit.count(month)
+    batches = [fit.add(month) for month in (months[0], empty, *months[1:])]
+    pipeline = fit.pipeline()
+    assert pipeline.vocab_ == whole.vocab_ and pipeline.extra_columns_ == whole.extra_columns_
+    got = pl.concat([pl.DataFrame(b.arrays()) for b in batches if b.height])
+    assert got.equals(whole.transform(data))
+    assert batches[1].height == 0
