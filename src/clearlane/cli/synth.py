@@ -18,7 +18,13 @@ from clearlane.cli.common import (
     workspace_path,
 )
 from clearlane.errors import ValidationError
-from clearlane.services.synth import ingest_synthetic, mechanism_summary, write_synthetic
+from clearlane.services.synth import (
+    ingest_synthetic,
+    summarise,
+    summarise_files,
+    write_synthetic,
+    write_synthetic_parts,
+)
 from clearlane.synth import SynthConfig
 
 
@@ -80,39 +86,44 @@ def synth(
         n_items=items, seed=seed_value(seed), start=_parse_date(start), days=days, n_importers=importers,
         n_offices=offices,
     ).validate()
-    with progress_bar(f"Generating {items:,} items", total=None) as advance:
-        run = write_synthetic(
-            config, out, format=format.value, progress=lambda done, total: advance(done, total)
-        )
-    result = run.result
-    if layout is Layout.asycuda:
-        from clearlane.synth.asycuda_export import AsycudaExportOptions, write_asycuda_export
+    if format is OutputFormat.parquet and layout is Layout.canonical:
+        # part by part: the data sets a large administration needs do not fit in memory whole
+        with progress_bar(f"Generating {items:,} items", total=None) as advance:
+            files = write_synthetic_parts(
+                config, out, progress=lambda done, total: advance(done, total))
+        summary = summarise_files(files)
+    else:
+        with progress_bar(f"Generating {items:,} items", total=None) as advance:
+            run = write_synthetic(
+                config, out, format=format.value,
+                progress=lambda done, total: advance(done, total))
+        files, summary = run.files, summarise(run.result)
+        if layout is Layout.asycuda:
+            from clearlane.synth.asycuda_export import AsycudaExportOptions, write_asycuda_export
 
-        export = write_asycuda_export(
-            result, out / "asycuda_export.csv", AsycudaExportOptions(seed=config.seed)
-        )
-        console.print(f"Wrote the ASYCUDA-style export {export} (profile: asycuda)")
+            export = write_asycuda_export(
+                run.result, out / "asycuda_export.csv", AsycudaExportOptions(seed=config.seed)
+            )
+            console.print(f"Wrote the ASYCUDA-style export {export} (profile: asycuda)")
     console.print(
-        f"[bold green]Wrote[/] {result.declarations.height:,} items in "
-        f"{result.declarations['declaration_id'].n_unique():,} declarations to "
-        f"{run.files.declarations} (answer key: {run.files.truth})"
+        f"[bold green]Wrote[/] {summary.items:,} items in {summary.declarations:,} "
+        f"declarations to {files.declarations} (answer key: {files.truth})"
     )
     table = Table(title="Planted fraud")
     for column in ("mechanism", "items", "share", "found by inspection", "evaded revenue"):
         table.add_column(column, justify="left" if column == "mechanism" else "right")
-    for row in mechanism_summary(result).iter_rows(named=True):
+    for row in summary.mechanisms.iter_rows(named=True):
         table.add_row(
             str(row["mechanism"]), f"{row['items']:,}", f"{row['share']:.2%}", f"{row['found']:,}",
             f"{row['evaded_revenue']:,.0f} {config.currency}",
         )
     console.print(table)
-    inspected = result.declarations["inspected"].sum() / max(result.declarations.height, 1)
-    console.print(f"Inspected share of items: {inspected:.1%}")
+    console.print(f"Inspected share of items: {summary.inspected_share:.1%}")
     if ingest:
         from clearlane.cli.commands_data import print_ingest_report
         from clearlane.store.workspace import Workspace
 
         ws = Workspace.create(workspace_path(workspace))
         with progress_bar("Ingesting", total=None) as advance:
-            report = ingest_synthetic(ws, run.files, progress=lambda d, t: advance(d, t))
+            report = ingest_synthetic(ws, files, progress=lambda d, t: advance(d, t))
         print_ingest_report(report)

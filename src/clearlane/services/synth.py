@@ -109,11 +109,48 @@ def ingest_synthetic(
     return ingest_file(workspace, files.declarations, load_profile("canonical"), progress=progress)
 
 
+@dataclass(frozen=True)
+class SynthSummary:
+    """What `clearlane synth` reports of a data set: items, declarations, the inspected share
+    of items and :func:`mechanism_summary`'s table."""
+
+    items: int
+    declarations: int
+    inspected_share: float
+    mechanisms: pl.DataFrame
+
+
+def summarise(result: SynthResult) -> SynthSummary:
+    """The summary of a generated data set held in memory."""
+    return _summary(result.declarations, result.truth)
+
+
+def summarise_files(files: SynthFiles) -> SynthSummary:
+    """The summary of written Parquet files, reading only the columns it needs."""
+    declarations = pl.read_parquet(files.declarations,
+                                   columns=["declaration_id", "item_no", "fraud", "inspected"])
+    truth = pl.read_parquet(files.truth,
+                            columns=["declaration_id", "item_no", "mechanism", "evaded_revenue"])
+    return _summary(declarations, truth)
+
+
+def _summary(declarations: pl.DataFrame, truth: pl.DataFrame) -> SynthSummary:
+    items = declarations.height
+    return SynthSummary(
+        items=items, declarations=declarations["declaration_id"].n_unique(),
+        inspected_share=float(declarations["inspected"].sum()) / max(items, 1),
+        mechanisms=_mechanisms(declarations, truth))
+
+
 def mechanism_summary(result: SynthResult) -> pl.DataFrame:
     """Per planted mechanism: items, share of all items, evaded revenue, and how many of them an
     inspection found (``found``). Mechanisms with no item are listed with zeros."""
-    joined = result.truth.select("declaration_id", "item_no", "mechanism", "evaded_revenue").join(
-        result.declarations.select("declaration_id", "item_no", "fraud"),
+    return _mechanisms(result.declarations, result.truth)
+
+
+def _mechanisms(declarations: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    joined = truth.select("declaration_id", "item_no", "mechanism", "evaded_revenue").join(
+        declarations.select("declaration_id", "item_no", "fraud"),
         on=["declaration_id", "item_no"],
     )
     counts = (
@@ -130,4 +167,4 @@ def mechanism_summary(result: SynthResult) -> pl.DataFrame:
         pl.col("items").fill_null(0),
         pl.col("evaded_revenue").fill_null(0.0),
         pl.col("found").fill_null(0),
-    ).with_columns(share=pl.col("items") / result.truth.height)
+    ).with_columns(share=pl.col("items") / truth.height)
