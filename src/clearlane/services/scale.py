@@ -272,12 +272,15 @@ def _store(workspace: Workspace, folder: Path, written: list[Partition],
         return
     rows = sum(p.rows for p in written)
     with workspace.transaction() as con:
-        con.execute("CREATE TEMP TABLE new_assessments AS SELECT * FROM read_parquet(?, hive_partitioning = false)", [files])
-        con.execute(
-            "DELETE FROM risk_assessments WHERE model_version = ? AND (declaration_id, item_no) "
-            "IN (SELECT declaration_id, item_no FROM new_assessments)", [versions["fraud"]])
-        con.execute("INSERT INTO risk_assessments BY NAME SELECT * FROM new_assessments")
-        con.execute("DROP TABLE new_assessments")
+        # month by month, inside the one transaction: the store never holds more than a month
+        # of new rows apart from the table itself
+        for path in files:
+            con.execute(
+                "DELETE FROM risk_assessments WHERE model_version = ? AND (declaration_id, "
+                "item_no) IN (SELECT declaration_id, item_no FROM read_parquet(?, "
+                "hive_partitioning = false))", [versions["fraud"], path])
+            con.execute("INSERT INTO risk_assessments BY NAME SELECT * FROM read_parquet(?, "
+                        "hive_partitioning = false)", [path])
         audit.record(con, action="assess.run", object_type="model", object_id=versions["fraud"],
                      change={"rows": rows, "anomaly_version": versions.get("anomaly"),
                              "source": str(source), "partitions": len(written)})
