@@ -33,7 +33,13 @@ from clearlane.features.history import (
     daily_sums,
     extend_state,
 )
-from clearlane.features.pipeline import CATEGORY_COLUMNS, FeaturePipeline, numeric_columns
+from clearlane.features.pipeline import (
+    CATEGORY_COLUMNS,
+    FeaturePipeline,
+    category_columns,
+    numeric_columns,
+    vocabulary,
+)
 from clearlane.features.prepare import EXTRA_COLUMN, EXTRA_SAMPLE, keys_of_texts, prepare
 
 COUNT_COLUMNS: tuple[str, ...] = ("declared_at", *CATEGORY_COLUMNS, EXTRA_COLUMN)
@@ -77,8 +83,7 @@ class IncrementalFit:
             return
         prep = prepare(month, self._extras())
         for column in self._category_columns():
-            self._counts.setdefault(column, []).append(
-                prep.group_by(column).len().drop_nulls(column))
+            self._counts.setdefault(column, []).append(prep.group_by(column).len())
 
     def _extras(self) -> list[str]:
         if self._pipeline.extra_columns is not None:
@@ -86,9 +91,7 @@ class IncrementalFit:
         return keys_of_texts(self._texts)  # the whole frame's first texts, as fit reads them
 
     def _category_columns(self) -> list[str]:
-        columns = self._columns or []
-        return [c for c in CATEGORY_COLUMNS if c in columns] + [
-            f"extra:{k}" for k in self._extras()]
+        return category_columns(self._columns or [], self._extras())
 
     def _begin(self) -> None:
         """After counting: the vocabularies and feature names, as ``fit`` sets them."""
@@ -97,13 +100,11 @@ class IncrementalFit:
         pipeline = self._pipeline
         pipeline.extra_columns_ = self._extras()
         pipeline.category_columns_ = self._category_columns()
-        pipeline.vocab_ = {}
-        for column in pipeline.category_columns_:
-            parts = self._counts.get(column, [])
-            counts = (pl.concat(parts).group_by(column).agg(pl.col("len").sum())
-                      .sort(["len", column], descending=[True, False])
-                      .head(pipeline.max_categories)) if parts else pl.DataFrame({column: []})
-            pipeline.vocab_[column] = {v: i for i, v in enumerate(counts[column].to_list())}
+        pipeline.vocab_ = {
+            column: vocabulary(pl.concat(self._counts[column]).group_by(column)
+                               .agg(pl.col("len").sum()), column, pipeline.max_categories)
+            if self._counts.get(column) else {}
+            for column in pipeline.category_columns_}
         pipeline._name_features([g.name for g in self._groups[1:]])
         self._counts.clear()
 

@@ -134,19 +134,10 @@ class FeaturePipeline:
         self.state_: dict[str, pl.DataFrame] = {
             name: cumulative_state(daily) for name, daily in self.daily_.items()
         }
-        self.category_columns_ = [c for c in CATEGORY_COLUMNS if c in declarations.columns] + [
-            f"extra:{k}" for k in extras
-        ]
-        self.vocab_: dict[str, dict[str, int]] = {}
-        for column in self.category_columns_:
-            counts = (
-                prep.group_by(column)
-                .len()
-                .drop_nulls(column)
-                .sort(["len", column], descending=[True, False])
-                .head(self.max_categories)
-            )
-            self.vocab_[column] = {v: i for i, v in enumerate(counts[column].to_list())}
+        self.category_columns_ = category_columns(declarations.columns, extras)
+        self.vocab_: dict[str, dict[str, int]] = {
+            column: vocabulary(prep.group_by(column).len(), column, self.max_categories)
+            for column in self.category_columns_}
         self._name_features([g.name for g in groups])
         return self
 
@@ -512,6 +503,20 @@ class FittedFeatures:
         if wanted != have:
             raise ValidationError(f"shared features were made with pipeline parameters {have}; "
                                   f"this model needs {wanted}")
+
+
+def category_columns(columns: Sequence[str], extras: Sequence[str]) -> list[str]:
+    """The categorical columns of a pipeline fitted on data with ``columns`` and ``extra``
+    keys ``extras``."""
+    return [c for c in CATEGORY_COLUMNS if c in columns] + [f"extra:{k}" for k in extras]
+
+
+def vocabulary(counts: pl.DataFrame, column: str, limit: int) -> dict[str, int]:
+    """Value → code of the ``limit`` most frequent values of ``column`` (ties by value), from
+    ``counts`` (the column and its rows' count, ``len``; nulls ignored)."""
+    top = (counts.drop_nulls(column).sort(["len", column], descending=[True, False])
+           .head(limit))
+    return {v: i for i, v in enumerate(top[column].to_list())}
 
 
 def numeric_columns(prep: pl.DataFrame) -> dict[str, np.ndarray]:
