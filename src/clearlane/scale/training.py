@@ -22,16 +22,10 @@ import numpy as np
 import polars as pl
 
 from clearlane.errors import ValidationError
+from clearlane.models.fraud import labelled_mask
 from clearlane.scale.dataset import Manifest, Partition, read_partition
 
 LABEL_COLUMNS = ("declared_at", "inspected", "fraud")
-
-
-def _labelled(rows: pl.DataFrame) -> pl.Series:
-    """The rows the fraud model learns from: inspected with a known outcome (as ``fit``)."""
-    inspected = (rows["inspected"].cast(pl.Boolean).fill_null(False) if "inspected" in rows.columns
-                 else ~rows["fraud"].is_null())
-    return inspected & ~rows["fraud"].is_null()
 
 
 def _window(rows: pl.DataFrame, first: date, last: date) -> pl.DataFrame:
@@ -46,7 +40,7 @@ def same(value: Any) -> Any:
 def labelled_rows(source: Path, partition: Partition, first: date, last: date) -> int:
     """Labelled rows of one month inside the training window (reads three columns)."""
     rows = _window(read_partition(source, partition, LABEL_COLUMNS), first, last)
-    return int(_labelled(rows).sum()) if rows.height else 0
+    return int(labelled_mask(rows).sum()) if rows.height else 0
 
 
 def training_part(model: Any, source: str, partition: Partition, first: date,
@@ -54,7 +48,7 @@ def training_part(model: Any, source: str, partition: Partition, first: date,
     """Features (rows × the model's features) and labels (0/1) of one month's labelled rows
     inside the training window."""
     rows = _window(read_partition(Path(source), partition), first, last)
-    mask = _labelled(rows)
+    mask = pl.Series(labelled_mask(rows))
     features = model.pipeline_.transform(rows).filter(mask)
     labels = rows["fraud"].filter(mask).cast(pl.Int64).to_numpy()
     return features.to_numpy(), labels
