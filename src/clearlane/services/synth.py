@@ -139,16 +139,12 @@ def _summary(declarations: pl.DataFrame, truth: pl.DataFrame) -> SynthSummary:
     return SynthSummary(
         items=items, declarations=declarations["declaration_id"].n_unique(),
         inspected_share=float(declarations["inspected"].sum()) / max(items, 1),
-        mechanisms=_mechanisms(declarations, truth))
+        mechanisms=mechanism_summary(declarations, truth))
 
 
-def mechanism_summary(result: SynthResult) -> pl.DataFrame:
+def mechanism_summary(declarations: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
     """Per planted mechanism: items, share of all items, evaded revenue, and how many of them an
     inspection found (``found``). Mechanisms with no item are listed with zeros."""
-    return _mechanisms(result.declarations, result.truth)
-
-
-def _mechanisms(declarations: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
     joined = truth.select("declaration_id", "item_no", "mechanism", "evaded_revenue").join(
         declarations.select("declaration_id", "item_no", "fraud"),
         on=["declaration_id", "item_no"],
