@@ -53,7 +53,9 @@ def test_the_detector_scores_from_the_fraud_models_batch_as_from_its_own(
     batch = detector.pipeline_.unlabelled_batch(fraud.pipeline_.batch(data))
     own_scores, own_reasons = detector.score_explained(data)
     scores, reasons = detector.score_explained(data, batch=batch)
-    np.testing.assert_array_equal(scores, own_scores)
+    # Equal up to rounding: a batch's own rows are summed in one running sum across keys, so
+    # the last bits depend on how each pipeline numbers the keys.
+    np.testing.assert_allclose(scores, own_scores, rtol=1e-12, atol=0)
     assert reasons == own_reasons
 
 
