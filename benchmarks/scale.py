@@ -337,6 +337,8 @@ def render(args: argparse.Namespace, steps: list[Step], per_part: list[dict[str,
         "",
         f"Model artifacts (fraud + anomaly): {artifact_mb:.1f} MB. Exported dataset: "
         f"{dataset_mb:.1f} MB of Parquet. {parity}",
+    ]
+    lines += [
         "",
         "Per partition, in this process (read = Parquet read of the scoring columns; score = "
         "fraud model + anomaly detector with reasons for the top 10 %; carry = the history "

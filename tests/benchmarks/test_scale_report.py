@@ -13,6 +13,7 @@ from benchmarks.scale import (
     TRAIN,
     Step,
     reasons_and_storing,
+    render,
     render_sizes,
 )
 
@@ -64,3 +65,13 @@ def test_reasons_and_storing_are_told_apart() -> None:
         "Reasons for the top 10 % add 1.5× to scoring to Parquet (3.0 s); storing the "
         "assessments and their reasons in the workspace adds 4.0 s more.")
     assert reasons_and_storing(steps[:2]) == "(Reasons and storing not measured apart.)"
+
+
+def test_a_size_without_per_partition_costs_still_reports_its_artifacts() -> None:
+    steps = [Step(SCALE_ASSESS, rows=10, seconds=9.0), Step(SCALE_ASSESS_BARE, rows=10, seconds=2.0),
+             Step(SCALE_ASSESS_PARQUET, rows=10, seconds=5.0)]
+    args = argparse.Namespace(items=10, days=365, seed=7, train_days=182)
+    text = render(args, steps, [], 0.25, 1.5, "", 0, 0.0, 12)
+    assert "Model artifacts (fraud + anomaly): 0.2 MB. Exported dataset: 1.5 MB" in text
+    assert "Reasons for the top 10 % add 1.5×" in text
+    assert "(Per-partition costs not measured: `--no-parts`.)" in text
