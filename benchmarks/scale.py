@@ -336,7 +336,7 @@ def render(args: argparse.Namespace, steps: list[Step], per_part: list[dict[str,
         reasons_and_storing(steps),
         "",
         f"Model artifacts (fraud + anomaly): {artifact_mb:.1f} MB. Exported dataset: "
-        f"{dataset_mb:.1f} MB of Parquet. {parity}",
+        f"{dataset_mb:.1f} MB of Parquet. {parity}".rstrip(),
     ]
     lines += [
         "",
@@ -367,9 +367,12 @@ def reasons_and_storing(steps: list[Step]) -> str:
     stored = _seconds(steps, SCALE_ASSESS)
     if bare is None or explained is None or stored is None or bare <= 0:
         return "(Reasons and storing not measured apart.)"
+    storing = stored - explained
+    said = (f"adds {storing:.1f} s more" if storing >= 0 else
+            f"adds nothing measurable ({storing:.1f} s: less than two runs differ)")
     return (f"Reasons for the top 10 % add {explained / bare - 1:.1f}× to scoring to Parquet "
             f"({explained - bare:.1f} s); storing the assessments and their reasons in the "
-            f"workspace adds {stored - explained:.1f} s more.")
+            f"workspace {said}.")
 
 
 def render_sizes(args: argparse.Namespace, results: list[dict[str, Any]]) -> str:
