@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -14,7 +16,9 @@ from clearlane.artifacts import codec
 from clearlane.artifacts.envelope import dumps, loads
 from clearlane.errors import LegacyArtifactError, UntrustedArtifactError, ValidationError
 from clearlane.evaluate import targeting_metrics
+from clearlane.models import fraud as fraud_module
 from clearlane.models import registry
+from clearlane.models.attribution import LeafTables
 from clearlane.models.fraud import FraudModel, time_split
 from clearlane.models.persistence import load_artifact, save_artifact
 from clearlane.models.reasons import reason_code
@@ -122,7 +126,7 @@ def test_reasons_come_from_contributions(model: FraudModel,
 
 def test_a_few_rows_are_explained_as_in_a_batch(
         model: FraudModel, synth_split: tuple[pl.DataFrame, pl.DataFrame]) -> None:
-    # a few rows come from the per-leaf tables, a batch from LightGBM: the same reasons
+    # a few rows and a batch: the same reasons, and the same as one declaration's
     _, test = synth_split
     rows = test.drop(LABELS).head(200)
     in_batch = model.explain(rows)
@@ -140,6 +144,38 @@ def test_a_few_rows_are_explained_as_in_a_batch(
     # the tables are a cache: never part of the saved model
     assert "_leaf_tables" in model.__dict__ and "_leaf_tables" not in model.__getstate__()
     codec.encode(model)
+
+
+def test_a_batch_is_explained_from_the_tables_on_threads_as_lightgbm_does(
+        model: FraudModel, synth_split: tuple[pl.DataFrame, pl.DataFrame],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _, test = synth_split
+    matrix = model.pipeline_.transform_matrix(test.drop(LABELS).head(300))
+    expected = model.booster_.predict(matrix, pred_contrib=True)[:, :-1]
+    monkeypatch.setattr(fraud_module, "_TABLE_BLOCK", 64)  # 5 blocks, the last one short
+    assert model.n_jobs > 1
+    np.testing.assert_allclose(model._contributions(matrix), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model._contributions(matrix, n_jobs=1), expected,
+                               rtol=0, atol=1e-12)
+
+
+def test_a_model_whose_tables_would_be_too_large_is_explained_by_lightgbm(
+        model: FraudModel, synth_split: tuple[pl.DataFrame, pl.DataFrame],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _, test = synth_split
+    matrix = model.pipeline_.transform_matrix(test.drop(LABELS).head(50))
+    small = copy.copy(model)
+    small.__dict__.pop("_leaf_tables", None)
+    built = LeafTables.__init__
+
+    def tiny(self: LeafTables, dump: dict[str, Any], max_bytes: int = 0) -> None:
+        built(self, dump, max_bytes=1024)
+
+    monkeypatch.setattr(LeafTables, "__init__", tiny)
+    np.testing.assert_allclose(small._contributions(matrix),
+                               model.booster_.predict(matrix, pred_contrib=True)[:, :-1],
+                               rtol=0, atol=0)  # LightGBM's own values
+    assert small.__dict__["_leaf_tables"] is False  # not tried again
 
 
 def test_reason_codes_are_stable() -> None:

@@ -43,9 +43,8 @@ if TYPE_CHECKING:
 
 Progress = Callable[[float, float | None], None]
 
-_TABLE_ROWS = 16
-"""Up to this many rows are explained from the per-leaf tables (one declaration at lodgement,
-a page of them); larger batches use LightGBM's threads."""
+_TABLE_BLOCK = 4_096
+"""Rows per block when a batch is explained from the per-leaf tables on several threads."""
 
 DEFAULT_GRID: tuple[dict[str, Any], ...] = (
     {"num_leaves": 31, "max_depth": 8, "min_child_samples": 20, "balanced": False,
@@ -445,23 +444,35 @@ class FraudModel:
         )
 
     def _contributions(self, matrix: np.ndarray, n_jobs: int | None = None) -> np.ndarray:
-        """Exact TreeSHAP contributions (rows × features, log-odds). A few rows come from the
-        per-leaf tables (:mod:`clearlane.models.attribution`, built on first use, several times
-        faster per row); batches, and models whose tables would be too large, from LightGBM's
-        ``pred_contrib`` on its threads. Both give the same values to rounding."""
-        if len(matrix) <= _TABLE_ROWS:
-            tables: LeafTables | bool | None = self.__dict__.get("_leaf_tables")
-            if tables is None:  # first use; False: too large for this model, do not retry
-                try:
-                    tables = LeafTables(self.booster_.dump_model())
-                except TablesTooLargeError:
-                    tables = False
-                self._leaf_tables = tables
-            if isinstance(tables, LeafTables):
-                return tables.contributions(matrix)
-        contrib = np.asarray(self.booster_.predict(
-            matrix, pred_contrib=True, num_threads=self.n_jobs if n_jobs is None else n_jobs))
-        return contrib[:, :-1]
+        """Exact TreeSHAP contributions (rows × features, log-odds), from the per-leaf tables
+        (:mod:`clearlane.models.attribution`, built on first use; a batch in blocks of rows
+        spread over ``n_jobs`` threads, numpy releasing the GIL), or from LightGBM's
+        ``pred_contrib`` on its threads for a model whose tables would be too large. Both give
+        the same values to rounding; the tables are the faster of the two (measured in
+        docs/benchmarks.md)."""
+        threads = self.n_jobs if n_jobs is None else n_jobs
+        tables = self._tables()
+        if tables is None:
+            contrib = np.asarray(self.booster_.predict(matrix, pred_contrib=True,
+                                                       num_threads=threads))
+            return contrib[:, :-1]
+        if threads <= 1 or len(matrix) <= _TABLE_BLOCK:
+            return tables.contributions(matrix)
+        blocks = [matrix[i:i + _TABLE_BLOCK] for i in range(0, len(matrix), _TABLE_BLOCK)]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            return np.concatenate(list(pool.map(tables.contributions, blocks)))
+
+    def _tables(self) -> LeafTables | None:
+        """The per-leaf tables of the current trees, built on first use; None when they would
+        be too large (a large searched model), which is remembered."""
+        tables: LeafTables | bool | None = self.__dict__.get("_leaf_tables")
+        if tables is None:
+            try:
+                tables = LeafTables(self.booster_.dump_model())
+            except TablesTooLargeError:
+                tables = False
+            self._leaf_tables = tables
+        return tables if isinstance(tables, LeafTables) else None
 
     def feature_importance(self) -> dict[str, float]:
         """Total gain per feature of the final model."""
