@@ -448,8 +448,8 @@ class FraudModel:
         (:mod:`clearlane.models.attribution`, built on first use; a batch in blocks of rows
         spread over ``n_jobs`` threads, numpy releasing the GIL), or from LightGBM's
         ``pred_contrib`` on its threads for a model whose tables would be too large. Both give
-        the same values to rounding; the tables are the faster of the two (measured in
-        docs/benchmarks.md)."""
+        the same values to rounding; the tables are the faster of the two (before and after
+        in docs/scale.md)."""
         threads = self.n_jobs if n_jobs is None else n_jobs
         tables = self._tables()
         if tables is None:
