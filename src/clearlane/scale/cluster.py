@@ -15,7 +15,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import CancelledError
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -92,6 +92,26 @@ def cluster_client(spec: str, timeout: float = 10.0) -> Iterator[Any]:
         client.close()
 
 
+#: how long to wait, after a first month fails, for the other months that failed with it
+KILLED_SETTLE_SECONDS = 2.0
+
+
+def killed_months(distributed: ModuleType, scored: dict[Any, Partition],
+                  killed: type[BaseException]) -> list[str]:
+    """Every month whose task failed because its workers died, in time order.
+
+    A worker that dies takes with it every task it held, so the month that kills it and the
+    months queued beside it fail in the same step of the scheduler, and Dask cannot tell
+    which of them killed it. Their failures reach the client one by one: wait a moment for
+    the rest before naming them."""
+    running = [f for f in scored if not f.done()]
+    if running:  # a month still running after the wait did not fail with the first
+        with suppress(TimeoutError):
+            distributed.wait(running, timeout=KILLED_SETTLE_SECONDS)
+    return sorted(part.year_month for future, part in scored.items()
+                  if future.status == "error" and isinstance(future.exception(), killed))
+
+
 def run_on_cluster(client: Any, models: ScoringModels, source: Path, manifest: Manifest,
                    target: Path, assessed_at: datetime,
                    progress: Progress | None = None) -> list[Partition]:
@@ -132,9 +152,11 @@ def run_on_cluster(client: Any, models: ScoringModels, source: Path, manifest: M
             try:
                 written.append(future.result())
             except KilledWorker as exc:
+                months = killed_months(distributed, scored, KilledWorker)
                 raise ClusterJobError(
-                    f"a worker died while working on month {part.year_month} ({exc}); the "
-                    "job was stopped and nothing was written; run it again") from None
+                    f"workers died while working on month{'s' if len(months) > 1 else ''} "
+                    f"{', '.join(months)} ({exc}); the job was stopped and nothing was "
+                    "written; run it again") from None
             except (OSError, TimeoutError, CancelledError) as exc:
                 raise ClusterUnavailableError(
                     f"lost the Dask scheduler while scoring month {part.year_month}: {exc}; "
