@@ -51,6 +51,29 @@ def test_contributions_equal_lightgbm_tree_shap(booster: lgb.Booster) -> None:
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 
+def test_paths_longer_than_a_byte_repeating_features_equal_lightgbm() -> None:
+    # depth up to 14 over 5 features: a path's steps span two packed bytes, and one feature's
+    # conditions fall in both
+    X, y = _data(4, 4000)
+    params = {"objective": "binary", "num_leaves": 127, "max_depth": 14, "min_data_in_leaf": 3,
+              "learning_rate": 0.1, "verbose": -1, "seed": 1, "deterministic": True,
+              "num_threads": 1, "min_data_per_group": 3, "cat_smooth": 1.0}
+    deep = lgb.train(params, lgb.Dataset(X, y, categorical_feature=[3, 4]), num_boost_round=15)
+    depths = [_depth(t["tree_structure"]) for t in deep.dump_model()["tree_info"]]
+    assert max(depths) > 8
+    X, _ = _data(5, 400)
+    X[:20, 1] = np.nan
+    expected = deep.predict(X, pred_contrib=True)[:, :-1]
+    got = LeafTables(deep.dump_model()).contributions(X)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def _depth(node: dict[str, object]) -> int:
+    if "leaf_value" in node:
+        return 0
+    return 1 + max(_depth(node["left_child"]), _depth(node["right_child"]))  # type: ignore[arg-type]
+
+
 def test_one_row_at_a_time_is_the_same(booster: lgb.Booster) -> None:
     X, _ = _data(3, 30)
     tables = LeafTables(booster.dump_model())

@@ -426,7 +426,7 @@ class FraudModel:
 
     def explain(self, declarations: pl.DataFrame, features: pl.DataFrame | None = None,
                 top: int = 3) -> list[tuple[Reason, ...]]:
-        """Top positive contributions (log-odds, from LightGBM ``pred_contrib``) per row."""
+        """Top positive contributions (log-odds, exact TreeSHAP) per row."""
         self._check_fitted()
         matrix = (self.pipeline_.transform_matrix(declarations) if features is None
                   else features.to_numpy())

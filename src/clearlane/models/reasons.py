@@ -1,7 +1,7 @@
 """Turn per-feature contributions into plain-language reasons with stable codes.
 
-Contributions come from the scorer itself (LightGBM ``pred_contrib``: log-odds units; the
-anomaly detector: robust z-scores). Features of one history group (counts, inspections, frauds,
+Contributions come from the scorer itself (the fraud model: exact TreeSHAP, log-odds units;
+the anomaly detector: robust z-scores). Features of one history group (counts, inspections, frauds,
 rate) are summed into a single reason, so "Importer X" appears once with its evidence.
 """
 
