@@ -17,8 +17,8 @@ feature on its path, O(L·D) per tree, plus the decisions of every split (the id
 TreeSHAP v2, Yang 2021). Which of a leaf's features a row satisfies is found by packing its
 pass/fail bits on the path's steps into bytes and looking the bytes up in a table per leaf;
 the values are then looked up leaf by leaf for a chunk of rows, so each leaf's few kB of the
-table are read while they are in the cache. The sum over leaves and trees is LightGBM's ``pred_contrib`` without
-its last (expected value) column, equal to rounding (tested).
+table are read while they are in the cache. The sum over leaves and trees is LightGBM's
+``pred_contrib`` without its last (expected value) column, equal to rounding (tested).
 
 Split decisions follow LightGBM's: numerical ``x <= threshold`` with its missing-value types
 (``None``: NaN is 0; ``Zero``: 0 and NaN take the default side; ``NaN``: NaN takes it) and
@@ -43,6 +43,9 @@ _CHUNK_CELLS = 1 << 21
 
 _BYTE = 8
 """Path steps packed into one number when finding the features a row fails."""
+
+_PACKED = 1 << _BYTE
+"""The numbers eight packed steps can make: the rows of each leaf's failure table."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,8 @@ class LeafTables:
         width = max((len(u) for u in slots), default=1)
         widths = np.asarray([len(u) for u in slots], dtype=np.int64)
         cells = int(np.sum(widths << widths)) if len(widths) else 0
-        size = cells * 8 + len(leaves) * 256 * (-(-depth // _BYTE)) * _bits_dtype(width).itemsize
+        bits = _bits_dtype(width)
+        size = cells * 8 + len(leaves) * _PACKED * (-(-depth // _BYTE)) * bits.itemsize
         if size > self.max_bytes:
             raise TablesTooLargeError(
                 f"the per-leaf tables would take {size / 2**20:,.0f} MB "
@@ -174,7 +178,7 @@ class LeafTables:
         self._widths = widths.astype(index)
         self._full = ((np.int64(1) << widths) - 1).astype(index)
         self._index = index
-        self._build_failures(path_node, path_left, path_bit, n_splits)
+        self._build_failures(path_node, path_left, path_bit, n_splits, bits)
         # every (leaf, path feature) cell, grouped by feature: the looked-up values of a
         # feature's cells are then summed in one pass
         cell_leaf = np.repeat(np.arange(len(leaves), dtype=np.int64), widths)
@@ -182,13 +186,12 @@ class LeafTables:
             np.cumsum(widths) - widths, widths)
         cell_feature = np.asarray([f for unique in slots for f in unique], dtype=np.int64)
         order = np.argsort(cell_feature, kind="stable")
-        self._cell_leaf, self._cell_slot = cell_leaf[order], cell_slot[order]
+        self._cell_leaf, self._cell_slot = cell_leaf[order], cell_slot[order].astype(index)
         present, first = np.unique(cell_feature[order], return_index=True)
         self._present, self._bounds = present, first
-        self._cell_slot = self._cell_slot.astype(self._index)
 
     def _build_failures(self, path_node: np.ndarray, path_left: np.ndarray,
-                        path_bit: np.ndarray, n_splits: int) -> None:
+                        path_bit: np.ndarray, n_splits: int, dtype: np.dtype[Any]) -> None:
         """Which of a leaf's path features a row fails, from the row's pass/fail bits on the
         leaf's path: the path is padded to whole bytes (a padded step always passes), each
         byte of eight steps is packed into a number, and a table per byte maps (leaf, number)
@@ -201,16 +204,15 @@ class LeafTables:
                                  constant_values=n_splits).ravel()
         self._step_left = np.pad(path_left, ((0, 0), (0, pad)), constant_values=True).ravel()
         bits = np.pad(path_bit, ((0, 0), (0, pad)), constant_values=0)
-        packed = np.arange(256, dtype=np.int64)  # bit j: step j of the byte passed
-        dtype = _bits_dtype(max(int(self._widths.max(initial=1)), 1))
+        packed = np.arange(_PACKED, dtype=np.int64)  # bit j: step j of the byte passed
         self._failures: list[np.ndarray] = []
         for first in range(0, steps, _BYTE):
-            failed = np.zeros((leaves, 256), dtype=dtype)
+            failed = np.zeros((leaves, _PACKED), dtype=dtype)
             for j in range(_BYTE):
                 step = bits[:, first + j].astype(dtype)[:, None]
                 failed |= np.where((packed >> j) & 1 == 0, step, dtype.type(0))
             self._failures.append(failed.ravel())
-        self._leaf_base = np.arange(leaves, dtype=np.int64) * 256
+        self._leaf_base = np.arange(leaves, dtype=np.int64) * _PACKED
 
     # -- explaining ----------------------------------------------------------------------------
     def contributions(self, X: np.ndarray) -> np.ndarray:

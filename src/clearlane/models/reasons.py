@@ -1,8 +1,8 @@
 """Turn per-feature contributions into plain-language reasons with stable codes.
 
 Contributions come from the scorer itself (the fraud model: exact TreeSHAP, log-odds units;
-the anomaly detector: robust z-scores). Features of one history group (counts, inspections, frauds,
-rate) are summed into a single reason, so "Importer X" appears once with its evidence.
+the anomaly detector: robust z-scores). Features of one history group (counts, inspections,
+frauds, rate) are summed into a single reason, so "Importer X" appears once with its evidence.
 """
 
 from __future__ import annotations
